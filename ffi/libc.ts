@@ -1,0 +1,53 @@
+/**
+ * The few operating-system calls procmap needs, as each runtime provides them.
+ *
+ * Every call returns a non-negative result or `-errno`; none throws. errno is
+ * read by the binding right after the failing call, before anything else can
+ * overwrite it, so a negative result always names the error of *that* call.
+ *
+ * @module
+ */
+
+/** Normalised CPU architecture names (the kernel's spelling). */
+export type Arch = "x86_64" | "aarch64" | "riscv64" | (string & {});
+
+/** The runtime-specific system-call binding. */
+export interface Libc {
+  /** Which runtime provides the binding. */
+  readonly runtime: "deno" | "bun" | "node";
+  /** CPU architecture of this process. */
+  readonly arch: Arch;
+  /** Operating system as the runtime names it (`"linux"` where procmap works). */
+  readonly os: string;
+  /** True when {@link Libc.ioctl} can be called (Node.js has no built-in FFI). */
+  readonly canIoctl: boolean;
+  /**
+   * `open(path, O_RDONLY | O_CLOEXEC)`: a descriptor, or -errno. A path given
+   * as bytes is used as is (file names need not be UTF-8).
+   */
+  openRead(path: string | Uint8Array): number;
+  /** `close(fd)`: 0 or -errno. */
+  close(fd: number): number;
+  /** `pread(fd, buf, buf.length, offset)`: bytes read (0 at end of file) or -errno. */
+  pread(fd: number, buf: Uint8Array, offset: number): number;
+  /** `ioctl(fd, request, arg)`: the call's result or -errno. */
+  ioctl(fd: number, request: bigint, arg: Uint8Array): number;
+  /**
+   * Device and inode of an open file (`statx` with `AT_EMPTY_PATH`), written
+   * into `out` as [devMajor, devMinor, inode]; 0 or -errno.
+   */
+  fstat(fd: number, out: FileId): number;
+  /**
+   * The address of a long-lived buffer, for pointers the kernel follows
+   * (PROCMAP_QUERY's name and build-ID buffers). The caller must keep `buf`
+   * referenced for as long as the kernel may be given the address.
+   */
+  addressOf(buf: Uint8Array): bigint;
+}
+
+/** Identity of a file: what the maps report as `major:minor inode`. */
+export interface FileId {
+  devMajor: number;
+  devMinor: number;
+  inode: bigint;
+}

@@ -1,0 +1,18 @@
+/**
+ * procmap: what is mapped at an address in a process, from the kernel's
+ * PROCMAP_QUERY ioctl (Linux >= 6.11) or the text of `/proc/<pid>/maps`.
+ *
+ * ```ts
+ * import { ProcMaps } from "./mod.ts";
+ * using maps = ProcMaps.open("self");
+ * console.log(maps.query(0x400000n)?.name);
+ * ```
+ * @module
+ */
+export { ProcMaps } from "./src/procmaps.ts";
+export type { BackendChoice, OpenOptions } from "./src/procmaps.ts";
+export type { BackendKind } from "./src/backend.ts";
+export { ProcMapsError } from "./src/errors.ts";
+export type { Pid } from "./src/errors.ts";
+export { Vma } from "./src/vma.ts";
+export type { IterateOptions, QueryOptions } from "./src/validate.ts";

@@ -1,0 +1,67 @@
+/**
+ * PROCMAP_QUERY ABI facts (include/uapi/linux/fs.h, Linux >= 6.11).
+ * See ../shared/procmap_query.md for the reference this follows.
+ * @module
+ */
+
+/** `sizeof(struct procmap_query)`. */
+export const QUERY_SIZE = 104;
+
+/** Byte offsets of `struct procmap_query` fields. */
+export const OFF = {
+  size: 0,
+  queryFlags: 8,
+  queryAddr: 16,
+  vmaStart: 24,
+  vmaEnd: 32,
+  vmaFlags: 40,
+  vmaPageSize: 48,
+  vmaOffset: 56,
+  inode: 64,
+  devMajor: 72,
+  devMinor: 76,
+  vmaNameSize: 80,
+  buildIdSize: 84,
+  vmaNameAddr: 88,
+  buildIdAddr: 96,
+} as const;
+
+/** `query_flags` bits; bits 0-3 also come back in `vma_flags`. */
+export const FLAG = {
+  readable: 0x01,
+  writable: 0x02,
+  executable: 0x04,
+  shared: 0x08,
+  coveringOrNext: 0x10,
+  fileBacked: 0x20,
+} as const;
+
+/** `_IOWR('f', 17, struct procmap_query)`. */
+const REQUEST_IOWR_F_17 = 0xC0686611n;
+
+/**
+ * Request numbers per architecture, only where the encoding has been checked:
+ * the generic `_IOC` layout (x86_64, aarch64, riscv64) gives 0xC0686611.
+ */
+const REQUEST_BY_ARCH: Readonly<Record<string, bigint>> = {
+  x86_64: REQUEST_IOWR_F_17,
+  aarch64: REQUEST_IOWR_F_17,
+  riscv64: REQUEST_IOWR_F_17,
+};
+
+/** The PROCMAP_QUERY request number for `arch`, or undefined when it is not known. */
+export function requestFor(arch: string): bigint | undefined {
+  return REQUEST_BY_ARCH[arch];
+}
+
+/** Linux caps the ioctl's name buffer at PATH_MAX. */
+export const PATH_MAX = 4096;
+
+/** Build IDs the kernel reports are at most 20 bytes (SHA-1); leave room. */
+export const BUILD_ID_CAPACITY = 32;
+
+/** The x86_64 vsyscall gate area: listed by the text maps, never by the ioctl. */
+export const VSYSCALL_START = 0xffffffffff600000n;
+
+/** The largest address a `u64` can hold. */
+export const U64_MAX = 0xffffffffffffffffn;

@@ -1,0 +1,143 @@
+/**
+ * The PROCMAP_QUERY backend: one ioctl per query on the open maps file.
+ * @module
+ */
+import type { Libc } from "../ffi/mod.ts";
+import { nativeLittleEndian } from "../ffi/common.ts";
+import { FLAG, VSYSCALL_START } from "./abi.ts";
+import type { Backend } from "./backend.ts";
+import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
+import { QueryStruct } from "./query_struct.ts";
+import { readWhole } from "./read_text.ts";
+import { parseMaps, type MapsTable } from "./text_parser.ts";
+import { KERNEL_FLAGS, WANT_NAME, type Request } from "./validate.ts";
+import { renamed, type Vma } from "./vma.ts";
+
+/** Row of the maps text that the ioctl never reports (the gate area). */
+interface Gate {
+  table: MapsTable;
+  row: number;
+}
+
+/** Queries the kernel directly; see the module docs. */
+export class IoctlBackend implements Backend {
+  readonly kind = "ioctl" as const;
+  readonly #libc: Libc;
+  readonly #fd: number;
+  readonly #request: bigint;
+  readonly #pid: Pid;
+  readonly #path: string;
+  readonly #pageSize: number;
+  readonly #q: QueryStruct;
+  /** undefined until first needed; null when the process has no gate area. */
+  #gate: Gate | null | undefined;
+
+  constructor(libc: Libc, fd: number, request: bigint, pid: Pid, path: string, pageSize: number) {
+    this.#libc = libc;
+    this.#fd = fd;
+    this.#request = request;
+    this.#pid = pid;
+    this.#path = path;
+    this.#pageSize = pageSize;
+    this.#q = new QueryStruct((b) => libc.addressOf(b), nativeLittleEndian);
+  }
+
+  /** One ioctl: 0 or -errno. */
+  #call(addr: bigint, request: Request): number {
+    this.#q.prepare(addr, request);
+    return this.#libc.ioctl(this.#fd, this.#request, this.#q.bytes);
+  }
+
+  query(addr: bigint, request: Request): Vma | null {
+    const r = this.#call(addr, request);
+    if (r >= 0) return this.#q.decode(request);
+    return this.#failed(-r, addr, request);
+  }
+
+  #failed(errno: number, addr: bigint, request: Request): Vma | null {
+    if (errno === ERRNO.ENOENT) return this.#gateFor(addr, request);
+    if (errno === ERRNO.ENAMETOOLONG && request & WANT_NAME) {
+      // The name did not fit: retry with a PATH_MAX buffer, the kernel's cap.
+      if (this.#q.growName()) return this.query(addr, request);
+      return this.#queryOverlongName(addr, request);
+    }
+    throw errorFromErrno(errno, this.#pid, "ioctl(PROCMAP_QUERY)", this.#path);
+  }
+
+  /**
+   * A name longer than PATH_MAX: the ioctl cannot return it (d_path fails),
+   * but the text maps print it. Take the VMA from the ioctl and its name from
+   * the text, matched by range.
+   */
+  #queryOverlongName(addr: bigint, request: Request): Vma | null {
+    const vma = this.query(addr, request & ~WANT_NAME);
+    if (!vma) return null;
+    const table = this.#readText();
+    for (let i = 0; i < table.count; i++) {
+      if (table.start.big[i] === vma.start && table.end.big[i] === vma.end) {
+        return renamed(vma, table.name(i));
+      }
+    }
+    throw new ProcMapsError(
+      "ENAMETOOLONG",
+      ERRNO.ENAMETOOLONG,
+      this.#pid,
+      "ioctl(PROCMAP_QUERY)",
+      `the name of the VMA at 0x${vma.start.toString(16)} is longer than PATH_MAX and the VMA changed ` +
+        `before it could be read from ${this.#path}; query again`,
+    );
+  }
+
+  #readText(): MapsTable {
+    const r = readWhole(this.#libc, this.#fd);
+    if (typeof r === "number") throw errorFromErrno(-r, this.#pid, "read", this.#path);
+    return parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
+  }
+
+  /**
+   * After ENOENT: the gate area ([vsyscall] on x86_64) if the query would
+   * have matched it. The text maps list it last; the ioctl never returns it.
+   * procmap reports it in both backends, so it is looked up once per handle,
+   * and only when a query reaches that far.
+   */
+  #gateFor(addr: bigint, request: Request): Vma | null {
+    const next = (request & FLAG.coveringOrNext) !== 0;
+    if (!next && addr < VSYSCALL_START) return null;
+    if (this.#gate === undefined) this.#gate = this.#findGate();
+    const gate = this.#gate;
+    if (!gate) return null;
+    const { table, row } = gate;
+    if (!table.matches(row, request & KERNEL_FLAGS)) return null;
+    const end = table.end.big[row];
+    if (addr >= end) return null;
+    if (!next && addr < table.start.big[row]) return null;
+    return table.vma(row, (request & WANT_NAME) !== 0, undefined);
+  }
+
+  #findGate(): Gate | null {
+    const table = this.#readText();
+    if (table.count === 0) return null;
+    const row = table.count - 1;
+    // Only a row the ioctl does not know about is the gate.
+    const r = this.#call(table.start.big[row], 0);
+    return r === -ERRNO.ENOENT ? { table, row } : null;
+  }
+
+  *walk(from: bigint, request: Request): Generator<Vma, void, undefined> {
+    const r = request | FLAG.coveringOrNext;
+    let addr = from;
+    for (;;) {
+      const vma = this.query(addr, r);
+      if (!vma) return;
+      yield vma;
+      // The kernel returns VMAs ending above addr, so this always advances.
+      addr = vma.end;
+    }
+  }
+
+  refresh(): void {}
+
+  dispose(): void {
+    this.#gate = undefined;
+  }
+}

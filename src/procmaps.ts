@@ -1,0 +1,310 @@
+/**
+ * ProcMaps: a handle on one process's memory map.
+ * @module
+ */
+import { getLibc, type Libc } from "../ffi/mod.ts";
+import { FLAG, requestFor } from "./abi.ts";
+import type { Backend, BackendKind } from "./backend.ts";
+import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
+import { IoctlBackend } from "./ioctl_backend.ts";
+import { basePageSize } from "./page_size.ts";
+import { TextBackend } from "./text_backend.ts";
+import {
+  checkIterateOptions,
+  checkPid,
+  checkQueryOptions,
+  describeValue,
+  type IterateOptions,
+  type IterateRequest,
+  type QueryOptions,
+  toAddress,
+} from "./validate.ts";
+import type { Vma } from "./vma.ts";
+
+/** Which backend {@link ProcMaps.open} should use. */
+export type BackendChoice = "auto" | BackendKind;
+
+/** Options for {@link ProcMaps.open}. */
+export interface OpenOptions {
+  /**
+   * `"auto"` (default): the PROCMAP_QUERY ioctl where the kernel and runtime
+   * support it, else the maps text. `"ioctl"` or `"text"` force one; forcing
+   * `"ioctl"` where it is missing throws ProcMapsError `ENOTTY`.
+   */
+  backend?: BackendChoice;
+}
+
+const OPEN_KEYS = new Set(["backend"]);
+const BACKENDS = new Set(["auto", "ioctl", "text"]);
+
+/** Per binding: does this kernel answer PROCMAP_QUERY? Probed once. */
+const ioctlSupport = new WeakMap<Libc, boolean>();
+
+/** Closes descriptors of handles dropped without close(). */
+const leaked = new FinalizationRegistry<{ libc: Libc; fd: number }>(({ libc, fd }) => {
+  libc.close(fd);
+});
+
+/** How long an async iteration may run before it lets the event loop in (ms). */
+const ASYNC_SLICE_MS = 8;
+
+function checkOpenOptions(opts: unknown): BackendChoice {
+  if (opts === undefined) return "auto";
+  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
+    throw new TypeError(`open options must be an object, got ${describeValue(opts)}`);
+  }
+  for (const key in opts) {
+    if (!OPEN_KEYS.has(key)) throw new TypeError(`unknown open option ${JSON.stringify(key)}; known: backend`);
+  }
+  const backend = (opts as OpenOptions).backend ?? "auto";
+  if (typeof backend !== "string" || !BACKENDS.has(backend)) {
+    throw new TypeError(`option backend must be "auto", "ioctl" or "text", got ${describeValue(backend)}`);
+  }
+  return backend as BackendChoice;
+}
+
+function loadLibc(pid: Pid): Libc {
+  try {
+    return getLibc();
+  } catch (e) {
+    const name = (e as Error)?.name;
+    if (name === "NotCapable" || name === "PermissionDenied") {
+      throw new ProcMapsError(
+        "EACCES",
+        ERRNO.EACCES,
+        pid,
+        "dlopen",
+        "Deno refused FFI: procmap calls libc (open, read, ioctl); run with --allow-ffi",
+        { cause: e },
+      );
+    }
+    throw new ProcMapsError("ENOSYS", 38, pid, "dlopen", `cannot load the C library: ${(e as Error)?.message}`, {
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Why the ioctl cannot be used here, or undefined when it can (the kernel
+ * is probed on `fd`, once per binding).
+ */
+function ioctlUnavailable(libc: Libc, fd: number, pid: Pid, path: string): ProcMapsError | undefined {
+  if (!libc.canIoctl) {
+    return new ProcMapsError(
+      "ENOTTY",
+      ERRNO.ENOTTY,
+      pid,
+      "ioctl(PROCMAP_QUERY)",
+      `the ${libc.runtime} runtime has no built-in FFI, so PROCMAP_QUERY cannot be called; ` +
+        `use backend "text" or "auto", or run under Deno or Bun`,
+    );
+  }
+  const request = requestFor(libc.arch);
+  if (request === undefined) {
+    return new ProcMapsError(
+      "EOPNOTSUPP",
+      95,
+      pid,
+      "ioctl(PROCMAP_QUERY)",
+      `procmap does not know the PROCMAP_QUERY request number on ${libc.arch} ` +
+        `(known: x86_64, aarch64, riscv64); use backend "text" or "auto"`,
+    );
+  }
+  let supported = ioctlSupport.get(libc);
+  if (supported === undefined) {
+    // Minimal valid query: covering-or-next from 0, no name, no build ID.
+    const probe = new Uint8Array(104);
+    const v = new DataView(probe.buffer);
+    v.setUint32(0, 104, true); // size (little-endian: every architecture above is)
+    v.setUint32(8, FLAG.coveringOrNext, true);
+    const r = libc.ioctl(fd, request, probe);
+    if (r === -ERRNO.ENOTTY) supported = false;
+    else if (r >= 0 || r === -ERRNO.ENOENT) supported = true;
+    // Any other answer (ESRCH for an exited process, ...) says nothing about the kernel.
+    if (supported !== undefined) ioctlSupport.set(libc, supported);
+  }
+  if (supported === false) return errorFromErrno(ERRNO.ENOTTY, pid, "ioctl(PROCMAP_QUERY)", path);
+  return undefined;
+}
+
+/**
+ * A handle on the memory map of one process, read through PROCMAP_QUERY or
+ * the text of `/proc/<pid>/maps`.
+ *
+ * The handle keeps `/proc/<pid>/maps` open: access is checked once, when it
+ * is opened, and it keeps referring to the process it opened even if the pid
+ * is later reused (queries then fail with `ESRCH`). Close it with `close()`,
+ * or declare it with `using` so it closes at the end of the scope.
+ *
+ * @example
+ * ```ts
+ * using maps = ProcMaps.open("self");
+ * const vma = maps.query(0x7f0000001000n);
+ * for (const v of maps.vmasSync({ executable: true })) console.log(v.toString());
+ * ```
+ */
+export class ProcMaps implements Disposable {
+  /** The process this handle reads. */
+  readonly pid: Pid;
+  readonly #libc: Libc;
+  readonly #path: string;
+  #fd: number;
+  #backend: Backend | undefined;
+
+  private constructor(libc: Libc, pid: Pid, path: string, fd: number, backend: Backend) {
+    this.#libc = libc;
+    this.pid = pid;
+    this.#path = path;
+    this.#fd = fd;
+    this.#backend = backend;
+    leaked.register(this, { libc, fd }, this);
+  }
+
+  /**
+   * Opens the memory map of `pid` (default: this process).
+   *
+   * @throws {TypeError | RangeError} for a pid that is not a positive
+   *   integer or `"self"`, or bad options (before any system call).
+   * @throws {ProcMapsError} `ESRCH` when the process does not exist,
+   *   `EACCES`/`EPERM` without permission, `ENOTTY` when backend `"ioctl"`
+   *   was forced where PROCMAP_QUERY is missing.
+   */
+  static open(pid: number | "self" = "self", opts?: OpenOptions): ProcMaps {
+    const id = checkPid(pid);
+    const choice = checkOpenOptions(opts);
+    const libc = loadLibc(id);
+    if (libc.os !== "linux") {
+      throw new ProcMapsError("ENOSYS", 38, id, "open", `procmap reads /proc/<pid>/maps, which only Linux has (this is ${libc.os})`);
+    }
+    const path = `/proc/${id}/maps`;
+    const fd = libc.openRead(path);
+    if (fd < 0) throw errorFromErrno(-fd, id, "open", path);
+    try {
+      const pageSize = basePageSize(libc);
+      let backend: Backend;
+      const unavailable = choice === "text" ? undefined : ioctlUnavailable(libc, fd, id, path);
+      if (choice === "ioctl" && unavailable) throw unavailable;
+      if (choice === "text" || unavailable) {
+        backend = new TextBackend(libc, fd, id, path, pageSize);
+      } else {
+        backend = new IoctlBackend(libc, fd, requestFor(libc.arch)!, id, path, pageSize);
+      }
+      return new ProcMaps(libc, id, path, fd, backend);
+    } catch (e) {
+      libc.close(fd);
+      throw e;
+    }
+  }
+
+  /** Which backend answers: `"ioctl"` or `"text"`. */
+  get backend(): BackendKind {
+    return this.#open().kind;
+  }
+
+  /** True once {@link close} has run. */
+  get closed(): boolean {
+    return this.#backend === undefined;
+  }
+
+  #open(): Backend {
+    const b = this.#backend;
+    if (b === undefined) {
+      throw new ProcMapsError(
+        "EBADF",
+        ERRNO.EBADF,
+        this.pid,
+        "use",
+        `the handle on ${this.#path} is closed; open a new one with ProcMaps.open()`,
+      );
+    }
+    return b;
+  }
+
+  /**
+   * The VMA covering `addr`, or null when none does (or none passes the
+   * filters). With `coveringOrNext`, the first matching VMA at or above
+   * `addr` instead.
+   *
+   * @throws {TypeError | RangeError} for an address that is not a bigint in
+   *   [0, 2^64) or a non-negative safe integer, or bad options.
+   * @throws {ProcMapsError} `ESRCH` when the process has exited.
+   */
+  query(addr: bigint | number, opts?: QueryOptions): Vma | null {
+    const a = typeof addr === "bigint" && addr >= 0n && addr <= 0xffffffffffffffffn ? addr : toAddress(addr);
+    const request = checkQueryOptions(opts);
+    return this.#open().query(a, request);
+  }
+
+  /**
+   * Every VMA (matching the filters) in address order, as an async
+   * iterator. VMAs are read as the loop asks for them: `break` stops the
+   * reading, and `signal` aborts it (the loop then throws the signal's
+   * reason). Long iterations let the event loop run every few milliseconds.
+   */
+  vmas(opts?: IterateOptions): AsyncIterableIterator<Vma> {
+    const req = checkIterateOptions(opts);
+    req.signal?.throwIfAborted();
+    return this.#vmasAsync(req);
+  }
+
+  async *#vmasAsync(req: IterateRequest): AsyncGenerator<Vma, void, undefined> {
+    const signal = req.signal;
+    let sliceStart = performance.now();
+    let n = 0;
+    for (const vma of this.#walk(req)) {
+      signal?.throwIfAborted();
+      yield vma;
+      if ((++n & 63) === 0 && performance.now() - sliceStart > ASYNC_SLICE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        sliceStart = performance.now();
+      }
+    }
+    signal?.throwIfAborted();
+  }
+
+  /** Every VMA (matching the filters) in address order, synchronously. */
+  vmasSync(opts?: IterateOptions): IterableIterator<Vma> {
+    const req = checkIterateOptions(opts);
+    req.signal?.throwIfAborted();
+    return this.#walk(req);
+  }
+
+  *#walk(req: IterateRequest): Generator<Vma, void, undefined> {
+    const it = this.#open().walk(req.from, req.request);
+    try {
+      for (;;) {
+        this.#open(); // a closed handle must not touch its (maybe reused) descriptor
+        const r = it.next();
+        if (r.done) return;
+        if (req.to !== undefined && r.value.start >= req.to) return;
+        yield r.value;
+      }
+    } finally {
+      it.return();
+    }
+  }
+
+  /**
+   * Drops the text backend's snapshot so the next query reads the process
+   * afresh. The ioctl backend always answers live; there it does nothing.
+   */
+  refresh(): void {
+    this.#open().refresh();
+  }
+
+  /** Closes the descriptor. Idempotent. */
+  close(): void {
+    const b = this.#backend;
+    if (b === undefined) return;
+    this.#backend = undefined;
+    b.dispose();
+    leaked.unregister(this);
+    this.#libc.close(this.#fd);
+    this.#fd = -1;
+  }
+
+  /** Same as {@link close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

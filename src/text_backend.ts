@@ -1,0 +1,123 @@
+/**
+ * The text backend: answers from a parsed snapshot of `/proc/<pid>/maps`.
+ *
+ * Snapshot rules: `query()` answers from the snapshot taken by the first
+ * query (or the last walk) until `refresh()`; each walk (`vmas()`) reads the
+ * text afresh and keeps that as the new snapshot. Reading the whole text is
+ * the cost of any text lookup, so re-reading per query would make each one
+ * as slow as a full scan; callers who need fresh answers call `refresh()`.
+ * @module
+ */
+import type { Libc } from "../ffi/mod.ts";
+import type { Backend } from "./backend.ts";
+import { ERRNO, errorFromErrno, type Pid } from "./errors.ts";
+import { readWhole } from "./read_text.ts";
+import { type MapsTable, parseMaps } from "./text_parser.ts";
+import { TextBuildIds } from "./text_build_id.ts";
+import { KERNEL_FLAGS, WANT_BUILD_ID, WANT_NAME, type Request } from "./validate.ts";
+import type { Vma } from "./vma.ts";
+
+/** How often to re-read a text whose lines overlap (it changed between reads). */
+const CONSISTENT_READ_ATTEMPTS = 4;
+
+/** Maps text backend; see the module docs. */
+export class TextBackend implements Backend {
+  readonly kind = "text" as const;
+  readonly #libc: Libc;
+  readonly #fd: number;
+  readonly #pid: Pid;
+  readonly #path: string;
+  readonly #pageSize: number;
+  readonly #buildIds: TextBuildIds;
+  #table: MapsTable | undefined;
+  #lastLength = 0;
+
+  constructor(
+    libc: Libc,
+    fd: number,
+    pid: Pid,
+    path: string,
+    pageSize: number,
+  ) {
+    this.#libc = libc;
+    this.#fd = fd;
+    this.#pid = pid;
+    this.#path = path;
+    this.#pageSize = pageSize;
+    this.#buildIds = new TextBuildIds(libc, pid);
+  }
+
+  /** Reads and parses the whole text; re-reads when it changed mid-read. */
+  snapshot(): MapsTable {
+    let table: MapsTable | undefined;
+    for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS; attempt++) {
+      const r = readWhole(this.#libc, this.#fd, this.#lastLength);
+      if (typeof r === "number") throw errorFromErrno(-r, this.#pid, "read", this.#path);
+      // A live process always has VMAs; an empty text means its memory is gone.
+      if (r.length === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
+      this.#lastLength = r.length;
+      table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
+      this.#buildIds.clear();
+      if (isOrdered(table)) return (this.#table = table);
+    }
+    return (this.#table = dropOverlapped(table!));
+  }
+
+  #vma(table: MapsTable, row: number, request: Request): Vma {
+    const buildId = request & WANT_BUILD_ID ? this.#buildIds.lookup(table, row) : undefined;
+    return table.vma(row, (request & WANT_NAME) !== 0, buildId);
+  }
+
+  query(addr: bigint, request: Request): Vma | null {
+    const table = this.#table ?? this.snapshot();
+    const row = table.find(addr, request & KERNEL_FLAGS);
+    return row < 0 ? null : this.#vma(table, row, request);
+  }
+
+  *walk(from: bigint, request: Request): Generator<Vma, void, undefined> {
+    const table = this.snapshot();
+    const flags = request & KERNEL_FLAGS;
+    const fromHi = Number(from >> 32n);
+    const fromLo = Number(from & 0xffffffffn);
+    for (let row = table.firstEndingAbove(fromHi, fromLo); row < table.count; row++) {
+      if (table.matches(row, flags)) yield this.#vma(table, row, request);
+    }
+  }
+
+  refresh(): void {
+    this.#table = undefined;
+  }
+
+  dispose(): void {
+    this.#table = undefined;
+  }
+}
+
+/** True when every row starts at or after the end of the one before. */
+function isOrdered(t: MapsTable): boolean {
+  for (let i = 1; i < t.count; i++) {
+    const ph = t.end.hi(i - 1), sh = t.start.hi(i);
+    if (sh < ph || (sh === ph && t.start.lo(i) < t.end.lo(i - 1))) return false;
+  }
+  return true;
+}
+
+/**
+ * Keeps a text that kept changing usable: a row that overlaps a later one
+ * was read earlier and is stale, so it is dropped (never clipped into a VMA
+ * that did not exist).
+ */
+function dropOverlapped(t: MapsTable): MapsTable {
+  const keep: number[] = [];
+  for (let i = 0; i < t.count; i++) {
+    while (keep.length > 0) {
+      const j = keep[keep.length - 1];
+      const ph = t.end.hi(j), sh = t.start.hi(i);
+      if (sh < ph || (sh === ph && t.start.lo(i) < t.end.lo(j))) keep.pop();
+      else break;
+    }
+    keep.push(i);
+  }
+  t.compact(keep);
+  return t;
+}

@@ -1,0 +1,168 @@
+/**
+ * Argument checks, done before any system call.
+ * @module
+ */
+import { FLAG, U64_MAX } from "./abi.ts";
+import type { Pid } from "./errors.ts";
+
+/** Largest pid Linux can hand out (PID_MAX_LIMIT on 64-bit). */
+const PID_MAX_LIMIT = 4194304;
+
+/** Accepts a pid as given to {@link ProcMaps.open}: a positive integer or `"self"`. */
+export function checkPid(pid: unknown): Pid {
+  if (pid === undefined || pid === "self") return "self";
+  if (typeof pid !== "number") {
+    throw new TypeError(`pid must be a positive integer or "self", got ${describeValue(pid)}`);
+  }
+  if (!Number.isInteger(pid) || pid < 1 || pid > PID_MAX_LIMIT) {
+    throw new RangeError(`pid must be an integer from 1 to ${PID_MAX_LIMIT}, got ${pid}`);
+  }
+  return pid;
+}
+
+/** Accepts an address: a bigint in [0, 2^64) or a non-negative safe integer. */
+export function toAddress(addr: unknown, what = "address"): bigint {
+  if (typeof addr === "bigint") {
+    if (addr < 0n || addr > U64_MAX) {
+      throw new RangeError(`${what} must be in [0, 2^64), got ${addr}`);
+    }
+    return addr;
+  }
+  if (typeof addr === "number") {
+    if (!Number.isSafeInteger(addr)) {
+      throw new RangeError(
+        `${what} must be a safe integer when given as a number (got ${addr}); pass a bigint for addresses above 2^53`,
+      );
+    }
+    if (addr < 0) throw new RangeError(`${what} must not be negative, got ${addr}`);
+    return BigInt(addr);
+  }
+  throw new TypeError(`${what} must be a bigint or a number, got ${describeValue(addr)}`);
+}
+
+/** Short description of an unexpected value for error messages. */
+export function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  switch (typeof v) {
+    case "string":
+      return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "..." : v)}`;
+    case "bigint":
+      return `${v}n`;
+    case "object":
+      return Array.isArray(v) ? "an array" : "an object";
+    case "function":
+      return "a function";
+    default:
+      return `${typeof v} ${String(v)}`;
+  }
+}
+
+/** Options accepted by {@link ProcMaps.query}. */
+export interface QueryOptions {
+  /** When no VMA covers the address, return the next one above it. Default false. */
+  coveringOrNext?: boolean;
+  /** Only VMAs that are readable (`r`). */
+  readable?: boolean;
+  /** Only VMAs that are writable (`w`). */
+  writable?: boolean;
+  /** Only VMAs that are executable (`x`). */
+  executable?: boolean;
+  /** Only shared VMAs (`s`). */
+  shared?: boolean;
+  /** Only VMAs backed by a file (including memfd and shared anonymous memory). */
+  fileBacked?: boolean;
+  /** Fetch the VMA's name. Default true. */
+  name?: boolean;
+  /** Fetch the ELF build ID of the backing file. Default false. */
+  buildId?: boolean;
+}
+
+/** Options accepted by {@link ProcMaps.vmas} and {@link ProcMaps.vmasSync}. */
+export interface IterateOptions extends Omit<QueryOptions, "coveringOrNext"> {
+  /** Start at the VMA covering (or after) this address. Default 0. */
+  from?: bigint | number;
+  /** Stop before VMAs that start at or above this address. Default: the end of the address space. */
+  to?: bigint | number;
+  /** Stops the iteration (async form only); the iterator then throws the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Checked options packed into one integer, so a query allocates nothing for
+ * them: the kernel's query flags in the low bits, plus what to fetch.
+ */
+export type Request = number;
+/** Request bit: fetch the VMA name. */
+export const WANT_NAME = 0x100;
+/** Request bit: fetch the build ID. */
+export const WANT_BUILD_ID = 0x200;
+/** Mask of the kernel's query_flags within a Request. */
+export const KERNEL_FLAGS = 0xff;
+
+const FILTERS = ["readable", "writable", "executable", "shared", "fileBacked"] as const;
+const QUERY_KEYS = new Set<string>([...FILTERS, "coveringOrNext", "name", "buildId"]);
+const ITERATE_KEYS = new Set<string>([...FILTERS, "name", "buildId", "from", "to", "signal"]);
+
+function checkBoolean(opts: Record<string, unknown>, key: string): boolean | undefined {
+  const v = opts[key];
+  if (v === undefined || typeof v === "boolean") return v;
+  throw new TypeError(`option ${key} must be a boolean, got ${describeValue(v)}`);
+}
+
+function checkKeys(opts: object, allowed: Set<string>, what: string): void {
+  for (const key in opts) {
+    if (!allowed.has(key)) {
+      throw new TypeError(`unknown ${what} option ${JSON.stringify(key)}; known: ${[...allowed].join(", ")}`);
+    }
+  }
+}
+
+function checkObject(opts: unknown, what: string): Record<string, unknown> {
+  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
+    throw new TypeError(`${what} options must be an object, got ${describeValue(opts)}`);
+  }
+  return opts as Record<string, unknown>;
+}
+
+function toRequest(o: Record<string, unknown>, flags: number): Request {
+  for (const key of FILTERS) if (checkBoolean(o, key)) flags |= FLAG[key];
+  if (checkBoolean(o, "name") ?? true) flags |= WANT_NAME;
+  if (checkBoolean(o, "buildId")) flags |= WANT_BUILD_ID;
+  return flags;
+}
+
+/** The request for no options: the VMA covering the address, with its name. */
+export const DEFAULT_REQUEST: Request = WANT_NAME;
+
+/** Checks query options and turns them into a Request. */
+export function checkQueryOptions(opts: unknown): Request {
+  if (opts === undefined) return DEFAULT_REQUEST;
+  const o = checkObject(opts, "query");
+  checkKeys(o, QUERY_KEYS, "query");
+  return toRequest(o, checkBoolean(o, "coveringOrNext") ? FLAG.coveringOrNext : 0);
+}
+
+/** Checked iteration options. */
+export interface IterateRequest {
+  request: Request;
+  from: bigint;
+  to: bigint | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/** Checks iteration options. */
+export function checkIterateOptions(opts: unknown): IterateRequest {
+  if (opts === undefined) return { request: DEFAULT_REQUEST, from: 0n, to: undefined, signal: undefined };
+  const o = checkObject(opts, "iteration");
+  checkKeys(o, ITERATE_KEYS, "iteration");
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`option signal must be an AbortSignal, got ${describeValue(signal)}`);
+  }
+  return {
+    request: toRequest(o, 0),
+    from: o.from === undefined ? 0n : toAddress(o.from, "option from"),
+    to: o.to === undefined ? undefined : toAddress(o.to, "option to"),
+    signal,
+  };
+}

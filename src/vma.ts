@@ -1,0 +1,147 @@
+/**
+ * The VMA record every backend returns.
+ * @module
+ */
+
+/** Permission bits as in PROCMAP_QUERY's `vma_flags`. */
+export const PERM = { read: 1, write: 2, exec: 4, shared: 8 } as const;
+
+/** `perms` strings indexed by the four permission bits, as the text maps print them. */
+const PERMS: readonly string[] = Array.from({ length: 16 }, (_, f) =>
+  (f & PERM.read ? "r" : "-") + (f & PERM.write ? "w" : "-") + (f & PERM.exec ? "x" : "-") +
+  (f & PERM.shared ? "s" : "p"));
+
+
+/**
+ * One virtual memory area of a process: a range of addresses with the same
+ * permissions and backing, as `/proc/<pid>/maps` lists it.
+ */
+export class Vma {
+  /** First address of the area. */
+  readonly start: bigint;
+  /** One past the last address of the area. */
+  readonly end: bigint;
+  /** Permissions as the text maps print them, e.g. `"r-xp"` or `"rw-s"`. */
+  readonly perms: string;
+  /** `r`: readable. */
+  readonly readable: boolean;
+  /** `w`: writable. */
+  readonly writable: boolean;
+  /** `x`: executable. */
+  readonly executable: boolean;
+  /** `s`: shared (may be shared with other processes); `p` otherwise. */
+  readonly shared: boolean;
+  /** Offset in the backing file of `start` (0 for anonymous memory). */
+  readonly offset: bigint;
+  /** Major device number of the backing file (0 for anonymous memory). */
+  readonly devMajor: number;
+  /** Minor device number of the backing file (0 for anonymous memory). */
+  readonly devMinor: number;
+  /** Inode number of the backing file (0 for anonymous memory). */
+  readonly inode: bigint;
+  /**
+   * Page size of the area in bytes: the huge page size for hugetlb memory,
+   * else the base page size.
+   */
+  readonly pageSize: number;
+  /**
+   * The name as the text maps print it (with a newline unescaped): a path
+   * (with ` (deleted)` when unlinked), `[heap]`, `[stack]`, `[vdso]`,
+   * `[anon:<name>]`, ...; `""` when the area has none; `undefined` when the
+   * name was not requested. Bytes that are not UTF-8 become U+FFFD.
+   */
+  readonly name: string | undefined;
+  /**
+   * ELF build ID of the backing file as lowercase hex, when requested and the
+   * file has one; otherwise `undefined`.
+   */
+  readonly buildId: string | undefined;
+
+  /** @internal Backends construct VMAs; user code receives them. */
+  constructor(
+    start: bigint,
+    end: bigint,
+    flags: number,
+    offset: bigint,
+    devMajor: number,
+    devMinor: number,
+    inode: bigint,
+    pageSize: number,
+    name: string | undefined,
+    buildId: string | undefined,
+  ) {
+    this.start = start;
+    this.end = end;
+    this.perms = PERMS[flags & 15];
+    this.readable = (flags & PERM.read) !== 0;
+    this.writable = (flags & PERM.write) !== 0;
+    this.executable = (flags & PERM.exec) !== 0;
+    this.shared = (flags & PERM.shared) !== 0;
+    this.offset = offset;
+    this.devMajor = devMajor;
+    this.devMinor = devMinor;
+    this.inode = inode;
+    this.pageSize = pageSize;
+    this.name = name;
+    this.buildId = buildId;
+  }
+
+  /** Size in bytes (`end - start`). */
+  get size(): bigint {
+    return this.end - this.start;
+  }
+
+  /**
+   * True when a file backs the area (a regular file, memfd or shared
+   * anonymous memory): the kernel reports a device or inode for it.
+   */
+  get fileBacked(): boolean {
+    return this.inode !== 0n || this.devMajor !== 0 || this.devMinor !== 0;
+  }
+
+  /** True when `addr` lies in `[start, end)`. */
+  contains(addr: bigint): boolean {
+    return addr >= this.start && addr < this.end;
+  }
+
+  /** The area as a line of `/proc/<pid>/maps` (name newlines left raw). */
+  toString(): string {
+    const hex = (n: bigint | number, w: number) => n.toString(16).padStart(w, "0");
+    const head = `${hex(this.start, 8)}-${hex(this.end, 8)} ${this.perms} ${hex(this.offset, 8)} ` +
+      `${hex(this.devMajor, 2)}:${hex(this.devMinor, 2)} ${this.inode} `;
+    return this.name ? head.padEnd(72, " ") + " " + this.name : head;
+  }
+
+  /** JSON form: addresses, offset and inode as `0x`-hex / decimal strings (JSON has no bigint). */
+  toJSON(): Record<string, unknown> {
+    return {
+      start: "0x" + this.start.toString(16),
+      end: "0x" + this.end.toString(16),
+      perms: this.perms,
+      offset: "0x" + this.offset.toString(16),
+      dev: `${this.devMajor.toString(16).padStart(2, "0")}:${this.devMinor.toString(16).padStart(2, "0")}`,
+      inode: this.inode.toString(),
+      pageSize: this.pageSize,
+      name: this.name,
+      buildId: this.buildId,
+    };
+  }
+}
+
+/** A copy of `vma` with another name. */
+export function renamed(vma: Vma, name: string | undefined): Vma {
+  const flags = (vma.readable ? PERM.read : 0) | (vma.writable ? PERM.write : 0) |
+    (vma.executable ? PERM.exec : 0) | (vma.shared ? PERM.shared : 0);
+  return new Vma(
+    vma.start,
+    vma.end,
+    flags,
+    vma.offset,
+    vma.devMajor,
+    vma.devMinor,
+    vma.inode,
+    vma.pageSize,
+    name,
+    vma.buildId,
+  );
+}

@@ -1,0 +1,96 @@
+/** Test children: C programs compiled on demand, started and stopped. */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+
+/** Compiles tests/fixtures/<name>.c once per content; returns the binary's path. */
+export function compileC(name: string, extraFlags: string[] = []): string {
+  const src = join(FIXTURES, `${name}.c`);
+  const hash = createHash("sha256").update(readFileSync(src)).update(extraFlags.join(" ")).digest("hex").slice(0, 16);
+  const dir = join(tmpdir(), "procmap-test-bin");
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `${name}-${hash}`);
+  if (!existsSync(out)) {
+    const tmp = `${out}.${process.pid}.tmp`;
+    const r = spawnSync("gcc", ["-O2", "-Wall", "-o", tmp, src, ...extraFlags], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`gcc ${name}.c failed: ${r.stderr || r.error}`);
+    spawnSync("mv", [tmp, out]);
+  }
+  return out;
+}
+
+export interface Started<T> {
+  pid: number;
+  info: T;
+  child: ChildProcess;
+  /** Closes the child's stdin and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `bin args`, waits for its first stdout line and parses it as JSON. */
+export function startChild<T>(bin: string, args: string[]): Promise<Started<T>> {
+  const child = spawn(bin, args, { stdio: ["pipe", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`${bin} exited early with ${code}: ${out}`)));
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      out += chunk;
+      const nl = out.indexOf("\n");
+      if (nl < 0) return;
+      child.removeAllListeners("exit");
+      const exited = new Promise<void>((r) => child.on("exit", () => r()));
+      resolve({
+        pid: child.pid!,
+        info: JSON.parse(out.slice(0, nl)) as T,
+        child,
+        async stop() {
+          child.stdin!.end();
+          await exited;
+        },
+      });
+    });
+  });
+}
+
+export interface Region {
+  start: string;
+  end: string;
+  path?: string;
+}
+
+export interface MapperInfo {
+  spaces: Region;
+  odd: Region;
+  newline: Region;
+  deleted: Region;
+  memfd: Region;
+  sharedAnon: Region;
+  guarded: Region;
+  anonNamed: Region;
+  writeOnly: Region;
+  long?: Region;
+  overlong?: Region;
+  anonNameErrno: number;
+  arena: Region;
+  pid: number;
+}
+
+/** Starts the mapper child in a fresh directory; `stop()` also removes it. */
+export async function startMapper(longNames = false): Promise<Started<MapperInfo> & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "procmap-mapper-"));
+  const started = await startChild<MapperInfo>(compileC("mapper"), longNames ? [dir, "--long-names"] : [dir]);
+  return {
+    ...started,
+    dir,
+    async stop() {
+      await started.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
