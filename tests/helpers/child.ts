@@ -74,6 +74,7 @@ export interface MapperInfo {
   guarded: Region;
   anonNamed: Region;
   writeOnly: Region;
+  rwx: Region;
   long?: Region;
   overlong?: Region;
   anonNameErrno: number;
