@@ -52,7 +52,7 @@ function run(cmd, args, parse) {
 }
 
 const wanted = process.argv.slice(2);
-const names = wanted.length ? wanted : ["deno", "bun"];
+const names = wanted.length ? wanted : ["deno", "bun", "node"];
 let passed = 0, failed = 0;
 const lines = [];
 for (const name of names) {

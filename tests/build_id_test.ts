@@ -3,11 +3,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { BACKENDS } from "./helpers/backends.ts";
 import { ProcMaps } from "../mod.ts";
 import { haveReadelf, noteBuildId, readelfBuildId } from "./helpers/elf_notes.ts";
 import { readRows } from "./helpers/ground_truth.ts";
 
-for (const backend of ["ioctl", "text"] as const) {
+for (const backend of BACKENDS) {
   test(`${backend}: libc's build ID equals the one in its ELF note`, () => {
     using maps = ProcMaps.open("self", { backend });
     const libc = [...maps.vmasSync({ fileBacked: true, buildId: true })].find((v) =>

@@ -4,6 +4,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { BACKENDS, IOCTL_SKIP } from "./helpers/backends.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
 import { compileC, type MapperInfo, type Started, startChild, startMapper } from "./helpers/child.ts";
@@ -36,7 +37,7 @@ const BAD_ADDRESSES: [unknown, typeof TypeError | typeof RangeError][] = [
   [Symbol("a"), TypeError],
 ];
 
-for (const backend of ["ioctl", "text"] as const) {
+for (const backend of BACKENDS) {
   test(`${backend}: bad addresses throw TypeError/RangeError before any system call`, () => {
     using maps = ProcMaps.open(mapper.pid, { backend });
     maps.query(0n); // take the text snapshot now, so only the bad calls are counted
@@ -114,7 +115,7 @@ test("a pid with no process gives ProcMapsError ESRCH", () => {
 test("a zombie (exited, not reaped) gives ESRCH on use, with both backends", async () => {
   const z = await startChild<{ zombie: number }>(compileC("zombie"), []);
   try {
-    for (const backend of ["ioctl", "text"] as const) {
+    for (const backend of BACKENDS) {
       using maps = ProcMaps.open(z.info.zombie, { backend });
       assertProcMapsError(() => maps.query(0n), "ESRCH");
       assertProcMapsError(() => [...maps.vmasSync()], "ESRCH");
@@ -125,7 +126,7 @@ test("a zombie (exited, not reaped) gives ESRCH on use, with both backends", asy
 });
 
 test("a process that exits after open gives ESRCH, and the handle still closes", async () => {
-  for (const backend of ["ioctl", "text"] as const) {
+  for (const backend of BACKENDS) {
     const child = await startMapper();
     const maps = ProcMaps.open(child.pid, { backend });
     await child.stop();
@@ -170,7 +171,7 @@ test("permission: an unprivileged user cannot open root's process (EACCES)", {
 });
 
 test("permission: an unprivileged user gets the same build IDs from both backends for its own process", {
-  skip: isRoot ? false : "needs root to drop privileges to nobody",
+  skip: isRoot ? IOCTL_SKIP : "needs root to drop privileges to nobody",
 }, () => {
   // map_files is refused to users without CAP_SYS_ADMIN, so the text backend
   // reads the files by path here.

@@ -5,6 +5,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { BACKENDS } from "./helpers/backends.ts";
 import { ProcMaps } from "../mod.ts";
 import { expectedQuery, fields, type Filters, readRows, type Row } from "./helpers/ground_truth.ts";
 import { spawnSync } from "node:child_process";
@@ -47,7 +48,7 @@ const FILTERS: Filters[] = [
   { readable: true, writable: true, executable: true },
 ];
 
-for (const backend of ["ioctl", "text"] as const) {
+for (const backend of BACKENDS) {
   for (const f of FILTERS) {
     test(`${backend}: query(${JSON.stringify(f)}) at region edges and gaps matches the kernel's rules`, () => {
       using maps = ProcMaps.open(mapper.pid, { backend });
@@ -134,7 +135,7 @@ test("anonymous memory named with PR_SET_VMA_ANON_NAME is reported as [anon:name
   skip: anonNameErrno === 0 ? false : `this kernel cannot name anonymous memory (prctl errno ${anonNameErrno})`,
 }, () => {
   assert.equal(mapper.info.anonNameErrno, 0);
-  for (const backend of ["ioctl", "text"] as const) {
+  for (const backend of BACKENDS) {
     using maps = ProcMaps.open(mapper.pid, { backend });
     assert.equal(maps.query(hex(mapper.info.anonNamed.start))!.name, "[anon:procmap-anon]");
   }
@@ -145,7 +146,7 @@ test("without CONFIG_ANON_VMA_NAME the would-be named region is plain anonymous 
 }, () => {
   assert.equal(mapper.info.anonNameErrno, anonNameErrno);
   console.log(`note: prctl(PR_SET_VMA_ANON_NAME) fails here with errno ${anonNameErrno}; [anon:name] is tested with text fixtures`);
-  for (const backend of ["ioctl", "text"] as const) {
+  for (const backend of BACKENDS) {
     using maps = ProcMaps.open(mapper.pid, { backend });
     assert.equal(maps.query(hex(mapper.info.anonNamed.start))!.name, "");
   }

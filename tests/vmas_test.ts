@@ -4,6 +4,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { BACKENDS } from "./helpers/backends.ts";
 import { ProcMaps, type Vma } from "../mod.ts";
 import { atSameMoment, expectedWalk, fields, type Filters } from "./helpers/ground_truth.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
@@ -13,8 +14,6 @@ before(async () => {
   mapper = await startMapper(true);
 });
 after(() => mapper.stop());
-
-const BACKENDS = ["ioctl", "text"] as const;
 
 for (const backend of BACKENDS) {
   test(`${backend}: vmasSync() of this process equals its text maps`, () => {

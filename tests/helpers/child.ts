@@ -1,11 +1,15 @@
 /** Test children: C programs compiled on demand, started and stopped. */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+// tests/fixtures holds the C sources; compiled tests run from dist/tests.
+const HERE = new URL(".", import.meta.url).pathname;
+const FIXTURES = [join(HERE, "../fixtures"), join(HERE, "../../../tests/fixtures")].find((d) =>
+  existsSync(join(d, "mapper.c"))
+)!;
 
 /** Compiles tests/fixtures/<name>.c once per content; returns the binary's path. */
 export function compileC(name: string, extraFlags: string[] = []): string {
@@ -91,7 +95,8 @@ export async function startMapper(longNames = false): Promise<Started<MapperInfo
     dir,
     async stop() {
       await started.stop();
-      rmSync(dir, { recursive: true, force: true });
+      // rm(1): Node's rmSync cannot remove paths longer than PATH_MAX.
+      spawnSync("rm", ["-rf", dir]);
     },
   };
 }

@@ -2,13 +2,20 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync } from "node:fs";
 import process from "node:process";
+import { join } from "node:path";
 
 const isDeno = "Deno" in globalThis;
+const isBun = "Bun" in globalThis;
 
-/** The command line that runs `script` under the current runtime. */
+/**
+ * The command line that runs `script` (a path like tests/fixtures/x.ts,
+ * relative to the repository) under the current runtime; Node runs the
+ * compiled copy in dist/.
+ */
 export function runtimeCommand(script: string, args: string[] = []): string[] {
   if (isDeno) return [process.execPath, "run", "--allow-ffi", "--allow-read", script, ...args];
-  return [process.execPath, script, ...args];
+  if (isBun) return [process.execPath, script, ...args];
+  return [process.execPath, join("dist", script.replace(/\.ts$/, ".js")), ...args];
 }
 
 /** The uid tests drop to (nobody). */
