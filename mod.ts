@@ -16,3 +16,5 @@ export { ProcMapsError } from "./src/errors.ts";
 export type { Pid } from "./src/errors.ts";
 export { Vma } from "./src/vma.ts";
 export type { IterateOptions, QueryOptions } from "./src/validate.ts";
+export type { MappingKind, Resolved, ResolveOptions, ResolvePlan, ResolveStrategy } from "./src/resolve.ts";
+export { RESOLVE_COSTS } from "./src/resolve.ts";

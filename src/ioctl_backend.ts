@@ -11,7 +11,7 @@ import { QueryStruct } from "./query_struct.ts";
 import { readWhole } from "./read_text.ts";
 import { parseMaps, type MapsTable } from "./text_parser.ts";
 import { KERNEL_FLAGS, WANT_NAME, type Request } from "./validate.ts";
-import { renamed, type Vma } from "./vma.ts";
+import { type Vma, withNameAndBuildId } from "./vma.ts";
 
 /** Row of the maps text that the ioctl never reports (the gate area). */
 interface Gate {
@@ -75,7 +75,7 @@ export class IoctlBackend implements Backend {
     const table = this.#readText();
     for (let i = 0; i < table.count; i++) {
       if (table.start.big[i] === vma.start && table.end.big[i] === vma.end) {
-        return renamed(vma, table.name(i));
+        return withNameAndBuildId(vma, table.name(i), vma.buildId);
       }
     }
     throw new ProcMapsError(

@@ -20,6 +20,17 @@ import {
   toAddress,
 } from "./validate.ts";
 import type { Vma } from "./vma.ts";
+import {
+  planBatch,
+  type Resolved,
+  resolveBatch,
+  type ResolveOptions,
+  type ResolvePlan,
+  type ResolveSources,
+  checkResolveOptions,
+  toBatch,
+} from "./resolve.ts";
+import type { LoadSegment } from "./elf_segments.ts";
 
 /** Which backend {@link ProcMaps.open} should use. */
 export type BackendChoice = "auto" | BackendKind;
@@ -148,16 +159,34 @@ export class ProcMaps implements Disposable {
   readonly pid: Pid;
   readonly #libc: Libc;
   readonly #path: string;
+  readonly #pageSize: number;
   #fd: number;
   #backend: Backend | undefined;
+  /** The text backend on the same descriptor: the primary one, or made for resolve(). */
+  #text: TextBackend | undefined;
+  readonly #sources: ResolveSources;
 
-  private constructor(libc: Libc, pid: Pid, path: string, fd: number, backend: Backend) {
+  private constructor(libc: Libc, pid: Pid, path: string, fd: number, backend: Backend, pageSize: number) {
     this.#libc = libc;
     this.pid = pid;
     this.#path = path;
     this.#fd = fd;
     this.#backend = backend;
+    this.#pageSize = pageSize;
+    this.#text = backend instanceof TextBackend ? backend : undefined;
+    this.#sources = {
+      libc,
+      pid,
+      ioctl: backend instanceof IoctlBackend ? backend : undefined,
+      text: () => this.#textBackend(),
+      segments: new Map<string, LoadSegment[] | null>(),
+    };
     leaked.register(this, { libc, fd }, this);
+  }
+
+  #textBackend(): TextBackend {
+    this.#open();
+    return (this.#text ??= new TextBackend(this.#libc, this.#fd, this.pid, this.#path, this.#pageSize));
   }
 
   /**
@@ -189,7 +218,7 @@ export class ProcMaps implements Disposable {
       } else {
         backend = new IoctlBackend(libc, fd, requestFor(libc.arch)!, id, path, pageSize);
       }
-      return new ProcMaps(libc, id, path, fd, backend);
+      return new ProcMaps(libc, id, path, fd, backend, pageSize);
     } catch (e) {
       libc.close(fd);
       throw e;
@@ -285,6 +314,36 @@ export class ProcMaps implements Disposable {
   }
 
   /**
+   * Resolves a batch of addresses, as a profiler or symbolizer needs them:
+   * one result per input address, in input order, or null where nothing is
+   * mapped. Each result gives the VMA, what backs it (`kind`), the file
+   * offset (`addr - vma.start + vma.offset`), the ELF virtual address (what
+   * symbol tables use), the path and the build ID; where no file offset
+   * applies (anonymous, JIT, `[vdso]`), `reason` says why.
+   *
+   * Addresses are sorted and de-duplicated first (equal addresses share one
+   * result object). With the ioctl, consecutive addresses in one VMA cost
+   * one query and gaps are skipped with covering-or-next; build IDs and ELF
+   * headers are read once per file. `strategy: "auto"` (default) picks ioctl
+   * queries or one text snapshot by the batch's shape; see
+   * {@link planResolve}. Every strategy gives the same answers.
+   *
+   * @throws {TypeError | RangeError} for a bad address (naming its index) or option.
+   * @throws {ProcMapsError} `ESRCH` when the process has exited.
+   */
+  resolve(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): (Resolved | null)[] {
+    this.#open();
+    return resolveBatch(this.#sources, addrs, opts);
+  }
+
+  /** Which strategy `resolve(addrs, opts)` would use, and why. */
+  planResolve(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): ResolvePlan {
+    this.#open();
+    const o = checkResolveOptions(opts);
+    return planBatch(this.#sources, toBatch(addrs).unique, o.strategy);
+  }
+
+  /**
    * Drops the text backend's snapshot so the next query reads the process
    * afresh. The ioctl backend always answers live; there it does nothing.
    */
@@ -298,6 +357,8 @@ export class ProcMaps implements Disposable {
     if (b === undefined) return;
     this.#backend = undefined;
     b.dispose();
+    this.#text?.dispose();
+    this.#text = undefined;
     leaked.unregister(this);
     this.#libc.close(this.#fd);
     this.#fd = -1;

@@ -63,6 +63,16 @@ export class TextBackend implements Backend {
     return (this.#table = dropOverlapped(table!));
   }
 
+  /** The last snapshot taken, if any (possibly stale). */
+  get lastSnapshot(): MapsTable | undefined {
+    return this.#table;
+  }
+
+  /** Build ID of a row's file (cached by device and inode until the next snapshot). */
+  buildIdOf(table: MapsTable, row: number): string | undefined {
+    return this.#buildIds.lookup(table, row);
+  }
+
   #vma(table: MapsTable, row: number, request: Request): Vma {
     const buildId = request & WANT_BUILD_ID ? this.#buildIds.lookup(table, row) : undefined;
     return table.vma(row, (request & WANT_NAME) !== 0, buildId);

@@ -128,8 +128,8 @@ export class Vma {
   }
 }
 
-/** A copy of `vma` with another name. */
-export function renamed(vma: Vma, name: string | undefined): Vma {
+/** A copy of `vma` with another name and build ID. */
+export function withNameAndBuildId(vma: Vma, name: string | undefined, buildId: string | undefined): Vma {
   const flags = (vma.readable ? PERM.read : 0) | (vma.writable ? PERM.write : 0) |
     (vma.executable ? PERM.exec : 0) | (vma.shared ? PERM.shared : 0);
   return new Vma(
@@ -142,6 +142,6 @@ export function renamed(vma: Vma, name: string | undefined): Vma {
     vma.inode,
     vma.pageSize,
     name,
-    vma.buildId,
+    buildId,
   );
 }

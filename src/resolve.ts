@@ -1,0 +1,476 @@
+/**
+ * Batch address resolution for profilers and symbolizers: each address to
+ * its VMA, file offset, ELF virtual address, path and build ID, in input
+ * order, choosing per batch between ioctl queries and one text snapshot.
+ * @module
+ */
+import type { Libc } from "../ffi/mod.ts";
+import { FLAG } from "./abi.ts";
+import { describeValue, toAddress, WANT_BUILD_ID, WANT_NAME } from "./validate.ts";
+import type { IoctlBackend } from "./ioctl_backend.ts";
+import type { TextBackend } from "./text_backend.ts";
+import type { MapsTable } from "./text_parser.ts";
+import type { Pid } from "./errors.ts";
+import { type Vma, withNameAndBuildId } from "./vma.ts";
+import { elfAddressOf, type LoadSegment, loadSegments } from "./elf_segments.ts";
+import { openMappedFile } from "./mapped_file.ts";
+
+/** How `resolve()` reads the process: per-address ioctl queries, one text snapshot, or the planner's pick. */
+export type ResolveStrategy = "auto" | "ioctl" | "text";
+
+/** Options for {@link ProcMaps.resolve}. */
+export interface ResolveOptions {
+  /** Default `"auto"`: the planner picks by the batch's shape (see {@link ResolvePlan}). */
+  strategy?: ResolveStrategy;
+  /** Fetch build IDs (once per file). Default true. */
+  buildId?: boolean;
+  /** Compute ELF virtual addresses (reads each file's program headers once). Default true. */
+  elfAddr?: boolean;
+}
+
+/**
+ * What backs an address:
+ * - `"file"`: a file reachable by its path;
+ * - `"deleted"`: a file unlinked since it was mapped (`... (deleted)`);
+ * - `"memory-file"`: a file with no path on disk (memfd, shared anonymous
+ *   memory, SysV shared memory): offsets are into that in-memory file;
+ * - `"anonymous"`: no file (heap, stack, `[anon:...]`, plain anonymous);
+ * - `"jit"`: anonymous executable memory, as JIT compilers make;
+ * - `"special"`: a kernel-provided area (`[vdso]`, `[vvar]`, `[vsyscall]`, ...).
+ */
+export type MappingKind = "file" | "deleted" | "memory-file" | "anonymous" | "jit" | "special";
+
+/** One resolved address. */
+export interface Resolved {
+  /** The address asked about. */
+  readonly addr: bigint;
+  /** The VMA that covers it (with its name, and build ID when asked for). */
+  readonly vma: Vma;
+  /** What backs it. */
+  readonly kind: MappingKind;
+  /** The VMA's name (`""` for plain anonymous memory). */
+  readonly name: string;
+  /** Build ID of the backing file, when it has one and it was asked for. */
+  readonly buildId: string | undefined;
+  /** `addr - vma.start + vma.offset` where a file backs the VMA; otherwise undefined. */
+  readonly fileOffset: bigint | undefined;
+  /** The address as the ELF file's own virtual address (through its PT_LOAD headers). */
+  readonly elfAddr: bigint | undefined;
+  /** Why `fileOffset` or `elfAddr` is undefined; undefined when both are set. */
+  readonly reason: string | undefined;
+}
+
+/** The planner's decision for one batch, from {@link ProcMaps.planResolve}. */
+export interface ResolvePlan {
+  strategy: "ioctl" | "text";
+  /** Distinct addresses in the batch. */
+  uniqueAddresses: number;
+  /** VMAs in the process's last text snapshot on this handle, if one was taken. */
+  knownVmas: number | undefined;
+  /** ioctl queries the batch needs, counted against that snapshot. */
+  estimatedQueries: number | undefined;
+  /** With the ioctl strategy: after this many queries the rest is read from text. */
+  queryBudget: number;
+  /** Why. */
+  reason: string;
+}
+
+/**
+ * Costs measured on the reference machine (bench/RESULTS.md, case 4 and
+ * case 2; 2-core AMD EPYC VM, Linux 6.18), in microseconds. Only their ratios
+ * matter to the planner.
+ */
+export const RESOLVE_COSTS = {
+  /** One PROCMAP_QUERY with the name, from JS. */
+  ioctlQuery: 0.9,
+  /** Reading and parsing one line of maps text, from JS. */
+  textPerVma: 0.35,
+  /** Placing one sorted address in a text snapshot. */
+  textPerAddress: 0.05,
+  /**
+   * With no snapshot to count against, the ioctl runs for at most this many
+   * queries (about the cost of reading a 10,000-VMA text) before the rest of
+   * the batch is read from text: never much worse than either alone.
+   */
+  blindQueryBudget: 4096,
+} as const;
+
+/** What resolve() needs from the handle. */
+export interface ResolveSources {
+  libc: Libc;
+  pid: Pid;
+  /** The ioctl backend, when the kernel and runtime have it. */
+  ioctl: IoctlBackend | undefined;
+  /** The text backend on the same descriptor (created on demand). */
+  text(): TextBackend;
+  /** ELF program headers by (device, inode, build ID), kept for the handle's life. */
+  segments: Map<string, LoadSegment[] | null>;
+}
+
+const STRATEGIES = new Set(["auto", "ioctl", "text"]);
+const RESOLVE_KEYS = new Set(["strategy", "buildId", "elfAddr"]);
+
+interface CheckedOptions {
+  strategy: ResolveStrategy;
+  buildId: boolean;
+  elfAddr: boolean;
+}
+
+/** Checks resolve() options. */
+export function checkResolveOptions(opts: unknown): CheckedOptions {
+  if (opts === undefined) return { strategy: "auto", buildId: true, elfAddr: true };
+  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
+    throw new TypeError(`resolve options must be an object, got ${describeValue(opts)}`);
+  }
+  const o = opts as Record<string, unknown>;
+  for (const key in o) {
+    if (!RESOLVE_KEYS.has(key)) {
+      throw new TypeError(`unknown resolve option ${JSON.stringify(key)}; known: ${[...RESOLVE_KEYS].join(", ")}`);
+    }
+  }
+  const strategy = o.strategy ?? "auto";
+  if (typeof strategy !== "string" || !STRATEGIES.has(strategy)) {
+    throw new TypeError(`option strategy must be "auto", "ioctl" or "text", got ${describeValue(strategy)}`);
+  }
+  for (const key of ["buildId", "elfAddr"]) {
+    if (o[key] !== undefined && typeof o[key] !== "boolean") {
+      throw new TypeError(`option ${key} must be a boolean, got ${describeValue(o[key])}`);
+    }
+  }
+  return {
+    strategy: strategy as ResolveStrategy,
+    buildId: (o.buildId as boolean | undefined) ?? true,
+    elfAddr: (o.elfAddr as boolean | undefined) ?? true,
+  };
+}
+
+/** The batch's distinct addresses, sorted, and where each input lands among them. */
+export interface Batch {
+  /** Distinct addresses in ascending order. */
+  unique: bigint[];
+  /** For each input position, its index in `unique`. */
+  slot: Uint32Array;
+}
+
+const TWO_53 = 2n ** 53n;
+
+/**
+ * Checks and sorts a batch. Addresses below 2^53 (all of user space) are
+ * sorted as doubles, exactly and natively; the rare ones above (the vsyscall
+ * page) separately as bigints.
+ */
+export function toBatch(addrs: unknown): Batch {
+  let list: bigint[];
+  if (addrs instanceof BigUint64Array) {
+    list = Array.from(addrs);
+  } else if (addrs !== null && typeof addrs === "object" && Symbol.iterator in addrs) {
+    list = [];
+    let i = 0;
+    for (const a of addrs as Iterable<unknown>) list.push(toAddress(a, `address [${i++}]`));
+  } else {
+    throw new TypeError(`addresses must be an iterable of bigints/numbers or a BigUint64Array, got ${describeValue(addrs)}`);
+  }
+  const n = list.length;
+  const keys = new Float64Array(n);
+  const high: bigint[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = list[i];
+    if (a < TWO_53) keys[i] = Number(a);
+    else {
+      keys[i] = -1;
+      high.push(a);
+    }
+  }
+  const sorted = keys.slice().sort();
+  const lows: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = sorted[i];
+    if (k >= 0 && (lows.length === 0 || lows[lows.length - 1] !== k)) lows.push(k);
+  }
+  high.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const highs = high.filter((a, i) => i === 0 || high[i - 1] !== a);
+  const unique = lows.map(BigInt).concat(highs);
+  const slot = new Uint32Array(n);
+  const lowArr = Float64Array.from(lows);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    if (k >= 0) {
+      let lo = 0, hi = lowArr.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (lowArr[mid] < k) lo = mid + 1;
+        else hi = mid;
+      }
+      slot[i] = lo;
+    } else {
+      slot[i] = lows.length + highs.indexOf(list[i]);
+    }
+  }
+  return { unique, slot };
+}
+
+/**
+ * How many ioctl queries the batch would take against `table`: one per
+ * distinct "VMA at or after the address", as resolveByIoctl() walks.
+ */
+function countQueries(unique: readonly bigint[], table: MapsTable): number {
+  let queries = 0;
+  let last = -1;
+  for (const a of unique) {
+    const row = table.firstEndingAbove(Number(a >> 32n), Number(a & 0xffffffffn));
+    if (row !== last) {
+      queries++;
+      last = row;
+    }
+  }
+  return queries;
+}
+
+/** Picks the strategy for a batch. */
+export function planBatch(src: ResolveSources, unique: readonly bigint[], strategy: ResolveStrategy): ResolvePlan {
+  const base = { uniqueAddresses: unique.length, knownVmas: undefined, estimatedQueries: undefined };
+  if (!src.ioctl) {
+    return { ...base, strategy: "text", queryBudget: 0, reason: "PROCMAP_QUERY is not available here" };
+  }
+  if (strategy === "text") return { ...base, strategy: "text", queryBudget: 0, reason: "strategy text was asked for" };
+  if (strategy === "ioctl") {
+    return { ...base, strategy: "ioctl", queryBudget: Infinity, reason: "strategy ioctl was asked for" };
+  }
+  const table = src.text().lastSnapshot;
+  if (!table) {
+    return {
+      ...base,
+      strategy: "ioctl",
+      queryBudget: RESOLVE_COSTS.blindQueryBudget,
+      reason: `the process's size is not known yet: ioctl for up to ${RESOLVE_COSTS.blindQueryBudget} queries, then text`,
+    };
+  }
+  const queries = countQueries(unique, table);
+  const ioctlCost = queries * RESOLVE_COSTS.ioctlQuery;
+  const textCost = table.count * RESOLVE_COSTS.textPerVma + unique.length * RESOLVE_COSTS.textPerAddress;
+  const known = { ...base, knownVmas: table.count, estimatedQueries: queries };
+  return ioctlCost <= textCost
+    ? {
+      ...known,
+      strategy: "ioctl",
+      // The snapshot may be stale: if the batch needs far more queries than counted, text is cheaper.
+      queryBudget: Math.max(2 * queries, 64),
+      reason: `about ${queries} queries (${ioctlCost.toFixed(0)} us) cost less than reading ${table.count} VMAs of text (${
+        textCost.toFixed(0)
+      } us)`,
+    }
+    : {
+      ...known,
+      strategy: "text",
+      queryBudget: 0,
+      reason: `reading ${table.count} VMAs of text (${textCost.toFixed(0)} us) costs less than about ${queries} queries (${
+        ioctlCost.toFixed(0)
+      } us)`,
+    };
+}
+
+/** A distinct VMA the batch touched, with what was learned about its file. */
+interface Entry {
+  vma: Vma;
+  /** Row in the text snapshot, for build IDs read by the text backend; -1 from the ioctl. */
+  row: number;
+  table: MapsTable | undefined;
+}
+
+/** Resolution of distinct addresses: entry index per address (-1: unmapped). */
+interface Found {
+  entryOf: Int32Array;
+  entries: Entry[];
+}
+
+/**
+ * ioctl strategy: queries with covering-or-next, in address order. One query
+ * answers every following address inside the VMA it returns, and every
+ * address in the gap before it. Returns how many addresses it resolved
+ * before the budget ran out.
+ */
+function resolveByIoctl(ioctl: IoctlBackend, unique: readonly bigint[], found: Found, budget: number): number {
+  const request = FLAG.coveringOrNext | WANT_NAME;
+  let cur: Vma | null = null;
+  let curEntry = -1;
+  let queries = 0;
+  for (let i = 0; i < unique.length; i++) {
+    const a = unique[i];
+    if (cur === null || a >= cur.end) {
+      if (queries >= budget) return i;
+      cur = ioctl.query(a, request);
+      queries++;
+      if (cur === null) {
+        found.entryOf.fill(-1, i);
+        return unique.length;
+      }
+      found.entries.push({ vma: cur, row: -1, table: undefined });
+      curEntry = found.entries.length - 1;
+    }
+    found.entryOf[i] = a >= cur.start ? curEntry : -1;
+  }
+  return unique.length;
+}
+
+/** text strategy: one fresh snapshot, walked alongside the sorted addresses. */
+function resolveByText(text: TextBackend, unique: readonly bigint[], found: Found, from: number): void {
+  const table = text.snapshot();
+  const entryOfRow = new Map<number, number>();
+  let row = 0;
+  for (let i = from; i < unique.length; i++) {
+    const a = unique[i];
+    const hi = Number(a >> 32n), lo = Number(a & 0xffffffffn);
+    while (row < table.count && (table.end.hi(row) < hi || (table.end.hi(row) === hi && table.end.lo(row) <= lo))) {
+      row++;
+    }
+    if (row < table.count && table.startsAtOrBelow(row, hi, lo)) {
+      let e = entryOfRow.get(row);
+      if (e === undefined) {
+        found.entries.push({ vma: table.vma(row, true, undefined), row, table });
+        e = found.entries.length - 1;
+        entryOfRow.set(row, e);
+      }
+      found.entryOf[i] = e;
+    } else {
+      found.entryOf[i] = -1;
+    }
+  }
+}
+
+/** What backs a VMA, judged from its name and permissions as the kernel reports them. */
+export function mappingKind(vma: Vma): MappingKind {
+  const name = vma.name ?? "";
+  if (vma.fileBacked) {
+    if (
+      name.startsWith("/memfd:") || name.startsWith("/dev/zero (deleted)") || name.startsWith("[anon_shmem:") ||
+      name.startsWith("/SYSV") || !name.startsWith("/")
+    ) return "memory-file";
+    return name.endsWith(" (deleted)") ? "deleted" : "file";
+  }
+  if (name === "" || name.startsWith("[anon:") || name === "[heap]" || name.startsWith("[stack")) {
+    return vma.executable ? "jit" : "anonymous";
+  }
+  return "special";
+}
+
+const NO_OFFSET_REASON: Record<string, string> = {
+  anonymous: "anonymous memory: no file behind it",
+  jit: "anonymous executable memory (JIT-compiled code): no file behind it",
+  special: "provided by the kernel, not a file",
+};
+
+const encoder = new TextEncoder();
+
+/** Resolves a batch; see ProcMaps.resolve. */
+export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown): (Resolved | null)[] {
+  const o = checkResolveOptions(opts);
+  const batch = toBatch(addrs);
+  const unique = batch.unique;
+  const plan = planBatch(src, unique, o.strategy);
+  const found: Found = { entryOf: new Int32Array(unique.length), entries: [] };
+  let done = 0;
+  if (plan.strategy === "ioctl") done = resolveByIoctl(src.ioctl!, unique, found, plan.queryBudget);
+  if (done < unique.length) resolveByText(src.text(), unique, found, done);
+
+  // Per distinct VMA: build ID (once per file), ELF headers (once per file), kind.
+  const used = new Uint8Array(found.entries.length);
+  for (const e of found.entryOf) if (e >= 0) used[e] = 1;
+  const buildIds = new Map<string, string | undefined>();
+  const segmentsThisCall = new Map<string, LoadSegment[] | null>();
+  const finished: { vma: Vma; kind: MappingKind; segments: LoadSegment[] | null; why: string | undefined }[] = [];
+  found.entries.forEach((entry, i) => {
+    if (!used[i]) return;
+    const vma = entry.vma;
+    const kind = mappingKind(vma);
+    let buildId: string | undefined;
+    const fileKey = `${vma.devMajor}:${vma.devMinor}:${vma.inode}`;
+    if (o.buildId && vma.fileBacked) {
+      if (buildIds.has(fileKey)) buildId = buildIds.get(fileKey);
+      else {
+        buildId = entry.table ? src.text().buildIdOf(entry.table, entry.row) : buildIdByIoctl(src.ioctl!, vma);
+        buildIds.set(fileKey, buildId);
+      }
+    }
+    let segments: LoadSegment[] | null = null;
+    let why: string | undefined = NO_OFFSET_REASON[kind];
+    if (o.elfAddr && !why) {
+      segments = segmentsOf(src, vma, buildId, fileKey, segmentsThisCall);
+      if (!segments) why = "the file's ELF program headers could not be read (not ELF, or not readable here)";
+    }
+    finished[i] = { vma: o.buildId ? withNameAndBuildId(vma, vma.name, buildId) : vma, kind, segments, why };
+  });
+
+  const perUnique: (Resolved | null)[] = new Array(unique.length);
+  for (let i = 0; i < unique.length; i++) {
+    const e = found.entryOf[i];
+    if (e < 0) {
+      perUnique[i] = null;
+      continue;
+    }
+    const { vma, kind, segments, why } = finished[e];
+    const addr = unique[i];
+    const fileOffset = NO_OFFSET_REASON[kind] ? undefined : addr - vma.start + vma.offset;
+    let elfAddr: bigint | undefined;
+    let reason = why;
+    if (fileOffset !== undefined && segments) {
+      elfAddr = elfAddressOf(segments, fileOffset);
+      if (elfAddr === undefined) reason = "the file offset lies outside the file's PT_LOAD segments";
+    } else if (fileOffset !== undefined && !o.elfAddr) {
+      reason = "elfAddr was not asked for";
+    }
+    perUnique[i] = { addr, vma, kind, name: vma.name ?? "", buildId: vma.buildId, fileOffset, elfAddr, reason };
+  }
+  const out: (Resolved | null)[] = new Array(batch.slot.length);
+  for (let i = 0; i < out.length; i++) out[i] = perUnique[batch.slot[i]];
+  return out;
+}
+
+/** The kernel's build ID for a VMA's file: one more query, at its start, asking only for that. */
+function buildIdByIoctl(ioctl: IoctlBackend, vma: Vma): string | undefined {
+  const again = ioctl.query(vma.start, WANT_BUILD_ID);
+  // The map may have changed meanwhile: trust only the same file.
+  if (!again || again.inode !== vma.inode || again.devMajor !== vma.devMajor || again.devMinor !== vma.devMinor) {
+    return undefined;
+  }
+  return again.buildId;
+}
+
+/**
+ * PT_LOAD headers of a VMA's file. Cached for the handle's life by (device,
+ * inode, build ID): the build ID proves it is the same file. Files without
+ * one are cached for this call only.
+ */
+function segmentsOf(
+  src: ResolveSources,
+  vma: Vma,
+  buildId: string | undefined,
+  fileKey: string,
+  thisCall: Map<string, LoadSegment[] | null>,
+): LoadSegment[] | null {
+  const cache = buildId ? src.segments : thisCall;
+  const key = buildId ? `${fileKey}:${buildId}` : fileKey;
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const fd = openMappedFile(src.libc, src.pid, {
+    start: vma.start,
+    end: vma.end,
+    devMajor: vma.devMajor,
+    devMinor: vma.devMinor,
+    inode: vma.inode,
+    path: encoder.encode(vma.name ?? ""),
+  });
+  let segments: LoadSegment[] | null = null;
+  if (fd >= 0) {
+    try {
+      segments = loadSegments((offset, len) => {
+        const buf = new Uint8Array(len);
+        const n = src.libc.pread(fd, buf, offset);
+        return n < 0 ? null : buf.subarray(0, n);
+      });
+    } finally {
+      src.libc.close(fd);
+    }
+  }
+  cache.set(key, segments);
+  return segments;
+}

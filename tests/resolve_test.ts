@@ -1,0 +1,212 @@
+/**
+ * resolve() against a brute-force answer: the kernel's text maps for the
+ * VMA, `readelf -n` for build IDs and `readelf -lW` for PT_LOAD headers, on
+ * a child with known mappings and 10,000 random addresses (mapped and
+ * unmapped, duplicated, unsorted), for every strategy.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { ProcMaps, type Resolved } from "../mod.ts";
+import { fields, readRows, type Row } from "./helpers/ground_truth.ts";
+import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
+import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
+import { IOCTL_SKIP } from "./helpers/backends.ts";
+import { Rng } from "./helpers/random.ts";
+
+let mapper: Started<MapperInfo>;
+let rows: Row[];
+before(async () => {
+  mapper = await startMapper();
+  rows = readRows(mapper.pid);
+});
+after(() => mapper.stop());
+
+interface Load {
+  offset: bigint;
+  vaddr: bigint;
+  filesz: bigint;
+}
+
+/** PT_LOAD headers as `readelf -lW` prints them; null when readelf says it is not ELF. */
+function readelfLoads(path: string): Load[] | null {
+  const r = spawnSync("readelf", ["-lW", path], { encoding: "utf8" });
+  if (r.status !== 0 || !/Program Headers:/.test(r.stdout)) return null;
+  const loads: Load[] = [];
+  for (const m of r.stdout.matchAll(/^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)/gm)) {
+    loads.push({ offset: BigInt(m[1]), vaddr: BigInt(m[2]), filesz: BigInt(m[3]) });
+  }
+  return loads;
+}
+
+/** Random addresses: inside VMAs (edges too), in gaps, far away; with duplicates. */
+function randomAddresses(rng: Rng, rows: Row[], n: number): bigint[] {
+  const out: bigint[] = [];
+  while (out.length < n) {
+    const r = rows[rng.int(rows.length)];
+    const size = r.end - r.start;
+    switch (rng.int(6)) {
+      case 0:
+        out.push(r.start);
+        break;
+      case 1:
+        out.push(r.end - 1n);
+        break;
+      case 2:
+        out.push(r.end); // often the next VMA's start, sometimes a gap
+        break;
+      case 3:
+        out.push(r.start - 1n - rng.bigint(4096n));
+        break;
+      case 4:
+        out.push(rng.bigint(1n << 47n));
+        break;
+      default:
+        out.push(r.start + rng.bigint(size));
+    }
+    if (rng.int(10) === 0) out.push(out[rng.int(out.length)]); // duplicate
+  }
+  return rng.shuffle(out.slice(0, n));
+}
+
+const buildIds = new Map<string, string | undefined>();
+function buildIdOf(path: string): string | undefined {
+  if (!buildIds.has(path)) buildIds.set(path, readelfBuildId(path));
+  return buildIds.get(path);
+}
+
+function bruteForce(addr: bigint, loadsOf: (p: string) => Load[] | null) {
+  const r = rows.find((r) => addr >= r.start && addr < r.end);
+  if (!r) return null;
+  const fileBacked = r.inode !== 0n || r.devMajor !== 0 || r.devMinor !== 0;
+  const onDisk = fileBacked && r.name.startsWith("/") && !r.name.endsWith(" (deleted)") &&
+    !r.name.startsWith("/memfd:");
+  const fileOffset = fileBacked ? addr - r.start + r.offset : undefined;
+  let elfAddr: bigint | undefined;
+  const loads = onDisk ? loadsOf(r.name) : null;
+  if (fileOffset !== undefined && loads) {
+    const l = loads.find((l) => fileOffset >= l.offset && fileOffset < l.offset + l.filesz);
+    if (l) elfAddr = fileOffset - l.offset + l.vaddr;
+  }
+  return { row: r, fileOffset, elfAddr, buildId: onDisk ? buildIdOf(r.name) : undefined };
+}
+
+const strategies = IOCTL_SKIP ? (["auto", "text"] as const) : (["auto", "ioctl", "text"] as const);
+
+test("resolve() of 10,000 random addresses equals the brute-force answer, for every strategy", {
+  skip: haveReadelf ? false : "readelf is needed for the brute-force answer",
+}, () => {
+  const rng = new Rng(20261125);
+  const addrs = randomAddresses(rng, rows, 10_000);
+  const loadCache = new Map<string, Load[] | null>();
+  const loadsOf = (p: string) => {
+    if (!loadCache.has(p)) loadCache.set(p, readelfLoads(p));
+    return loadCache.get(p)!;
+  };
+  const expected = addrs.map((a) => bruteForce(a, loadsOf));
+  assert.ok(expected.some((e) => e === null) && expected.some((e) => e?.elfAddr !== undefined));
+
+  const answers: (Resolved | null)[][] = [];
+  for (const strategy of strategies) {
+    using maps = ProcMaps.open(mapper.pid);
+    const got = maps.resolve(addrs, { strategy });
+    assert.equal(got.length, addrs.length);
+    for (let i = 0; i < addrs.length; i++) {
+      const want = expected[i], r = got[i];
+      const where = `${strategy}: address 0x${addrs[i].toString(16)} (#${i})`;
+      if (want === null) {
+        assert.equal(r, null, where);
+        continue;
+      }
+      assert.ok(r, where);
+      assert.equal(r.addr, addrs[i], where);
+      assert.deepEqual(fields(r.vma), fields(want.row), where);
+      assert.equal(r.name, want.row.name, where);
+      assert.equal(r.fileOffset, want.fileOffset, where);
+      assert.equal(r.elfAddr, want.elfAddr, where);
+      assert.equal(r.buildId, want.buildId, where);
+      assert.equal(r.vma.buildId, r.buildId, where);
+      assert.equal(r.reason === undefined, r.fileOffset !== undefined && r.elfAddr !== undefined, where);
+    }
+    answers.push(got);
+  }
+  // Identical across strategies, including kinds and reasons.
+  for (const other of answers.slice(1)) assert.deepEqual(other, answers[0]);
+});
+
+test("resolve() reports what backs each known mapping", () => {
+  using maps = ProcMaps.open(mapper.pid);
+  const i = mapper.info;
+  const at = (s: string, delta = 0n) => BigInt(s) + delta;
+  const libc = rows.find((r) => /libc\.so/.test(r.name) && r.perms.includes("x"))!;
+  const vdso = rows.find((r) => r.name === "[vdso]");
+  const addrs = [
+    at(i.spaces.start, 5n), at(i.deleted.start), at(i.memfd.start), at(i.sharedAnon.start),
+    at(i.guarded.start), at(i.rwx.start), libc.start + 0x10n, at(i.spaces.start, -1n),
+    ...(vdso ? [vdso.start] : []),
+  ];
+  const r = maps.resolve(addrs);
+  assert.equal(r[0]!.kind, "file");
+  assert.equal(r[0]!.fileOffset, 4096n + 5n, "addr - start + offset (mapped from offset 4096)");
+  assert.equal(r[0]!.elfAddr, undefined);
+  assert.match(r[0]!.reason!, /ELF/, "a data file has no ELF headers");
+  assert.equal(r[1]!.kind, "deleted");
+  assert.equal(r[1]!.fileOffset, 0n);
+  assert.equal(r[2]!.kind, "memory-file");
+  assert.equal(r[3]!.kind, "memory-file");
+  assert.equal(r[4]!.kind, "anonymous");
+  assert.equal(r[4]!.fileOffset, undefined);
+  assert.match(r[4]!.reason!, /anonymous/);
+  assert.equal(r[5]!.kind, "jit");
+  assert.match(r[5]!.reason!, /JIT/);
+  assert.equal(r[6]!.kind, "file");
+  assert.ok(r[6]!.elfAddr !== undefined && r[6]!.buildId !== undefined && r[6]!.reason === undefined);
+  assert.equal(r[7], null);
+  if (vdso) {
+    assert.equal(r[8]!.kind, "special");
+    assert.match(r[8]!.reason!, /kernel/);
+  }
+});
+
+test("resolve() takes a BigUint64Array, numbers, and duplicates share one result", () => {
+  using maps = ProcMaps.open(mapper.pid);
+  const a = BigInt(mapper.info.spaces.start);
+  const r1 = maps.resolve(new BigUint64Array([a, a + 1n, a]));
+  assert.equal(r1[0], r1[2]);
+  assert.equal(r1[1]!.fileOffset, 4097n);
+  const r2 = maps.resolve([Number(a), a]);
+  assert.deepEqual(r2[0], r2[1]);
+  assert.deepEqual(maps.resolve([]), []);
+});
+
+test("resolve() refuses bad input before any system call, naming the bad address", () => {
+  using maps = ProcMaps.open(mapper.pid);
+  assert.throws(() => maps.resolve([1n, -1n]), /address \[1\]/);
+  assert.throws(() => maps.resolve([1.5]), RangeError);
+  assert.throws(() => maps.resolve(5n as never), TypeError);
+  assert.throws(() => maps.resolve([1n], { strategy: "fast" } as never), /strategy/);
+  assert.throws(() => maps.resolve([1n], { buildID: true } as never), /unknown resolve option/);
+});
+
+test("buildId: false and elfAddr: false skip those reads", () => {
+  using maps = ProcMaps.open(mapper.pid);
+  const libc = rows.find((r) => /libc\.so/.test(r.name) && r.perms.includes("x"))!;
+  const [r] = maps.resolve([libc.start], { buildId: false, elfAddr: false });
+  assert.equal(r!.buildId, undefined);
+  assert.equal(r!.elfAddr, undefined);
+  assert.equal(r!.fileOffset, libc.offset);
+});
+
+test("the planner uses ioctl for a few addresses and text once it knows a batch touches most of the process", {
+  skip: IOCTL_SKIP,
+}, () => {
+  using maps = ProcMaps.open(mapper.pid);
+  const few = rows.slice(0, 3).map((r) => r.start);
+  assert.equal(maps.planResolve(few).strategy, "ioctl");
+  const all = rows.flatMap((r) => [r.start, r.end - 1n]);
+  maps.resolve(all, { strategy: "text" }); // now the handle knows the process's size
+  const plan = maps.planResolve(all);
+  assert.equal(plan.knownVmas, rows.length);
+  assert.equal(plan.strategy, "text", plan.reason);
+  assert.equal(maps.planResolve(few).strategy, "ioctl");
+});
