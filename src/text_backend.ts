@@ -14,6 +14,7 @@ import { ERRNO, errorFromErrno, type Pid } from "./errors.ts";
 import { readWhole } from "./read_text.ts";
 import { type MapsTable, parseMaps } from "./text_parser.ts";
 import { TextBuildIds } from "./text_build_id.ts";
+import { fillHugePageSizes } from "./huge_pages.ts";
 import { KERNEL_FLAGS, WANT_BUILD_ID, WANT_NAME, type Request } from "./validate.ts";
 import type { Vma } from "./vma.ts";
 
@@ -50,17 +51,20 @@ export class TextBackend implements Backend {
   /** Reads and parses the whole text; re-reads when it changed mid-read. */
   snapshot(): MapsTable {
     let table: MapsTable | undefined;
-    for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS; attempt++) {
+    let ordered = false;
+    for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS && !ordered; attempt++) {
       const r = readWhole(this.#libc, this.#fd, this.#lastLength);
       if (typeof r === "number") throw errorFromErrno(-r, this.#pid, "read", this.#path);
       // A live process always has VMAs; an empty text means its memory is gone.
       if (r.length === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
       this.#lastLength = r.length;
       table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
-      this.#buildIds.clear();
-      if (isOrdered(table)) return (this.#table = table);
+      ordered = isOrdered(table);
     }
-    return (this.#table = dropOverlapped(table!));
+    if (!ordered) dropOverlapped(table!);
+    fillHugePageSizes(table!, this.#libc, this.#pid, this.#pageSize);
+    this.#buildIds.clear();
+    return (this.#table = table!);
   }
 
   /** The last snapshot taken, if any (possibly stale). */

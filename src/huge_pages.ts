@@ -1,0 +1,89 @@
+/**
+ * Page sizes for the text backend. The text maps do not show them, but
+ * PROCMAP_QUERY reports the huge page size for hugetlb memory. Such memory
+ * is always a file on a hugetlbfs superblock, which is a pseudo device
+ * (major 0); so only file-backed rows with major 0 need a closer look:
+ * - the device of a mounted filesystem: its type and `pagesize=` option from
+ *   `/proc/<pid>/mountinfo` say whether and how large;
+ * - a device that is not mounted (the kernel's internal hugetlbfs mounts
+ *   behind MAP_HUGETLB, SHM_HUGETLB and MFD_HUGETLB): `/proc/<pid>/smaps`
+ *   reports `KernelPageSize` per VMA; it is read only then, as it costs a
+ *   page-table walk of the whole process.
+ * Device 0:1 is the kernel's shared-memory mount (memfd, /dev/zero, SysV
+ * shm without SHM_HUGETLB), always base pages.
+ * @module
+ */
+import type { Libc } from "../ffi/mod.ts";
+import { FLAG } from "./abi.ts";
+import type { Pid } from "./errors.ts";
+import { readWhole } from "./read_text.ts";
+import type { MapsTable } from "./text_parser.ts";
+
+const decoder = new TextDecoder();
+
+function readText(libc: Libc, path: string): string | undefined {
+  const fd = libc.openRead(path);
+  if (fd < 0) return undefined;
+  try {
+    const r = readWhole(libc, fd);
+    return typeof r === "number" ? undefined : decoder.decode(r.bytes.subarray(0, r.length));
+  } finally {
+    libc.close(fd);
+  }
+}
+
+const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/**
+ * Page size per mounted device ("major:minor" in hex, as the maps print it):
+ * the huge page size for hugetlbfs mounts, `base` for any other filesystem.
+ */
+export function mountedPageSizes(mountinfo: string, base: number): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const line of mountinfo.split("\n")) {
+    const f = line.split(" ");
+    const sep = f.indexOf("-");
+    if (f.length < 7 || sep < 0) continue;
+    const [major, minor] = f[2].split(":").map(Number);
+    const dev = `${major.toString(16)}:${minor.toString(16)}`;
+    let size = base;
+    if (f[sep + 1] === "hugetlbfs") {
+      const m = /(?:^|,)pagesize=(\d+)([KMG]?)/.exec(f[sep + 3] ?? "");
+      size = m ? Number(m[1]) * (UNITS[m[2]] ?? 1) : base;
+    }
+    sizes.set(dev, size);
+  }
+  return sizes;
+}
+
+/** KernelPageSize of each VMA in smaps text, by start address (hex, as printed). */
+export function smapsPageSizes(smaps: string): Map<string, number> {
+  const sizes = new Map<string, number>();
+  let start = "";
+  for (const line of smaps.split("\n")) {
+    const dash = line.indexOf("-");
+    if (dash > 0 && /^[0-9a-f]+$/.test(line.slice(0, dash))) start = line.slice(0, dash);
+    else if (line.startsWith("KernelPageSize:")) sizes.set(start, Number(/(\d+)/.exec(line)![1]) * 1024);
+  }
+  return sizes;
+}
+
+/** Fills in the huge page size of hugetlb rows; other rows keep `base`. */
+export function fillHugePageSizes(table: MapsTable, libc: Libc, pid: Pid, base: number): void {
+  const candidates: number[] = [];
+  for (let i = 0; i < table.count; i++) {
+    if ((table.flags[i] & FLAG.fileBacked) && table.devMajor[i] === 0 && table.devMinor[i] !== 1) candidates.push(i);
+  }
+  if (candidates.length === 0) return;
+  const mounts = mountedPageSizes(readText(libc, `/proc/${pid}/mountinfo`) ?? "", base);
+  let smaps: Map<string, number> | undefined;
+  for (const i of candidates) {
+    const dev = `${table.devMajor[i].toString(16)}:${table.devMinor[i].toString(16)}`;
+    let size = mounts.get(dev);
+    if (size === undefined) {
+      smaps ??= smapsPageSizes(readText(libc, `/proc/${pid}/smaps`) ?? "");
+      size = smaps.get(table.start.big[i].toString(16).padStart(8, "0")) ?? base;
+    }
+    table.pageSize[i] = size;
+  }
+}
