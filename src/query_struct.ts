@@ -35,6 +35,8 @@ export class QueryStruct {
   readonly #buildId: Uint8Array;
   readonly #buildIdAddr: bigint;
   readonly #addressOf: (buf: Uint8Array) => bigint;
+  /** The request the struct's input fields were last fully written for (-1: none). */
+  #written = -1;
 
   constructor(addressOf: (buf: Uint8Array) => bigint, littleEndian: boolean, nameCapacity = INITIAL_NAME_CAPACITY) {
     this.bytes = kernelBuffer(QUERY_SIZE);
@@ -61,6 +63,7 @@ export class QueryStruct {
     if (this.#name.length >= PATH_MAX) return false;
     this.#name = kernelBuffer(PATH_MAX);
     this.#nameAddr = this.#addressOf(this.#name);
+    this.#written = -1;
     return true;
   }
 
@@ -71,10 +74,18 @@ export class QueryStruct {
   prepare(addr: bigint, request: Request): void {
     const v = this.#view;
     const le = this.#le;
+    v.setBigUint64(OFF.queryAddr, addr, le);
+    if (request === this.#written) {
+      // Same request as before: the kernel only wrote back the sizes (output
+      // fields), so only those need resetting.
+      if (request & WANT_NAME) v.setUint32(OFF.vmaNameSize, this.#name.length, le);
+      if (request & WANT_BUILD_ID) v.setUint32(OFF.buildIdSize, this.#buildId.length, le);
+      return;
+    }
+    this.#written = request;
     // Flags fit in 32 bits; the high word is always 0.
     v.setUint32(le ? OFF.queryFlags : OFF.queryFlags + 4, request & KERNEL_FLAGS, le);
     v.setUint32(le ? OFF.queryFlags + 4 : OFF.queryFlags, 0, le);
-    v.setBigUint64(OFF.queryAddr, addr, le);
     if (request & WANT_NAME) {
       v.setUint32(OFF.vmaNameSize, this.#name.length, le);
       v.setBigUint64(OFF.vmaNameAddr, this.#nameAddr, le);

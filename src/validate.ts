@@ -99,23 +99,18 @@ export const WANT_BUILD_ID = 0x200;
 /** Mask of the kernel's query_flags within a Request. */
 export const KERNEL_FLAGS = 0xff;
 
-const FILTERS = ["readable", "writable", "executable", "shared", "fileBacked"] as const;
-const QUERY_KEYS = new Set<string>([...FILTERS, "coveringOrNext", "name", "buildId"]);
-const ITERATE_KEYS = new Set<string>([...FILTERS, "name", "buildId", "from", "to", "signal"]);
-
-function checkBoolean(opts: Record<string, unknown>, key: string): boolean | undefined {
-  const v = opts[key];
-  if (v === undefined || typeof v === "boolean") return v;
-  throw new TypeError(`option ${key} must be a boolean, got ${describeValue(v)}`);
-}
-
-function checkKeys(opts: object, allowed: Set<string>, what: string): void {
-  for (const key in opts) {
-    if (!allowed.has(key)) {
-      throw new TypeError(`unknown ${what} option ${JSON.stringify(key)}; known: ${[...allowed].join(", ")}`);
-    }
-  }
-}
+/** Request bit of each boolean option. */
+const BOOLEAN_BITS = new Map<string, number>([
+  ["readable", FLAG.readable],
+  ["writable", FLAG.writable],
+  ["executable", FLAG.executable],
+  ["shared", FLAG.shared],
+  ["fileBacked", FLAG.fileBacked],
+  ["name", WANT_NAME],
+  ["buildId", WANT_BUILD_ID],
+]);
+const QUERY_BITS = new Map([...BOOLEAN_BITS, ["coveringOrNext", FLAG.coveringOrNext]]);
+const ITERATE_KEYS = new Set([...BOOLEAN_BITS.keys(), "from", "to", "signal"]);
 
 function checkObject(opts: unknown, what: string): Record<string, unknown> {
   if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
@@ -124,11 +119,19 @@ function checkObject(opts: unknown, what: string): Record<string, unknown> {
   return opts as Record<string, unknown>;
 }
 
-function toRequest(o: Record<string, unknown>, flags: number): Request {
-  for (const key of FILTERS) if (checkBoolean(o, key)) flags |= FLAG[key];
-  if (checkBoolean(o, "name") ?? true) flags |= WANT_NAME;
-  if (checkBoolean(o, "buildId")) flags |= WANT_BUILD_ID;
-  return flags;
+function unknownOption(key: string, what: string, known: Iterable<string>): TypeError {
+  return new TypeError(`unknown ${what} option ${JSON.stringify(key)}; known: ${[...known].join(", ")}`);
+}
+
+/**
+ * Sets or clears one boolean option's bit. One pass over the given keys
+ * (not over every known option) keeps option checking cheap on hot paths.
+ */
+function applyBoolean(request: Request, key: string, bit: number, v: unknown): Request {
+  if (v === true) return request | bit;
+  if (v === false) return request & ~bit;
+  if (v === undefined) return request;
+  throw new TypeError(`option ${key} must be a boolean, got ${describeValue(v)}`);
 }
 
 /** The request for no options: the VMA covering the address, with its name. */
@@ -138,8 +141,13 @@ export const DEFAULT_REQUEST: Request = WANT_NAME;
 export function checkQueryOptions(opts: unknown): Request {
   if (opts === undefined) return DEFAULT_REQUEST;
   const o = checkObject(opts, "query");
-  checkKeys(o, QUERY_KEYS, "query");
-  return toRequest(o, checkBoolean(o, "coveringOrNext") ? FLAG.coveringOrNext : 0);
+  let request = DEFAULT_REQUEST;
+  for (const key in o) {
+    const bit = QUERY_BITS.get(key);
+    if (bit === undefined) throw unknownOption(key, "query", QUERY_BITS.keys());
+    request = applyBoolean(request, key, bit, o[key]);
+  }
+  return request;
 }
 
 /** Checked iteration options. */
@@ -154,13 +162,18 @@ export interface IterateRequest {
 export function checkIterateOptions(opts: unknown): IterateRequest {
   if (opts === undefined) return { request: DEFAULT_REQUEST, from: 0n, to: undefined, signal: undefined };
   const o = checkObject(opts, "iteration");
-  checkKeys(o, ITERATE_KEYS, "iteration");
+  let request = DEFAULT_REQUEST;
+  for (const key in o) {
+    const bit = BOOLEAN_BITS.get(key);
+    if (bit !== undefined) request = applyBoolean(request, key, bit, o[key]);
+    else if (!ITERATE_KEYS.has(key)) throw unknownOption(key, "iteration", ITERATE_KEYS);
+  }
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`option signal must be an AbortSignal, got ${describeValue(signal)}`);
   }
   return {
-    request: toRequest(o, 0),
+    request,
     from: o.from === undefined ? 0n : toAddress(o.from, "option from"),
     to: o.to === undefined ? undefined : toAddress(o.to, "option to"),
     signal,
