@@ -10,14 +10,18 @@
  *   descriptor is the build ID; a note running past its segment ends that
  *   segment's scan;
  * - note offsets and sizes use the kernel's 32-bit arithmetic (a segment must
- *   end below 4 GiB).
+ *   end below 4 GiB);
+ * - a read that reaches past the end of the file fails (it does not read as
+ *   zeros): a failed program-header read ends the scan, a failed note read
+ *   ends that segment's.
  * @module
  */
 import { nativeLittleEndian } from "../ffi/common.ts";
 
 /**
  * Reads `len` bytes at `offset` of the file, or returns null when they cannot
- * be read. The returned view is only valid until the next call.
+ * all be read (the kernel fails a read that reaches past the end of the
+ * file). The returned view is only valid until the next call.
  */
 export type Fetch = (offset: number, len: number) => Uint8Array | null;
 
@@ -53,9 +57,9 @@ export function findBuildId(fetch: Fetch): Uint8Array | null {
   const phoff = is64 ? ev.getBigUint64(32, le) : BigInt(ev.getUint32(28, le));
   if (phnum > MAX_PHDR_CNT) phnum = MAX_PHDR_CNT;
   const phentsize = is64 ? 56 : 32;
-  // The kernel rejects a table whose end overflows (u64 for ELF64, u32 for ELF32).
-  const limit = is64 ? 1n << 64n : 1n << 32n;
-  if (phoff + BigInt(phnum * phentsize) >= limit) return null;
+  // The kernel rejects a table whose end overflows a u64 (for ELF32 the sum
+  // is computed in 64 bits too, so it never does).
+  if (phoff + BigInt(phnum * phentsize) >= 1n << 64n) return null;
 
   for (let i = 0; i < phnum; i++) {
     const at = phoff + BigInt(i * phentsize);

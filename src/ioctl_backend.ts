@@ -116,11 +116,16 @@ export class IoctlBackend implements Backend {
 
   #findGate(): Gate | null {
     const table = this.#readText();
-    if (table.count === 0) return null;
+    // A live process always has VMAs: an empty text means it has exited.
+    if (table.count === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
     const row = table.count - 1;
-    // Only a row the ioctl does not know about is the gate.
+    // Only a row the ioctl does not know about is the gate. Any other error
+    // (ESRCH: it exited, perhaps mid-read, leaving the text cut short) must
+    // not be cached as "no gate area".
     const r = this.#call(table.start.big[row], 0);
-    return r === -ERRNO.ENOENT ? { table, row } : null;
+    if (r === -ERRNO.ENOENT) return { table, row };
+    if (r >= 0) return null;
+    throw errorFromErrno(-r, this.#pid, "ioctl(PROCMAP_QUERY)", this.#path);
   }
 
   *walk(from: bigint, request: Request): Generator<Vma, void, undefined> {

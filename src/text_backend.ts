@@ -32,6 +32,7 @@ export class TextBackend implements Backend {
   readonly #buildIds: TextBuildIds;
   #table: MapsTable | undefined;
   #lastLength = 0;
+  readonly #probe = new Uint8Array(1);
 
   constructor(
     libc: Libc,
@@ -62,9 +63,21 @@ export class TextBackend implements Backend {
       ordered = isOrdered(table);
     }
     if (!ordered) dropOverlapped(table!);
+    this.#checkAlive();
     fillHugePageSizes(table!, this.#libc, this.#pid, this.#pageSize);
     this.#buildIds.clear();
     return (this.#table = table!);
+  }
+
+  /**
+   * A process that exits mid-read cuts its text short, and the text still
+   * looks whole (the read just ends): only a text the process outlived is
+   * complete. One byte at offset 0 costs the kernel one line.
+   */
+  #checkAlive(): void {
+    const n = this.#libc.pread(this.#fd, this.#probe, 0);
+    if (n < 0) throw errorFromErrno(-n, this.#pid, "read", this.#path);
+    if (n === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
   }
 
   /** The last snapshot taken, if any (possibly stale). */

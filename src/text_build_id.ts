@@ -89,15 +89,14 @@ export class TextBuildIds {
   }
 
   /**
-   * `len` bytes at `offset`. Like the kernel's page-cache reads, bytes past
-   * the end of the file read as zeros; a read that starts past the end fails.
+   * `len` bytes at `offset`, or null. As in the kernel, a read that reaches
+   * past the end of the file fails as a whole; nothing reads as zeros
+   * (checked against Linux 6.18 by tests/elf_build_id_test.ts).
    */
   #fetch(fd: number, offset: number, len: number): Uint8Array | null {
     if (!Number.isSafeInteger(offset) || offset < 0 || len > this.#scratch.length) return null;
     const buf = this.#scratch.subarray(0, len);
     const n = this.#libc.pread(fd, buf, offset);
-    if (n <= 0) return null;
-    buf.fill(0, n);
-    return buf;
+    return n === len ? buf : null;
   }
 }

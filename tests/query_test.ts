@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { BACKENDS } from "./helpers/backends.ts";
 import { ProcMaps } from "../mod.ts";
 import { expectedQuery, fields, type Filters, readRows, type Row } from "./helpers/ground_truth.ts";
-import { spawnSync } from "node:child_process";
-import { compileC, type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
+import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 
 let mapper: Started<MapperInfo>;
 let rows: Row[];
@@ -125,35 +124,4 @@ for (const backend of BACKENDS) {
     const a = hex(mapper.info.spaces.start) + 5n;
     assert.deepEqual(maps.query(Number(a)), maps.query(a));
   });
-}
-
-const anonNameErrno = probeAnonName();
-
-test("anonymous memory named with PR_SET_VMA_ANON_NAME is reported as [anon:name]", {
-  // Needs CONFIG_ANON_VMA_NAME; without it prctl fails with EINVAL and no
-  // memory can be named (the text parser covers such names with fixtures).
-  skip: anonNameErrno === 0 ? false : `this kernel cannot name anonymous memory (prctl errno ${anonNameErrno})`,
-}, () => {
-  assert.equal(mapper.info.anonNameErrno, 0);
-  for (const backend of BACKENDS) {
-    using maps = ProcMaps.open(mapper.pid, { backend });
-    assert.equal(maps.query(hex(mapper.info.anonNamed.start))!.name, "[anon:procmap-anon]");
-  }
-});
-
-test("without CONFIG_ANON_VMA_NAME the would-be named region is plain anonymous memory", {
-  skip: anonNameErrno !== 0 ? false : "this kernel can name anonymous memory",
-}, () => {
-  assert.equal(mapper.info.anonNameErrno, anonNameErrno);
-  console.log(`note: prctl(PR_SET_VMA_ANON_NAME) fails here with errno ${anonNameErrno}; [anon:name] is tested with text fixtures`);
-  for (const backend of BACKENDS) {
-    using maps = ProcMaps.open(mapper.pid, { backend });
-    assert.equal(maps.query(hex(mapper.info.anonNamed.start))!.name, "");
-  }
-});
-
-/** errno of prctl(PR_SET_VMA_ANON_NAME) in a throwaway child (0 when it works). */
-function probeAnonName(): number {
-  const r = spawnSync(compileC("anon_name_probe"), [], { encoding: "utf8" });
-  return Number(r.stdout.trim());
 }
