@@ -12,13 +12,13 @@ const FIXTURES = [join(HERE, "../fixtures"), join(HERE, "../../../tests/fixtures
   existsSync(join(d, "mapper.c"))
 )!;
 
-/** Compiles tests/fixtures/<name>.c once per content; returns the binary's path. */
+/** Compiles tests/fixtures/<name>.c (name may have a sub-directory) once per content; returns the binary's path. */
 export function compileC(name: string, extraFlags: string[] = []): string {
   const src = join(FIXTURES, `${name}.c`);
   const hash = createHash("sha256").update(readFileSync(src)).update(extraFlags.join(" ")).digest("hex").slice(0, 16);
   const dir = join(tmpdir(), "procmap-test-bin");
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, `${name}-${hash}`);
+  const out = join(dir, `${name.replaceAll("/", "_")}-${hash}`);
   if (!existsSync(out)) {
     const tmp = `${out}.${process.pid}.tmp`;
     const r = spawnSync("gcc", ["-O2", "-Wall", "-o", tmp, src, ...extraFlags], { encoding: "utf8" });
