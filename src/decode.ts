@@ -8,25 +8,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /**
  * Decodes a VMA name. Non-UTF-8 bytes become U+FFFD (as `TextDecoder` does),
- * the same in both backends. ASCII names, nearly all of them, skip the
- * decoder.
+ * the same in both backends.
  */
 export function decodeName(bytes: Uint8Array, start: number, end: number): string {
-  const len = end - start;
-  if (len <= 0) return "";
-  if (len <= 128) {
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (bytes[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
-    }
-  }
-  return utf8.decode(bytes.subarray(start, end));
+  return end > start ? utf8.decode(bytes.subarray(start, end)) : "";
 }
 
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -36,4 +21,47 @@ export function toHex(bytes: Uint8Array, len: number): string {
   let s = "";
   for (let i = 0; i < len; i++) s += HEX[bytes[i]];
   return s;
+}
+
+/** Slots of a {@link NameCache}; a process maps far fewer distinct files than VMAs. */
+const NAME_SLOTS = 128;
+
+/**
+ * Remembers recently decoded VMA names, so that a name already seen costs
+ * a word-by-word comparison (a few ns) instead of a decode and a new string.
+ * Direct-mapped by (hint, length); a hit is always verified byte for byte.
+ */
+export class NameCache {
+  readonly #len = new Int32Array(NAME_SLOTS).fill(-1);
+  readonly #bytes: Uint8Array[] = new Array(NAME_SLOTS);
+  readonly #words: Int32Array[] = new Array(NAME_SLOTS);
+  readonly #strings: string[] = new Array(NAME_SLOTS);
+
+  /**
+   * The name in `bytes[0, len)`. `words` views the same (4-byte aligned)
+   * memory as `bytes`; `hint` spreads names over slots (the inode number).
+   */
+  get(bytes: Uint8Array, words: Int32Array, len: number, hint: number): string {
+    const slot = ((hint ^ (hint >>> 7) ^ len) >>> 0) % NAME_SLOTS;
+    if (this.#len[slot] === len) {
+      const w = this.#words[slot];
+      const whole = len >> 2;
+      let i = 0;
+      while (i < whole && words[i] === w[i]) i++;
+      if (i === whole) {
+        const b = this.#bytes[slot];
+        let j = whole << 2;
+        while (j < len && bytes[j] === b[j]) j++;
+        if (j === len) return this.#strings[slot];
+      }
+    }
+    const s = decodeName(bytes, 0, len);
+    const copy = new Uint8Array(new ArrayBuffer((len + 3) & ~3));
+    copy.set(bytes.subarray(0, len));
+    this.#len[slot] = len;
+    this.#bytes[slot] = copy;
+    this.#words[slot] = new Int32Array(copy.buffer);
+    this.#strings[slot] = s;
+    return s;
+  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { BUILD_ID_CAPACITY, OFF, PATH_MAX, QUERY_SIZE } from "./abi.ts";
-import { decodeName, toHex } from "./decode.ts";
+import { NameCache, toHex } from "./decode.ts";
 import { Vma } from "./vma.ts";
 import { WANT_BUILD_ID, WANT_NAME, KERNEL_FLAGS, type Request } from "./validate.ts";
 
@@ -31,7 +31,10 @@ export class QueryStruct {
   readonly #view: DataView;
   readonly #le: boolean;
   #name: Uint8Array;
+  /** The name buffer as 32-bit words, for the name cache's comparisons. */
+  #nameWords: Int32Array;
   #nameAddr: bigint;
+  readonly #names = new NameCache();
   readonly #buildId: Uint8Array;
   readonly #buildIdAddr: bigint;
   readonly #addressOf: (buf: Uint8Array) => bigint;
@@ -44,6 +47,7 @@ export class QueryStruct {
     this.#le = littleEndian;
     this.#addressOf = addressOf;
     this.#name = kernelBuffer(Math.min(nameCapacity, PATH_MAX));
+    this.#nameWords = new Int32Array(this.#name.buffer, 0, this.#name.length >> 2);
     this.#nameAddr = addressOf(this.#name);
     this.#buildId = kernelBuffer(BUILD_ID_CAPACITY);
     this.#buildIdAddr = addressOf(this.#buildId);
@@ -62,6 +66,7 @@ export class QueryStruct {
   growName(): boolean {
     if (this.#name.length >= PATH_MAX) return false;
     this.#name = kernelBuffer(PATH_MAX);
+    this.#nameWords = new Int32Array(this.#name.buffer);
     this.#nameAddr = this.#addressOf(this.#name);
     this.#written = -1;
     return true;
@@ -127,7 +132,8 @@ export class QueryStruct {
     if (request & WANT_NAME) {
       // The size includes the trailing NUL; 0 means the VMA has no name.
       const size = Math.min(v.getUint32(OFF.vmaNameSize, le), this.#name.length);
-      name = size > 0 ? decodeName(this.#name, 0, size - 1) : "";
+      const inodeLow = v.getUint32(le ? OFF.inode : OFF.inode + 4, le);
+      name = size > 0 ? this.#names.get(this.#name, this.#nameWords, size - 1, inodeLow) : "";
     }
     let buildId: string | undefined;
     if (request & WANT_BUILD_ID) {

@@ -137,6 +137,25 @@ export class MapsTable {
     const s = this.nameStart[i];
     const e = this.nameEnd[i];
     const text = this.text;
+    if (e === s) return "";
+    // Consecutive VMAs of one file repeat its name: compare with the last one decoded.
+    const ls = this.#lastNameStart, le = this.#lastNameEnd;
+    if (le - ls === e - s) {
+      let p = 0;
+      while (p < e - s && text[s + p] === text[ls + p]) p++;
+      if (p === e - s) return this.#lastName;
+    }
+    this.#lastNameStart = s;
+    this.#lastNameEnd = e;
+    return (this.#lastName = this.#decodeName(s, e));
+  }
+
+  #lastNameStart = 0;
+  #lastNameEnd = 0;
+  #lastName = "";
+
+  #decodeName(s: number, e: number): string {
+    const text = this.text;
     for (let p = s; p < e; p++) {
       if (text[p] === CH_BACKSLASH) {
         const bytes = unescapeName(text, s, e);

@@ -1,0 +1,49 @@
+/**
+ * The name cache never returns another name's string: names that collide on
+ * slot and length but differ in any byte decode to themselves.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { NameCache, toHex } from "../src/decode.ts";
+import { Rng } from "./helpers/random.ts";
+
+function buffer(): { bytes: Uint8Array; words: Int32Array } {
+  const buf = new ArrayBuffer(4096);
+  return { bytes: new Uint8Array(buf), words: new Int32Array(buf) };
+}
+
+test("NameCache returns exactly the decoded bytes, hit or miss", () => {
+  const cache = new NameCache();
+  const { bytes, words } = buffer();
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const rng = new Rng(7);
+  const names = ["/usr/lib/libc.so.6", "/usr/lib/libc.so.7", "/usr/lib/libd.so.6", "/usr/lib/libc.so.6x", "[heap]", "[stack]"];
+  for (let i = 0; i < 200; i++) {
+    // Random names of a few lengths, differing in one random byte, with garbage after the end.
+    const base = names[rng.int(names.length)];
+    const chars = [...base];
+    chars[rng.int(chars.length)] = String.fromCharCode(0x61 + rng.int(3));
+    names.push(chars.join(""));
+  }
+  for (let round = 0; round < 5000; round++) {
+    const name = names[rng.int(names.length)];
+    bytes.fill(rng.int(256));
+    const { written } = enc.encodeInto(name, bytes);
+    const hint = rng.int(3); // few hints: many collisions
+    assert.equal(cache.get(bytes, words, written, hint), dec.decode(bytes.subarray(0, written)));
+  }
+});
+
+test("NameCache decodes bytes that are not UTF-8 as TextDecoder does", () => {
+  const cache = new NameCache();
+  const { bytes, words } = buffer();
+  bytes.set([0x2f, 0xff, 0xfe, 0x41, 0xc3]);
+  assert.equal(cache.get(bytes, words, 5, 1), new TextDecoder().decode(bytes.subarray(0, 5)));
+  assert.equal(cache.get(bytes, words, 5, 1), "/\uFFFD\uFFFDA\uFFFD");
+});
+
+test("toHex gives lowercase two-digit bytes", () => {
+  assert.equal(toHex(new Uint8Array([0, 1, 0xab, 0xff, 0x10]), 5), "0001abff10");
+  assert.equal(toHex(new Uint8Array([0xaa, 0xbb]), 1), "aa");
+});
