@@ -114,6 +114,13 @@ export class QueryStruct {
       : v.getUint32(off + 4, false) + v.getUint32(off, false) * TWO_32;
   }
 
+  /** A u64 field as bigint; zero (anonymous offset and inode) without allocating one. */
+  #u64(off: number): bigint {
+    const v = this.#view;
+    if (v.getUint32(off, true) === 0 && v.getUint32(off + 4, true) === 0) return 0n;
+    return v.getBigUint64(off, this.#le);
+  }
+
   /** `vma_end` of the last successful query. */
   end(): bigint {
     return this.#view.getBigUint64(OFF.vmaEnd, this.#le);
@@ -144,10 +151,10 @@ export class QueryStruct {
       v.getBigUint64(OFF.vmaStart, le),
       v.getBigUint64(OFF.vmaEnd, le),
       this.#u64Number(OFF.vmaFlags),
-      v.getBigUint64(OFF.vmaOffset, le),
+      this.#u64(OFF.vmaOffset),
       v.getUint32(OFF.devMajor, le),
       v.getUint32(OFF.devMinor, le),
-      v.getBigUint64(OFF.inode, le),
+      this.#u64(OFF.inode),
       this.#u64Number(OFF.vmaPageSize),
       name,
       buildId,

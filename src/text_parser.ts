@@ -268,6 +268,53 @@ function lineText(text: Uint8Array, s: number, length: number): string {
 }
 
 /**
+ * Reads up to 16 hex digits at `p` into row `i` of `col` (as two 32-bit
+ * halves, no bigint), then the separator; returns the position after it.
+ */
+function hexField(
+  text: Uint8Array,
+  p: number,
+  length: number,
+  col: U64Column,
+  i: number,
+  sep: number,
+  bad: string,
+  noSep: string,
+): number {
+  let hi = 0, lo = 0, digits = 0;
+  for (; p < length; p++) {
+    const d = HEX_VALUE[text[p]];
+    if (d < 0) break;
+    hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+    lo = ((lo << 4) | d) >>> 0;
+    digits++;
+  }
+  if (digits === 0 || digits > 16) throw new LineError(bad);
+  if (p >= length || text[p] !== sep) throw new LineError(noSep);
+  col.words[2 * i + HI] = hi;
+  col.words[2 * i + LO] = lo;
+  return p + 1;
+}
+
+/** The value hexNumber() read last (a second return value, without allocating). */
+let fieldValue = 0;
+
+/** Reads a hex number below 2^32 at `p` into fieldValue, then the separator; returns the position after it. */
+function hexNumber(text: Uint8Array, p: number, length: number, sep: number, bad: string, noSep: string): number {
+  let v = 0, digits = 0;
+  for (; p < length; p++) {
+    const d = HEX_VALUE[text[p]];
+    if (d < 0) break;
+    v = v * 16 + d;
+    digits++;
+  }
+  if (digits === 0 || v >= TWO_32) throw new LineError(bad);
+  if (p >= length || text[p] !== sep) throw new LineError(noSep);
+  fieldValue = v;
+  return p + 1;
+}
+
+/**
  * Parses `text[0, length)` into a table. `pageSize` fills the page-size column.
  * Throws ProcMapsError (code `EBADMSG`) naming the first malformed line and
  * its number; a final line without its newline counts as truncated.
@@ -283,46 +330,17 @@ export function parseMaps(text: Uint8Array, length: number, pageSize: number, pi
     try {
       if (table.count === table.capacity) table.grow();
       const i = table.count;
-      // Hex fields are read as two 32-bit halves (at most 16 digits).
-      let hi = 0, lo = 0, digits = 0, d = 0, c = 0;
-
-      // start
-      for (; p < length; p++) {
-        d = HEX_VALUE[text[p]];
-        if (d < 0) break;
-        hi = ((hi << 4) | (lo >>> 28)) >>> 0;
-        lo = ((lo << 4) | d) >>> 0;
-        digits++;
+      p = hexField(text, p, length, table.start, i, CH_DASH, "bad start address", "expected '-' after the start address");
+      p = hexField(text, p, length, table.end, i, CH_SPACE, "bad end address", "expected ' ' after the end address");
+      const sh = table.start.hi(i), eh = table.end.hi(i);
+      if (eh < sh || (eh === sh && table.end.lo(i) <= table.start.lo(i))) {
+        throw new LineError("end address not above start");
       }
-      if (digits === 0 || digits > 16) throw new LineError("bad start address");
-      if (text[p] !== CH_DASH || p >= length) throw new LineError("expected '-' after the start address");
-      p++;
-      const sw = table.start.words;
-      sw[2 * i + HI] = hi;
-      sw[2 * i + LO] = lo;
-      const startHi = hi, startLo = lo;
-
-      // end
-      hi = 0, lo = 0, digits = 0;
-      for (; p < length; p++) {
-        d = HEX_VALUE[text[p]];
-        if (d < 0) break;
-        hi = ((hi << 4) | (lo >>> 28)) >>> 0;
-        lo = ((lo << 4) | d) >>> 0;
-        digits++;
-      }
-      if (digits === 0 || digits > 16) throw new LineError("bad end address");
-      if (hi < startHi || (hi === startHi && lo <= startLo)) throw new LineError("end address not above start");
-      if (text[p] !== CH_SPACE || p >= length) throw new LineError("expected ' ' after the end address");
-      p++;
-      const ew = table.end.words;
-      ew[2 * i + HI] = hi;
-      ew[2 * i + LO] = lo;
 
       // perms: [r-][w-][x-][sp]
       if (p + 5 > length) throw new LineError("truncated permissions");
       let f = 0;
-      c = text[p];
+      let c = text[p];
       if (c === 0x72) f |= PERM.read;
       else if (c !== CH_DASH) throw new LineError("bad permissions");
       c = text[p + 1];
@@ -337,48 +355,15 @@ export function parseMaps(text: Uint8Array, length: number, pageSize: number, pi
       if (text[p + 4] !== CH_SPACE) throw new LineError("expected ' ' after the permissions");
       p += 5;
 
-      // offset
-      hi = 0, lo = 0, digits = 0;
-      for (; p < length; p++) {
-        d = HEX_VALUE[text[p]];
-        if (d < 0) break;
-        hi = ((hi << 4) | (lo >>> 28)) >>> 0;
-        lo = ((lo << 4) | d) >>> 0;
-        digits++;
-      }
-      if (digits === 0 || digits > 16) throw new LineError("bad offset");
-      if (text[p] !== CH_SPACE || p >= length) throw new LineError("expected ' ' after the offset");
-      p++;
-      const ow = table.offset.words;
-      ow[2 * i + HI] = hi;
-      ow[2 * i + LO] = lo;
-
+      p = hexField(text, p, length, table.offset, i, CH_SPACE, "bad offset", "expected ' ' after the offset");
       // major:minor (hex, 32-bit each)
-      let major = 0;
-      digits = 0;
-      for (; p < length; p++) {
-        d = HEX_VALUE[text[p]];
-        if (d < 0) break;
-        major = major * 16 + d;
-        digits++;
-      }
-      if (digits === 0 || major >= TWO_32) throw new LineError("bad device major number");
-      if (text[p] !== CH_COLON || p >= length) throw new LineError("expected ':' in the device");
-      p++;
-      let minor = 0;
-      digits = 0;
-      for (; p < length; p++) {
-        d = HEX_VALUE[text[p]];
-        if (d < 0) break;
-        minor = minor * 16 + d;
-        digits++;
-      }
-      if (digits === 0 || minor >= TWO_32) throw new LineError("bad device minor number");
-      if (text[p] !== CH_SPACE || p >= length) throw new LineError("expected ' ' after the device");
-      p++;
+      p = hexNumber(text, p, length, CH_COLON, "bad device major number", "expected ':' in the device");
+      const major = fieldValue;
+      p = hexNumber(text, p, length, CH_SPACE, "bad device minor number", "expected ' ' after the device");
+      const minor = fieldValue;
 
       // inode (decimal, up to 2^64 - 1), accumulated as two 32-bit halves
-      hi = 0, lo = 0, digits = 0;
+      let hi = 0, lo = 0, digits = 0, d = 0;
       for (; p < length; p++) {
         d = text[p] - 0x30;
         if (d < 0 || d > 9) break;
