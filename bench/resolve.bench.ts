@@ -1,0 +1,80 @@
+/**
+ * Case 4: a profiler's batch. 100 / 1,000 / 10,000 sampled addresses over a
+ * 10,000-VMA process: `maps.resolve(addrs, { strategy })` with each strategy
+ * (default options: names, build IDs, ELF addresses) vs what can be done
+ * without it: one query() per address (ioctl), or re-reading and parsing the
+ * whole text and looking every address up in it (procmap's text backend,
+ * and the idiomatic baseline). Cost per sampled address.
+ * @module
+ */
+import { ProcMaps, type ResolveStrategy } from "../mod.ts";
+import { type BaselineVma, readMapsBaseline } from "./baseline_parser.ts";
+import { check, loadConfig, readAddrs, sink, Suite } from "./lib.ts";
+
+const STRATEGIES: ResolveStrategy[] = ["ioctl", "text", "auto"];
+
+/** Index of the row covering `addr`, or -1 (rows sorted, disjoint). */
+function lookup(rows: BaselineVma[], addr: bigint): number {
+  let lo = 0, hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rows[mid].end <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < rows.length && rows[lo].start <= addr ? lo : -1;
+}
+
+const suite = new Suite("resolve", loadConfig());
+const { target, samples } = suite.config.resolve;
+using ioctl = ProcMaps.open(target.pid, { backend: "ioctl" });
+using text = ProcMaps.open(target.pid, { backend: "text" });
+
+for (const { count, file } of samples) {
+  const addrs = readAddrs(file);
+  check(addrs.length === count, `${file} holds ${count} addresses`);
+  const expected = addrs.map((a) => ioctl.query(a)?.start);
+  check(expected.every((s) => s !== undefined), "every sampled address is mapped");
+  for (const strategy of STRATEGIES) {
+    const got = ioctl.resolve(addrs, { strategy });
+    check(got.every((r, i) => r?.vma.start === expected[i]), `resolve(${strategy}) finds the same VMAs as query()`);
+  }
+  const plan = ioctl.planResolve(addrs);
+  suite.notes.push(`${count} addresses: the planner picks ${plan.strategy} (${plan.reason})`);
+  await suite.measure("resolve", { ...target, size: count }, [
+    {
+      name: "query() per address",
+      ops: count,
+      fn: () => {
+        let n = 0;
+        for (const a of addrs) n += ioctl.query(a)!.pageSize;
+        sink(n);
+      },
+    },
+    {
+      name: "text re-read",
+      ops: count,
+      fn: () => {
+        text.refresh(); // the next query reads and parses the whole text again
+        let n = 0;
+        for (const a of addrs) n += text.query(a)!.pageSize;
+        sink(n);
+      },
+    },
+    {
+      name: "baseline re-read",
+      ops: count,
+      fn: () => {
+        const rows = readMapsBaseline(target.pid);
+        let n = 0;
+        for (const a of addrs) n += lookup(rows, a);
+        sink(n);
+      },
+    },
+    ...STRATEGIES.map((strategy) => ({
+      name: `resolve ${strategy}`,
+      ops: count,
+      fn: () => sink(ioctl.resolve(addrs, { strategy }).length),
+    })),
+  ]);
+}
+suite.finish();
