@@ -1,6 +1,8 @@
 /**
  * The PT_LOAD segments of an ELF file, to turn a file offset into the
- * address the ELF file itself uses (what symbol tables hold). Unlike the
+ * address the ELF file itself uses (what symbol tables hold): through the
+ * segment whose file bytes (p_filesz, not p_memsz: bytes past p_filesz are
+ * not in the file) contain it. Unlike the
  * build-ID reader this is a plain, careful ELF reader: it honours EI_DATA
  * (either byte order) and both classes, and rejects headers that lie about
  * sizes or offsets.
@@ -66,16 +68,4 @@ export function loadSegments(read: ReadAt): LoadSegment[] | null {
     );
   }
   return out;
-}
-
-/**
- * The ELF virtual address of a file offset: through the PT_LOAD segment whose
- * file bytes (p_filesz, not p_memsz: bytes past p_filesz are not in the file)
- * contain it; undefined when none does.
- */
-export function elfAddressOf(segments: readonly LoadSegment[], fileOffset: bigint): bigint | undefined {
-  for (const s of segments) {
-    if (fileOffset >= s.offset && fileOffset - s.offset < s.fileSize) return fileOffset - s.offset + s.vaddr;
-  }
-  return undefined;
 }

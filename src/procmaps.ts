@@ -31,6 +31,7 @@ import {
   toBatch,
 } from "./resolve.ts";
 import type { LoadSegment } from "./elf_segments.ts";
+import { AsyncFromSync } from "./async_iter.ts";
 
 /** Which backend {@link ProcMaps.open} should use. */
 export type BackendChoice = "auto" | BackendKind;
@@ -55,9 +56,6 @@ const ioctlSupport = new WeakMap<Libc, boolean>();
 const leaked = new FinalizationRegistry<{ libc: Libc; fd: number }>(({ libc, fd }) => {
   libc.close(fd);
 });
-
-/** How long an async iteration may run before it lets the event loop in (ms). */
-const ASYNC_SLICE_MS = 8;
 
 function checkOpenOptions(opts: unknown): BackendChoice {
   if (opts === undefined) return "auto";
@@ -273,22 +271,7 @@ export class ProcMaps implements Disposable {
   vmas(opts?: IterateOptions): AsyncIterableIterator<Vma> {
     const req = checkIterateOptions(opts);
     req.signal?.throwIfAborted();
-    return this.#vmasAsync(req);
-  }
-
-  async *#vmasAsync(req: IterateRequest): AsyncGenerator<Vma, void, undefined> {
-    const signal = req.signal;
-    let sliceStart = performance.now();
-    let n = 0;
-    for (const vma of this.#walk(req)) {
-      signal?.throwIfAborted();
-      yield vma;
-      if ((++n & 63) === 0 && performance.now() - sliceStart > ASYNC_SLICE_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        sliceStart = performance.now();
-      }
-    }
-    signal?.throwIfAborted();
+    return new AsyncFromSync(this.#walk(req), req.signal);
   }
 
   /** Every VMA (matching the filters) in address order, synchronously. */
@@ -340,7 +323,7 @@ export class ProcMaps implements Disposable {
   planResolve(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): ResolvePlan {
     this.#open();
     const o = checkResolveOptions(opts);
-    return planBatch(this.#sources, toBatch(addrs).unique, o.strategy);
+    return planBatch(this.#sources, toBatch(addrs), o.strategy);
   }
 
   /**

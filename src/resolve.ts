@@ -12,7 +12,7 @@ import type { TextBackend } from "./text_backend.ts";
 import type { MapsTable } from "./text_parser.ts";
 import type { Pid } from "./errors.ts";
 import { type Vma, withNameAndBuildId } from "./vma.ts";
-import { elfAddressOf, type LoadSegment, loadSegments } from "./elf_segments.ts";
+import { type LoadSegment, loadSegments } from "./elf_segments.ts";
 import { openMappedFile } from "./mapped_file.ts";
 
 /** How `resolve()` reads the process: per-address ioctl queries, one text snapshot, or the planner's pick. */
@@ -148,9 +148,14 @@ export function checkResolveOptions(opts: unknown): CheckedOptions {
 export interface Batch {
   /** Distinct addresses in ascending order. */
   unique: bigint[];
+  /** Their high and low 32 bits, for comparisons that allocate nothing. */
+  hi: Uint32Array;
+  lo: Uint32Array;
   /** For each input position, its index in `unique`. */
   slot: Uint32Array;
 }
+
+const TWO_32 = 4294967296;
 
 const TWO_53 = 2n ** 53n;
 
@@ -190,6 +195,16 @@ export function toBatch(addrs: unknown): Batch {
   high.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const highs = high.filter((a, i) => i === 0 || high[i - 1] !== a);
   const unique = lows.map(BigInt).concat(highs);
+  const hi = new Uint32Array(unique.length);
+  const lo = new Uint32Array(unique.length);
+  lows.forEach((k, i) => {
+    hi[i] = Math.floor(k / TWO_32);
+    lo[i] = k % TWO_32;
+  });
+  highs.forEach((a, i) => {
+    hi[lows.length + i] = Number(a >> 32n);
+    lo[lows.length + i] = Number(a & 0xffffffffn);
+  });
   const slot = new Uint32Array(n);
   const lowArr = Float64Array.from(lows);
   for (let i = 0; i < n; i++) {
@@ -206,18 +221,32 @@ export function toBatch(addrs: unknown): Batch {
       slot[i] = lows.length + highs.indexOf(list[i]);
     }
   }
-  return { unique, slot };
+  return { unique, hi, lo, slot };
 }
 
 /**
  * How many ioctl queries the batch would take against `table`: one per
- * distinct "VMA at or after the address", as resolveByIoctl() walks.
+ * distinct "VMA at or after the address", as resolveByIoctl() walks. Binary
+ * search for few addresses, one merged pass for many.
  */
-function countQueries(unique: readonly bigint[], table: MapsTable): number {
+function countQueries(batch: Batch, table: MapsTable): number {
+  const { hi, lo } = batch;
+  const n = hi.length;
   let queries = 0;
   let last = -1;
-  for (const a of unique) {
-    const row = table.firstEndingAbove(Number(a >> 32n), Number(a & 0xffffffffn));
+  if (n * Math.log2(table.count + 1) < n + table.count) {
+    for (let i = 0; i < n; i++) {
+      const row = table.firstEndingAbove(hi[i], lo[i]);
+      if (row !== last) {
+        queries++;
+        last = row;
+      }
+    }
+    return queries;
+  }
+  let row = 0;
+  for (let i = 0; i < n; i++) {
+    row = table.advancePast(row, hi[i], lo[i]);
     if (row !== last) {
       queries++;
       last = row;
@@ -227,7 +256,8 @@ function countQueries(unique: readonly bigint[], table: MapsTable): number {
 }
 
 /** Picks the strategy for a batch. */
-export function planBatch(src: ResolveSources, unique: readonly bigint[], strategy: ResolveStrategy): ResolvePlan {
+export function planBatch(src: ResolveSources, batch: Batch, strategy: ResolveStrategy): ResolvePlan {
+  const unique = batch.unique;
   const base = { uniqueAddresses: unique.length, knownVmas: undefined, estimatedQueries: undefined };
   if (!src.ioctl) {
     return { ...base, strategy: "text", queryBudget: 0, reason: "PROCMAP_QUERY is not available here" };
@@ -245,7 +275,7 @@ export function planBatch(src: ResolveSources, unique: readonly bigint[], strate
       reason: `the process's size is not known yet: ioctl for up to ${RESOLVE_COSTS.blindQueryBudget} queries, then text`,
     };
   }
-  const queries = countQueries(unique, table);
+  const queries = countQueries(batch, table);
   const ioctlCost = queries * RESOLVE_COSTS.ioctlQuery;
   const textCost = table.count * RESOLVE_COSTS.textPerVma + unique.length * RESOLVE_COSTS.textPerAddress;
   const known = { ...base, knownVmas: table.count, estimatedQueries: queries };
@@ -313,17 +343,14 @@ function resolveByIoctl(ioctl: IoctlBackend, unique: readonly bigint[], found: F
 }
 
 /** text strategy: one fresh snapshot, walked alongside the sorted addresses. */
-function resolveByText(text: TextBackend, unique: readonly bigint[], found: Found, from: number): void {
+function resolveByText(text: TextBackend, batch: Batch, found: Found, from: number): void {
   const table = text.snapshot();
+  const { hi, lo } = batch;
   const entryOfRow = new Map<number, number>();
   let row = 0;
-  for (let i = from; i < unique.length; i++) {
-    const a = unique[i];
-    const hi = Number(a >> 32n), lo = Number(a & 0xffffffffn);
-    while (row < table.count && (table.end.hi(row) < hi || (table.end.hi(row) === hi && table.end.lo(row) <= lo))) {
-      row++;
-    }
-    if (row < table.count && table.startsAtOrBelow(row, hi, lo)) {
+  for (let i = from; i < hi.length; i++) {
+    row = table.advancePast(row, hi[i], lo[i]);
+    if (row < table.count && table.startsAtOrBelow(row, hi[i], lo[i])) {
       let e = entryOfRow.get(row);
       if (e === undefined) {
         found.entries.push({ vma: table.vma(row, true, undefined), row, table });
@@ -353,6 +380,29 @@ export function mappingKind(vma: Vma): MappingKind {
   return "special";
 }
 
+/** A PT_LOAD segment as resolve() uses it: file bytes [offset, end) sit at file offset + shift. */
+interface Shifted {
+  offset: bigint;
+  end: bigint;
+  shift: bigint;
+}
+
+/** What resolve() knows about a distinct VMA of the batch. */
+interface Finished {
+  vma: Vma;
+  kind: MappingKind;
+  name: string;
+  buildId: string | undefined;
+  /** `vma.offset - vma.start`, where a file offset applies. */
+  delta: bigint | undefined;
+  segments: Shifted[] | null;
+  why: string | undefined;
+}
+
+const NO_ELF_ASKED = "elfAddr was not asked for";
+const NO_ELF_HEADERS = "the file's ELF program headers could not be read (not ELF, or not readable here)";
+const OUTSIDE_LOADS = "the file offset lies outside the file's PT_LOAD segments";
+
 const NO_OFFSET_REASON: Record<string, string> = {
   anonymous: "anonymous memory: no file behind it",
   jit: "anonymous executable memory (JIT-compiled code): no file behind it",
@@ -366,18 +416,18 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
   const o = checkResolveOptions(opts);
   const batch = toBatch(addrs);
   const unique = batch.unique;
-  const plan = planBatch(src, unique, o.strategy);
+  const plan = planBatch(src, batch, o.strategy);
   const found: Found = { entryOf: new Int32Array(unique.length), entries: [] };
   let done = 0;
   if (plan.strategy === "ioctl") done = resolveByIoctl(src.ioctl!, unique, found, plan.queryBudget);
-  if (done < unique.length) resolveByText(src.text(), unique, found, done);
+  if (done < unique.length) resolveByText(src.text(), batch, found, done);
 
   // Per distinct VMA: build ID (once per file), ELF headers (once per file), kind.
   const used = new Uint8Array(found.entries.length);
   for (const e of found.entryOf) if (e >= 0) used[e] = 1;
   const buildIds = new Map<string, string | undefined>();
   const segmentsThisCall = new Map<string, LoadSegment[] | null>();
-  const finished: { vma: Vma; kind: MappingKind; segments: LoadSegment[] | null; why: string | undefined }[] = [];
+  const finished: Finished[] = [];
   found.entries.forEach((entry, i) => {
     if (!used[i]) return;
     const vma = entry.vma;
@@ -391,15 +441,26 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
         buildIds.set(fileKey, buildId);
       }
     }
-    let segments: LoadSegment[] | null = null;
-    let why: string | undefined = NO_OFFSET_REASON[kind];
-    if (o.elfAddr && !why) {
-      segments = segmentsOf(src, vma, buildId, fileKey, segmentsThisCall);
-      if (!segments) why = "the file's ELF program headers could not be read (not ELF, or not readable here)";
+    const hasOffset = NO_OFFSET_REASON[kind] === undefined;
+    let segments: Shifted[] | null = null;
+    let why: string | undefined = hasOffset ? (o.elfAddr ? undefined : NO_ELF_ASKED) : NO_OFFSET_REASON[kind];
+    if (o.elfAddr && hasOffset) {
+      const loads = segmentsOf(src, vma, buildId, fileKey, segmentsThisCall);
+      if (loads) segments = loads.map((l) => ({ offset: l.offset, end: l.offset + l.fileSize, shift: l.vaddr - l.offset }));
+      else why = NO_ELF_HEADERS;
     }
-    finished[i] = { vma: o.buildId ? withNameAndBuildId(vma, vma.name, buildId) : vma, kind, segments, why };
+    finished[i] = {
+      vma: o.buildId ? withNameAndBuildId(vma, vma.name, buildId) : vma,
+      kind,
+      name: vma.name ?? "",
+      buildId,
+      delta: hasOffset ? vma.offset - vma.start : undefined,
+      segments,
+      why,
+    };
   });
 
+  // Per distinct address: two bigint additions at most.
   const perUnique: (Resolved | null)[] = new Array(unique.length);
   for (let i = 0; i < unique.length; i++) {
     const e = found.entryOf[i];
@@ -407,18 +468,25 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
       perUnique[i] = null;
       continue;
     }
-    const { vma, kind, segments, why } = finished[e];
+    const f = finished[e];
     const addr = unique[i];
-    const fileOffset = NO_OFFSET_REASON[kind] ? undefined : addr - vma.start + vma.offset;
+    let fileOffset: bigint | undefined;
     let elfAddr: bigint | undefined;
-    let reason = why;
-    if (fileOffset !== undefined && segments) {
-      elfAddr = elfAddressOf(segments, fileOffset);
-      if (elfAddr === undefined) reason = "the file offset lies outside the file's PT_LOAD segments";
-    } else if (fileOffset !== undefined && !o.elfAddr) {
-      reason = "elfAddr was not asked for";
+    let reason = f.why;
+    if (f.delta !== undefined) {
+      fileOffset = addr + f.delta;
+      if (f.segments) {
+        reason = OUTSIDE_LOADS;
+        for (const seg of f.segments) {
+          if (fileOffset >= seg.offset && fileOffset < seg.end) {
+            elfAddr = fileOffset + seg.shift;
+            reason = undefined;
+            break;
+          }
+        }
+      }
     }
-    perUnique[i] = { addr, vma, kind, name: vma.name ?? "", buildId: vma.buildId, fileOffset, elfAddr, reason };
+    perUnique[i] = { addr, vma: f.vma, kind: f.kind, name: f.name, buildId: f.buildId, fileOffset, elfAddr, reason };
   }
   const out: (Resolved | null)[] = new Array(batch.slot.length);
   for (let i = 0; i < out.length; i++) out[i] = perUnique[batch.slot[i]];

@@ -189,6 +189,22 @@ export class MapsTable {
     return lo;
   }
 
+  /**
+   * From row `row` on, the first row whose end lies above the address
+   * (`count` when none): a forward scan, for addresses taken in ascending
+   * order.
+   */
+  advancePast(row: number, addrHi: number, addrLo: number): number {
+    const ends = this.end.words;
+    const n = this.count;
+    while (row < n) {
+      const eh = ends[2 * row + HI];
+      if (eh > addrHi || (eh === addrHi && ends[2 * row + LO] > addrLo)) break;
+      row++;
+    }
+    return row;
+  }
+
   /** True when row `i` starts at or below the address. */
   startsAtOrBelow(i: number, addrHi: number, addrLo: number): boolean {
     const sh = this.start.hi(i);

@@ -60,3 +60,18 @@ test("the text backend sees every line of a large text", () => {
   assert.ok(vmas.length > 2900);
   assert.equal(vmas.at(-1)!.start, rows.at(-1)!.start);
 });
+
+test("a long for-await walk lets timers run: an abort from a timer stops it midway", async () => {
+  using maps = ProcMaps.open(child.pid!);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error("stopped by a timer")), 5);
+  let seen = 0;
+  await assert.rejects(async () => {
+    for await (const _ of maps.vmas({ signal: ac.signal })) {
+      seen++;
+      const until = performance.now() + 0.02; // ~20 us per VMA: the walk takes ~60 ms
+      while (performance.now() < until);
+    }
+  }, /stopped by a timer/);
+  assert.ok(seen > 0 && seen < 2900, `stopped after ${seen} VMAs`);
+});
