@@ -84,6 +84,6 @@ export function fillHugePageSizes(table: MapsTable, libc: Libc, pid: Pid, base: 
       smaps ??= smapsPageSizes(readText(libc, `/proc/${pid}/smaps`) ?? "");
       size = smaps.get(table.start.big[i].toString(16).padStart(8, "0")) ?? base;
     }
-    table.pageSize[i] = size;
+    if (size !== table.basePageSize) table.hugePageSizes.set(i, size);
   }
 }

@@ -75,11 +75,14 @@ export class MapsTable {
   devMinor: Uint32Array;
   nameStart: Uint32Array;
   nameEnd: Uint32Array;
-  /** Page size reported for every row (the text does not show it). */
-  pageSize: Float64Array;
+  /** Page size of rows not in `hugePageSizes` (the text does not show it). */
+  readonly basePageSize: number;
+  /** Rows of hugetlb memory and their page size (see huge_pages.ts). */
+  readonly hugePageSizes = new Map<number, number>();
 
-  constructor(text: Uint8Array, capacity: number) {
+  constructor(text: Uint8Array, capacity: number, basePageSize: number) {
     this.text = text;
+    this.basePageSize = basePageSize;
     capacity = Math.max(capacity, 16);
     this.start = new U64Column(capacity);
     this.end = new U64Column(capacity);
@@ -90,7 +93,11 @@ export class MapsTable {
     this.devMinor = new Uint32Array(capacity);
     this.nameStart = new Uint32Array(capacity);
     this.nameEnd = new Uint32Array(capacity);
-    this.pageSize = new Float64Array(capacity);
+  }
+
+  /** Page size of row `i`. */
+  pageSize(i: number): number {
+    return this.hugePageSizes.size === 0 ? this.basePageSize : this.hugePageSizes.get(i) ?? this.basePageSize;
   }
 
   /** Capacity in rows. */
@@ -102,7 +109,7 @@ export class MapsTable {
   grow(): void {
     const cap = this.capacity * 2;
     for (const c of [this.start, this.end, this.offset, this.inode]) c.grow(cap);
-    const grown = <T extends Uint8Array | Uint32Array | Float64Array>(a: T): T => {
+    const grown = <T extends Uint8Array | Uint32Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(cap);
       b.set(a);
       return b;
@@ -112,12 +119,15 @@ export class MapsTable {
     this.devMinor = grown(this.devMinor);
     this.nameStart = grown(this.nameStart);
     this.nameEnd = grown(this.nameEnd);
-    this.pageSize = grown(this.pageSize);
   }
 
   /** Keeps only the rows listed (ascending), renumbered from 0. */
   compact(rows: readonly number[]): void {
+    const huge = new Map(this.hugePageSizes);
+    this.hugePageSizes.clear();
     rows.forEach((from, to) => {
+      const size = huge.get(from);
+      if (size !== undefined) this.hugePageSizes.set(to, size);
       for (const c of [this.start, this.end, this.offset, this.inode]) {
         c.words[2 * to] = c.words[2 * from];
         c.words[2 * to + 1] = c.words[2 * from + 1];
@@ -127,7 +137,6 @@ export class MapsTable {
       this.devMinor[to] = this.devMinor[from];
       this.nameStart[to] = this.nameStart[from];
       this.nameEnd[to] = this.nameEnd[from];
-      this.pageSize[to] = this.pageSize[from];
     });
     this.count = rows.length;
   }
@@ -246,7 +255,7 @@ export class MapsTable {
       this.devMajor[i],
       this.devMinor[i],
       this.inode.big[i],
-      this.pageSize[i],
+      this.pageSize(i),
       withName ? this.name(i) : undefined,
       buildId,
     );
@@ -273,7 +282,7 @@ function unescapeName(text: Uint8Array, s: number, e: number): Uint8Array {
 
 /** Where parsing failed, for the error message. */
 class LineError {
-  constructor(readonly what: string) {}
+  constructor(readonly what: string, readonly lineStart: number) {}
 }
 
 function lineText(text: Uint8Array, s: number, length: number): string {
@@ -283,149 +292,228 @@ function lineText(text: Uint8Array, s: number, length: number): string {
   return e - s >= 200 ? t + "..." : t;
 }
 
+/** Doubles hold integers exactly up to 2^53: 13 hex or 15 decimal digits. */
+// (A 16-20 digit inode that is exact only as a bigint sets v imprecisely, but
+// v !== 0 still tells whether it is zero, which is all v is used for then.)
+const EXACT_HEX_DIGITS = 13;
+const EXACT_DEC_DIGITS = 15;
+
 /**
- * Reads up to 16 hex digits at `p` into row `i` of `col` (as two 32-bit
- * halves, no bigint), then the separator; returns the position after it.
+ * Stores the digits text[s, e) as a u64 in row `i` of `words` exactly, for
+ * fields too long for a double (rare: the vsyscall page, offsets or inodes
+ * above 2^52). Returns false above 2^64 - 1.
  */
-function hexField(
-  text: Uint8Array,
-  p: number,
-  length: number,
-  col: U64Column,
-  i: number,
-  sep: number,
-  bad: string,
-  noSep: string,
-): number {
-  let hi = 0, lo = 0, digits = 0;
-  for (; p < length; p++) {
-    const d = HEX_VALUE[text[p]];
-    if (d < 0) break;
-    hi = ((hi << 4) | (lo >>> 28)) >>> 0;
-    lo = ((lo << 4) | d) >>> 0;
-    digits++;
-  }
-  if (digits === 0 || digits > 16) throw new LineError(bad);
-  if (p >= length || text[p] !== sep) throw new LineError(noSep);
-  col.words[2 * i + HI] = hi;
-  col.words[2 * i + LO] = lo;
-  return p + 1;
-}
-
-/** The value hexNumber() read last (a second return value, without allocating). */
-let fieldValue = 0;
-
-/** Reads a hex number below 2^32 at `p` into fieldValue, then the separator; returns the position after it. */
-function hexNumber(text: Uint8Array, p: number, length: number, sep: number, bad: string, noSep: string): number {
-  let v = 0, digits = 0;
-  for (; p < length; p++) {
-    const d = HEX_VALUE[text[p]];
-    if (d < 0) break;
-    v = v * 16 + d;
-    digits++;
-  }
-  if (digits === 0 || v >= TWO_32) throw new LineError(bad);
-  if (p >= length || text[p] !== sep) throw new LineError(noSep);
-  fieldValue = v;
-  return p + 1;
+function storeLong(words: Uint32Array, i: number, text: Uint8Array, s: number, e: number, radix: 10 | 16): boolean {
+  let big = 0n;
+  for (let p = s; p < e; p++) big = big * BigInt(radix) + BigInt(radix === 16 ? HEX_VALUE[text[p]] : text[p] - 0x30);
+  if (big >= 1n << 64n) return false;
+  words[2 * i + HI] = Number(big >> 32n);
+  words[2 * i + LO] = Number(big & 0xffffffffn);
+  return true;
 }
 
 /**
- * Parses `text[0, length)` into a table. `pageSize` fills the page-size column.
+ * Parses `text[0, length)` into a table; `pageSize` is the base page size of its rows.
  * Throws ProcMapsError (code `EBADMSG`) naming the first malformed line and
  * its number; a final line without its newline counts as truncated.
  */
 export function parseMaps(text: Uint8Array, length: number, pageSize: number, pid: Pid = "self"): MapsTable {
-  // Kernel lines are at least 42 bytes; size the columns once for typical texts.
-  const table = new MapsTable(text, Math.ceil(length / 60));
-  let p = 0;
-  let line = 0;
-  while (p < length) {
-    line++;
-    const lineStart = p;
-    try {
-      if (table.count === table.capacity) table.grow();
-      const i = table.count;
-      p = hexField(text, p, length, table.start, i, CH_DASH, "bad start address", "expected '-' after the start address");
-      p = hexField(text, p, length, table.end, i, CH_SPACE, "bad end address", "expected ' ' after the end address");
-      const sh = table.start.hi(i), eh = table.end.hi(i);
-      if (eh < sh || (eh === sh && table.end.lo(i) <= table.start.lo(i))) {
-        throw new LineError("end address not above start");
-      }
-
-      // perms: [r-][w-][x-][sp]
-      if (p + 5 > length) throw new LineError("truncated permissions");
-      let f = 0;
-      let c = text[p];
-      if (c === 0x72) f |= PERM.read;
-      else if (c !== CH_DASH) throw new LineError("bad permissions");
-      c = text[p + 1];
-      if (c === 0x77) f |= PERM.write;
-      else if (c !== CH_DASH) throw new LineError("bad permissions");
-      c = text[p + 2];
-      if (c === 0x78) f |= PERM.exec;
-      else if (c !== CH_DASH) throw new LineError("bad permissions");
-      c = text[p + 3];
-      if (c === 0x73) f |= PERM.shared;
-      else if (c !== 0x70) throw new LineError("bad permissions");
-      if (text[p + 4] !== CH_SPACE) throw new LineError("expected ' ' after the permissions");
-      p += 5;
-
-      p = hexField(text, p, length, table.offset, i, CH_SPACE, "bad offset", "expected ' ' after the offset");
-      // major:minor (hex, 32-bit each)
-      p = hexNumber(text, p, length, CH_COLON, "bad device major number", "expected ':' in the device");
-      const major = fieldValue;
-      p = hexNumber(text, p, length, CH_SPACE, "bad device minor number", "expected ' ' after the device");
-      const minor = fieldValue;
-
-      // inode (decimal, up to 2^64 - 1), accumulated as two 32-bit halves
-      let hi = 0, lo = 0, digits = 0, d = 0;
-      for (; p < length; p++) {
-        d = text[p] - 0x30;
-        if (d < 0 || d > 9) break;
-        const v = lo * 10 + d;
-        lo = v % TWO_32;
-        hi = hi * 10 + Math.floor(v / TWO_32);
-        if (hi >= TWO_32) throw new LineError("inode number out of range");
-        digits++;
-      }
-      if (digits === 0) throw new LineError("bad inode number");
-      const iw = table.inode.words;
-      iw[2 * i + HI] = hi;
-      iw[2 * i + LO] = lo;
-
-      // name: after the padding, up to the newline; none on a bare line
-      let nameStart: number;
-      if (p < length && text[p] === CH_SPACE) {
-        p++;
-        while (p < length && text[p] === CH_SPACE) p++;
-        nameStart = p;
-        while (p < length && text[p] !== CH_NL) p++;
-      } else {
-        nameStart = p;
-      }
-      if (p >= length) throw new LineError("line is truncated (no newline at its end)");
-      if (text[p] !== CH_NL) throw new LineError("unexpected character after the inode number");
-      table.nameStart[i] = nameStart;
-      table.nameEnd[i] = p;
-      p++;
-
-      if (major !== 0 || minor !== 0 || hi !== 0 || lo !== 0) f |= FLAG.fileBacked;
-      table.flags[i] = f;
-      table.devMajor[i] = major;
-      table.devMinor[i] = minor;
-      table.pageSize[i] = pageSize;
-      table.count++;
-    } catch (e) {
-      if (!(e instanceof LineError)) throw e;
-      throw new ProcMapsError(
-        "EBADMSG",
-        0,
-        pid,
-        "parse",
-        `malformed maps line ${line} (${e.what}): ${JSON.stringify(lineText(text, lineStart, length))}`,
-      );
-    }
+  // Kernel lines are at least about 42 bytes: columns sized once, never grown for kernel text.
+  const table = new MapsTable(text, Math.ceil(length / 42), pageSize);
+  // Reads past the end give undefined, which every digit test below rejects
+  // (NaN-safe comparisons), so the loops need no bounds checks of their own.
+  const t = length < text.length ? text.subarray(0, length) : text;
+  let lineStart = 0;
+  try {
+    parseInto(table, t, length);
+  } catch (e) {
+    if (!(e instanceof LineError)) throw e;
+    lineStart = e.lineStart;
+    let line = 1;
+    for (let p = 0; p < lineStart; p++) if (text[p] === CH_NL) line++;
+    throw new ProcMapsError(
+      "EBADMSG",
+      0,
+      pid,
+      "parse",
+      `malformed maps line ${line} (${e.what}): ${JSON.stringify(lineText(text, lineStart, length))}`,
+    );
   }
   return table;
+}
+
+/**
+ * The parsing loop. Fields are accumulated as doubles (exact to 13 hex
+ * digits, which covers user-space addresses); longer fields are re-read
+ * exactly by storeU64. One function without try/catch inside, so the
+ * engines keep it tight.
+ */
+function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
+  let p = 0;
+  let i = 0;
+  // Columns in locals (reloaded after growing): property loads per field cost.
+  let sw = table.start.words, ew = table.end.words, ow = table.offset.words, iw = table.inode.words;
+  let flags = table.flags, devMajor = table.devMajor, devMinor = table.devMinor;
+  let nameStart = table.nameStart, nameEnd = table.nameEnd;
+  while (p < length) {
+    const lineStart = p;
+    if (i === flags.length) {
+      table.grow();
+      sw = table.start.words, ew = table.end.words, ow = table.offset.words, iw = table.inode.words;
+      flags = table.flags, devMajor = table.devMajor, devMinor = table.devMinor;
+      nameStart = table.nameStart, nameEnd = table.nameEnd;
+    }
+    let v = 0, c = 0, d = 0, s = p, hi = 0;
+
+    // start-end
+    for (;;) {
+      c = t[p];
+      d = HEX_VALUE[c];
+      if (!(d >= 0)) break;
+      v = v * 16 + d;
+      p++;
+    }
+    if (p === s || p - s > 16) throw new LineError("bad start address", lineStart);
+    if (c !== CH_DASH) throw new LineError("expected '-' after the start address", lineStart);
+    const startValue = v;
+    let exact = p - s <= EXACT_HEX_DIGITS;
+    if (exact) {
+      hi = Math.floor(v / TWO_32);
+      sw[2 * i + HI] = hi;
+      sw[2 * i + LO] = v - hi * TWO_32;
+    } else storeLong(sw, i, t, s, p, 16);
+    p++;
+    v = 0, s = p;
+    for (;;) {
+      c = t[p];
+      d = HEX_VALUE[c];
+      if (!(d >= 0)) break;
+      v = v * 16 + d;
+      p++;
+    }
+    if (p === s || p - s > 16) throw new LineError("bad end address", lineStart);
+    if (c !== CH_SPACE) throw new LineError("expected ' ' after the end address", lineStart);
+    if (exact && p - s <= EXACT_HEX_DIGITS) {
+      hi = Math.floor(v / TWO_32);
+      ew[2 * i + HI] = hi;
+      ew[2 * i + LO] = v - hi * TWO_32;
+      exact = v > startValue;
+    } else {
+      storeLong(ew, i, t, s, p, 16);
+      exact = endAboveStart(table, i);
+    }
+    if (!exact) throw new LineError("end address not above start", lineStart);
+    p++;
+
+    // perms: [r-][w-][x-][sp]
+    if (p + 5 > length) throw new LineError("truncated permissions", lineStart);
+    let f = 0;
+    c = t[p];
+    if (c === 0x72) f = PERM.read;
+    else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
+    c = t[p + 1];
+    if (c === 0x77) f |= PERM.write;
+    else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
+    c = t[p + 2];
+    if (c === 0x78) f |= PERM.exec;
+    else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
+    c = t[p + 3];
+    if (c === 0x73) f |= PERM.shared;
+    else if (c !== 0x70) throw new LineError("bad permissions", lineStart);
+    if (t[p + 4] !== CH_SPACE) throw new LineError("expected ' ' after the permissions", lineStart);
+    p += 5;
+
+    // offset
+    v = 0, s = p;
+    for (;;) {
+      c = t[p];
+      d = HEX_VALUE[c];
+      if (!(d >= 0)) break;
+      v = v * 16 + d;
+      p++;
+    }
+    if (p === s || p - s > 16) throw new LineError("bad offset", lineStart);
+    if (c !== CH_SPACE) throw new LineError("expected ' ' after the offset", lineStart);
+    if (p - s <= EXACT_HEX_DIGITS) {
+      hi = Math.floor(v / TWO_32);
+      ow[2 * i + HI] = hi;
+      ow[2 * i + LO] = v - hi * TWO_32;
+    } else storeLong(ow, i, t, s, p, 16);
+    p++;
+
+    // major:minor (hex, below 2^32 each)
+    let major = 0;
+    s = p;
+    for (;;) {
+      c = t[p];
+      d = HEX_VALUE[c];
+      if (!(d >= 0)) break;
+      major = major * 16 + d;
+      p++;
+    }
+    if (p === s || major >= TWO_32) throw new LineError("bad device major number", lineStart);
+    if (c !== CH_COLON) throw new LineError("expected ':' in the device", lineStart);
+    p++;
+    let minor = 0;
+    s = p;
+    for (;;) {
+      c = t[p];
+      d = HEX_VALUE[c];
+      if (!(d >= 0)) break;
+      minor = minor * 16 + d;
+      p++;
+    }
+    if (p === s || minor >= TWO_32) throw new LineError("bad device minor number", lineStart);
+    if (c !== CH_SPACE) throw new LineError("expected ' ' after the device", lineStart);
+    p++;
+
+    // inode (decimal, up to 2^64 - 1)
+    v = 0, s = p;
+    for (;;) {
+      c = t[p];
+      d = c - 0x30;
+      if (!(d >= 0 && d <= 9)) break;
+      v = v * 10 + d;
+      p++;
+    }
+    if (p === s) throw new LineError("bad inode number", lineStart);
+    if (p - s <= EXACT_DEC_DIGITS) {
+      hi = Math.floor(v / TWO_32);
+      iw[2 * i + HI] = hi;
+      iw[2 * i + LO] = v - hi * TWO_32;
+    } else if (p - s > 20 || !storeLong(iw, i, t, s, p, 10)) {
+      throw new LineError("inode number out of range", lineStart);
+    }
+
+    // name: after the padding, up to the newline; none on a bare line
+    if (c === CH_SPACE) {
+      p++;
+      while (t[p] === CH_SPACE) p++;
+    } else if (c !== CH_NL) {
+      throw new LineError(
+        c === undefined ? "line is truncated (no newline at its end)" : "unexpected character after the inode number",
+        lineStart,
+      );
+    }
+    s = p;
+    while (p < length && t[p] !== CH_NL) p++;
+    if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+    nameStart[i] = s;
+    nameEnd[i] = p;
+    p++;
+
+    // A device or inode means a file backs the VMA.
+    if (major !== 0 || minor !== 0 || v !== 0) f |= FLAG.fileBacked;
+    flags[i] = f;
+    devMajor[i] = major;
+    devMinor[i] = minor;
+    i++;
+  }
+  table.count = i;
+}
+
+/** Exact comparison of row i's end and start (for fields too long for doubles). */
+function endAboveStart(table: MapsTable, i: number): boolean {
+  const sh = table.start.hi(i), eh = table.end.hi(i);
+  return eh > sh || (eh === sh && table.end.lo(i) > table.start.lo(i));
 }
