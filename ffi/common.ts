@@ -4,8 +4,14 @@
  */
 import type { Arch, FileId } from "./libc.ts";
 
-/** `O_RDONLY | O_CLOEXEC` (same value on x86_64, aarch64 and riscv64). */
-export const O_RDONLY_CLOEXEC = 0o2000000;
+/**
+ * `O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY` (same values on x86_64,
+ * aarch64 and riscv64). Build IDs are read from paths a traced process can
+ * influence: O_NONBLOCK keeps a FIFO put there from blocking open() forever,
+ * O_NOCTTY keeps a terminal from becoming ours. Neither changes reads of
+ * regular or /proc files.
+ */
+export const O_RDONLY_CLOEXEC = 0o2000000 | 0o4000 | 0o400;
 /** `AT_EMPTY_PATH`: statx on the descriptor itself. */
 export const AT_EMPTY_PATH = 0x1000;
 /** `STATX_INO` (device numbers are always filled in). */

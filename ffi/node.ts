@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { Buffer } from "node:buffer";
 import type { FileId, Libc } from "./libc.ts";
-import { normaliseArch } from "./common.ts";
+import { normaliseArch, O_RDONLY_CLOEXEC } from "./common.ts";
 
 /** The errno of a failed `node:fs` call (Node reports it negated). */
 function errnoOf(e: unknown): number {
@@ -32,7 +32,7 @@ export function load(): Libc {
     canIoctl: false,
     openRead(path: string | Uint8Array): number {
       try {
-        return fs.openSync(typeof path === "string" ? path : Buffer.from(path), fs.constants.O_RDONLY | 0o2000000 /* O_CLOEXEC */);
+        return fs.openSync(typeof path === "string" ? path : Buffer.from(path), fs.constants.O_RDONLY | O_RDONLY_CLOEXEC);
       } catch (e) {
         return -errnoOf(e);
       }

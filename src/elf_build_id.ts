@@ -13,7 +13,11 @@
  *   end below 4 GiB);
  * - a read that reaches past the end of the file fails (it does not read as
  *   zeros): a failed program-header read ends the scan, a failed note read
- *   ends that segment's.
+ *   ends that segment's;
+ * - unlike the kernel (which scans the page cache), at most 4096 note
+ *   headers are read per file: each is a read system call here, and a
+ *   hostile file of 256 segments of empty notes would otherwise take
+ *   billions of them. A build ID after that many notes is not found.
  * @module
  */
 import { nativeLittleEndian } from "../ffi/common.ts";
@@ -32,6 +36,8 @@ const NT_GNU_BUILD_ID = 3;
 const MAX_PHDR_CNT = 256;
 const BUILD_ID_SIZE_MAX = 20;
 const TWO_32 = 4294967296;
+/** Note headers read per file at most (real files have a handful). */
+const MAX_NOTES = 4096;
 
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -61,7 +67,8 @@ export function findBuildId(fetch: Fetch): Uint8Array | null {
   // is computed in 64 bits too, so it never does).
   if (phoff + BigInt(phnum * phentsize) >= 1n << 64n) return null;
 
-  for (let i = 0; i < phnum; i++) {
+  const budget = { notes: MAX_NOTES };
+  for (let i = 0; i < phnum && budget.notes > 0; i++) {
     const at = phoff + BigInt(i * phentsize);
     if (at > BigInt(Number.MAX_SAFE_INTEGER)) return null;
     const ph = fetch(Number(at), phentsize);
@@ -71,7 +78,7 @@ export function findBuildId(fetch: Fetch): Uint8Array | null {
     // p_offset is a signed file offset in the kernel; p_filesz is cut to 32 bits.
     const offset = is64 ? pv.getBigInt64(8, le) : BigInt(pv.getUint32(4, le));
     const size = is64 ? Number(pv.getBigUint64(32, le) & 0xffffffffn) : pv.getUint32(16, le);
-    const found = parseNotes(fetch, offset, size);
+    const found = parseNotes(fetch, offset, size, budget);
     if (found) return found;
   }
   return null;
@@ -83,7 +90,7 @@ function align4(x: number): number {
 }
 
 /** lib/buildid.c parse_build_id(): scans one PT_NOTE segment. */
-function parseNotes(fetch: Fetch, noteOffset: bigint, noteSize: number): Uint8Array | null {
+function parseNotes(fetch: Fetch, noteOffset: bigint, noteSize: number, budget: { notes: number }): Uint8Array | null {
   const le = nativeLittleEndian;
   // note_end is a u32 in the kernel: the segment must end in [0, 2^32).
   const endBig = noteOffset + BigInt(noteSize);
@@ -92,6 +99,7 @@ function parseNotes(fetch: Fetch, noteOffset: bigint, noteSize: number): Uint8Ar
   if (noteOffset < 0n) return null; // a negative file offset cannot be read
   let off = Number(noteOffset);
   while (noteEnd - off > 12 + 4) {
+    if (--budget.notes < 0) return null;
     const head = fetch(off, 16);
     if (!head) return null;
     const hv = view(head);

@@ -73,6 +73,8 @@ export class IoctlBackend implements Backend {
     const vma = this.query(addr, request & ~WANT_NAME);
     if (!vma) return null;
     const table = this.#readText();
+    // A live process always has VMAs: an empty text means it has exited meanwhile.
+    if (table.count === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
     for (let i = 0; i < table.count; i++) {
       if (table.start.big[i] === vma.start && table.end.big[i] === vma.end) {
         return withNameAndBuildId(vma, table.name(i), vma.buildId);

@@ -318,6 +318,8 @@ function storeLong(words: Uint32Array, i: number, text: Uint8Array, s: number, e
  * its number; a final line without its newline counts as truncated.
  */
 export function parseMaps(text: Uint8Array, length: number, pageSize: number, pid: Pid = "self"): MapsTable {
+  // Never read past the bytes given, whatever length says.
+  length = Math.max(0, Math.min(Math.floor(length) || 0, text.length));
   // Kernel lines are at least about 42 bytes: columns sized once, never grown for kernel text.
   const table = new MapsTable(text, Math.ceil(length / 42), pageSize);
   // Reads past the end give undefined, which every digit test below rejects

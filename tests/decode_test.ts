@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NameCache, toHex } from "../src/decode.ts";
-import { Rng } from "./helpers/random.ts";
+import { Rng } from "./helpers/rng.ts";
 
 function buffer(): { bytes: Uint8Array; words: Int32Array } {
   const buf = new ArrayBuffer(4096);

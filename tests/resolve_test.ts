@@ -12,7 +12,7 @@ import { fields, readRows, type Row } from "./helpers/ground_truth.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
 import { IOCTL_SKIP } from "./helpers/backends.ts";
-import { Rng } from "./helpers/random.ts";
+import { Rng } from "./helpers/rng.ts";
 
 let mapper: Started<MapperInfo>;
 let rows: Row[];
@@ -56,13 +56,13 @@ function randomAddresses(rng: Rng, rows: Row[], n: number): bigint[] {
         out.push(r.end); // often the next VMA's start, sometimes a gap
         break;
       case 3:
-        out.push(r.start - 1n - rng.bigint(4096n));
+        out.push(r.start - 1n - rng.below(4096n));
         break;
       case 4:
-        out.push(rng.bigint(1n << 47n));
+        out.push(rng.below(1n << 47n));
         break;
       default:
-        out.push(r.start + rng.bigint(size));
+        out.push(r.start + rng.below(size));
     }
     if (rng.int(10) === 0) out.push(out[rng.int(out.length)]); // duplicate
   }
