@@ -62,6 +62,11 @@ export function load(): Libc {
       const r = s.ioctl(fd, request, arg);
       return r < 0 ? -errno() : r;
     },
+    ioctlAt(fd: number, request: bigint, address: bigint): number {
+      // A pointer argument given as an integer is taken as is.
+      const r = s.ioctl(fd, request, address);
+      return r < 0 ? -errno() : r;
+    },
     fstat(fd: number, out: FileId): number {
       if (s.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_INO, statxBuf) < 0) return -errno();
       decodeStatx(statxBuf, out);

@@ -14,6 +14,8 @@ const symbols = {
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
   // int ioctl(int fd, unsigned long request, void *arg)
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  // the same, with arg as an address (a u64: the fastest argument type)
+  ioctlAt: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   // int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   // int *__errno_location(void)
@@ -61,6 +63,10 @@ export function load(): Libc {
     },
     ioctl(fd: number, request: bigint, arg: Uint8Array): number {
       const r = s.ioctl(fd, request, arg);
+      return r < 0 ? -errno.getInt32() : r;
+    },
+    ioctlAt(fd: number, request: bigint, address: bigint): number {
+      const r = s.ioctlAt(fd, request, address);
       return r < 0 ? -errno.getInt32() : r;
     },
     fstat(fd: number, out: FileId): number {

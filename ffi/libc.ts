@@ -33,6 +33,12 @@ export interface Libc {
   /** `ioctl(fd, request, arg)`: the call's result or -errno. */
   ioctl(fd: number, request: bigint, arg: Uint8Array): number;
   /**
+   * `ioctl(fd, request, address)` with the argument given as the address of
+   * a long-lived buffer (from {@link Libc.addressOf}): the hot path, which
+   * skips converting a buffer into a pointer on every call.
+   */
+  ioctlAt(fd: number, request: bigint, address: bigint): number;
+  /**
    * Device and inode of an open file (`statx` with `AT_EMPTY_PATH`), written
    * into `out` as [devMajor, devMinor, inode]; 0 or -errno.
    */

@@ -55,6 +55,9 @@ export function load(): Libc {
     ioctl(): number {
       return -25; // ENOTTY: no FFI, so no ioctl
     },
+    ioctlAt(): number {
+      return -25;
+    },
     fstat(fd: number, out: FileId): number {
       try {
         const st = fs.fstatSync(fd, { bigint: true });

@@ -5,7 +5,7 @@
 import type { Libc } from "../ffi/mod.ts";
 import { nativeLittleEndian } from "../ffi/common.ts";
 import { FLAG, VSYSCALL_START } from "./abi.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend, Cursor } from "./backend.ts";
 import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
 import { QueryStruct } from "./query_struct.ts";
 import { readWhole } from "./read_text.ts";
@@ -45,7 +45,7 @@ export class IoctlBackend implements Backend {
   /** One ioctl: 0 or -errno. */
   #call(addr: bigint, request: Request): number {
     this.#q.prepare(addr, request);
-    return this.#libc.ioctl(this.#fd, this.#request, this.#q.bytes);
+    return this.#libc.ioctlAt(this.#fd, this.#request, this.#q.address);
   }
 
   query(addr: bigint, request: Request): Vma | null {
@@ -130,21 +130,33 @@ export class IoctlBackend implements Backend {
     throw errorFromErrno(-r, this.#pid, "ioctl(PROCMAP_QUERY)", this.#path);
   }
 
-  *walk(from: bigint, request: Request): Generator<Vma, void, undefined> {
-    const r = request | FLAG.coveringOrNext;
-    let addr = from;
-    for (;;) {
-      const vma = this.query(addr, r);
-      if (!vma) return;
-      yield vma;
-      // The kernel returns VMAs ending above addr, so this always advances.
-      addr = vma.end;
-    }
+  cursor(from: bigint, request: Request): Cursor {
+    return new IoctlCursor(this, from, request | FLAG.coveringOrNext);
   }
 
   refresh(): void {}
 
   dispose(): void {
     this.#gate = undefined;
+  }
+}
+
+/** A walk: covering-or-next queries, each from the end of the VMA before. */
+class IoctlCursor implements Cursor {
+  readonly #backend: IoctlBackend;
+  readonly #request: Request;
+  #addr: bigint;
+
+  constructor(backend: IoctlBackend, from: bigint, request: Request) {
+    this.#backend = backend;
+    this.#addr = from;
+    this.#request = request;
+  }
+
+  next(): Vma | null {
+    const vma = this.#backend.query(this.#addr, this.#request);
+    // The kernel returns VMAs ending above addr, so this always advances.
+    if (vma) this.#addr = vma.end;
+    return vma;
   }
 }

@@ -32,6 +32,7 @@ import {
 } from "./resolve.ts";
 import type { LoadSegment } from "./elf_segments.ts";
 import { AsyncFromSync } from "./async_iter.ts";
+import { VmaIterator } from "./vma_iterator.ts";
 
 /** Which backend {@link ProcMaps.open} should use. */
 export type BackendChoice = "auto" | BackendKind;
@@ -281,19 +282,10 @@ export class ProcMaps implements Disposable {
     return this.#walk(req);
   }
 
-  *#walk(req: IterateRequest): Generator<Vma, void, undefined> {
-    const it = this.#open().walk(req.from, req.request);
-    try {
-      for (;;) {
-        this.#open(); // a closed handle must not touch its (maybe reused) descriptor
-        const r = it.next();
-        if (r.done) return;
-        if (req.to !== undefined && r.value.start >= req.to) return;
-        yield r.value;
-      }
-    } finally {
-      it.return();
-    }
+  #walk(req: IterateRequest): VmaIterator {
+    this.#open();
+    // Checked at every step: a closed handle must not touch its (maybe reused) descriptor.
+    return new VmaIterator(() => this.#open(), req.from, req.to, req.request);
   }
 
   /**

@@ -28,6 +28,8 @@ function kernelBuffer(size: number): Uint8Array {
 export class QueryStruct {
   /** The 104 bytes passed to ioctl. */
   readonly bytes: Uint8Array;
+  /** Their address, for Libc.ioctlAt. */
+  readonly address: bigint;
   readonly #view: DataView;
   readonly #le: boolean;
   #name: Uint8Array;
@@ -43,6 +45,7 @@ export class QueryStruct {
 
   constructor(addressOf: (buf: Uint8Array) => bigint, littleEndian: boolean, nameCapacity = INITIAL_NAME_CAPACITY) {
     this.bytes = kernelBuffer(QUERY_SIZE);
+    this.address = addressOf(this.bytes);
     this.#view = new DataView(this.bytes.buffer);
     this.#le = littleEndian;
     this.#addressOf = addressOf;

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Libc } from "../ffi/mod.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend, Cursor } from "./backend.ts";
 import { ERRNO, errorFromErrno, type Pid } from "./errors.ts";
 import { readWhole } from "./read_text.ts";
 import { type MapsTable, parseMaps } from "./text_parser.ts";
@@ -101,14 +101,19 @@ export class TextBackend implements Backend {
     return row < 0 ? null : this.#vma(table, row, request);
   }
 
-  *walk(from: bigint, request: Request): Generator<Vma, void, undefined> {
+  cursor(from: bigint, request: Request): Cursor {
     const table = this.snapshot();
+    let row = table.firstEndingAbove(Number(from >> 32n), Number(from & 0xffffffffn));
     const flags = request & KERNEL_FLAGS;
-    const fromHi = Number(from >> 32n);
-    const fromLo = Number(from & 0xffffffffn);
-    for (let row = table.firstEndingAbove(fromHi, fromLo); row < table.count; row++) {
-      if (table.matches(row, flags)) yield this.#vma(table, row, request);
-    }
+    return {
+      next: () => {
+        while (row < table.count) {
+          const r = row++;
+          if (table.matches(r, flags)) return this.#vma(table, r, request);
+        }
+        return null;
+      },
+    };
   }
 
   refresh(): void {

@@ -3,6 +3,7 @@
 declare namespace Deno {
   type NativeType = "i32" | "u32" | "i64" | "u64" | "usize" | "isize" | "buffer" | "pointer";
   interface ForeignFunction {
+    name?: string;
     parameters: readonly NativeType[];
     result: NativeType | "void";
   }
