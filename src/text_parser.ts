@@ -40,16 +40,19 @@ for (let i = 0; i < 6; i++) {
 /** A growable column of u64 values, readable as bigint without string steps. */
 class U64Column {
   words: Uint32Array;
-  big: BigUint64Array;
+  #big: BigUint64Array | undefined;
   constructor(capacity: number) {
     this.words = new Uint32Array(capacity * 2);
-    this.big = new BigUint64Array(this.words.buffer);
+  }
+  /** The column as bigints (a view made on first use: parsing does not need it). */
+  get big(): BigUint64Array {
+    return this.#big ??= new BigUint64Array(this.words.buffer);
   }
   grow(capacity: number): void {
     const words = new Uint32Array(capacity * 2);
     words.set(this.words);
     this.words = words;
-    this.big = new BigUint64Array(words.buffer);
+    this.#big = undefined;
   }
   hi(i: number): number {
     return this.words[2 * i + HI];

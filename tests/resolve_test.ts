@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { ProcMaps, type Resolved } from "../mod.ts";
+import { toBatch } from "../src/resolve.ts";
 import { fields, readRows, type Row } from "./helpers/ground_truth.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
@@ -209,4 +210,25 @@ test("the planner uses ioctl for a few addresses and text once it knows a batch 
   assert.equal(plan.knownVmas, rows.length);
   assert.equal(plan.strategy, "text", plan.reason);
   assert.equal(maps.planResolve(few).strategy, "ioctl");
+});
+
+test("batches are sorted and de-duplicated exactly, whatever the mix of values", () => {
+  const rng = new Rng(99);
+  for (let round = 0; round < 200; round++) {
+    const n = rng.int(300);
+    const pool = [0n, 1n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 0xffffffffff600000n, 2n ** 64n - 1n];
+    const addrs: (bigint | number)[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = rng.int(4);
+      if (r === 0) addrs.push(pool[rng.int(pool.length)]);
+      else if (r === 1) addrs.push(rng.int(1 << 30)); // a number
+      else if (r === 2 && addrs.length) addrs.push(addrs[rng.int(addrs.length)]); // a duplicate
+      else addrs.push(rng.below(1n << 64n));
+    }
+    const b = toBatch(addrs);
+    const want = [...new Set(addrs.map((a) => BigInt(a)))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    assert.deepEqual(b.unique, want);
+    addrs.forEach((a, i) => assert.equal(b.unique[b.slot[i]], BigInt(a)));
+    b.unique.forEach((u, i) => assert.equal((BigInt(b.hi[i]) << 32n) | BigInt(b.lo[i]), u));
+  }
 });
