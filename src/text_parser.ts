@@ -301,6 +301,26 @@ function lineText(text: Uint8Array, s: number, length: number): string {
 const EXACT_HEX_DIGITS = 13;
 const EXACT_DEC_DIGITS = 15;
 
+/** Where the digits hexDigits() read last end (a second result, without allocating). */
+let digitsEnd = 0;
+
+/**
+ * The value of the hex digits at `p` as a double (exact to 13 digits; the
+ * caller re-reads longer fields with storeLong); sets digitsEnd. A read past
+ * the end gives undefined, which stops it like any non-digit.
+ */
+function hexDigits(t: Uint8Array, p: number): number {
+  let v = 0;
+  for (;;) {
+    const d = HEX_VALUE[t[p]];
+    if (!(d >= 0)) break;
+    v = v * 16 + d;
+    p++;
+  }
+  digitsEnd = p;
+  return v;
+}
+
 /**
  * Stores the digits text[s, e) as a u64 in row `i` of `words` exactly, for
  * fields too long for a double (rare: the vsyscall page, offsets or inodes
@@ -371,13 +391,9 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     let v = 0, c = 0, d = 0, s = p, hi = 0;
 
     // start-end
-    for (;;) {
-      c = t[p];
-      d = HEX_VALUE[c];
-      if (!(d >= 0)) break;
-      v = v * 16 + d;
-      p++;
-    }
+    v = hexDigits(t, p);
+    p = digitsEnd;
+    c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad start address", lineStart);
     if (c !== CH_DASH) throw new LineError("expected '-' after the start address", lineStart);
     const startValue = v;
@@ -389,13 +405,9 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     } else storeLong(sw, i, t, s, p, 16);
     p++;
     v = 0, s = p;
-    for (;;) {
-      c = t[p];
-      d = HEX_VALUE[c];
-      if (!(d >= 0)) break;
-      v = v * 16 + d;
-      p++;
-    }
+    v = hexDigits(t, p);
+    p = digitsEnd;
+    c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad end address", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the end address", lineStart);
     if (exact && p - s <= EXACT_HEX_DIGITS) {
@@ -430,13 +442,9 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
 
     // offset
     v = 0, s = p;
-    for (;;) {
-      c = t[p];
-      d = HEX_VALUE[c];
-      if (!(d >= 0)) break;
-      v = v * 16 + d;
-      p++;
-    }
+    v = hexDigits(t, p);
+    p = digitsEnd;
+    c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad offset", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the offset", lineStart);
     if (p - s <= EXACT_HEX_DIGITS) {
@@ -447,27 +455,17 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     p++;
 
     // major:minor (hex, below 2^32 each)
-    let major = 0;
     s = p;
-    for (;;) {
-      c = t[p];
-      d = HEX_VALUE[c];
-      if (!(d >= 0)) break;
-      major = major * 16 + d;
-      p++;
-    }
+    const major = hexDigits(t, p);
+    p = digitsEnd;
+    c = t[p];
     if (p === s || major >= TWO_32) throw new LineError("bad device major number", lineStart);
     if (c !== CH_COLON) throw new LineError("expected ':' in the device", lineStart);
     p++;
-    let minor = 0;
     s = p;
-    for (;;) {
-      c = t[p];
-      d = HEX_VALUE[c];
-      if (!(d >= 0)) break;
-      minor = minor * 16 + d;
-      p++;
-    }
+    const minor = hexDigits(t, p);
+    p = digitsEnd;
+    c = t[p];
     if (p === s || minor >= TWO_32) throw new LineError("bad device minor number", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the device", lineStart);
     p++;
