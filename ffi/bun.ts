@@ -4,7 +4,7 @@
  */
 import { dlopen, ptr, read, FFIType } from "bun:ffi";
 import type { FileId, Libc } from "./libc.ts";
-import { STATX_BUFFER_SIZE, decodeStatx, libcCandidates, cString, O_RDONLY_CLOEXEC, AT_EMPTY_PATH, STATX_INO, normaliseArch } from "./common.ts";
+import { STATX_BUFFER_SIZE, decodeStatx, libcCandidates, cString, OPEN_FLAGS, AT_EMPTY_PATH, AT_FDCWD, STATX_MASK, normaliseArch } from "./common.ts";
 
 const symbols = {
   // int open(const char *path, int flags, mode_t mode)
@@ -48,7 +48,7 @@ export function load(): Libc {
     os: process.platform,
     canIoctl: true,
     openRead(path: string | Uint8Array): number {
-      const fd = s.open(cString(path), O_RDONLY_CLOEXEC, 0);
+      const fd = s.open(cString(path), OPEN_FLAGS, 0);
       return fd < 0 ? -errno() : fd;
     },
     close(fd: number): number {
@@ -68,7 +68,12 @@ export function load(): Libc {
       return r < 0 ? -errno() : r;
     },
     fstat(fd: number, out: FileId): number {
-      if (s.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_INO, statxBuf) < 0) return -errno();
+      if (s.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_MASK, statxBuf) < 0) return -errno();
+      decodeStatx(statxBuf, out);
+      return 0;
+    },
+    stat(path: string | Uint8Array, out: FileId): number {
+      if (s.statx(AT_FDCWD, cString(path), 0, STATX_MASK, statxBuf) < 0) return -errno();
       decodeStatx(statxBuf, out);
       return 0;
     },

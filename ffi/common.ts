@@ -11,11 +11,14 @@ import type { Arch, FileId } from "./libc.ts";
  * O_NOCTTY keeps a terminal from becoming ours. Neither changes reads of
  * regular or /proc files.
  */
-export const O_RDONLY_CLOEXEC = 0o2000000 | 0o4000 | 0o400;
+export const OPEN_FLAGS = 0o2000000 | 0o4000 | 0o400;
 /** `AT_EMPTY_PATH`: statx on the descriptor itself. */
 export const AT_EMPTY_PATH = 0x1000;
-/** `STATX_INO` (device numbers are always filled in). */
-export const STATX_INO = 0x100;
+/** `AT_FDCWD`: statx of a path. */
+export const AT_FDCWD = -100;
+/** STATX_TYPE | STATX_MODE | STATX_INO | STATX_MNT_ID (device numbers are always filled in). */
+export const STATX_MASK = 0x1 | 0x2 | 0x100 | 0x1000;
+const STATX_MNT_ID = 0x1000;
 /** `sizeof(struct statx)`, the same on every architecture. */
 export const STATX_BUFFER_SIZE = 256;
 
@@ -38,13 +41,16 @@ export function cString(s: string | Uint8Array): Uint8Array {
   return bytes.subarray(0, written + 1);
 }
 
-/** Reads device and inode out of a `struct statx` (native byte order). */
+/** Reads a file's identity out of a `struct statx` (native byte order). */
 export function decodeStatx(buf: Uint8Array, out: FileId): void {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const le = nativeLittleEndian;
+  const mask = v.getUint32(0, le); // stx_mask: what the kernel filled in
+  out.mode = v.getUint16(28, le); // stx_mode
   out.inode = v.getBigUint64(32, le); // stx_ino
   out.devMajor = v.getUint32(136, le); // stx_dev_major
   out.devMinor = v.getUint32(140, le); // stx_dev_minor
+  out.mountId = mask & STATX_MNT_ID ? v.getBigUint64(144, le) : 0n; // stx_mnt_id (Linux 5.8+)
 }
 
 /** True on little-endian machines (every architecture procmap drives the ioctl on). */

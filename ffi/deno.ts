@@ -3,7 +3,7 @@
  * @module
  */
 import type { FileId, Libc } from "./libc.ts";
-import { STATX_BUFFER_SIZE, decodeStatx, libcCandidates, cString, O_RDONLY_CLOEXEC, AT_EMPTY_PATH, STATX_INO } from "./common.ts";
+import { STATX_BUFFER_SIZE, decodeStatx, libcCandidates, cString, OPEN_FLAGS, AT_EMPTY_PATH, AT_FDCWD, STATX_MASK } from "./common.ts";
 
 const symbols = {
   // int open(const char *path, int flags, mode_t mode)
@@ -51,7 +51,7 @@ export function load(): Libc {
     os: Deno.build.os,
     canIoctl: true,
     openRead(path: string | Uint8Array): number {
-      const fd = s.open(cString(path), O_RDONLY_CLOEXEC, 0);
+      const fd = s.open(cString(path), OPEN_FLAGS, 0);
       return fd < 0 ? -errno.getInt32() : fd;
     },
     close(fd: number): number {
@@ -70,7 +70,12 @@ export function load(): Libc {
       return r < 0 ? -errno.getInt32() : r;
     },
     fstat(fd: number, out: FileId): number {
-      if (s.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_INO, statxBuf) < 0) return -errno.getInt32();
+      if (s.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_MASK, statxBuf) < 0) return -errno.getInt32();
+      decodeStatx(statxBuf, out);
+      return 0;
+    },
+    stat(path: string | Uint8Array, out: FileId): number {
+      if (s.statx(AT_FDCWD, cString(path), 0, STATX_MASK, statxBuf) < 0) return -errno.getInt32();
       decodeStatx(statxBuf, out);
       return 0;
     },

@@ -22,8 +22,9 @@ export interface Libc {
   /** True when {@link Libc.ioctl} can be called (Node.js has no built-in FFI). */
   readonly canIoctl: boolean;
   /**
-   * `open(path, O_RDONLY | O_CLOEXEC)`: a descriptor, or -errno. A path given
-   * as bytes is used as is (file names need not be UTF-8).
+   * `open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)`: a descriptor,
+   * or -errno. A path given as bytes is used as is (file names need not be
+   * UTF-8).
    */
   openRead(path: string | Uint8Array): number;
   /** `close(fd)`: 0 or -errno. */
@@ -38,11 +39,13 @@ export interface Libc {
    * skips converting a buffer into a pointer on every call.
    */
   ioctlAt(fd: number, request: bigint, address: bigint): number;
-  /**
-   * Device and inode of an open file (`statx` with `AT_EMPTY_PATH`), written
-   * into `out` as [devMajor, devMinor, inode]; 0 or -errno.
-   */
+  /** Identity of an open file (`statx` with `AT_EMPTY_PATH`) into `out`; 0 or -errno. */
   fstat(fd: number, out: FileId): number;
+  /**
+   * Identity of the file at `path` (`statx`, following symbolic links) into
+   * `out`, without opening it; 0 or -errno.
+   */
+  stat(path: string | Uint8Array, out: FileId): number;
   /**
    * The address of a long-lived buffer, for pointers the kernel follows
    * (PROCMAP_QUERY's name and build-ID buffers). The caller must keep `buf`
@@ -51,9 +54,14 @@ export interface Libc {
   addressOf(buf: Uint8Array): bigint;
 }
 
-/** Identity of a file: what the maps report as `major:minor inode`. */
+/** Identity of a file: what the maps report as `major:minor inode`, and more. */
 export interface FileId {
+  /** Device as stat reports it (on btrfs a subvolume's, not the maps' superblock device). */
   devMajor: number;
   devMinor: number;
   inode: bigint;
+  /** File type and permission bits (`st_mode`). */
+  mode: number;
+  /** Mount ID, as in mountinfo's first column; 0n when not known. */
+  mountId: bigint;
 }

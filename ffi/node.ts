@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { Buffer } from "node:buffer";
 import type { FileId, Libc } from "./libc.ts";
-import { normaliseArch, O_RDONLY_CLOEXEC } from "./common.ts";
+import { normaliseArch, OPEN_FLAGS } from "./common.ts";
 
 /** The errno of a failed `node:fs` call (Node reports it negated). */
 function errnoOf(e: unknown): number {
@@ -23,6 +23,15 @@ function devMinor(dev: bigint): number {
   return Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
 }
 
+/** A file's identity from Node's stat (no mount ID there). */
+function identity(st: fs.BigIntStats, out: FileId): void {
+  out.devMajor = devMajor(st.dev);
+  out.devMinor = devMinor(st.dev);
+  out.inode = st.ino;
+  out.mode = Number(st.mode);
+  out.mountId = 0n;
+}
+
 /** Loads the binding. */
 export function load(): Libc {
   return {
@@ -32,7 +41,7 @@ export function load(): Libc {
     canIoctl: false,
     openRead(path: string | Uint8Array): number {
       try {
-        return fs.openSync(typeof path === "string" ? path : Buffer.from(path), fs.constants.O_RDONLY | O_RDONLY_CLOEXEC);
+        return fs.openSync(typeof path === "string" ? path : Buffer.from(path), OPEN_FLAGS);
       } catch (e) {
         return -errnoOf(e);
       }
@@ -60,10 +69,15 @@ export function load(): Libc {
     },
     fstat(fd: number, out: FileId): number {
       try {
-        const st = fs.fstatSync(fd, { bigint: true });
-        out.devMajor = devMajor(st.dev);
-        out.devMinor = devMinor(st.dev);
-        out.inode = st.ino;
+        identity(fs.fstatSync(fd, { bigint: true }), out);
+        return 0;
+      } catch (e) {
+        return -errnoOf(e);
+      }
+    },
+    stat(path: string | Uint8Array, out: FileId): number {
+      try {
+        identity(fs.statSync(typeof path === "string" ? path : Buffer.from(path), { bigint: true }), out);
         return 0;
       } catch (e) {
         return -errnoOf(e);

@@ -8,7 +8,7 @@ import { FLAG, VSYSCALL_START } from "./abi.ts";
 import type { Backend, Cursor } from "./backend.ts";
 import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
 import { QueryStruct } from "./query_struct.ts";
-import { readWhole } from "./read_text.ts";
+import { readWhole, stillMapped } from "./read_text.ts";
 import { parseMaps, type MapsTable } from "./text_parser.ts";
 import { KERNEL_FLAGS, WANT_NAME, type Request } from "./validate.ts";
 import { type Vma, withNameAndBuildId } from "./vma.ts";
@@ -73,8 +73,6 @@ export class IoctlBackend implements Backend {
     const vma = this.query(addr, request & ~WANT_NAME);
     if (!vma) return null;
     const table = this.#readText();
-    // A live process always has VMAs: an empty text means it has exited meanwhile.
-    if (table.count === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
     for (let i = 0; i < table.count; i++) {
       if (table.start.big[i] === vma.start && table.end.big[i] === vma.end) {
         return withNameAndBuildId(vma, table.name(i), vma.buildId);
@@ -90,9 +88,13 @@ export class IoctlBackend implements Backend {
     );
   }
 
+  /** The whole maps text, parsed; ESRCH unless the process outlived the read. */
   #readText(): MapsTable {
     const r = readWhole(this.#libc, this.#fd);
     if (typeof r === "number") throw errorFromErrno(-r, this.#pid, "read", this.#path);
+    const alive = stillMapped(this.#libc, this.#fd);
+    if (typeof alive === "number") throw errorFromErrno(-alive, this.#pid, "read", this.#path);
+    if (!alive || r.length === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
     return parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
   }
 
@@ -117,14 +119,15 @@ export class IoctlBackend implements Backend {
   }
 
   #findGate(): Gate | null {
+    // The text (complete: the process outlived the read) lists the gate last.
     const table = this.#readText();
-    // A live process always has VMAs: an empty text means it has exited.
-    if (table.count === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
     const row = table.count - 1;
-    // Only a row the ioctl does not know about is the gate. Any other error
-    // (ESRCH: it exited, perhaps mid-read, leaving the text cut short) must
-    // not be cached as "no gate area".
-    const r = this.#call(table.start.big[row], 0);
+    // Only the x86_64 vsyscall page is a gate. Any other last row is an
+    // ordinary VMA, which may since have been unmapped: never keep it.
+    if (table.start.big[row] !== VSYSCALL_START || table.name(row) !== "[vsyscall]") return null;
+    // And only if the ioctl does not know it. Errors (ESRCH: it exited) are
+    // not "no gate area".
+    const r = this.#call(VSYSCALL_START, 0);
     if (r === -ERRNO.ENOENT) return { table, row };
     if (r >= 0) return null;
     throw errorFromErrno(-r, this.#pid, "ioctl(PROCMAP_QUERY)", this.#path);

@@ -5,16 +5,26 @@
  * Routes, in order: `/proc/<pid>/map_files/<start>-<end>` (the mapped file
  * itself; needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, refused even to
  * root in unprivileged containers), `/proc/<pid>/root/<path>` (the path in
- * the process's mount namespace), then `<path>`. A file reached by path is
- * used only when its device and inode are the VMA's, so a path that now
- * names another file is never read. Nothing is opened that the caller could
- * not open itself.
+ * the process's mount namespace), then `<path>`. Before anything is opened,
+ * stat must show a regular file with the VMA's inode and device: a device
+ * node, FIFO or socket mapped (or planted at the path) is never opened, and
+ * a path that now names another file is never read. The opened descriptor
+ * is checked again. Nothing is opened that the caller could not open itself.
+ *
+ * Devices: the maps show the filesystem's device (the superblock's); stat
+ * shows the same on most filesystems, but a per-subvolume one on btrfs (and
+ * on overlayfs of some kernels). Then the file's mount (statx's mount ID) is
+ * looked up in mountinfo, which shows the superblock's device.
  * @module
  */
 import type { FileId, Libc } from "../ffi/mod.ts";
 import type { Pid } from "./errors.ts";
+import { readWhole } from "./read_text.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
 
 /** What identifies a VMA's file. */
 export interface MappedFile {
@@ -34,18 +44,56 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The device (major, minor) of mount `mountId` in a mountinfo file, or undefined. */
+function mountDevice(libc: Libc, mountinfo: string, mountId: bigint): [number, number] | undefined {
+  const fd = libc.openRead(mountinfo);
+  if (fd < 0) return undefined;
+  try {
+    const r = readWhole(libc, fd);
+    if (typeof r === "number") return undefined;
+    const prefix = `${mountId} `;
+    for (const line of decoder.decode(r.bytes.subarray(0, r.length)).split("\n")) {
+      if (!line.startsWith(prefix)) continue;
+      const dev = line.split(" ")[2]?.split(":").map(Number);
+      return dev && dev.length === 2 ? [dev[0], dev[1]] : undefined;
+    }
+    return undefined;
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/**
+ * True when `id` is the VMA's file. `trusted` routes (map_files) name the
+ * mapped file itself, so only the inode is compared there.
+ */
+function isTheFile(libc: Libc, id: FileId, f: MappedFile, trusted: boolean, mountinfo: string): boolean {
+  if ((id.mode & S_IFMT) !== S_IFREG || id.inode !== f.inode) return false;
+  if ((id.devMajor === f.devMajor && id.devMinor === f.devMinor) || trusted) return true;
+  if (id.mountId === 0n) return false;
+  const dev = mountDevice(libc, mountinfo, id.mountId);
+  return dev !== undefined && dev[0] === f.devMajor && dev[1] === f.devMinor;
+}
+
 /** Opens the file behind a VMA; a descriptor, or -1 when no route works. */
 export function openMappedFile(libc: Libc, pid: Pid, f: MappedFile): number {
   const proc = `/proc/${pid}`;
-  const candidates: (string | Uint8Array)[] = [`${proc}/map_files/${f.start.toString(16)}-${f.end.toString(16)}`];
-  if (f.path[0] === 0x2f /* "/" */) candidates.push(concat(encoder.encode(`${proc}/root`), f.path), f.path);
-  const id: FileId = { devMajor: 0, devMinor: 0, inode: 0n };
-  for (const candidate of candidates) {
-    const fd = libc.openRead(candidate);
+  const routes: { path: string | Uint8Array; trusted: boolean; mountinfo: string }[] = [
+    { path: `${proc}/map_files/${f.start.toString(16)}-${f.end.toString(16)}`, trusted: true, mountinfo: "" },
+  ];
+  if (f.path[0] === 0x2f /* "/" */) {
+    routes.push(
+      { path: concat(encoder.encode(`${proc}/root`), f.path), trusted: false, mountinfo: `${proc}/mountinfo` },
+      { path: f.path, trusted: false, mountinfo: "/proc/self/mountinfo" },
+    );
+  }
+  const id: FileId = { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n };
+  for (const route of routes) {
+    if (libc.stat(route.path, id) !== 0 || !isTheFile(libc, id, f, route.trusted, route.mountinfo)) continue;
+    const fd = libc.openRead(route.path);
     if (fd < 0) continue;
-    if (libc.fstat(fd, id) === 0 && id.devMajor === f.devMajor && id.devMinor === f.devMinor && id.inode === f.inode) {
-      return fd;
-    }
+    // The path may have changed between stat and open: check what was opened.
+    if (libc.fstat(fd, id) === 0 && isTheFile(libc, id, f, route.trusted, route.mountinfo)) return fd;
     libc.close(fd);
   }
   return -1;

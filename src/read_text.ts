@@ -32,3 +32,17 @@ export function readWhole(libc: Libc, fd: number, sizeHint = 0): TextRead | numb
     length += n;
   }
 }
+
+const probe = new Uint8Array(1);
+
+/**
+ * True when the process behind a maps descriptor still has its memory: a
+ * process that exits mid-read cuts its text short, and the text still looks
+ * whole (the read just ends), so only a text the process outlived is
+ * complete. One byte at offset 0 costs the kernel one line. Returns -errno
+ * when the read fails.
+ */
+export function stillMapped(libc: Libc, fd: number): boolean | number {
+  const n = libc.pread(fd, probe, 0);
+  return n < 0 ? n : n > 0;
+}

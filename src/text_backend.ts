@@ -11,7 +11,7 @@
 import type { Libc } from "../ffi/mod.ts";
 import type { Backend, Cursor } from "./backend.ts";
 import { ERRNO, errorFromErrno, type Pid } from "./errors.ts";
-import { readWhole } from "./read_text.ts";
+import { readWhole, stillMapped } from "./read_text.ts";
 import { type MapsTable, parseMaps } from "./text_parser.ts";
 import { TextBuildIds } from "./text_build_id.ts";
 import { fillHugePageSizes } from "./huge_pages.ts";
@@ -32,8 +32,6 @@ export class TextBackend implements Backend {
   readonly #buildIds: TextBuildIds;
   #table: MapsTable | undefined;
   #lastLength = 0;
-  readonly #probe = new Uint8Array(1);
-
   constructor(
     libc: Libc,
     fd: number,
@@ -69,15 +67,11 @@ export class TextBackend implements Backend {
     return (this.#table = table!);
   }
 
-  /**
-   * A process that exits mid-read cuts its text short, and the text still
-   * looks whole (the read just ends): only a text the process outlived is
-   * complete. One byte at offset 0 costs the kernel one line.
-   */
+  /** Throws ESRCH unless the process outlived the read (see stillMapped). */
   #checkAlive(): void {
-    const n = this.#libc.pread(this.#fd, this.#probe, 0);
-    if (n < 0) throw errorFromErrno(-n, this.#pid, "read", this.#path);
-    if (n === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
+    const alive = stillMapped(this.#libc, this.#fd);
+    if (typeof alive === "number") throw errorFromErrno(-alive, this.#pid, "read", this.#path);
+    if (!alive) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
   }
 
   /** The last snapshot taken, if any (possibly stale). */
