@@ -5,12 +5,15 @@
  * (major 0); so only file-backed rows with major 0 need a closer look:
  * - the device of a mounted filesystem: its type and `pagesize=` option from
  *   `/proc/<pid>/mountinfo` say whether and how large;
- * - a device that is not mounted (the kernel's internal hugetlbfs mounts
- *   behind MAP_HUGETLB, SHM_HUGETLB and MFD_HUGETLB): `/proc/<pid>/smaps`
- *   reports `KernelPageSize` per VMA; it is read only then, as it costs a
- *   page-table walk of the whole process.
- * Device 0:1 is the kernel's shared-memory mount (memfd, /dev/zero, SysV
- * shm without SHM_HUGETLB), always base pages.
+ * - a device that is not mounted: the kernel's internal hugetlbfs mounts
+ *   behind MAP_HUGETLB, SHM_HUGETLB and MFD_HUGETLB name their files
+ *   `/anon_hugepage`, `/SYSV...` and `/memfd:...`; for such a row
+ *   `/proc/<pid>/smaps` reports `KernelPageSize`. Other unmounted devices
+ *   (AIO rings, io_uring, perf and BPF buffers, dma-buf) have base pages.
+ * A device's page size never changes, so each is looked up once per handle:
+ * smaps, which costs a page-table walk of the whole process, is read at most
+ * once per new hugetlb device. Device 0:1 is the kernel's shared-memory
+ * mount (memfd, /dev/zero, SysV shm without SHM_HUGETLB): base pages.
  * @module
  */
 import type { Libc } from "../ffi/mod.ts";
@@ -68,22 +71,44 @@ export function smapsPageSizes(smaps: string): Map<string, number> {
   return sizes;
 }
 
-/** Fills in the huge page size of hugetlb rows; other rows keep `base`. */
-export function fillHugePageSizes(table: MapsTable, libc: Libc, pid: Pid, base: number): void {
-  const candidates: number[] = [];
-  for (let i = 0; i < table.count; i++) {
-    if ((table.flags[i] & FLAG.fileBacked) && table.devMajor[i] === 0 && table.devMinor[i] !== 1) candidates.push(i);
-  }
-  if (candidates.length === 0) return;
-  const mounts = mountedPageSizes(readText(libc, `/proc/${pid}/mountinfo`) ?? "", base);
+/** Names the kernel's internal hugetlbfs mounts give their files. */
+const HUGETLB_NAMES = ["/anon_hugepage", "/SYSV", "/memfd:"];
+
+function looksHugetlb(table: MapsTable, i: number): boolean {
+  const text = table.text;
+  const s = table.nameStart[i], e = table.nameEnd[i];
+  return HUGETLB_NAMES.some((prefix) => {
+    if (e - s < prefix.length) return false;
+    for (let k = 0; k < prefix.length; k++) if (text[s + k] !== prefix.charCodeAt(k)) return false;
+    return true;
+  });
+}
+
+/**
+ * Fills in the huge page size of hugetlb rows; other rows keep `base`.
+ * `known` maps devices ("major:minor" in hex) to page sizes for the handle's
+ * life.
+ */
+export function fillHugePageSizes(table: MapsTable, libc: Libc, pid: Pid, base: number, known: Map<string, number>): void {
+  let mounts: Map<string, number> | undefined;
   let smaps: Map<string, number> | undefined;
-  for (const i of candidates) {
+  for (let i = 0; i < table.count; i++) {
+    if (!(table.flags[i] & FLAG.fileBacked) || table.devMajor[i] !== 0 || table.devMinor[i] === 1) continue;
     const dev = `${table.devMajor[i].toString(16)}:${table.devMinor[i].toString(16)}`;
-    let size = mounts.get(dev);
+    let size = known.get(dev);
     if (size === undefined) {
-      smaps ??= smapsPageSizes(readText(libc, `/proc/${pid}/smaps`) ?? "");
-      size = smaps.get(table.start.big[i].toString(16).padStart(8, "0")) ?? base;
+      mounts ??= mountedPageSizes(readText(libc, `/proc/${pid}/mountinfo`) ?? "", base);
+      size = mounts.get(dev);
+      if (size === undefined && looksHugetlb(table, i)) {
+        smaps ??= smapsPageSizes(readText(libc, `/proc/${pid}/smaps`) ?? "");
+        size = smaps.get(table.start.big[i].toString(16).padStart(8, "0"));
+      }
+      if (size === undefined) {
+        // Not mounted and not hugetlb by name: base pages, decided per row (not cached).
+        continue;
+      }
+      known.set(dev, size);
     }
-    if (size !== table.basePageSize) table.hugePageSizes.set(i, size);
+    if (size !== base) table.hugePageSizes.set(i, size);
   }
 }

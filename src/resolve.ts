@@ -33,7 +33,8 @@ export interface ResolveOptions {
  * - `"file"`: a file reachable by its path;
  * - `"deleted"`: a file unlinked since it was mapped (`... (deleted)`);
  * - `"memory-file"`: a file with no path on disk (memfd, shared anonymous
- *   memory, SysV shared memory): offsets are into that in-memory file;
+ *   memory, SysV shared memory, hugetlb memory, AIO rings, dma-bufs):
+ *   offsets are into that in-memory file;
  * - `"anonymous"`: no file (heap, stack, `[anon:...]`, plain anonymous);
  * - `"jit"`: anonymous executable memory, as JIT compilers make;
  * - `"special"`: a kernel-provided area (`[vdso]`, `[vvar]`, `[vsyscall]`, ...).
@@ -403,14 +404,17 @@ function resolveByText(text: TextBackend, batch: Batch, found: Found, from: numb
   }
 }
 
+/**
+ * Names of files with no path on disk: memfd, shared anonymous memory, SysV
+ * shared memory, hugetlb memory, AIO rings, dma-bufs.
+ */
+const MEMORY_FILE_PREFIXES = ["/memfd:", "/dev/zero (deleted)", "[anon_shmem:", "/SYSV", "/anon_hugepage", "/[aio]", "/dmabuf:"];
+
 /** What backs a VMA, judged from its name and permissions as the kernel reports them. */
 export function mappingKind(vma: Vma): MappingKind {
   const name = vma.name ?? "";
   if (vma.fileBacked) {
-    if (
-      name.startsWith("/memfd:") || name.startsWith("/dev/zero (deleted)") || name.startsWith("[anon_shmem:") ||
-      name.startsWith("/SYSV") || !name.startsWith("/")
-    ) return "memory-file";
+    if (!name.startsWith("/") || MEMORY_FILE_PREFIXES.some((p) => name.startsWith(p))) return "memory-file";
     return name.endsWith(" (deleted)") ? "deleted" : "file";
   }
   if (name === "" || name.startsWith("[anon:") || name === "[heap]" || name.startsWith("[stack")) {

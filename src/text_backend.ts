@@ -31,6 +31,8 @@ export class TextBackend implements Backend {
   readonly #pageSize: number;
   readonly #buildIds: TextBuildIds;
   #table: MapsTable | undefined;
+  /** Page size per pseudo device, learned once per handle (see huge_pages.ts). */
+  readonly #pageSizes = new Map<string, number>();
   #lastLength = 0;
   constructor(
     libc: Libc,
@@ -62,7 +64,7 @@ export class TextBackend implements Backend {
     }
     if (!ordered) dropOverlapped(table!);
     this.#checkAlive();
-    fillHugePageSizes(table!, this.#libc, this.#pid, this.#pageSize);
+    fillHugePageSizes(table!, this.#libc, this.#pid, this.#pageSize, this.#pageSizes);
     this.#buildIds.clear();
     return (this.#table = table!);
   }
