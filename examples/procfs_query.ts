@@ -128,7 +128,7 @@ function main(): number {
     const mapped = results.filter((r) => r !== null).length;
     console.log(
       `resolved ${addrs.length} addresses (${plan.uniqueAddresses} distinct, ${mapped} mapped) in ${ms.toFixed(3)} ms ` +
-        `per run via ${plan.strategy} (${plan.reason})`,
+        `per run, planned as ${plan.strategy} (${plan.reason})`,
     );
     return 0;
   } catch (e) {

@@ -2,7 +2,7 @@
  * Deno binding: libc through `Deno.dlopen` (needs `--allow-ffi`).
  * @module
  */
-import type { FileId, Libc } from "./libc.ts";
+import { FfiPermissionError, type FileId, type Libc } from "./libc.ts";
 import { STATX_BUFFER_SIZE, decodeStatx, libcCandidates, cString, OPEN_FLAGS, AT_EMPTY_PATH, AT_FDCWD, STATX_MASK } from "./common.ts";
 
 const symbols = {
@@ -29,14 +29,18 @@ function openLibc(): Deno.DynamicLibrary<typeof symbols> {
       return Deno.dlopen(name, symbols);
     } catch (e) {
       // Missing permission is not a missing library: say so at once.
-      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) throw e;
+      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+        throw new FfiPermissionError("Deno refused FFI: procmap calls libc (open, read, ioctl); run with --allow-ffi", {
+          cause: e,
+        });
+      }
       lastError = e;
     }
   }
   throw lastError;
 }
 
-/** Loads the binding; throws Deno's own error when `--allow-ffi` is missing. */
+/** Loads the binding; throws FfiPermissionError when `--allow-ffi` is missing. */
 export function load(): Libc {
   const lib = openLibc();
   const s = lib.symbols;

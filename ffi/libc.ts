@@ -65,3 +65,14 @@ export interface FileId {
   /** Mount ID, as in mountinfo's first column; 0n when not known. */
   mountId: bigint;
 }
+
+/**
+ * Thrown by a binding when the runtime refuses FFI (Deno without
+ * `--allow-ffi`); the message says which permission to grant.
+ */
+export class FfiPermissionError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "FfiPermissionError";
+  }
+}

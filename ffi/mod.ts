@@ -6,6 +6,7 @@
 import type { Libc } from "./libc.ts";
 
 export type { Arch, FileId, Libc } from "./libc.ts";
+export { FfiPermissionError } from "./libc.ts";
 
 type Loader = () => Libc;
 

@@ -9,14 +9,12 @@ export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   ESRCH: 3,
-  EINTR: 4,
-  E2BIG: 7,
   EBADF: 9,
   EACCES: 13,
-  EFAULT: 14,
-  EINVAL: 22,
   ENOTTY: 25,
   ENAMETOOLONG: 36,
+  ENOSYS: 38,
+  EOPNOTSUPP: 95,
 } as const;
 
 /** The symbolic name of an errno value, e.g. `"ENOENT"`. */
@@ -41,7 +39,10 @@ export type Pid = number | "self";
  * - `"EACCES"` / `"EPERM"`: the caller may not read this process's memory map;
  * - `"ENOTTY"`: no PROCMAP_QUERY here (Linux < 6.11, or Node.js without FFI);
  * - `"EOPNOTSUPP"`: the ioctl's request number is not known for this CPU;
- * - `"EBADMSG"`: text that is not a valid maps line (the message names it).
+ * - `"EBADMSG"`: text that is not a valid maps line (the message names it);
+ * - `"ENAMETOOLONG"`: a name longer than PATH_MAX changed while it was read;
+ * - `"ENOSYS"`: not Linux, or the C library could not be loaded;
+ * - `"EBADF"`: the handle was closed.
  */
 export class ProcMapsError extends Error {
   /** errno name, e.g. `"ESRCH"`. */

@@ -2,7 +2,7 @@
  * ProcMaps: a handle on one process's memory map.
  * @module
  */
-import { getLibc, type Libc } from "../ffi/mod.ts";
+import { FfiPermissionError, getLibc, type Libc } from "../ffi/mod.ts";
 import { FLAG, requestFor } from "./abi.ts";
 import type { Backend, BackendKind } from "./backend.ts";
 import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
@@ -77,18 +77,10 @@ function loadLibc(pid: Pid): Libc {
   try {
     return getLibc();
   } catch (e) {
-    const name = (e as Error)?.name;
-    if (name === "NotCapable" || name === "PermissionDenied") {
-      throw new ProcMapsError(
-        "EACCES",
-        ERRNO.EACCES,
-        pid,
-        "dlopen",
-        "Deno refused FFI: procmap calls libc (open, read, ioctl); run with --allow-ffi",
-        { cause: e },
-      );
+    if (e instanceof FfiPermissionError) {
+      throw new ProcMapsError("EACCES", ERRNO.EACCES, pid, "dlopen", e.message, { cause: e });
     }
-    throw new ProcMapsError("ENOSYS", 38, pid, "dlopen", `cannot load the C library: ${(e as Error)?.message}`, {
+    throw new ProcMapsError("ENOSYS", ERRNO.ENOSYS, pid, "dlopen", `cannot load the C library: ${(e as Error)?.message}`, {
       cause: e,
     });
   }
@@ -113,7 +105,7 @@ function ioctlUnavailable(libc: Libc, fd: number, pid: Pid, path: string): ProcM
   if (request === undefined) {
     return new ProcMapsError(
       "EOPNOTSUPP",
-      95,
+      ERRNO.EOPNOTSUPP,
       pid,
       "ioctl(PROCMAP_QUERY)",
       `procmap does not know the PROCMAP_QUERY request number on ${libc.arch} ` +
@@ -194,15 +186,18 @@ export class ProcMaps implements Disposable {
    * @throws {TypeError | RangeError} for a pid that is not a positive
    *   integer or `"self"`, or bad options (before any system call).
    * @throws {ProcMapsError} `ESRCH` when the process does not exist,
-   *   `EACCES`/`EPERM` without permission, `ENOTTY` when backend `"ioctl"`
-   *   was forced where PROCMAP_QUERY is missing.
+   *   `EACCES`/`EPERM` without permission (or, under Deno, without
+   *   `--allow-ffi`), `ENOTTY` when backend `"ioctl"` was forced where
+   *   PROCMAP_QUERY is missing, `EOPNOTSUPP` when it was forced on a CPU whose
+   *   request number is not known, `ENOSYS` when this is not Linux or libc
+   *   cannot be loaded.
    */
   static open(pid: number | "self" = "self", opts?: OpenOptions): ProcMaps {
     const id = checkPid(pid);
     const choice = checkOpenOptions(opts);
     const libc = loadLibc(id);
     if (libc.os !== "linux") {
-      throw new ProcMapsError("ENOSYS", 38, id, "open", `procmap reads /proc/<pid>/maps, which only Linux has (this is ${libc.os})`);
+      throw new ProcMapsError("ENOSYS", ERRNO.ENOSYS, id, "open", `procmap reads /proc/<pid>/maps, which only Linux has (this is ${libc.os})`);
     }
     const path = `/proc/${id}/maps`;
     const fd = libc.openRead(path);
@@ -275,7 +270,10 @@ export class ProcMaps implements Disposable {
     return new AsyncFromSync(this.#walk(req), req.signal);
   }
 
-  /** Every VMA (matching the filters) in address order, synchronously. */
+  /**
+   * Every VMA (matching the filters) in address order, synchronously. An
+   * aborted `signal` stops it at the next step (it throws the reason).
+   */
   vmasSync(opts?: IterateOptions): IterableIterator<Vma> {
     const req = checkIterateOptions(opts);
     req.signal?.throwIfAborted();
@@ -285,7 +283,7 @@ export class ProcMaps implements Disposable {
   #walk(req: IterateRequest): VmaIterator {
     this.#open();
     // Checked at every step: a closed handle must not touch its (maybe reused) descriptor.
-    return new VmaIterator(() => this.#open(), req.from, req.to, req.request);
+    return new VmaIterator(() => this.#open(), req.from, req.to, req.request, req.signal);
   }
 
   /**

@@ -124,11 +124,6 @@ export class QueryStruct {
     return v.getBigUint64(off, this.#le);
   }
 
-  /** `vma_end` of the last successful query. */
-  end(): bigint {
-    return this.#view.getBigUint64(OFF.vmaEnd, this.#le);
-  }
-
   /** `vma_start` of the last successful query. */
   start(): bigint {
     return this.#view.getBigUint64(OFF.vmaStart, this.#le);

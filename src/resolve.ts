@@ -10,7 +10,7 @@ import { describeValue, toAddress, WANT_BUILD_ID, WANT_NAME } from "./validate.t
 import type { IoctlBackend } from "./ioctl_backend.ts";
 import type { TextBackend } from "./text_backend.ts";
 import type { MapsTable } from "./text_parser.ts";
-import type { Pid } from "./errors.ts";
+import { ERRNO, type Pid, ProcMapsError } from "./errors.ts";
 import { type Vma, withNameAndBuildId } from "./vma.ts";
 import { type LoadSegment, loadSegments } from "./elf_segments.ts";
 import { openMappedFile } from "./mapped_file.ts";
@@ -297,10 +297,20 @@ function countQueries(batch: Batch, table: MapsTable): number {
 export function planBatch(src: ResolveSources, batch: Batch, strategy: ResolveStrategy): ResolvePlan {
   const unique = batch.unique;
   const base = { uniqueAddresses: unique.length, knownVmas: undefined, estimatedQueries: undefined };
-  if (!src.ioctl) {
-    return { ...base, strategy: "text", queryBudget: 0, reason: "PROCMAP_QUERY is not available here" };
-  }
   if (strategy === "text") return { ...base, strategy: "text", queryBudget: 0, reason: "strategy text was asked for" };
+  if (!src.ioctl) {
+    if (strategy === "ioctl") {
+      throw new ProcMapsError(
+        "ENOTTY",
+        ERRNO.ENOTTY,
+        src.pid,
+        "resolve",
+        `strategy "ioctl" needs a handle on the ioctl backend (this one reads the text: opened with backend "text", ` +
+          `or PROCMAP_QUERY is missing here); use strategy "auto" or "text"`,
+      );
+    }
+    return { ...base, strategy: "text", queryBudget: 0, reason: "this handle reads the text (no PROCMAP_QUERY)" };
+  }
   if (strategy === "ioctl") {
     return { ...base, strategy: "ioctl", queryBudget: Infinity, reason: "strategy ioctl was asked for" };
   }
@@ -480,7 +490,8 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
     if (o.buildId && vma.fileBacked) {
       if (buildIds.has(fileKey)) buildId = buildIds.get(fileKey);
       else {
-        buildId = entry.table ? src.text().buildIdOf(entry.table, entry.row) : buildIdByIoctl(src.ioctl!, vma);
+        // The kernel's answer where there is one, so every strategy reports the same build IDs.
+        buildId = src.ioctl ? buildIdByIoctl(src.ioctl, vma) : src.text().buildIdOf(entry.table!, entry.row);
         buildIds.set(fileKey, buildId);
       }
     }

@@ -343,7 +343,7 @@ function storeLong(words: Uint32Array, i: number, text: Uint8Array, s: number, e
 export function parseMaps(text: Uint8Array, length: number, pageSize: number, pid: Pid = "self"): MapsTable {
   // Never read past the bytes given, whatever length says.
   length = Math.max(0, Math.min(Math.floor(length) || 0, text.length));
-  // Kernel lines are at least about 42 bytes: columns sized once, never grown for kernel text.
+  // Kernel lines are at least 41 bytes: columns sized for 42 rarely grow for kernel text.
   const table = new MapsTable(text, Math.ceil(length / 42), pageSize);
   // Reads past the end give undefined, which every digit test below rejects
   // (NaN-safe comparisons), so the loops need no bounds checks of their own.
@@ -370,7 +370,7 @@ export function parseMaps(text: Uint8Array, length: number, pageSize: number, pi
 /**
  * The parsing loop. Fields are accumulated as doubles (exact to 13 hex
  * digits, which covers user-space addresses); longer fields are re-read
- * exactly by storeU64. One function without try/catch inside, so the
+ * exactly by storeLong. One function without try/catch inside, so the
  * engines keep it tight.
  */
 function parseInto(table: MapsTable, t: Uint8Array, length: number): void {

@@ -83,7 +83,7 @@ export interface IterateOptions extends Omit<QueryOptions, "coveringOrNext"> {
   from?: bigint | number;
   /** Stop before VMAs that start at or above this address. Default: the end of the address space. */
   to?: bigint | number;
-  /** Stops the iteration (async form only); the iterator then throws the signal's reason. */
+  /** Stops the iteration at its next step; the iterator then throws the signal's reason. */
   signal?: AbortSignal;
 }
 

@@ -15,12 +15,20 @@ export class VmaIterator implements IterableIterator<Vma> {
   readonly #from: bigint;
   readonly #to: bigint | undefined;
   readonly #request: Request;
+  readonly #signal: AbortSignal | undefined;
   #cursor: Cursor | undefined;
   #done = false;
 
   /** `backend` returns the handle's backend, or throws when the handle is closed. */
-  constructor(backend: () => Backend, from: bigint, to: bigint | undefined, request: Request) {
+  constructor(
+    backend: () => Backend,
+    from: bigint,
+    to: bigint | undefined,
+    request: Request,
+    signal: AbortSignal | undefined,
+  ) {
     this.#backend = backend;
+    this.#signal = signal;
     this.#from = from;
     this.#to = to;
     this.#request = request;
@@ -29,6 +37,7 @@ export class VmaIterator implements IterableIterator<Vma> {
   next(): IteratorResult<Vma, undefined> {
     if (this.#done) return DONE;
     try {
+      this.#signal?.throwIfAborted();
       const backend = this.#backend();
       // Started on the first step, like a generator: a text snapshot is read then.
       const cursor = this.#cursor ??= backend.cursor(this.#from, this.#request);

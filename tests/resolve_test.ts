@@ -232,3 +232,11 @@ test("batches are sorted and de-duplicated exactly, whatever the mix of values",
     b.unique.forEach((u, i) => assert.equal((BigInt(b.hi[i]) << 32n) | BigInt(b.lo[i]), u));
   }
 });
+
+test("strategy ioctl on a handle that reads the text is refused, auto and text work", () => {
+  using maps = ProcMaps.open(mapper.pid, { backend: "text" });
+  const a = BigInt(mapper.info.spaces.start);
+  assert.throws(() => maps.resolve([a], { strategy: "ioctl" }), (e: unknown) => (e as { code?: string }).code === "ENOTTY");
+  assert.equal(maps.resolve([a], { strategy: "auto" })[0]!.vma.start, a);
+  assert.equal(maps.planResolve([a]).strategy, "text");
+});

@@ -103,3 +103,13 @@ for (const backend of BACKENDS) {
     assert.throws(() => maps.vmas({ signal: ac.signal }), /enough/);
   });
 }
+
+test("vmasSync() stops at the next step once its signal is aborted", () => {
+  using maps = ProcMaps.open(mapper.pid);
+  const ac = new AbortController();
+  const it = maps.vmasSync({ signal: ac.signal });
+  assert.equal(it.next().done, false);
+  ac.abort(new Error("no more"));
+  assert.throws(() => it.next(), /no more/);
+  assert.equal(it.next().done, true);
+});
