@@ -19,21 +19,9 @@
 import type { Libc } from "../ffi/mod.ts";
 import { FLAG } from "./abi.ts";
 import type { Pid } from "./errors.ts";
-import { readWhole } from "./read_text.ts";
+import { readFileText } from "./read_text.ts";
+import { parseMountinfo } from "./mountinfo.ts";
 import type { MapsTable } from "./text_parser.ts";
-
-const decoder = new TextDecoder();
-
-function readText(libc: Libc, path: string): string | undefined {
-  const fd = libc.openRead(path);
-  if (fd < 0) return undefined;
-  try {
-    const r = readWhole(libc, fd);
-    return typeof r === "number" ? undefined : decoder.decode(r.bytes.subarray(0, r.length));
-  } finally {
-    libc.close(fd);
-  }
-}
 
 const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
@@ -43,18 +31,13 @@ const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
  */
 export function mountedPageSizes(mountinfo: string, base: number): Map<string, number> {
   const sizes = new Map<string, number>();
-  for (const line of mountinfo.split("\n")) {
-    const f = line.split(" ");
-    const sep = f.indexOf("-");
-    if (f.length < 7 || sep < 0) continue;
-    const [major, minor] = f[2].split(":").map(Number);
-    const dev = `${major.toString(16)}:${minor.toString(16)}`;
+  for (const m of parseMountinfo(mountinfo)) {
     let size = base;
-    if (f[sep + 1] === "hugetlbfs") {
-      const m = /(?:^|,)pagesize=(\d+)([KMG]?)/.exec(f[sep + 3] ?? "");
-      size = m ? Number(m[1]) * (UNITS[m[2]] ?? 1) : base;
+    if (m.fsType === "hugetlbfs") {
+      const p = /(?:^|,)pagesize=(\d+)([KMG]?)/.exec(m.superOptions);
+      size = p ? Number(p[1]) * (UNITS[p[2]] ?? 1) : base;
     }
-    sizes.set(dev, size);
+    sizes.set(`${m.devMajor.toString(16)}:${m.devMinor.toString(16)}`, size);
   }
   return sizes;
 }
@@ -97,10 +80,10 @@ export function fillHugePageSizes(table: MapsTable, libc: Libc, pid: Pid, base: 
     const dev = `${table.devMajor[i].toString(16)}:${table.devMinor[i].toString(16)}`;
     let size = known.get(dev);
     if (size === undefined) {
-      mounts ??= mountedPageSizes(readText(libc, `/proc/${pid}/mountinfo`) ?? "", base);
+      mounts ??= mountedPageSizes(readFileText(libc, `/proc/${pid}/mountinfo`) ?? "", base);
       size = mounts.get(dev);
       if (size === undefined && looksHugetlb(table, i)) {
-        smaps ??= smapsPageSizes(readText(libc, `/proc/${pid}/smaps`) ?? "");
+        smaps ??= smapsPageSizes(readFileText(libc, `/proc/${pid}/smaps`) ?? "");
         size = smaps.get(table.start.big[i].toString(16).padStart(8, "0"));
       }
       if (size === undefined) {

@@ -8,7 +8,7 @@ import { FLAG, VSYSCALL_START } from "./abi.ts";
 import type { Backend, Cursor } from "./backend.ts";
 import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
 import { QueryStruct } from "./query_struct.ts";
-import { readWhole, stillMapped } from "./read_text.ts";
+import { readMaps, requireOutlived } from "./read_text.ts";
 import { parseMaps, type MapsTable } from "./text_parser.ts";
 import { KERNEL_FLAGS, WANT_NAME, type Request } from "./validate.ts";
 import { type Vma, withNameAndBuildId } from "./vma.ts";
@@ -90,11 +90,8 @@ export class IoctlBackend implements Backend {
 
   /** The whole maps text, parsed; ESRCH unless the process outlived the read. */
   #readText(): MapsTable {
-    const r = readWhole(this.#libc, this.#fd);
-    if (typeof r === "number") throw errorFromErrno(-r, this.#pid, "read", this.#path);
-    const alive = stillMapped(this.#libc, this.#fd);
-    if (typeof alive === "number") throw errorFromErrno(-alive, this.#pid, "read", this.#path);
-    if (!alive || r.length === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
+    const r = readMaps(this.#libc, this.#fd, this.#pid, this.#path);
+    requireOutlived(this.#libc, this.#fd, this.#pid, this.#path);
     return parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
   }
 

@@ -19,10 +19,10 @@
  */
 import type { FileId, Libc } from "../ffi/mod.ts";
 import type { Pid } from "./errors.ts";
-import { readWhole } from "./read_text.ts";
+import { readFileText } from "./read_text.ts";
+import { parseMountinfo } from "./mountinfo.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 
@@ -44,23 +44,10 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The device (major, minor) of mount `mountId` in a mountinfo file, or undefined. */
+/** The superblock device of mount `mountId` in a mountinfo file, or undefined. */
 function mountDevice(libc: Libc, mountinfo: string, mountId: bigint): [number, number] | undefined {
-  const fd = libc.openRead(mountinfo);
-  if (fd < 0) return undefined;
-  try {
-    const r = readWhole(libc, fd);
-    if (typeof r === "number") return undefined;
-    const prefix = `${mountId} `;
-    for (const line of decoder.decode(r.bytes.subarray(0, r.length)).split("\n")) {
-      if (!line.startsWith(prefix)) continue;
-      const dev = line.split(" ")[2]?.split(":").map(Number);
-      return dev && dev.length === 2 ? [dev[0], dev[1]] : undefined;
-    }
-    return undefined;
-  } finally {
-    libc.close(fd);
-  }
+  const mount = parseMountinfo(readFileText(libc, mountinfo) ?? "").find((m) => m.id === mountId);
+  return mount && [mount.devMajor, mount.devMinor];
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { Libc } from "../ffi/mod.ts";
 import { nativeLittleEndian } from "../ffi/common.ts";
-import { readWhole } from "./read_text.ts";
+import { readFile } from "./read_text.ts";
 
 const AT_PAGESZ = 6n;
 let cached: number | undefined;
@@ -15,18 +15,14 @@ let cached: number | undefined;
 export function basePageSize(libc: Libc): number {
   if (cached !== undefined) return cached;
   let size = 4096;
-  const fd = libc.openRead("/proc/self/auxv");
-  if (fd >= 0) {
-    const r = readWhole(libc, fd);
-    libc.close(fd);
-    if (typeof r !== "number") {
-      // 64-bit runtimes: pairs of (u64 type, u64 value), ending with AT_NULL.
-      const v = new DataView(r.bytes.buffer, 0, r.length);
-      for (let off = 0; off + 16 <= r.length; off += 16) {
-        if (v.getBigUint64(off, nativeLittleEndian) === AT_PAGESZ) {
-          size = Number(v.getBigUint64(off + 8, nativeLittleEndian));
-          break;
-        }
+  const r = readFile(libc, "/proc/self/auxv");
+  if (r) {
+    // 64-bit runtimes: pairs of (u64 type, u64 value), ending with AT_NULL.
+    const v = new DataView(r.bytes.buffer, 0, r.length);
+    for (let off = 0; off + 16 <= r.length; off += 16) {
+      if (v.getBigUint64(off, nativeLittleEndian) === AT_PAGESZ) {
+        size = Number(v.getBigUint64(off + 8, nativeLittleEndian));
+        break;
       }
     }
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Libc } from "../ffi/mod.ts";
+import { ERRNO, errorFromErrno, type Pid } from "./errors.ts";
 
 /** Bytes read and the buffer holding them (`bytes.length` may exceed `length`). */
 export interface TextRead {
@@ -33,16 +34,48 @@ export function readWhole(libc: Libc, fd: number, sizeHint = 0): TextRead | numb
   }
 }
 
+/** A whole small file (procfs or not), or undefined when it cannot be opened or read. */
+export function readFile(libc: Libc, path: string): TextRead | undefined {
+  const fd = libc.openRead(path);
+  if (fd < 0) return undefined;
+  try {
+    const r = readWhole(libc, fd);
+    return typeof r === "number" ? undefined : r;
+  } finally {
+    libc.close(fd);
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** A whole small text file as a string (mountinfo, smaps), or undefined. */
+export function readFileText(libc: Libc, path: string): string | undefined {
+  const r = readFile(libc, path);
+  return r && decoder.decode(r.bytes.subarray(0, r.length));
+}
+
+/**
+ * The whole text of an open maps file. Throws ProcMapsError: the read's
+ * errno, or ESRCH for an empty text (a live process always has VMAs).
+ */
+export function readMaps(libc: Libc, fd: number, pid: Pid, path: string, sizeHint = 0): TextRead {
+  const r = readWhole(libc, fd, sizeHint);
+  if (typeof r === "number") throw errorFromErrno(-r, pid, "read", path);
+  if (r.length === 0) throw errorFromErrno(ERRNO.ESRCH, pid, "read", path);
+  return r;
+}
+
 const probe = new Uint8Array(1);
 
 /**
- * True when the process behind a maps descriptor still has its memory: a
- * process that exits mid-read cuts its text short, and the text still looks
- * whole (the read just ends), so only a text the process outlived is
- * complete. One byte at offset 0 costs the kernel one line. Returns -errno
- * when the read fails.
+ * Throws ProcMapsError ESRCH unless the process behind a maps descriptor
+ * still has its memory: a process that exits mid-read cuts its text short,
+ * and the text still looks whole (the read just ends), so only a text the
+ * process outlived is complete. One byte at offset 0 costs the kernel one
+ * line.
  */
-export function stillMapped(libc: Libc, fd: number): boolean | number {
+export function requireOutlived(libc: Libc, fd: number, pid: Pid, path: string): void {
   const n = libc.pread(fd, probe, 0);
-  return n < 0 ? n : n > 0;
+  if (n < 0) throw errorFromErrno(-n, pid, "read", path);
+  if (n === 0) throw errorFromErrno(ERRNO.ESRCH, pid, "read", path);
 }

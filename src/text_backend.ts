@@ -10,8 +10,8 @@
  */
 import type { Libc } from "../ffi/mod.ts";
 import type { Backend, Cursor } from "./backend.ts";
-import { ERRNO, errorFromErrno, type Pid } from "./errors.ts";
-import { readWhole, stillMapped } from "./read_text.ts";
+import type { Pid } from "./errors.ts";
+import { readMaps, requireOutlived } from "./read_text.ts";
 import { type MapsTable, parseMaps } from "./text_parser.ts";
 import { TextBuildIds } from "./text_build_id.ts";
 import { fillHugePageSizes } from "./huge_pages.ts";
@@ -54,26 +54,16 @@ export class TextBackend implements Backend {
     let table: MapsTable | undefined;
     let ordered = false;
     for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS && !ordered; attempt++) {
-      const r = readWhole(this.#libc, this.#fd, this.#lastLength);
-      if (typeof r === "number") throw errorFromErrno(-r, this.#pid, "read", this.#path);
-      // A live process always has VMAs; an empty text means its memory is gone.
-      if (r.length === 0) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
+      const r = readMaps(this.#libc, this.#fd, this.#pid, this.#path, this.#lastLength);
       this.#lastLength = r.length;
       table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
       ordered = isOrdered(table);
     }
     if (!ordered) dropOverlapped(table!);
-    this.#checkAlive();
+    requireOutlived(this.#libc, this.#fd, this.#pid, this.#path);
     fillHugePageSizes(table!, this.#libc, this.#pid, this.#pageSize, this.#pageSizes);
     this.#buildIds.clear();
     return (this.#table = table!);
-  }
-
-  /** Throws ESRCH unless the process outlived the read (see stillMapped). */
-  #checkAlive(): void {
-    const alive = stillMapped(this.#libc, this.#fd);
-    if (typeof alive === "number") throw errorFromErrno(-alive, this.#pid, "read", this.#path);
-    if (!alive) throw errorFromErrno(ERRNO.ESRCH, this.#pid, "read", this.#path);
   }
 
   /** The last snapshot taken, if any (possibly stale). */
