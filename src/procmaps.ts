@@ -3,7 +3,8 @@
  * @module
  */
 import { FfiPermissionError, getLibc, type Libc } from "../ffi/mod.ts";
-import { FLAG, requestFor } from "./abi.ts";
+import { nativeLittleEndian } from "../ffi/common.ts";
+import { FLAG, OFF, QUERY_SIZE, requestFor } from "./abi.ts";
 import type { Backend, BackendKind } from "./backend.ts";
 import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
 import { IoctlBackend } from "./ioctl_backend.ts";
@@ -11,9 +12,11 @@ import { basePageSize } from "./page_size.ts";
 import { TextBackend } from "./text_backend.ts";
 import {
   checkIterateOptions,
+  checkKnownKeys,
+  checkObject,
   checkPid,
   checkQueryOptions,
-  describeValue,
+  choiceOption,
   type IterateOptions,
   type IterateRequest,
   type QueryOptions,
@@ -48,7 +51,7 @@ export interface OpenOptions {
 }
 
 const OPEN_KEYS = new Set(["backend"]);
-const BACKENDS = new Set(["auto", "ioctl", "text"]);
+const BACKENDS = ["auto", "ioctl", "text"] as const;
 
 /** Per binding: does this kernel answer PROCMAP_QUERY? Probed once. */
 const ioctlSupport = new WeakMap<Libc, boolean>();
@@ -60,17 +63,9 @@ const leaked = new FinalizationRegistry<{ libc: Libc; fd: number }>(({ libc, fd 
 
 function checkOpenOptions(opts: unknown): BackendChoice {
   if (opts === undefined) return "auto";
-  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
-    throw new TypeError(`open options must be an object, got ${describeValue(opts)}`);
-  }
-  for (const key in opts) {
-    if (!OPEN_KEYS.has(key)) throw new TypeError(`unknown open option ${JSON.stringify(key)}; known: backend`);
-  }
-  const backend = (opts as OpenOptions).backend ?? "auto";
-  if (typeof backend !== "string" || !BACKENDS.has(backend)) {
-    throw new TypeError(`option backend must be "auto", "ioctl" or "text", got ${describeValue(backend)}`);
-  }
-  return backend as BackendChoice;
+  const o = checkObject(opts, "open");
+  checkKnownKeys(o, OPEN_KEYS, "open");
+  return choiceOption(o, "backend", BACKENDS, "auto");
 }
 
 function loadLibc(pid: Pid): Libc {
@@ -114,11 +109,12 @@ function ioctlUnavailable(libc: Libc, fd: number, pid: Pid, path: string): ProcM
   }
   let supported = ioctlSupport.get(libc);
   if (supported === undefined) {
-    // Minimal valid query: covering-or-next from 0, no name, no build ID.
-    const probe = new Uint8Array(104);
+    // Minimal valid query: covering-or-next from 0, no name, no build ID
+    // (no buffers, so no addresses: a bare struct rather than a QueryStruct).
+    const probe = new Uint8Array(QUERY_SIZE);
     const v = new DataView(probe.buffer);
-    v.setUint32(0, 104, true); // size (little-endian: every architecture above is)
-    v.setUint32(8, FLAG.coveringOrNext, true);
+    v.setBigUint64(OFF.size, BigInt(QUERY_SIZE), nativeLittleEndian);
+    v.setBigUint64(OFF.queryFlags, BigInt(FLAG.coveringOrNext), nativeLittleEndian);
     const r = libc.ioctl(fd, request, probe);
     if (r === -ERRNO.ENOTTY) supported = false;
     else if (r >= 0 || r === -ERRNO.ENOENT) supported = true;

@@ -6,7 +6,16 @@
  */
 import type { Libc } from "../ffi/mod.ts";
 import { FLAG } from "./abi.ts";
-import { describeValue, toAddress, WANT_BUILD_ID, WANT_NAME } from "./validate.ts";
+import {
+  booleanOption,
+  checkKnownKeys,
+  checkObject,
+  choiceOption,
+  describeValue,
+  toAddress,
+  WANT_BUILD_ID,
+  WANT_NAME,
+} from "./validate.ts";
 import type { IoctlBackend } from "./ioctl_backend.ts";
 import type { TextBackend } from "./text_backend.ts";
 import type { MapsTable } from "./text_parser.ts";
@@ -111,7 +120,7 @@ export interface ResolveSources {
   segments: Map<string, LoadSegment[] | null>;
 }
 
-const STRATEGIES = new Set(["auto", "ioctl", "text"]);
+const STRATEGIES = ["auto", "ioctl", "text"] as const;
 const RESOLVE_KEYS = new Set(["strategy", "buildId", "elfAddr"]);
 
 interface CheckedOptions {
@@ -123,28 +132,12 @@ interface CheckedOptions {
 /** Checks resolve() options. */
 export function checkResolveOptions(opts: unknown): CheckedOptions {
   if (opts === undefined) return { strategy: "auto", buildId: true, elfAddr: true };
-  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
-    throw new TypeError(`resolve options must be an object, got ${describeValue(opts)}`);
-  }
-  const o = opts as Record<string, unknown>;
-  for (const key in o) {
-    if (!RESOLVE_KEYS.has(key)) {
-      throw new TypeError(`unknown resolve option ${JSON.stringify(key)}; known: ${[...RESOLVE_KEYS].join(", ")}`);
-    }
-  }
-  const strategy = o.strategy ?? "auto";
-  if (typeof strategy !== "string" || !STRATEGIES.has(strategy)) {
-    throw new TypeError(`option strategy must be "auto", "ioctl" or "text", got ${describeValue(strategy)}`);
-  }
-  for (const key of ["buildId", "elfAddr"]) {
-    if (o[key] !== undefined && typeof o[key] !== "boolean") {
-      throw new TypeError(`option ${key} must be a boolean, got ${describeValue(o[key])}`);
-    }
-  }
+  const o = checkObject(opts, "resolve");
+  checkKnownKeys(o, RESOLVE_KEYS, "resolve");
   return {
-    strategy: strategy as ResolveStrategy,
-    buildId: (o.buildId as boolean | undefined) ?? true,
-    elfAddr: (o.elfAddr as boolean | undefined) ?? true,
+    strategy: choiceOption(o, "strategy", STRATEGIES, "auto"),
+    buildId: booleanOption(o, "buildId", true),
+    elfAddr: booleanOption(o, "elfAddr", true),
   };
 }
 

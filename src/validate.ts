@@ -112,7 +112,8 @@ const BOOLEAN_BITS = new Map<string, number>([
 const QUERY_BITS = new Map([...BOOLEAN_BITS, ["coveringOrNext", FLAG.coveringOrNext]]);
 const ITERATE_KEYS = new Set([...BOOLEAN_BITS.keys(), "from", "to", "signal"]);
 
-function checkObject(opts: unknown, what: string): Record<string, unknown> {
+/** `opts` as an options object, or a TypeError naming `what` options. */
+export function checkObject(opts: unknown, what: string): Record<string, unknown> {
   if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
     throw new TypeError(`${what} options must be an object, got ${describeValue(opts)}`);
   }
@@ -121,6 +122,27 @@ function checkObject(opts: unknown, what: string): Record<string, unknown> {
 
 function unknownOption(key: string, what: string, known: Iterable<string>): TypeError {
   return new TypeError(`unknown ${what} option ${JSON.stringify(key)}; known: ${[...known].join(", ")}`);
+}
+
+/** Throws a TypeError for the first key of `o` not in `known`. */
+export function checkKnownKeys(o: Record<string, unknown>, known: ReadonlySet<string>, what: string): void {
+  for (const key in o) if (!known.has(key)) throw unknownOption(key, what, known);
+}
+
+/** Option `key` of `o`: a boolean, or `fallback` when absent; a TypeError otherwise. */
+export function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v === "boolean") return v;
+  throw new TypeError(`option ${key} must be a boolean, got ${describeValue(v)}`);
+}
+
+/** Option `key` of `o`: one of `values`, or `fallback` when absent; a TypeError otherwise. */
+export function choiceOption<T extends string>(o: Record<string, unknown>, key: string, values: readonly T[], fallback: T): T {
+  const v = o[key] ?? fallback;
+  if (typeof v === "string" && (values as readonly string[]).includes(v)) return v as T;
+  const list = values.map((x) => JSON.stringify(x));
+  throw new TypeError(`option ${key} must be ${list.slice(0, -1).join(", ")} or ${list.at(-1)}, got ${describeValue(v)}`);
 }
 
 /**
