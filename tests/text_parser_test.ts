@@ -88,19 +88,8 @@ function latin1(s: string): Uint8Array {
 const PAD = (head: string) => head.padEnd(73, " ");
 const NON_UTF8 = latin1("/tmp/bad\xff\xfe name \xc3( \xe2\x82 end");
 
-interface Expected {
-  start: bigint;
-  end: bigint;
-  perms: string;
-  offset: bigint;
-  devMajor: number;
-  devMinor: number;
-  inode: bigint;
-  name: string;
-}
-
 /** Hand-written lines, each with the values it plainly means. */
-const HANDWRITTEN: { what: string; line: Uint8Array; expect: Expected }[] = [
+const HANDWRITTEN: { what: string; line: Uint8Array; expect: Row }[] = [
   {
     what: "[anon:name] (CONFIG_ANON_VMA_NAME, which this kernel lacks)",
     line: encoder.encode(PAD("7f1c2a000000-7f1c2a021000 rw-p 00000000 00:00 0 ") + "[anon:my heap arena]\n"),
