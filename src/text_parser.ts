@@ -404,7 +404,7 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       sw[2 * i + LO] = v - hi * TWO_32;
     } else storeLong(sw, i, t, s, p, 16);
     p++;
-    v = 0, s = p;
+    s = p;
     v = hexDigits(t, p);
     p = digitsEnd;
     c = t[p];
@@ -441,7 +441,7 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     p += 5;
 
     // offset
-    v = 0, s = p;
+    s = p;
     v = hexDigits(t, p);
     p = digitsEnd;
     c = t[p];
