@@ -90,7 +90,9 @@ export const runtime: { name: string; version: string } = process.versions.bun
 export function loadConfig(): Config {
   const path = arg("--config");
   if (!path) {
-    throw new Error("usage: <suite>.bench.ts --config bench/out/config.json [--out file]; `node bench/run.mjs` writes the config");
+    throw new Error(
+      "usage: <suite>.bench.ts --config bench/out/config.json [--out file]; `node bench/run.mjs` writes the config",
+    );
   }
   return JSON.parse(readFileSync(path, "utf8")) as Config;
 }
@@ -146,7 +148,9 @@ export class Suite {
         rme: r.latency.rme,
       });
     }
-    process.stderr.write(`  ${runtime.name} ${this.name} ${caseId} @${target.size}: ${tasks.map((t) => t.name).join(", ")} done\n`);
+    process.stderr.write(
+      `  ${runtime.name} ${this.name} ${caseId} @${target.size}: ${tasks.map((t) => t.name).join(", ")} done\n`,
+    );
   }
 
   /** Writes the results to `--out`, or prints them when there is none. */
@@ -161,7 +165,9 @@ export class Suite {
     const path = arg("--out");
     if (path) writeFileSync(path, JSON.stringify(out, null, 1) + "\n");
     else {
-      console.table(this.results.map((r) => ({ case: r.case, vmas: r.vmas, task: r.task, "ns/op": r.nsPerOp.toFixed(1) })));
+      console.table(
+        this.results.map((r) => ({ case: r.case, vmas: r.vmas, task: r.task, "ns/op": r.nsPerOp.toFixed(1) })),
+      );
       for (const n of this.notes) console.log(n);
     }
     if (sinkValue === 0.5) console.log("unreachable"); // reads the sink

@@ -36,7 +36,12 @@ function main(): number {
     for (const v of maps.vmasSync({ fileBacked: true, buildId: true })) {
       const key = `${v.devMajor}:${v.devMinor}:${v.inode}`;
       if (files.has(key)) continue;
-      files.set(key, { path: v.name ?? "", buildId: v.buildId ?? null, dev: `${v.devMajor}:${v.devMinor}`, inode: `${v.inode}` });
+      files.set(key, {
+        path: v.name ?? "",
+        buildId: v.buildId ?? null,
+        dev: `${v.devMajor}:${v.devMinor}`,
+        inode: `${v.inode}`,
+      });
     }
     const list = [...files.values()].filter((f) => all || f.buildId !== null);
     if (json) console.log(JSON.stringify({ pid, backend: maps.backend, files: list }, null, 2));

@@ -78,7 +78,10 @@ const hex = (n: bigint) => "0x" + n.toString(16);
 function describe(r: Resolved | null, addr: bigint): string {
   if (!r) return `${hex(addr)} -> <unmapped>`;
   const v = r.vma;
-  let s = `${hex(addr)} -> ${v.start.toString(16)}-${v.end.toString(16)} ${v.perms} ${v.offset.toString(16).padStart(8, "0")} ` +
+  let s =
+    `${hex(addr)} -> ${v.start.toString(16)}-${v.end.toString(16)} ${v.perms} ${
+      v.offset.toString(16).padStart(8, "0")
+    } ` +
     (r.name || "[anon]");
   if (r.buildId) s += ` (build id ${r.buildId})`;
   if (r.fileOffset !== undefined) s += ` file offset ${hex(r.fileOffset)}`;
@@ -105,29 +108,35 @@ function main(): number {
     if (args.json) {
       const json = (r: Resolved | null, i: number) =>
         r && {
-          addr: hex(r.addr),
-          kind: r.kind,
-          vma: r.vma,
-          name: r.name,
-          buildId: r.buildId ?? null,
-          fileOffset: r.fileOffset === undefined ? null : hex(r.fileOffset),
-          elfAddr: r.elfAddr === undefined ? null : hex(r.elfAddr),
-          reason: r.reason ?? null,
-        } || { addr: hex(addrs[i]), unmapped: true };
-      console.log(JSON.stringify({
-        pid: args.pid,
-        backend: maps.backend,
-        strategy: plan.strategy,
-        planReason: plan.reason,
-        ms,
-        results: results.map(json),
-      }, null, 2));
+            addr: hex(r.addr),
+            kind: r.kind,
+            vma: r.vma,
+            name: r.name,
+            buildId: r.buildId ?? null,
+            fileOffset: r.fileOffset === undefined ? null : hex(r.fileOffset),
+            elfAddr: r.elfAddr === undefined ? null : hex(r.elfAddr),
+            reason: r.reason ?? null,
+          } || { addr: hex(addrs[i]), unmapped: true };
+      console.log(JSON.stringify(
+        {
+          pid: args.pid,
+          backend: maps.backend,
+          strategy: plan.strategy,
+          planReason: plan.reason,
+          ms,
+          results: results.map(json),
+        },
+        null,
+        2,
+      ));
       return 0;
     }
     results.forEach((r, i) => console.log(describe(r, addrs[i])));
     const mapped = results.filter((r) => r !== null).length;
     console.log(
-      `resolved ${addrs.length} addresses (${plan.uniqueAddresses} distinct, ${mapped} mapped) in ${ms.toFixed(3)} ms ` +
+      `resolved ${addrs.length} addresses (${plan.uniqueAddresses} distinct, ${mapped} mapped) in ${
+        ms.toFixed(3)
+      } ms ` +
         `per run, planned as ${plan.strategy} (${plan.reason})`,
     );
     return 0;

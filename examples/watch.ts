@@ -56,7 +56,7 @@ async function main(): Promise<number> {
       if (sample === 0 && !json) console.log(`watching ${pid}: ${current.size} VMAs`);
       // (In JSON the first sample lists every VMA as new, so the stream alone rebuilds the map.)
       for (const [k, v] of previous) if (!current.has(k)) report("-", v);
-      if (sample > 0 || json) for (const [k, v] of current) if (!previous.has(k)) report("+", v);
+      if (sample > 0 || json) { for (const [k, v] of current) if (!previous.has(k)) report("+", v); }
       previous = current;
     }
     return 0;

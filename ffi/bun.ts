@@ -2,9 +2,19 @@
  * Bun binding: libc through `bun:ffi`.
  * @module
  */
-import { dlopen, ptr, read, FFIType } from "bun:ffi";
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import type { FileId, Libc } from "./libc.ts";
-import { STATX_BUFFER_SIZE, decodeStatx, libcCandidates, cString, OPEN_FLAGS, AT_EMPTY_PATH, AT_FDCWD, STATX_MASK, normaliseArch } from "./common.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  cString,
+  decodeStatx,
+  libcCandidates,
+  normaliseArch,
+  OPEN_FLAGS,
+  STATX_BUFFER_SIZE,
+  STATX_MASK,
+} from "./common.ts";
 
 const symbols = {
   // int open(const char *path, int flags, mode_t mode)

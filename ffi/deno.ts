@@ -3,7 +3,16 @@
  * @module
  */
 import { FfiPermissionError, type FileId, type Libc } from "./libc.ts";
-import { STATX_BUFFER_SIZE, decodeStatx, libcCandidates, cString, OPEN_FLAGS, AT_EMPTY_PATH, AT_FDCWD, STATX_MASK } from "./common.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  cString,
+  decodeStatx,
+  libcCandidates,
+  OPEN_FLAGS,
+  STATX_BUFFER_SIZE,
+  STATX_MASK,
+} from "./common.ts";
 
 const symbols = {
   // int open(const char *path, int flags, mode_t mode)

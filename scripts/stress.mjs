@@ -43,7 +43,9 @@ for (const runtime of runtimes.length ? runtimes : Object.keys(commands)) {
     const r = spawnSync(cmd, cmdArgs, { cwd: root, env, stdio: "inherit" });
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     const ok = r.status === 0;
-    results.push(`${ok ? "ok    " : "FAILED"} ${runtime} ${file} (${seconds} s${ok ? "" : `, exit ${r.status ?? r.signal}`})`);
+    results.push(
+      `${ok ? "ok    " : "FAILED"} ${runtime} ${file} (${seconds} s${ok ? "" : `, exit ${r.status ?? r.signal}`})`,
+    );
   }
 }
 console.log("\n" + results.join("\n"));

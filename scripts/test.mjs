@@ -18,15 +18,17 @@ delete env.FORCE_COLOR;
 const DENO_TEST = ["test", "--allow-all", "tests/"];
 
 const runners = {
-  deno: () => run(bin("deno"), DENO_TEST, (out) => {
-    const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(out);
-    return m && { passed: +m[1], failed: +m[2] };
-  }),
-  bun: () => run(bin("bun"), ["test", "./tests/"], (out) => {
-    const p = /^\s*(\d+) pass$/m.exec(out);
-    const f = /^\s*(\d+) fail$/m.exec(out);
-    return p && f && { passed: +p[1], failed: +f[1] };
-  }),
+  deno: () =>
+    run(bin("deno"), DENO_TEST, (out) => {
+      const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(out);
+      return m && { passed: +m[1], failed: +m[2] };
+    }),
+  bun: () =>
+    run(bin("bun"), ["test", "./tests/"], (out) => {
+      const p = /^\s*(\d+) pass$/m.exec(out);
+      const f = /^\s*(\d+) fail$/m.exec(out);
+      return p && f && { passed: +p[1], failed: +f[1] };
+    }),
   node: () => {
     const dir = join(root, "dist", "tests");
     if (!existsSync(dir)) return { passed: 0, failed: 1, note: "dist/tests missing: run `npm run build` first" };

@@ -59,7 +59,11 @@ export function loadSegments(read: ReadAt): LoadSegment[] | null {
     if (t.getUint32(at, le) !== PT_LOAD) continue;
     out.push(
       is64
-        ? { offset: t.getBigUint64(at + 8, le), vaddr: t.getBigUint64(at + 16, le), fileSize: t.getBigUint64(at + 32, le) }
+        ? {
+          offset: t.getBigUint64(at + 8, le),
+          vaddr: t.getBigUint64(at + 16, le),
+          fileSize: t.getBigUint64(at + 32, le),
+        }
         : {
           offset: BigInt(t.getUint32(at + 4, le)),
           vaddr: BigInt(t.getUint32(at + 8, le)),

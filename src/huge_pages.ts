@@ -72,7 +72,13 @@ function looksHugetlb(table: MapsTable, i: number): boolean {
  * `known` maps devices ("major:minor" in hex) to page sizes for the handle's
  * life.
  */
-export function fillHugePageSizes(table: MapsTable, libc: Libc, pid: Pid, base: number, known: Map<string, number>): void {
+export function fillHugePageSizes(
+  table: MapsTable,
+  libc: Libc,
+  pid: Pid,
+  base: number,
+  known: Map<string, number>,
+): void {
   let mounts: Map<string, number> | undefined;
   let smaps: Map<string, number> | undefined;
   for (let i = 0; i < table.count; i++) {

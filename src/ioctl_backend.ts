@@ -6,11 +6,11 @@ import type { Libc } from "../ffi/mod.ts";
 import { nativeLittleEndian } from "../ffi/common.ts";
 import { FLAG, VSYSCALL_START } from "./abi.ts";
 import type { Backend, Cursor } from "./backend.ts";
-import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
+import { ERRNO, errorFromErrno, type Pid, ProcMapsError } from "./errors.ts";
 import { QueryStruct } from "./query_struct.ts";
 import { readMaps, requireOutlived } from "./read_text.ts";
-import { parseMaps, type MapsTable } from "./text_parser.ts";
-import { KERNEL_FLAGS, WANT_NAME, type Request } from "./validate.ts";
+import { type MapsTable, parseMaps } from "./text_parser.ts";
+import { KERNEL_FLAGS, type Request, WANT_NAME } from "./validate.ts";
 import { type Vma, withNameAndBuildId } from "./vma.ts";
 
 /** Row of the maps text that the ioctl never reports (the gate area). */

@@ -6,7 +6,7 @@ import { FfiPermissionError, getLibc, type Libc } from "../ffi/mod.ts";
 import { nativeLittleEndian } from "../ffi/common.ts";
 import { FLAG, OFF, QUERY_SIZE, requestFor } from "./abi.ts";
 import type { Backend, BackendKind } from "./backend.ts";
-import { ERRNO, errorFromErrno, ProcMapsError, type Pid } from "./errors.ts";
+import { ERRNO, errorFromErrno, type Pid, ProcMapsError } from "./errors.ts";
 import { IoctlBackend } from "./ioctl_backend.ts";
 import { basePageSize } from "./page_size.ts";
 import { TextBackend } from "./text_backend.ts";
@@ -24,13 +24,13 @@ import {
 } from "./validate.ts";
 import type { Vma } from "./vma.ts";
 import {
+  checkResolveOptions,
   planBatch,
-  type Resolved,
   resolveBatch,
+  type Resolved,
   type ResolveOptions,
   type ResolvePlan,
   type ResolveSources,
-  checkResolveOptions,
   toBatch,
 } from "./resolve.ts";
 import type { LoadSegment } from "./elf_segments.ts";
@@ -75,9 +75,16 @@ function loadLibc(pid: Pid): Libc {
     if (e instanceof FfiPermissionError) {
       throw new ProcMapsError("EACCES", ERRNO.EACCES, pid, "dlopen", e.message, { cause: e });
     }
-    throw new ProcMapsError("ENOSYS", ERRNO.ENOSYS, pid, "dlopen", `cannot load the C library: ${(e as Error)?.message}`, {
-      cause: e,
-    });
+    throw new ProcMapsError(
+      "ENOSYS",
+      ERRNO.ENOSYS,
+      pid,
+      "dlopen",
+      `cannot load the C library: ${(e as Error)?.message}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -193,7 +200,13 @@ export class ProcMaps implements Disposable {
     const choice = checkOpenOptions(opts);
     const libc = loadLibc(id);
     if (libc.os !== "linux") {
-      throw new ProcMapsError("ENOSYS", ERRNO.ENOSYS, id, "open", `procmap reads /proc/<pid>/maps, which only Linux has (this is ${libc.os})`);
+      throw new ProcMapsError(
+        "ENOSYS",
+        ERRNO.ENOSYS,
+        id,
+        "open",
+        `procmap reads /proc/<pid>/maps, which only Linux has (this is ${libc.os})`,
+      );
     }
     const path = `/proc/${id}/maps`;
     const fd = libc.openRead(path);

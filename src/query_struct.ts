@@ -7,7 +7,7 @@
 import { BUILD_ID_CAPACITY, OFF, PATH_MAX, QUERY_SIZE } from "./abi.ts";
 import { NameCache, toHex } from "./decode.ts";
 import { Vma } from "./vma.ts";
-import { WANT_BUILD_ID, WANT_NAME, KERNEL_FLAGS, type Request } from "./validate.ts";
+import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "./validate.ts";
 
 /** The first name buffer; names that do not fit get a PATH_MAX one. */
 export const INITIAL_NAME_CAPACITY = 256;

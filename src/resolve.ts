@@ -170,7 +170,9 @@ export function toBatch(addrs: unknown): Batch {
   else if (addrs !== null && typeof addrs === "object" && Symbol.iterator in addrs) {
     list = Array.from(addrs as Iterable<bigint>);
   } else {
-    throw new TypeError(`addresses must be an iterable of bigints/numbers or a BigUint64Array, got ${describeValue(addrs)}`);
+    throw new TypeError(
+      `addresses must be an iterable of bigints/numbers or a BigUint64Array, got ${describeValue(addrs)}`,
+    );
   }
   const n = list.length;
   const hiOf = new Uint32Array(n);
@@ -313,7 +315,8 @@ export function planBatch(src: ResolveSources, batch: Batch, strategy: ResolveSt
       ...base,
       strategy: "ioctl",
       queryBudget: RESOLVE_COSTS.blindQueryBudget,
-      reason: `the process's size is not known yet: ioctl for up to ${RESOLVE_COSTS.blindQueryBudget} queries, then text`,
+      reason:
+        `the process's size is not known yet: ioctl for up to ${RESOLVE_COSTS.blindQueryBudget} queries, then text`,
     };
   }
   const queries = countQueries(batch, table);
@@ -328,17 +331,17 @@ export function planBatch(src: ResolveSources, batch: Batch, strategy: ResolveSt
       strategy: "ioctl",
       // The snapshot may be stale: if the batch needs far more queries than counted, text is cheaper.
       queryBudget: Math.max(2 * queries, 64),
-      reason: `about ${queries} queries (${ioctlCost.toFixed(0)} us) cost less than reading ${table.count} VMAs of text (${
-        textCost.toFixed(0)
-      } us)`,
+      reason: `about ${queries} queries (${
+        ioctlCost.toFixed(0)
+      } us) cost less than reading ${table.count} VMAs of text (${textCost.toFixed(0)} us)`,
     }
     : {
       ...known,
       strategy: "text",
       queryBudget: 0,
-      reason: `reading ${table.count} VMAs of text (${textCost.toFixed(0)} us) costs less than about ${queries} queries (${
-        ioctlCost.toFixed(0)
-      } us)`,
+      reason: `reading ${table.count} VMAs of text (${
+        textCost.toFixed(0)
+      } us) costs less than about ${queries} queries (${ioctlCost.toFixed(0)} us)`,
     };
 }
 
@@ -411,7 +414,15 @@ function resolveByText(text: TextBackend, batch: Batch, found: Found, from: numb
  * Names of files with no path on disk: memfd, shared anonymous memory, SysV
  * shared memory, hugetlb memory, AIO rings, dma-bufs.
  */
-const MEMORY_FILE_PREFIXES = ["/memfd:", "/dev/zero (deleted)", "[anon_shmem:", "/SYSV", "/anon_hugepage", "/[aio]", "/dmabuf:"];
+const MEMORY_FILE_PREFIXES = [
+  "/memfd:",
+  "/dev/zero (deleted)",
+  "[anon_shmem:",
+  "/SYSV",
+  "/anon_hugepage",
+  "/[aio]",
+  "/dmabuf:",
+];
 
 /** What backs a VMA, judged from its name and permissions as the kernel reports them. */
 export function mappingKind(vma: Vma): MappingKind {
@@ -493,8 +504,9 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
     let why: string | undefined = hasOffset ? (o.elfAddr ? undefined : NO_ELF_ASKED) : NO_OFFSET_REASON[kind];
     if (o.elfAddr && hasOffset) {
       const loads = segmentsOf(src, vma, buildId, fileKey, segmentsThisCall);
-      if (loads) segments = loads.map((l) => ({ offset: l.offset, end: l.offset + l.fileSize, shift: l.vaddr - l.offset }));
-      else why = NO_ELF_HEADERS;
+      if (loads) {
+        segments = loads.map((l) => ({ offset: l.offset, end: l.offset + l.fileSize, shift: l.vaddr - l.offset }));
+      } else why = NO_ELF_HEADERS;
     }
     finished[i] = {
       vma: o.buildId ? withNameAndBuildId(vma, vma.name, buildId) : vma,

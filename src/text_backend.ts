@@ -15,7 +15,7 @@ import { readMaps, requireOutlived } from "./read_text.ts";
 import { type MapsTable, parseMaps } from "./text_parser.ts";
 import { TextBuildIds } from "./text_build_id.ts";
 import { fillHugePageSizes } from "./huge_pages.ts";
-import { KERNEL_FLAGS, WANT_BUILD_ID, WANT_NAME, type Request } from "./validate.ts";
+import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "./validate.ts";
 import type { Vma } from "./vma.ts";
 
 /** How often to re-read a text whose lines overlap (it changed between reads). */

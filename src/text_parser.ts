@@ -14,7 +14,7 @@
  */
 import { FLAG } from "./abi.ts";
 import { decodeName } from "./decode.ts";
-import { ProcMapsError, type Pid } from "./errors.ts";
+import { type Pid, ProcMapsError } from "./errors.ts";
 import { PERM, Vma } from "./vma.ts";
 import { nativeLittleEndian } from "../ffi/common.ts";
 

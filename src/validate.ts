@@ -138,11 +138,18 @@ export function booleanOption(o: Record<string, unknown>, key: string, fallback:
 }
 
 /** Option `key` of `o`: one of `values`, or `fallback` when absent; a TypeError otherwise. */
-export function choiceOption<T extends string>(o: Record<string, unknown>, key: string, values: readonly T[], fallback: T): T {
+export function choiceOption<T extends string>(
+  o: Record<string, unknown>,
+  key: string,
+  values: readonly T[],
+  fallback: T,
+): T {
   const v = o[key] ?? fallback;
   if (typeof v === "string" && (values as readonly string[]).includes(v)) return v as T;
   const list = values.map((x) => JSON.stringify(x));
-  throw new TypeError(`option ${key} must be ${list.slice(0, -1).join(", ")} or ${list.at(-1)}, got ${describeValue(v)}`);
+  throw new TypeError(
+    `option ${key} must be ${list.slice(0, -1).join(", ")} or ${list.at(-1)}, got ${describeValue(v)}`,
+  );
 }
 
 /**

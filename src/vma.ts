@@ -7,10 +7,12 @@
 export const PERM = { read: 1, write: 2, exec: 4, shared: 8 } as const;
 
 /** `perms` strings indexed by the four permission bits, as the text maps print them. */
-const PERMS: readonly string[] = Array.from({ length: 16 }, (_, f) =>
-  (f & PERM.read ? "r" : "-") + (f & PERM.write ? "w" : "-") + (f & PERM.exec ? "x" : "-") +
-  (f & PERM.shared ? "s" : "p"));
-
+const PERMS: readonly string[] = Array.from(
+  { length: 16 },
+  (_, f) =>
+    (f & PERM.read ? "r" : "-") + (f & PERM.write ? "w" : "-") + (f & PERM.exec ? "x" : "-") +
+    (f & PERM.shared ? "s" : "p"),
+);
 
 /**
  * One virtual memory area of a process: a range of addresses with the same

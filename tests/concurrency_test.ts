@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { ProcMaps, type Vma } from "../mod.ts";
-import { compileC, type MapperInfo, type Started, startChild, startMapper } from "./helpers/child.ts";
+import { compileC, type MapperInfo, startChild, type Started, startMapper } from "./helpers/child.ts";
 import { expectedQuery, expectedWalk, fields, type Filters, readRows, type Row } from "./helpers/ground_truth.ts";
 import { BACKENDS } from "./helpers/backends.ts";
 import { count, Rng, seed } from "./helpers/rng.ts";
@@ -66,8 +66,10 @@ async function interleave<T>(its: (Iterator<T> | AsyncIterator<T>)[]): Promise<T
 
 test("256 handles open at once, queried round-robin, each answers for its own process", () => {
   const fds = readdirSync("/proc/self/fd").length;
-  const handles = Array.from({ length: 256 }, (_, i) =>
-    ProcMaps.open(i % 3 === 2 ? other.pid : mapper.pid, { backend: BACKENDS[i % BACKENDS.length] }));
+  const handles = Array.from(
+    { length: 256 },
+    (_, i) => ProcMaps.open(i % 3 === 2 ? other.pid : mapper.pid, { backend: BACKENDS[i % BACKENDS.length] }),
+  );
   try {
     assert.equal(readdirSync("/proc/self/fd").length, fds + 256);
     const rng = new Rng(SEED);
@@ -111,7 +113,11 @@ for (const backend of BACKENDS) {
         const f = rng.pick(FILTERS);
         const got = maps.query(addr, { ...f, buildId: rng.chance(0.3), name: rng.chance(0.8) });
         const want = expectedQuery(rows, addr, f);
-        assert.deepEqual(got && [got.start, got.end, got.perms], want && [want.start, want.end, want.perms], `0x${addr.toString(16)} ${JSON.stringify(f)}`);
+        assert.deepEqual(
+          got && [got.start, got.end, got.perms],
+          want && [want.start, want.end, want.perms],
+          `0x${addr.toString(16)} ${JSON.stringify(f)}`,
+        );
         if (got) seen.push({ vma: got, frozen: snapshot(got) });
       }
       // The VMAs with the longest names (the ioctl grows its name buffer, or reads the text).
@@ -140,7 +146,10 @@ for (const backend of BACKENDS) {
 }
 
 test("32 handles iterated concurrently with Promise.all each equal the ground truth", async () => {
-  const handles = Array.from({ length: 32 }, (_, i) => ProcMaps.open(mapper.pid, { backend: BACKENDS[i % BACKENDS.length] }));
+  const handles = Array.from(
+    { length: 32 },
+    (_, i) => ProcMaps.open(mapper.pid, { backend: BACKENDS[i % BACKENDS.length] }),
+  );
   try {
     const collect = async (h: ProcMaps, f: Filters) => {
       const out: Vma[] = [];

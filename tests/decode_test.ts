@@ -18,7 +18,14 @@ test("NameCache returns exactly the decoded bytes, hit or miss", () => {
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   const rng = new Rng(7);
-  const names = ["/usr/lib/libc.so.6", "/usr/lib/libc.so.7", "/usr/lib/libd.so.6", "/usr/lib/libc.so.6x", "[heap]", "[stack]"];
+  const names = [
+    "/usr/lib/libc.so.6",
+    "/usr/lib/libc.so.7",
+    "/usr/lib/libd.so.6",
+    "/usr/lib/libc.so.6x",
+    "[heap]",
+    "[stack]",
+  ];
   for (let i = 0; i < 200; i++) {
     // Random names of a few lengths, differing in one random byte, with garbage after the end.
     const base = names[rng.int(names.length)];

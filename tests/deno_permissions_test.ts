@@ -12,7 +12,9 @@ const DENO = "node_modules/.bin/deno";
 const skip = existsSync(DENO) ? false : "node_modules/.bin/deno is not installed";
 
 function run(flags: string[]): { ok: boolean; name?: string; code?: string; message?: string } {
-  const r = spawnSync(DENO, ["run", "--no-prompt", ...flags, "tests/fixtures/open_without_ffi.ts"], { encoding: "utf8" });
+  const r = spawnSync(DENO, ["run", "--no-prompt", ...flags, "tests/fixtures/open_without_ffi.ts"], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }

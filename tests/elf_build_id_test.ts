@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcMaps, type Vma } from "../mod.ts";
 import { IOCTL_SKIP } from "./helpers/backends.ts";
-import { compileC, type Started, startChild } from "./helpers/child.ts";
+import { compileC, startChild, type Started } from "./helpers/child.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
 import { isRoot } from "./helpers/runtime.ts";
 import {
@@ -58,22 +58,30 @@ const add = (name: string, bytes: Uint8Array, ...known: [] | [string | undefined
 add("64-bit LE ET_DYN with a GNU build-ID note", simpleElf({ notes: gnuBuildIdNote(id20) }), hex(id20));
 add("32-bit LE ET_DYN", simpleElf({ bits: 32, notes: gnuBuildIdNote(id20) }), hex(id20));
 add("64-bit ET_EXEC", simpleElf({ type: ET_EXEC, notes: gnuBuildIdNote(id20) }), hex(id20));
-add("program headers far from the ELF header", buildElf({
-  phoff: 0x800n,
-  phdrs: [{ type: PT_NOTE, offset: 0x100n, filesz: 36n }],
-  chunks: [{ at: 0x100, bytes: gnuBuildIdNote(id20) }],
-}), hex(id20));
+add(
+  "program headers far from the ELF header",
+  buildElf({
+    phoff: 0x800n,
+    phdrs: [{ type: PT_NOTE, offset: 0x100n, filesz: 36n }],
+    chunks: [{ at: 0x100, bytes: gnuBuildIdNote(id20) }],
+  }),
+  hex(id20),
+);
 add("a note crossing a page boundary", simpleElf({ notes: gnuBuildIdNote(id20), noteAt: 4096 - 20 }), hex(id20));
 // The kernel reads headers in its own byte order, whatever EI_DATA says.
 add("big-endian 64-bit ELF", simpleElf({ bigEndian: true, notes: gnuBuildIdNote(id20, true) }));
 add("big-endian 32-bit ELF", simpleElf({ bits: 32, bigEndian: true, notes: gnuBuildIdNote(id20, true) }));
 add("ET_REL", simpleElf({ type: ET_REL, notes: gnuBuildIdNote(id20) }), undefined);
 add("not ELF at all", new TextEncoder().encode("#!/bin/sh\necho this is not an ELF file\n".repeat(20)), undefined);
-add("ELF magic with a bad class", (() => {
-  const b = simpleElf({ notes: gnuBuildIdNote(id20) });
-  b[4] = 3;
-  return b;
-})(), undefined);
+add(
+  "ELF magic with a bad class",
+  (() => {
+    const b = simpleElf({ notes: gnuBuildIdNote(id20) });
+    b[4] = 3;
+    return b;
+  })(),
+  undefined,
+);
 add("16-byte file (ELF magic, nothing else)", buildElf({ phdrs: [] }).slice(0, 16), undefined);
 add(
   "a non-GNU note first, then the GNU one",
@@ -97,9 +105,17 @@ add(
   hex(id20),
 );
 add("namesz 5", simpleElf({ notes: note({ name: "GNU\0\0", type: NT_GNU_BUILD_ID, desc: id20 }) }), undefined);
-add("namesz 3 (\"GNU\" without its NUL)", simpleElf({ notes: note({ name: "GNU", type: NT_GNU_BUILD_ID, desc: id20 }) }), undefined);
-add("name \"GNUX\" (namesz 4, no NUL)", simpleElf({ notes: note({ name: "GNUX", type: NT_GNU_BUILD_ID, desc: id20 }) }), undefined);
-add("name \"gnu\\0\"", simpleElf({ notes: note({ name: "gnu\0", type: NT_GNU_BUILD_ID, desc: id20 }) }), undefined);
+add(
+  'namesz 3 ("GNU" without its NUL)',
+  simpleElf({ notes: note({ name: "GNU", type: NT_GNU_BUILD_ID, desc: id20 }) }),
+  undefined,
+);
+add(
+  'name "GNUX" (namesz 4, no NUL)',
+  simpleElf({ notes: note({ name: "GNUX", type: NT_GNU_BUILD_ID, desc: id20 }) }),
+  undefined,
+);
+add('name "gnu\\0"', simpleElf({ notes: note({ name: "gnu\0", type: NT_GNU_BUILD_ID, desc: id20 }) }), undefined);
 add("descsz larger than the note segment", simpleElf({ notes: gnuBuildIdNote(id20), filesz: 30n }), undefined);
 add("note segment one byte longer than needed", simpleElf({ notes: gnuBuildIdNote(id20), filesz: 37n }), hex(id20));
 add("note segment of exactly 16 bytes", simpleElf({ notes: gnuBuildIdNote(id20), filesz: 16n }), undefined);
@@ -107,21 +123,28 @@ add("note segment of exactly 16 bytes", simpleElf({ notes: gnuBuildIdNote(id20),
 /** A file with `phnum` program headers, PT_NOTE only at index `noteIndex`. */
 function manyPhdrs(phnum: number, noteIndex: number): Uint8Array {
   const noteAt = 64 + phnum * 56 + 8;
-  const phdrs = Array.from({ length: phnum }, (_, i) =>
-    i === noteIndex
-      ? { type: PT_NOTE, offset: BigInt(noteAt), filesz: 36n }
-      : { type: PT_LOAD, offset: 0n, filesz: 64n });
+  const phdrs = Array.from(
+    { length: phnum },
+    (_, i) =>
+      i === noteIndex
+        ? { type: PT_NOTE, offset: BigInt(noteAt), filesz: 36n }
+        : { type: PT_LOAD, offset: 0n, filesz: 64n },
+  );
   return buildElf({ phdrs, chunks: [{ at: noteAt, bytes: gnuBuildIdNote(id20) }] });
 }
 add("phnum 300, note in header 200", manyPhdrs(300, 200), hex(id20));
 add("phnum 300, note in header 255 (the last scanned)", manyPhdrs(300, 255), hex(id20));
 add("phnum 300, note in header 256 (past the kernel's limit)", manyPhdrs(300, 256), undefined);
 add("phnum 300, note in header 280", manyPhdrs(300, 280), undefined);
-add("phnum larger than the headers in the file", buildElf({
-  phdrs: [{ type: PT_NOTE, offset: 0x100n, filesz: 36n }],
-  phnum: 200,
-  chunks: [{ at: 0x100, bytes: gnuBuildIdNote(id20) }],
-}), hex(id20));
+add(
+  "phnum larger than the headers in the file",
+  buildElf({
+    phdrs: [{ type: PT_NOTE, offset: 0x100n, filesz: 36n }],
+    phnum: 200,
+    chunks: [{ at: 0x100, bytes: gnuBuildIdNote(id20) }],
+  }),
+  hex(id20),
+);
 
 // p_filesz is cut to 32 bits by the kernel (Elf32_Word note_size).
 add("p_filesz 2^32 + 36", simpleElf({ notes: gnuBuildIdNote(id20), filesz: (1n << 32n) + 36n }));
@@ -132,12 +155,15 @@ add("p_filesz 0x7fffffff", simpleElf({ notes: gnuBuildIdNote(id20), filesz: 0x7f
 add("32-bit, p_filesz 0xffffffff", simpleElf({ bits: 32, notes: gnuBuildIdNote(id20), filesz: 0xffffffffn }));
 add("p_offset 2^63 (negative as loff_t)", simpleElf({ notes: gnuBuildIdNote(id20), offset: 1n << 63n }));
 add("p_offset 2^32 + 0x200", simpleElf({ notes: gnuBuildIdNote(id20), offset: (1n << 32n) + 0x200n }));
-add("e_phoff 2^64 - 8", buildElf({
-  phoff: (1n << 64n) - 8n,
-  phdrs: [],
-  phnum: 1,
-  chunks: [{ at: 0x200, bytes: gnuBuildIdNote(id20) }],
-}));
+add(
+  "e_phoff 2^64 - 8",
+  buildElf({
+    phoff: (1n << 64n) - 8n,
+    phdrs: [],
+    phnum: 1,
+    chunks: [{ at: 0x200, bytes: gnuBuildIdNote(id20) }],
+  }),
+);
 
 // Reads past the end of the file.
 const full = simpleElf({ notes: gnuBuildIdNote(id20) });
@@ -156,28 +182,41 @@ add(
 );
 add("program headers cut by EOF", simpleElf({ notes: gnuBuildIdNote(id20) }).slice(0, 64 + 56 + 20));
 add("ELF header cut by EOF (40 bytes)", simpleElf({ notes: gnuBuildIdNote(id20) }).slice(0, 40));
-add("a PT_NOTE past EOF, then a good one", buildElf({
-  phdrs: [
-    { type: PT_NOTE, offset: 0x9000n, filesz: 36n },
-    { type: PT_NOTE, offset: 0x200n, filesz: 36n },
-  ],
-  chunks: [{ at: 0x200, bytes: gnuBuildIdNote(id20) }],
-}), hex(id20));
-add("an ET_DYN whose note is in a second PT_NOTE", buildElf({
-  type: ET_DYN,
-  phdrs: [
-    { type: PT_NOTE, offset: 0x180n, filesz: 28n },
-    { type: PT_NOTE, offset: 0x200n, filesz: 36n },
-  ],
-  chunks: [
-    { at: 0x180, bytes: note({ name: "GNU\0", type: 1, desc: counting(12) }) },
-    { at: 0x200, bytes: gnuBuildIdNote(id20) },
-  ],
-}), hex(id20));
+add(
+  "a PT_NOTE past EOF, then a good one",
+  buildElf({
+    phdrs: [
+      { type: PT_NOTE, offset: 0x9000n, filesz: 36n },
+      { type: PT_NOTE, offset: 0x200n, filesz: 36n },
+    ],
+    chunks: [{ at: 0x200, bytes: gnuBuildIdNote(id20) }],
+  }),
+  hex(id20),
+);
+add(
+  "an ET_DYN whose note is in a second PT_NOTE",
+  buildElf({
+    type: ET_DYN,
+    phdrs: [
+      { type: PT_NOTE, offset: 0x180n, filesz: 28n },
+      { type: PT_NOTE, offset: 0x200n, filesz: 36n },
+    ],
+    chunks: [
+      { at: 0x180, bytes: note({ name: "GNU\0", type: 1, desc: counting(12) }) },
+      { at: 0x200, bytes: gnuBuildIdNote(id20) },
+    ],
+  }),
+  hex(id20),
+);
 
 cases.push(
   { name: "deleted once mapped", bytes: simpleElf({ notes: gnuBuildIdNote(id20) }), known: hex(id20), then: "unlink" },
-  { name: "replaced once mapped", bytes: simpleElf({ notes: gnuBuildIdNote(id20) }), known: hex(id20), then: "replace" },
+  {
+    name: "replaced once mapped",
+    bytes: simpleElf({ notes: gnuBuildIdNote(id20) }),
+    known: hex(id20),
+    then: "replace",
+  },
 );
 
 /** True when /dev/shm is a tmpfs mount. */
@@ -193,7 +232,11 @@ const haveTmpfs = (() => {
 // not skipped, where there is none: Deno runs no after() hook in a file with
 // a skipped test, and after() stops the child.)
 if (haveTmpfs) {
-  for (const c of cases.filter((c) => /^(64-bit LE ET_DYN|descriptor cut by EOF|descriptor crosses|note header crosses)/.test(c.name))) {
+  for (
+    const c of cases.filter((c) =>
+      /^(64-bit LE ET_DYN|descriptor cut by EOF|descriptor crosses|note header crosses)/.test(c.name)
+    )
+  ) {
     cases.push({ ...c, name: `${c.name}, on tmpfs`, tmpfs: true });
   }
 }
@@ -231,7 +274,6 @@ after(async () => {
   await child?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
 
 test("hand-made ELF: an empty file cannot be mapped, so it has no VMA to compare", { skip: IOCTL_SKIP }, () => {
   assert.equal(child!.info[cases.length].errno, 22 /* EINVAL */);

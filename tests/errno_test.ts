@@ -36,7 +36,18 @@ test("ioctl errnos in this process: ENOENT, ENOTTY, ENAMETOOLONG, interleaved wi
       ok: () => (q.prepare(named, WANT_NAME), libc.ioctl(maps, req, q.bytes)),
       EBADF: () => (q.prepare(named, 0), libc.ioctl(1 << 20, req, q.bytes)),
     };
-    const order = ["ENOENT", "ENOTTY", "ok", "ENAMETOOLONG", "ENOENT", "EBADF", "ENOTTY", "ok", "ENAMETOOLONG", "ENOENT"];
+    const order = [
+      "ENOENT",
+      "ENOTTY",
+      "ok",
+      "ENAMETOOLONG",
+      "ENOENT",
+      "EBADF",
+      "ENOTTY",
+      "ok",
+      "ENAMETOOLONG",
+      "ENOENT",
+    ];
     for (let round = 0; round < 100; round++) {
       for (const name of order) {
         const r = calls[name]();

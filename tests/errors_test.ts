@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { BACKENDS, IOCTL_SKIP } from "./helpers/backends.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
-import { compileC, type MapperInfo, type Started, startChild, startMapper } from "./helpers/child.ts";
+import { compileC, type MapperInfo, startChild, type Started, startMapper } from "./helpers/child.ts";
 import { countCalls } from "./helpers/counting_libc.ts";
 import { isRoot, runAsNobody } from "./helpers/runtime.ts";
 

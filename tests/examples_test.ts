@@ -108,7 +108,10 @@ test("procfs_query text output has one line per address and a timing line", () =
   const lines = r.stdout.trim().split("\n");
   assert.match(lines[0], new RegExp(`^0x${rows[0].start.toString(16)} -> ${rows[0].start.toString(16)}-`));
   assert.equal(lines[1], "0x5 -> <unmapped>");
-  assert.match(lines[2], /^resolved 2 addresses \(2 distinct, 1 mapped\) in [\d.]+ ms per run, planned as (ioctl|text)/);
+  assert.match(
+    lines[2],
+    /^resolved 2 addresses \(2 distinct, 1 mapped\) in [\d.]+ ms per run, planned as (ioctl|text)/,
+  );
 });
 
 test("buildids --json lists each mapped file once, with the build ID readelf reports", () => {
@@ -192,6 +195,10 @@ function lineReader(stream: NodeJS.ReadableStream): { next(): Promise<string | u
   });
   return {
     next: () =>
-      queue.length ? Promise.resolve(queue.shift()) : ended ? Promise.resolve(undefined) : new Promise((r) => waiters.push(r)),
+      queue.length
+        ? Promise.resolve(queue.shift())
+        : ended
+        ? Promise.resolve(undefined)
+        : new Promise((r) => waiters.push(r)),
   };
 }

@@ -11,7 +11,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
-import { parseMaps, type MapsTable } from "../src/text_parser.ts";
+import { type MapsTable, parseMaps } from "../src/text_parser.ts";
 import { findBuildId } from "../src/elf_build_id.ts";
 import { fields, parseText, type Row } from "./helpers/ground_truth.ts";
 import { elfImage, lieAboutElf, mapsText, mutateBytes } from "./helpers/mutate.ts";
@@ -70,7 +70,9 @@ test(`parseMaps: mutated and random inputs give a table or EBADMSG, nothing else
   const cases = count(5_000, 2_000_000);
   let parsed = 0, refused = 0;
   for (let c = 0; c < cases; c++) {
-    const input = rng.chance(0.1) ? rng.bytes(rng.range(0, 300)) : mutateBytes(rng, mapsText(rng, rng.range(1, 8)).text);
+    const input = rng.chance(0.1)
+      ? rng.bytes(rng.range(0, 300))
+      : mutateBytes(rng, mapsText(rng, rng.range(1, 8)).text);
     if (typeof outcome(input, input.length, `case ${c} ${hexDump(input)}`) === "string") refused++;
     else parsed++;
   }
@@ -211,7 +213,9 @@ test(`findBuildId: lying offsets and sizes, and random bytes, give a build ID or
   let found = 0;
   for (let c = 0; c < cases; c++) {
     const img = elfImage(rng);
-    const bytes = rng.chance(0.5) ? lieAboutElf(rng, img) : mutateBytes(rng, rng.chance(0.5) ? lieAboutElf(rng, img) : img.bytes);
+    const bytes = rng.chance(0.5)
+      ? lieAboutElf(rng, img)
+      : mutateBytes(rng, rng.chance(0.5) ? lieAboutElf(rng, img) : img.bytes);
     if (buildIdOutcome(bytes, `case ${c} ${hexDump(bytes)}`) !== null) found++;
   }
   assert.ok(found > 0 && found < cases, `${found} of ${cases} mutated images had a build ID`);
@@ -282,15 +286,81 @@ test("findBuildId: a hostile ELF with 256 note segments over 4 GiB of zeros is g
 
 /** Values of every kind, including the ones errors_test lists one by one. */
 const VALUES: unknown[] = [
-  0, -0, 1, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 64, 1e308, Number.MIN_VALUE,
-  4194304, 4194305, 0n, -1n, 1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n, -(2n ** 64n), "", "self", "0", "1", "../1",
-  "1/../2", "self/../1", "0x1000", " 1", "\0", "🙂", "a".repeat(5000), null, undefined, true, false, Symbol("s"), {},
-  [], [1], () => 1, new Number(1), Object(1n), new String("self"), new Date(0), /x/, new Map(), Object.create(null),
-  "auto", "ioctl", "text", "fast",
+  0,
+  -0,
+  1,
+  -1,
+  1.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 64,
+  1e308,
+  Number.MIN_VALUE,
+  4194304,
+  4194305,
+  0n,
+  -1n,
+  1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+  2n ** 64n,
+  -(2n ** 64n),
+  "",
+  "self",
+  "0",
+  "1",
+  "../1",
+  "1/../2",
+  "self/../1",
+  "0x1000",
+  " 1",
+  "\0",
+  "🙂",
+  "a".repeat(5000),
+  null,
+  undefined,
+  true,
+  false,
+  Symbol("s"),
+  {},
+  [],
+  [1],
+  () => 1,
+  new Number(1),
+  Object(1n),
+  new String("self"),
+  new Date(0),
+  /x/,
+  new Map(),
+  Object.create(null),
+  "auto",
+  "ioctl",
+  "text",
+  "fast",
 ];
 const KEYS = [
-  "coveringOrNext", "readable", "writable", "executable", "shared", "fileBacked", "name", "buildId", "from", "to",
-  "signal", "backend", "readble", "__proto__", "constructor", "toString", "0",
+  "coveringOrNext",
+  "readable",
+  "writable",
+  "executable",
+  "shared",
+  "fileBacked",
+  "name",
+  "buildId",
+  "from",
+  "to",
+  "signal",
+  "backend",
+  "readble",
+  "__proto__",
+  "constructor",
+  "toString",
+  "0",
 ];
 
 function randomValue(rng: Rng, depth = 0): unknown {
@@ -307,7 +377,11 @@ function randomValue(rng: Rng, depth = 0): unknown {
       const entries: [string, unknown][] = [];
       for (let i = rng.int(4); i > 0; i--) {
         const k = rng.pick(KEYS);
-        const v = rng.chance(0.5) ? rng.chance(0.5) : k === "signal" ? rng.pick([new AbortController().signal, AbortSignal.abort()]) : randomValue(rng, depth + 1);
+        const v = rng.chance(0.5)
+          ? rng.chance(0.5)
+          : k === "signal"
+          ? rng.pick([new AbortController().signal, AbortSignal.abort()])
+          : randomValue(rng, depth + 1);
         entries.push([k, v]);
       }
       const o = Object.fromEntries(entries);

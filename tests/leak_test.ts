@@ -13,7 +13,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
 import { getLibc, type Libc, setLibcForTesting } from "../ffi/mod.ts";
-import { compileC, type Started, startChild } from "./helpers/child.ts";
+import { compileC, startChild, type Started } from "./helpers/child.ts";
 import { BACKENDS } from "./helpers/backends.ts";
 import { count } from "./helpers/rng.ts";
 
@@ -116,8 +116,10 @@ for (const backend of BACKENDS) {
       const noIoctl: Libc = { ...real, ioctl: () => -25 };
       setLibcForTesting(noIoctl);
       try {
-        assert.throws(() => ProcMaps.open(target.pid, { backend: "ioctl" }), (e: unknown) =>
-          e instanceof ProcMapsError && e.code === "ENOTTY");
+        assert.throws(
+          () => ProcMaps.open(target.pid, { backend: "ioctl" }),
+          (e: unknown) => e instanceof ProcMapsError && e.code === "ENOTTY",
+        );
         if (backend === "text") ProcMaps.open(target.pid, { backend }).close();
       } finally {
         setLibcForTesting(real);
@@ -182,7 +184,9 @@ test(`RSS stays flat over ${QUERIES} queries (${BACKENDS.join(" and ")}; names, 
   const start = await settle();
   round(QUERIES);
   const end = await settle();
-  console.log(`RSS over ${QUERIES} queries: ${start.toFixed(1)} MiB -> ${end.toFixed(1)} MiB (${(end - start).toFixed(1)} MiB)`);
+  console.log(
+    `RSS over ${QUERIES} queries: ${start.toFixed(1)} MiB -> ${end.toFixed(1)} MiB (${(end - start).toFixed(1)} MiB)`,
+  );
   for (const maps of handles) maps.close();
   // Generous: a leak of even 100 bytes per query would show as ~10 MiB per 100,000.
   assert.ok(end - start < 32, `RSS grew by ${(end - start).toFixed(1)} MiB`);

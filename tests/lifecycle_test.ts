@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcMaps, ProcMapsError, type Vma } from "../mod.ts";
-import { compileC, type Started, startChild } from "./helpers/child.ts";
+import { compileC, startChild, type Started } from "./helpers/child.ts";
 import { readRows, type Row } from "./helpers/ground_truth.ts";
 import { isRoot } from "./helpers/runtime.ts";
 import { BACKENDS } from "./helpers/backends.ts";
@@ -136,7 +136,9 @@ for (const backend of BACKENDS) {
         const maps = ProcMaps.open(c.pid, { backend });
         let stable: Row[] | undefined;
         try {
-          stable = readRows(c.pid).filter((r) => !c.info.windows.some((w) => r.start < BigInt(w.end) && r.end > BigInt(w.start)));
+          stable = readRows(c.pid).filter((r) =>
+            !c.info.windows.some((w) => r.start < BigInt(w.end) && r.end > BigInt(w.start))
+          );
         } catch {
           // exited already (a very short timer): the loop below must still end in ESRCH
         }
@@ -151,7 +153,10 @@ for (const backend of BACKENDS) {
               const keys = new Set([...maps.vmasSync()].map((v) => `${v.start}-${v.end} ${v.perms} ${v.name}`));
               // A walk that succeeded saw the whole process: every stable VMA, none cut off by the exit.
               for (const r of stable ?? []) {
-                assert.ok(keys.has(`${r.start}-${r.end} ${r.perms} ${r.name}`), `${what}: walk lost ${r.start.toString(16)}`);
+                assert.ok(
+                  keys.has(`${r.start}-${r.end} ${r.perms} ${r.name}`),
+                  `${what}: walk lost ${r.start.toString(16)}`,
+                );
               }
             } else {
               if (backend === "text") maps.refresh();
@@ -197,35 +202,39 @@ test("close() during an async iteration: the loop ends with EBADF and the descri
 
 const reuseSkip = !isRoot ? "needs root: clone3 with set_tid needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE" : false;
 
-test("pid reuse: a handle on an exited process never reports the new process with its pid", { skip: reuseSkip }, async () => {
-  // clone3(set_tid) gives the new process exactly the old pid, so reuse is certain, not hoped for.
-  const old = await hold();
-  const pid = old.pid;
-  const handles = BACKENDS.map((backend) => ProcMaps.open(pid, { backend }));
-  for (const maps of handles) assert.equal(maps.query(BigInt(old.info.mark.start))?.end, BigInt(old.info.mark.end));
-  await killAndReap(old);
+test(
+  "pid reuse: a handle on an exited process never reports the new process with its pid",
+  { skip: reuseSkip },
+  async () => {
+    // clone3(set_tid) gives the new process exactly the old pid, so reuse is certain, not hoped for.
+    const old = await hold();
+    const pid = old.pid;
+    const handles = BACKENDS.map((backend) => ProcMaps.open(pid, { backend }));
+    for (const maps of handles) assert.equal(maps.query(BigInt(old.info.mark.start))?.end, BigInt(old.info.mark.end));
+    await killAndReap(old);
 
-  const reused = await startChild<Hold>(churnBin, ["--reuse", String(pid)]);
-  try {
-    assert.equal(reused.info.error, undefined, `clone3(set_tid=${pid}) failed: errno ${reused.info.errno}`);
-    assert.equal(reused.info.pid, pid, "the new process has the old pid");
-    const newMark = BigInt(reused.info.mark.start);
-    // A fresh handle sees the new process: reuse really happened.
-    {
-      using fresh = ProcMaps.open(pid);
-      assert.equal(fresh.query(newMark)?.end, BigInt(reused.info.mark.end));
+    const reused = await startChild<Hold>(churnBin, ["--reuse", String(pid)]);
+    try {
+      assert.equal(reused.info.error, undefined, `clone3(set_tid=${pid}) failed: errno ${reused.info.errno}`);
+      assert.equal(reused.info.pid, pid, "the new process has the old pid");
+      const newMark = BigInt(reused.info.mark.start);
+      // A fresh handle sees the new process: reuse really happened.
+      {
+        using fresh = ProcMaps.open(pid);
+        assert.equal(fresh.query(newMark)?.end, BigInt(reused.info.mark.end));
+      }
+      // Until refresh(), the text handle answers from the snapshot it took of the old process.
+      const text = handles[BACKENDS.indexOf("text")];
+      assert.equal(text.query(BigInt(old.info.mark.start))?.end, BigInt(old.info.mark.end));
+      for (const maps of handles) {
+        maps.refresh();
+        assertEsrch(() => maps.query(newMark), `${maps.backend}: query`);
+        assertEsrch(() => [...maps.vmasSync()], `${maps.backend}: walk`);
+        maps.close();
+      }
+      assert.equal(procFds(pid), 0);
+    } finally {
+      await reused.stop();
     }
-    // Until refresh(), the text handle answers from the snapshot it took of the old process.
-    const text = handles[BACKENDS.indexOf("text")];
-    assert.equal(text.query(BigInt(old.info.mark.start))?.end, BigInt(old.info.mark.end));
-    for (const maps of handles) {
-      maps.refresh();
-      assertEsrch(() => maps.query(newMark), `${maps.backend}: query`);
-      assertEsrch(() => [...maps.vmasSync()], `${maps.backend}: walk`);
-      maps.close();
-    }
-    assert.equal(procFds(pid), 0);
-  } finally {
-    await reused.stop();
-  }
-});
+  },
+);

@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { getLibc, type Libc } from "../ffi/mod.ts";
-import { openMappedFile, type MappedFile } from "../src/mapped_file.ts";
+import { type MappedFile, openMappedFile } from "../src/mapped_file.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 import { readRows } from "./helpers/ground_truth.ts";
 
@@ -72,7 +72,7 @@ test("stat reporting another device (btrfs): map_files is trusted, a path is che
 });
 
 test("a device node, FIFO or directory at the VMA's identity is never opened", () => {
-  for (const mode of [0o020644 /* char device */, 0o010644 /* FIFO */, 0o040755 /* directory */]) {
+  for (const mode of [0o020644, /* char device */ 0o010644, /* FIFO */ 0o040755 /* directory */]) {
     const b = binding((_p, id) => void (id.mode = mode));
     assert.equal(opens(b.libc), false);
     assert.deepEqual(b.opened, [], `mode ${mode.toString(8)}: nothing opened`);

@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ProcMaps } from "../mod.ts";
-import { compileC, type Started, startChild } from "./helpers/child.ts";
+import { compileC, startChild, type Started } from "./helpers/child.ts";
 import { noteBuildId } from "./helpers/elf_notes.ts";
 import { isRoot, runAsNobody, runtimeCommand, SETPRIV_NOBODY } from "./helpers/runtime.ts";
 import { BACKENDS } from "./helpers/backends.ts";
@@ -51,7 +51,6 @@ let paths: { open: string; secret: string; replaced: string; fifo: string };
 let asNobody: Started<Hold>;
 let asRoot: Started<Hold>;
 
-
 /** Starts `churn --hold` as nobody (setpriv execs it, so the pid is the child's). */
 function holdAsNobody(args: string[]): Promise<Started<Hold>> {
   return startChild<Hold>(SETPRIV_NOBODY[0], [...SETPRIV_NOBODY.slice(1), compileC("churn"), "--hold", ...args]);
@@ -80,7 +79,16 @@ before(async () => {
   copyFileSync(elf.b, paths.fifo);
   for (const p of Object.values(paths)) chmodSync(p, 0o644);
 
-  asNobody = await holdAsNobody(["--map", paths.open, "--map", paths.secret, "--map", paths.replaced, "--map", paths.fifo]);
+  asNobody = await holdAsNobody([
+    "--map",
+    paths.open,
+    "--map",
+    paths.secret,
+    "--map",
+    paths.replaced,
+    "--map",
+    paths.fifo,
+  ]);
   asRoot = await startChild<Hold>(compileC("churn"), ["--hold", "--map", paths.secret, "--map", paths.open]);
 
   // After mapping: the secret file becomes root-only, the replaced one is

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcMaps, type Vma } from "../mod.ts";
-import { compileC, type Started, startChild } from "./helpers/child.ts";
+import { compileC, startChild, type Started } from "./helpers/child.ts";
 import { fields, readRows, type Row } from "./helpers/ground_truth.ts";
 import { BACKENDS } from "./helpers/backends.ts";
 import { count, Rng, seed } from "./helpers/rng.ts";

@@ -20,7 +20,9 @@ let dir: string;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "procmap-many-"));
   // ~3,000 VMAs: a text of about 180 KB, far past the first buffer (64 KB).
-  child = spawn(compileC("maps/many_vmas"), [join(dir, "scratch"), "2400", "600"], { stdio: ["pipe", "pipe", "inherit"] });
+  child = spawn(compileC("maps/many_vmas"), [join(dir, "scratch"), "2400", "600"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once("data", () => resolve());
     child.once("exit", (code) => reject(new Error(`many_vmas exited with ${code}`)));
@@ -53,7 +55,9 @@ test("readWhole reads a large maps text to EOF whatever the size hint", () => {
 });
 
 test("the text backend sees every line of a large text", () => {
-  const rows = parseText(spawnSync("cat", [`/proc/${child.pid}/maps`], { encoding: "utf8", maxBuffer: 64 << 20 }).stdout);
+  const rows = parseText(
+    spawnSync("cat", [`/proc/${child.pid}/maps`], { encoding: "utf8", maxBuffer: 64 << 20 }).stdout,
+  );
   using maps = ProcMaps.open(child.pid!, { backend: "text" });
   const vmas = [...maps.vmasSync()];
   assert.equal(vmas.length, rows.length);

@@ -142,8 +142,14 @@ test("resolve() reports what backs each known mapping", () => {
   const libc = rows.find((r) => /libc\.so/.test(r.name) && r.perms.includes("x"))!;
   const vdso = rows.find((r) => r.name === "[vdso]");
   const addrs = [
-    at(i.spaces.start, 5n), at(i.deleted.start), at(i.memfd.start), at(i.sharedAnon.start),
-    at(i.guarded.start), at(i.rwx.start), libc.start + 0x10n, at(i.spaces.start, -1n),
+    at(i.spaces.start, 5n),
+    at(i.deleted.start),
+    at(i.memfd.start),
+    at(i.sharedAnon.start),
+    at(i.guarded.start),
+    at(i.rwx.start),
+    libc.start + 0x10n,
+    at(i.spaces.start, -1n),
     ...(vdso ? [vdso.start] : []),
   ];
   const r = maps.resolve(addrs);
@@ -236,7 +242,10 @@ test("batches are sorted and de-duplicated exactly, whatever the mix of values",
 test("strategy ioctl on a handle that reads the text is refused, auto and text work", () => {
   using maps = ProcMaps.open(mapper.pid, { backend: "text" });
   const a = BigInt(mapper.info.spaces.start);
-  assert.throws(() => maps.resolve([a], { strategy: "ioctl" }), (e: unknown) => (e as { code?: string }).code === "ENOTTY");
+  assert.throws(
+    () => maps.resolve([a], { strategy: "ioctl" }),
+    (e: unknown) => (e as { code?: string }).code === "ENOTTY",
+  );
   assert.equal(maps.resolve([a], { strategy: "auto" })[0]!.vma.start, a);
   assert.equal(maps.planResolve([a]).strategy, "text");
 });

@@ -59,7 +59,7 @@ export function buildElf(spec: ElfSpec): Uint8Array {
 
   out.set([0x7f, 0x45, 0x4c, 0x46, bits === 64 ? 2 : 1, le ? 1 : 2, 1 /* EV_CURRENT */]);
   v.setUint16(16, spec.type ?? ET_DYN, le);
-  v.setUint16(18, 62 /* EM_X86_64; irrelevant to the lookup */, le);
+  v.setUint16(18, 62, /* EM_X86_64; irrelevant to the lookup */ le);
   v.setUint32(20, 1, le); // e_version
   if (bits === 64) {
     v.setBigUint64(32, phoff, le); // e_phoff
@@ -76,7 +76,7 @@ export function buildElf(spec: ElfSpec): Uint8Array {
     const at = tableAt + i * ph;
     v.setUint32(at, p.type, le);
     if (bits === 64) {
-      v.setUint32(at + 4, 4 /* PF_R */, le);
+      v.setUint32(at + 4, 4, /* PF_R */ le);
       v.setBigUint64(at + 8, p.offset, le);
       v.setBigUint64(at + 32, p.filesz, le);
       v.setBigUint64(at + 40, p.filesz, le); // p_memsz
@@ -85,7 +85,7 @@ export function buildElf(spec: ElfSpec): Uint8Array {
       v.setUint32(at + 4, Number(p.offset), le);
       v.setUint32(at + 16, Number(p.filesz), le);
       v.setUint32(at + 20, Number(p.filesz), le);
-      v.setUint32(at + 24, 4 /* PF_R */, le);
+      v.setUint32(at + 24, 4, /* PF_R */ le);
       v.setUint32(at + 28, 4, le);
     }
   });

@@ -88,16 +88,18 @@ export function expectedWalk(rows: Row[], f: Filters = {}): Row[] {
 }
 
 /** The comparable fields of a Vma (or Row). */
-export function fields(v: Row | {
-  start: bigint;
-  end: bigint;
-  perms: string;
-  offset: bigint;
-  devMajor: number;
-  devMinor: number;
-  inode: bigint;
-  name?: string;
-}): Row {
+export function fields(
+  v: Row | {
+    start: bigint;
+    end: bigint;
+    perms: string;
+    offset: bigint;
+    devMajor: number;
+    devMinor: number;
+    inode: bigint;
+    name?: string;
+  },
+): Row {
   return {
     start: v.start,
     end: v.end,

@@ -15,8 +15,35 @@ const U64_MAX = (1n << 64n) - 1n;
 
 /** Pieces names are made of: what real paths contain, and what trips parsers. */
 const NAME_PIECES = [
-  "lib", "x86_64-linux-gnu", "libc.so.6", "a", "Z", "0", "9", ".", "-", "_", ":", "/", " ", "  ", "\t", "\\",
-  "\n", "é", "日本", "😀", "\u00a0", "(deleted)", " (deleted)", "[", "]", "012", "0x1000", "-", "rwxp",
+  "lib",
+  "x86_64-linux-gnu",
+  "libc.so.6",
+  "a",
+  "Z",
+  "0",
+  "9",
+  ".",
+  "-",
+  "_",
+  ":",
+  "/",
+  " ",
+  "  ",
+  "\t",
+  "\\",
+  "\n",
+  "é",
+  "日本",
+  "😀",
+  "\u00a0",
+  "(deleted)",
+  " (deleted)",
+  "[",
+  "]",
+  "012",
+  "0x1000",
+  "-",
+  "rwxp",
 ];
 const NAME_STARTS = ["/", "/usr/lib/", "/memfd:", "[", "[anon:", "[heap]", "[stack]", "[vdso]", "/dev/zero"];
 
@@ -66,7 +93,9 @@ export function mapsLine(rng: Rng): { line: string; row: Row } {
   const devMinor = anonymous ? 0 : rng.chance(0.9) ? rng.int(0x100000) : rng.u32();
   const inode = anonymous ? 0n : u64(rng);
   const name = anonymous && rng.chance(0.5) ? "" : vmaName(rng);
-  const head = `${hex(start, 8)}-${hex(end, 8)} ${perms} ${hex(offset, 8)} ${hex(devMajor, 2)}:${hex(devMinor, 2)} ${inode} `;
+  const head = `${hex(start, 8)}-${hex(end, 8)} ${perms} ${hex(offset, 8)} ${hex(devMajor, 2)}:${
+    hex(devMinor, 2)
+  } ${inode} `;
   const line = name === "" ? head : head.padEnd(72, " ") + " " + name.replaceAll("\n", "\\012");
   return { line, row: { start, end, perms, offset, devMajor, devMinor, inode, name } };
 }
@@ -87,8 +116,30 @@ export function mapsText(rng: Rng, lines: number): { text: Uint8Array; rows: Row
 
 /** Bytes that mean something to a maps or ELF parser. */
 const INTERESTING_BYTES = [
-  0x00, 0x0a, 0x20, 0x2d, 0x3a, 0x30, 0x39, 0x61, 0x66, 0x41, 0x46, 0x67, 0x5c, 0x7f, 0x80, 0xc3, 0xff, 0x72, 0x77,
-  0x78, 0x70, 0x73, 0x09, 0x0d,
+  0x00,
+  0x0a,
+  0x20,
+  0x2d,
+  0x3a,
+  0x30,
+  0x39,
+  0x61,
+  0x66,
+  0x41,
+  0x46,
+  0x67,
+  0x5c,
+  0x7f,
+  0x80,
+  0xc3,
+  0xff,
+  0x72,
+  0x77,
+  0x78,
+  0x70,
+  0x73,
+  0x09,
+  0x0d,
 ];
 
 /** Applies 1-4 random mutations; returns a new array. */
@@ -131,7 +182,6 @@ export function mutateBytes(rng: Rng, input: Uint8Array): Uint8Array {
   }
   return b;
 }
-
 
 // ---------------------------------------------------------------- ELF
 
@@ -200,7 +250,9 @@ export function elfImage(rng: Rng): ElfImage {
     const notes: Note[] = [];
     const n = rng.range(0, 3);
     for (let j = 0; j < n; j++) {
-      notes.push(rng.chance(0.5) ? decoyNote(rng) : { name: GNU, type: NT_GNU_BUILD_ID, desc: rng.bytes(rng.range(1, 20)) });
+      notes.push(
+        rng.chance(0.5) ? decoyNote(rng) : { name: GNU, type: NT_GNU_BUILD_ID, desc: rng.bytes(rng.range(1, 20)) },
+      );
     }
     segments.push({ type: PT_NOTE, notes });
   }
@@ -270,8 +322,13 @@ function toHex(b: Uint8Array): string {
 const LIES_32 = [0, 1, 3, 11, 12, 13, 16, 17, 0x7fffffff, 0x80000000, 0xfffffff0, 0xfffffffc, 0xfffffffd, 0xffffffff];
 const LIES_64 = [
   ...LIES_32.map(BigInt),
-  0x100000000n, 0xffffffff_00000000n, 0x7fffffff_ffffffffn, 0x80000000_00000000n, 0xffffffff_ffffffffn,
-  0x1fffffffffffffn, 0x20000000000000n,
+  0x100000000n,
+  0xffffffff_00000000n,
+  0x7fffffff_ffffffffn,
+  0x80000000_00000000n,
+  0xffffffff_ffffffffn,
+  0x1fffffffffffffn,
+  0x20000000000000n,
 ];
 
 /**

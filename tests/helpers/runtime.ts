@@ -37,7 +37,10 @@ export function runAsNobody(script: string, args: string[] = [], timeoutMs = 60_
   chmodSync(home, 0o777);
   const cmd = [
     ...SETPRIV_NOBODY,
-    "env", `HOME=${home}`, `DENO_DIR=${home}/deno`, `TMPDIR=${home}`,
+    "env",
+    `HOME=${home}`,
+    `DENO_DIR=${home}/deno`,
+    `TMPDIR=${home}`,
     ...runtimeCommand(script, args),
   ];
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL" });
