@@ -6,7 +6,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { parseMaps } from "../src/text_parser.ts";
+import { parseMaps } from "../src/text/parser.ts";
 import { parseMapsBaseline } from "./baseline_parser.ts";
 import { check, loadConfig, sink, Suite } from "./lib.ts";
 

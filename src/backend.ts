@@ -2,7 +2,7 @@
  * What ProcMaps needs from a source of VMAs (the ioctl or the maps text).
  * @module
  */
-import type { Request } from "./validate.ts";
+import type { Request } from "./options.ts";
 import type { Vma } from "./vma.ts";
 
 /** Which source a handle reads: the PROCMAP_QUERY ioctl or the maps text. */

@@ -4,12 +4,12 @@
  */
 import { FfiPermissionError, getLibc, type Libc } from "../ffi/mod.ts";
 import { nativeLittleEndian } from "../ffi/common.ts";
-import { FLAG, OFF, QUERY_SIZE, requestFor } from "./abi.ts";
+import { FLAG, OFF, QUERY_SIZE, requestFor } from "./ioctl/abi.ts";
 import type { Backend, BackendKind } from "./backend.ts";
 import { ERRNO, errorFromErrno, type Pid, ProcMapsError } from "./errors.ts";
-import { IoctlBackend } from "./ioctl_backend.ts";
-import { basePageSize } from "./page_size.ts";
-import { TextBackend } from "./text_backend.ts";
+import { IoctlBackend } from "./ioctl/backend.ts";
+import { basePageSize } from "./procfs/page_size.ts";
+import { TextBackend } from "./text/backend.ts";
 import {
   checkIterateOptions,
   checkKnownKeys,
@@ -21,7 +21,7 @@ import {
   type IterateRequest,
   type QueryOptions,
   toAddress,
-} from "./validate.ts";
+} from "./options.ts";
 import type { Vma } from "./vma.ts";
 import {
   checkResolveOptions,
@@ -32,8 +32,8 @@ import {
   type ResolvePlan,
   type ResolveSources,
   toBatch,
-} from "./resolve.ts";
-import type { LoadSegment } from "./elf_segments.ts";
+} from "./resolve/resolve.ts";
+import type { LoadSegment } from "./elf/segments.ts";
 import { AsyncFromSync } from "./async_iter.ts";
 import { VmaIterator } from "./vma_iterator.ts";
 

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { NameCache, toHex } from "../src/decode.ts";
+import { NameCache, toHex } from "../src/util/names.ts";
 import { Rng } from "./helpers/rng.ts";
 
 function buffer(): { bytes: Uint8Array; words: Int32Array } {

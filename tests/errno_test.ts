@@ -7,10 +7,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getLibc } from "../ffi/mod.ts";
 import { nativeLittleEndian } from "../ffi/common.ts";
-import { FLAG, requestFor } from "../src/abi.ts";
+import { FLAG, requestFor } from "../src/ioctl/abi.ts";
 import { ERRNO } from "../src/errors.ts";
-import { QueryStruct } from "../src/query_struct.ts";
-import { WANT_NAME } from "../src/validate.ts";
+import { QueryStruct } from "../src/ioctl/query_struct.ts";
+import { WANT_NAME } from "../src/options.ts";
 import { isRoot, runAsNobody } from "./helpers/runtime.ts";
 
 const libc = getLibc();

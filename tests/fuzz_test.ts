@@ -11,8 +11,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
-import { type MapsTable, parseMaps } from "../src/text_parser.ts";
-import { findBuildId } from "../src/elf_build_id.ts";
+import { type MapsTable, parseMaps } from "../src/text/parser.ts";
+import { findBuildId } from "../src/elf/build_id.ts";
 import { fields, parseText, type Row } from "./helpers/ground_truth.ts";
 import { elfImage, lieAboutElf, mapsText, mutateBytes } from "./helpers/mutate.ts";
 import { count, Rng, seed } from "./helpers/rng.ts";

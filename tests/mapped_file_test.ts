@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { getLibc, type Libc } from "../ffi/mod.ts";
-import { type MappedFile, openMappedFile } from "../src/mapped_file.ts";
+import { type MappedFile, openMappedFile } from "../src/elf/mapped_file.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 import { readRows } from "./helpers/ground_truth.ts";
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLibc } from "../ffi/mod.ts";
-import { readWhole } from "../src/read_text.ts";
+import { readWhole } from "../src/procfs/read.ts";
 import { ProcMaps } from "../mod.ts";
 import { compileC } from "./helpers/child.ts";
 import { parseText } from "./helpers/ground_truth.ts";

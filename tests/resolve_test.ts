@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { ProcMaps, type Resolved } from "../mod.ts";
-import { toBatch } from "../src/resolve.ts";
+import { toBatch } from "../src/resolve/resolve.ts";
 import { fields, readRows, type Row } from "./helpers/ground_truth.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";

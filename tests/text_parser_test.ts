@@ -1,5 +1,5 @@
 /**
- * The maps text parser (src/text_parser.ts) against the independent
+ * The maps text parser (src/text/parser.ts) against the independent
  * ground-truth parser, on saved kernel texts (tests/fixtures/maps/), on live
  * texts, and on hand-written lines whose meaning is known; malformed lines
  * must be refused with EBADMSG naming the line.
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ProcMapsError, type Vma } from "../mod.ts";
-import { parseMaps } from "../src/text_parser.ts";
+import { parseMaps } from "../src/text/parser.ts";
 import { fields, parseText, type Row } from "./helpers/ground_truth.ts";
 import { startMapper } from "./helpers/child.ts";
 
@@ -22,7 +22,7 @@ const PAGE = 4096;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Every row of `bytes` as parsed by src/text_parser.ts. */
+/** Every row of `bytes` as parsed by src/text/parser.ts. */
 function parse(bytes: Uint8Array): Vma[] {
   const table = parseMaps(bytes, bytes.length, PAGE, "self");
   return Array.from({ length: table.count }, (_, i) => table.vma(i, true, undefined));

@@ -1,6 +1,6 @@
 /** Which backends the running runtime can test (Node.js has no FFI, so no ioctl). */
 import { getLibc } from "../../ffi/mod.ts";
-import { requestFor } from "../../src/abi.ts";
+import { requestFor } from "../../src/ioctl/abi.ts";
 
 const libc = getLibc();
 

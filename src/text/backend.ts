@@ -8,15 +8,15 @@
  * as slow as a full scan; callers who need fresh answers call `refresh()`.
  * @module
  */
-import type { Libc } from "../ffi/mod.ts";
-import type { Backend, Cursor } from "./backend.ts";
-import type { Pid } from "./errors.ts";
-import { readMaps, requireOutlived } from "./read_text.ts";
-import { type MapsTable, parseMaps } from "./text_parser.ts";
-import { TextBuildIds } from "./text_build_id.ts";
-import { fillHugePageSizes } from "./huge_pages.ts";
-import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "./validate.ts";
-import type { Vma } from "./vma.ts";
+import type { Libc } from "../../ffi/mod.ts";
+import type { Backend, Cursor } from "../backend.ts";
+import type { Pid } from "../errors.ts";
+import { readMaps, requireOutlived } from "../procfs/read.ts";
+import { type MapsTable, parseMaps } from "./parser.ts";
+import { TextBuildIds } from "./build_ids.ts";
+import { fillHugePageSizes } from "../procfs/huge_pages.ts";
+import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../options.ts";
+import type { Vma } from "../vma.ts";
 
 /** How often to re-read a text whose lines overlap (it changed between reads). */
 const CONSISTENT_READ_ATTEMPTS = 4;
@@ -31,7 +31,7 @@ export class TextBackend implements Backend {
   readonly #pageSize: number;
   readonly #buildIds: TextBuildIds;
   #table: MapsTable | undefined;
-  /** Page size per pseudo device, learned once per handle (see huge_pages.ts). */
+  /** Page size per pseudo device, learned once per handle (see procfs/huge_pages.ts). */
   readonly #pageSizes = new Map<string, number>();
   #lastLength = 0;
   constructor(

@@ -2,7 +2,7 @@
  * Argument checks, done before any system call.
  * @module
  */
-import { FLAG, U64_MAX } from "./abi.ts";
+import { FLAG, U64_MAX } from "./ioctl/abi.ts";
 import type { Pid } from "./errors.ts";
 
 /** Largest pid Linux can hand out (PID_MAX_LIMIT on 64-bit). */

@@ -5,9 +5,9 @@
  * @module
  */
 import { BUILD_ID_CAPACITY, OFF, PATH_MAX, QUERY_SIZE } from "./abi.ts";
-import { NameCache, toHex } from "./decode.ts";
-import { Vma } from "./vma.ts";
-import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "./validate.ts";
+import { NameCache, toHex } from "../util/names.ts";
+import { Vma } from "../vma.ts";
+import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../options.ts";
 
 /** The first name buffer; names that do not fit get a PATH_MAX one. */
 export const INITIAL_NAME_CAPACITY = 256;

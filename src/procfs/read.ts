@@ -4,8 +4,8 @@
  * decides how often we copy, not how many calls the kernel needs.
  * @module
  */
-import type { Libc } from "../ffi/mod.ts";
-import { ERRNO, errorFromErrno, type Pid } from "./errors.ts";
+import type { Libc } from "../../ffi/mod.ts";
+import { ERRNO, errorFromErrno, type Pid } from "../errors.ts";
 
 /** Bytes read and the buffer holding them (`bytes.length` may exceed `length`). */
 export interface TextRead {

@@ -4,8 +4,8 @@
  * order, choosing per batch between ioctl queries and one text snapshot.
  * @module
  */
-import type { Libc } from "../ffi/mod.ts";
-import { FLAG } from "./abi.ts";
+import type { Libc } from "../../ffi/mod.ts";
+import { FLAG } from "../ioctl/abi.ts";
 import {
   booleanOption,
   checkKnownKeys,
@@ -15,14 +15,14 @@ import {
   toAddress,
   WANT_BUILD_ID,
   WANT_NAME,
-} from "./validate.ts";
-import type { IoctlBackend } from "./ioctl_backend.ts";
-import type { TextBackend } from "./text_backend.ts";
-import type { MapsTable } from "./text_parser.ts";
-import { ERRNO, type Pid, ProcMapsError } from "./errors.ts";
-import { type Vma, withNameAndBuildId } from "./vma.ts";
-import { type LoadSegment, loadSegments } from "./elf_segments.ts";
-import { openMappedFile } from "./mapped_file.ts";
+} from "../options.ts";
+import type { IoctlBackend } from "../ioctl/backend.ts";
+import type { TextBackend } from "../text/backend.ts";
+import type { MapsTable } from "../text/parser.ts";
+import { ERRNO, type Pid, ProcMapsError } from "../errors.ts";
+import { type Vma, withNameAndBuildId } from "../vma.ts";
+import { type LoadSegment, loadSegments } from "../elf/segments.ts";
+import { openMappedFile } from "../elf/mapped_file.ts";
 
 /** How `resolve()` reads the process: per-address ioctl queries, one text snapshot, or the planner's pick. */
 export type ResolveStrategy = "auto" | "ioctl" | "text";

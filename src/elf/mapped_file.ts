@@ -17,10 +17,10 @@
  * looked up in mountinfo, which shows the superblock's device.
  * @module
  */
-import type { FileId, Libc } from "../ffi/mod.ts";
-import type { Pid } from "./errors.ts";
-import { readFileText } from "./read_text.ts";
-import { parseMountinfo } from "./mountinfo.ts";
+import type { FileId, Libc } from "../../ffi/mod.ts";
+import type { Pid } from "../errors.ts";
+import { readFileText } from "../procfs/read.ts";
+import { parseMountinfo } from "../procfs/mountinfo.ts";
 
 const encoder = new TextEncoder();
 const S_IFMT = 0o170000;

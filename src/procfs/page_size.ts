@@ -4,9 +4,9 @@
  * the kernel's page size is the same for every process on the machine.
  * @module
  */
-import type { Libc } from "../ffi/mod.ts";
-import { nativeLittleEndian } from "../ffi/common.ts";
-import { readFile } from "./read_text.ts";
+import type { Libc } from "../../ffi/mod.ts";
+import { nativeLittleEndian } from "../../ffi/common.ts";
+import { readFile } from "./read.ts";
 
 const AT_PAGESZ = 6n;
 let cached: number | undefined;

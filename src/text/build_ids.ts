@@ -2,20 +2,20 @@
  * Build IDs for the text backend, which has no ioctl to ask: the ELF note of
  * the mapped file, read from user space.
  *
- * The file is opened as src/mapped_file.ts describes (map_files, then the
+ * The file is opened as src/elf/mapped_file.ts describes (map_files, then the
  * path in the process's root, then the path, checking device and inode).
  * Nothing is read that the caller could not open itself, so where the caller
  * may not read a file (the kernel may), no build ID is reported. Results are
  * cached by (device, inode) until the next snapshot.
  * @module
  */
-import type { Libc } from "../ffi/mod.ts";
-import { FLAG } from "./abi.ts";
-import { toHex } from "./decode.ts";
-import { findBuildId } from "./elf_build_id.ts";
-import type { Pid } from "./errors.ts";
-import type { MapsTable } from "./text_parser.ts";
-import { openMappedFile } from "./mapped_file.ts";
+import type { Libc } from "../../ffi/mod.ts";
+import { FLAG } from "../ioctl/abi.ts";
+import { toHex } from "../util/names.ts";
+import { findBuildId } from "../elf/build_id.ts";
+import type { Pid } from "../errors.ts";
+import type { MapsTable } from "./parser.ts";
+import { openMappedFile } from "../elf/mapped_file.ts";
 
 /** Reads build IDs of mapped files for one process. */
 export class TextBuildIds {

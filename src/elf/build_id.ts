@@ -20,7 +20,7 @@
  *   billions of them. A build ID after that many notes is not found.
  * @module
  */
-import { nativeLittleEndian } from "../ffi/common.ts";
+import { nativeLittleEndian } from "../../ffi/common.ts";
 
 /**
  * Reads `len` bytes at `offset` of the file, or returns null when they cannot

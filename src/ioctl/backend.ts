@@ -2,16 +2,16 @@
  * The PROCMAP_QUERY backend: one ioctl per query on the open maps file.
  * @module
  */
-import type { Libc } from "../ffi/mod.ts";
-import { nativeLittleEndian } from "../ffi/common.ts";
+import type { Libc } from "../../ffi/mod.ts";
+import { nativeLittleEndian } from "../../ffi/common.ts";
 import { FLAG, VSYSCALL_START } from "./abi.ts";
-import type { Backend, Cursor } from "./backend.ts";
-import { ERRNO, errorFromErrno, type Pid, ProcMapsError } from "./errors.ts";
+import type { Backend, Cursor } from "../backend.ts";
+import { ERRNO, errorFromErrno, type Pid, ProcMapsError } from "../errors.ts";
 import { QueryStruct } from "./query_struct.ts";
-import { readMaps, requireOutlived } from "./read_text.ts";
-import { type MapsTable, parseMaps } from "./text_parser.ts";
-import { KERNEL_FLAGS, type Request, WANT_NAME } from "./validate.ts";
-import { type Vma, withNameAndBuildId } from "./vma.ts";
+import { readMaps, requireOutlived } from "../procfs/read.ts";
+import { type MapsTable, parseMaps } from "../text/parser.ts";
+import { KERNEL_FLAGS, type Request, WANT_NAME } from "../options.ts";
+import { type Vma, withNameAndBuildId } from "../vma.ts";
 
 /** Row of the maps text that the ioctl never reports (the gate area). */
 interface Gate {

@@ -12,11 +12,11 @@
  * backslashes are written verbatim and a name may end in spaces.
  * @module
  */
-import { FLAG } from "./abi.ts";
-import { decodeName } from "./decode.ts";
-import { type Pid, ProcMapsError } from "./errors.ts";
-import { PERM, Vma } from "./vma.ts";
-import { nativeLittleEndian } from "../ffi/common.ts";
+import { FLAG } from "../ioctl/abi.ts";
+import { decodeName } from "../util/names.ts";
+import { type Pid, ProcMapsError } from "../errors.ts";
+import { PERM, Vma } from "../vma.ts";
+import { nativeLittleEndian } from "../../ffi/common.ts";
 
 const TWO_32 = 4294967296;
 // Word order of a u64 inside a Uint32Array that aliases a BigUint64Array.
@@ -80,7 +80,7 @@ export class MapsTable {
   nameEnd: Uint32Array;
   /** Page size of rows not in `hugePageSizes` (the text does not show it). */
   readonly basePageSize: number;
-  /** Rows of hugetlb memory and their page size (see huge_pages.ts). */
+  /** Rows of hugetlb memory and their page size (see procfs/huge_pages.ts). */
   readonly hugePageSizes = new Map<number, number>();
 
   constructor(text: Uint8Array, capacity: number, basePageSize: number) {

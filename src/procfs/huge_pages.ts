@@ -16,12 +16,12 @@
  * mount (memfd, /dev/zero, SysV shm without SHM_HUGETLB): base pages.
  * @module
  */
-import type { Libc } from "../ffi/mod.ts";
-import { FLAG } from "./abi.ts";
-import type { Pid } from "./errors.ts";
-import { readFileText } from "./read_text.ts";
+import type { Libc } from "../../ffi/mod.ts";
+import { FLAG } from "../ioctl/abi.ts";
+import type { Pid } from "../errors.ts";
+import { readFileText } from "./read.ts";
 import { parseMountinfo } from "./mountinfo.ts";
-import type { MapsTable } from "./text_parser.ts";
+import type { MapsTable } from "../text/parser.ts";
 
 const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
