@@ -10,11 +10,17 @@
  * @module
  */
 export { ProcMaps } from "./src/procmaps.ts";
-export type { BackendChoice, OpenOptions } from "./src/procmaps.ts";
 export type { BackendKind } from "./src/backend.ts";
 export { ProcMapsError } from "./src/errors.ts";
-export type { Pid } from "./src/errors.ts";
+export type { ProcMapsErrorCode, ProcMapsErrorOptions } from "./src/errors.ts";
 export { Vma } from "./src/vma.ts";
-export type { IterateOptions, QueryOptions } from "./src/options.ts";
-export type { MappingKind, Resolved, ResolveOptions, ResolvePlan, ResolveStrategy } from "./src/resolve/resolve.ts";
-export { RESOLVE_COSTS } from "./src/resolve/resolve.ts";
+export type {
+  BackendChoice,
+  IterateOptions,
+  OpenOptions,
+  Pid,
+  QueryOptions,
+  ResolveOptions,
+  ResolveStrategy,
+} from "./src/options.ts";
+export type { MappingKind, Resolved, ResolvePlan, ResolveReason } from "./src/resolve/types.ts";

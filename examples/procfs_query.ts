@@ -86,7 +86,7 @@ function describe(r: Resolved | null, addr: bigint): string {
   if (r.buildId) s += ` (build id ${r.buildId})`;
   if (r.fileOffset !== undefined) s += ` file offset ${hex(r.fileOffset)}`;
   if (r.elfAddr !== undefined) s += ` elf addr ${hex(r.elfAddr)}`;
-  if (r.reason && r.fileOffset === undefined) s += ` [${r.reason}]`;
+  if (r.reasonText && r.fileOffset === undefined) s += ` [${r.reasonText}]`;
   return s;
 }
 
@@ -116,6 +116,7 @@ function main(): number {
             fileOffset: r.fileOffset === undefined ? null : hex(r.fileOffset),
             elfAddr: r.elfAddr === undefined ? null : hex(r.elfAddr),
             reason: r.reason ?? null,
+            reasonText: r.reasonText ?? null,
           } || { addr: hex(addrs[i]), unmapped: true };
       console.log(JSON.stringify(
         {

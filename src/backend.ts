@@ -1,16 +1,55 @@
 /**
- * What ProcMaps needs from a source of VMAs (the ioctl or the maps text).
+ * The backend contract: what ProcMaps and resolve() need from a source of
+ * VMAs (the ioctl or the maps text), and the Request that tells it what to
+ * fetch.
  * @module
  */
-import type { Request } from "./options.ts";
 import type { Vma } from "./vma.ts";
 
 /** Which source a handle reads: the PROCMAP_QUERY ioctl or the maps text. */
 export type BackendKind = "ioctl" | "text";
 
+/**
+ * Checked options packed into one integer, so a query allocates nothing for
+ * them: the kernel's query flags (`FLAG` in ioctl/abi.ts) in the low bits,
+ * plus what to fetch.
+ */
+export type Request = number;
+/** Request bit: fetch the VMA name. */
+export const WANT_NAME = 0x100;
+/** Request bit: fetch the build ID. */
+export const WANT_BUILD_ID = 0x200;
+/** Mask of the kernel's query_flags within a Request. */
+export const KERNEL_FLAGS = 0xff;
+/** The request for no options: the VMA covering the address, with its name. */
+export const DEFAULT_REQUEST: Request = WANT_NAME;
+
 /** Steps through VMAs: each call returns the next one, or null at the end. */
 export interface Cursor {
   next(): Vma | null;
+}
+
+/**
+ * Finds VMAs for addresses given in ascending order (resolve()'s loop):
+ * `seek(addr)` is the first VMA ending above `addr` (covering it, or the
+ * next one), with its name, or null when there is none. `hi`/`lo` are the
+ * address's 32-bit halves, for sources that compare without bigints.
+ */
+export interface Seeker {
+  seek(addr: bigint, hi: number, lo: number): Vma | null;
+}
+
+/**
+ * Where the VMAs of a process lie, as of some earlier moment: what the
+ * planner counts a batch's queries against (a parsed text is one).
+ */
+export interface VmaIndex {
+  /** Number of VMAs. */
+  readonly count: number;
+  /** Index of the first VMA whose end lies above the address; `count` when none. */
+  firstEndingAbove(addrHi: number, addrLo: number): number;
+  /** From `row` on, the first VMA whose end lies above the address (a forward scan). */
+  advancePast(row: number, addrHi: number, addrLo: number): number;
 }
 
 /** A source of VMAs for one open maps file. */
@@ -23,6 +62,19 @@ export interface Backend {
    * `from`, in address order.
    */
   cursor(from: bigint, request: Request): Cursor;
+  /**
+   * A seeker for one batch of ascending addresses. The text backend reads a
+   * fresh snapshot for it; the ioctl backend queries live.
+   */
+  seeker(): Seeker;
+  /**
+   * The build ID of the file behind `vma` (a VMA this backend returned),
+   * as the kernel reports it: undefined when the file has none or it is
+   * not the same file any more.
+   */
+  buildIdOf(vma: Vma): string | undefined;
+  /** The last snapshot's index, if this backend keeps one (the text backend). */
+  lastIndex(): VmaIndex | undefined;
   /** Forgets any snapshot, so the next query reads the process afresh. */
   refresh(): void;
   /** Releases memory held for the handle (the descriptor is closed by the caller). */

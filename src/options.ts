@@ -1,9 +1,15 @@
 /**
- * Argument checks, done before any system call.
+ * Every option type of the public API and its check, done before any
+ * system call. Options are read from the object's own properties only
+ * (an inherited `Object.prototype.backend` changes nothing), each once.
  * @module
  */
 import { FLAG, U64_MAX } from "./ioctl/abi.ts";
-import type { Pid } from "./errors.ts";
+import { DEFAULT_REQUEST, type Request, WANT_BUILD_ID, WANT_NAME } from "./backend.ts";
+import type { BackendKind } from "./backend.ts";
+
+/** Which process a handle reads: a pid, or `"self"` for the calling process. */
+export type Pid = number | "self";
 
 /** Largest pid Linux can hand out (PID_MAX_LIMIT on 64-bit). */
 const PID_MAX_LIMIT = 4194304;
@@ -57,6 +63,33 @@ export function describeValue(v: unknown): string {
   }
 }
 
+// ---------------------------------------------------------------- open
+
+/** Which backend {@link ProcMaps.open} should use. */
+export type BackendChoice = "auto" | BackendKind;
+
+/** Options for {@link ProcMaps.open}. */
+export interface OpenOptions {
+  /**
+   * `"auto"` (default): the PROCMAP_QUERY ioctl where the kernel and runtime
+   * support it, else the maps text. `"ioctl"` or `"text"` force one; forcing
+   * `"ioctl"` where it is missing throws ProcMapsError `ENOTTY`.
+   */
+  backend?: BackendChoice;
+}
+
+const OPEN_KEYS = new Set(["backend"]);
+const BACKENDS = ["auto", "ioctl", "text"] as const;
+
+/** Checks {@link ProcMaps.open}'s options; returns the backend choice. */
+export function checkOpenOptions(opts: unknown): BackendChoice {
+  if (opts === undefined) return "auto";
+  const o = ownOptions(opts, "open", OPEN_KEYS);
+  return choiceOption(o, "backend", BACKENDS, "auto");
+}
+
+// ---------------------------------------------------------------- query and iteration
+
 /** Options accepted by {@link ProcMaps.query}. */
 export interface QueryOptions {
   /** When no VMA covers the address, return the next one above it. Default false. */
@@ -87,18 +120,6 @@ export interface IterateOptions extends Omit<QueryOptions, "coveringOrNext"> {
   signal?: AbortSignal;
 }
 
-/**
- * Checked options packed into one integer, so a query allocates nothing for
- * them: the kernel's query flags in the low bits, plus what to fetch.
- */
-export type Request = number;
-/** Request bit: fetch the VMA name. */
-export const WANT_NAME = 0x100;
-/** Request bit: fetch the build ID. */
-export const WANT_BUILD_ID = 0x200;
-/** Mask of the kernel's query_flags within a Request. */
-export const KERNEL_FLAGS = 0xff;
-
 /** Request bit of each boolean option. */
 const BOOLEAN_BITS = new Map<string, number>([
   ["readable", FLAG.readable],
@@ -113,7 +134,7 @@ const QUERY_BITS = new Map([...BOOLEAN_BITS, ["coveringOrNext", FLAG.coveringOrN
 const ITERATE_KEYS = new Set([...BOOLEAN_BITS.keys(), "from", "to", "signal"]);
 
 /** `opts` as an options object, or a TypeError naming `what` options. */
-export function checkObject(opts: unknown, what: string): Record<string, unknown> {
+function checkObject(opts: unknown, what: string): Record<string, unknown> {
   if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
     throw new TypeError(`${what} options must be an object, got ${describeValue(opts)}`);
   }
@@ -124,13 +145,23 @@ function unknownOption(key: string, what: string, known: Iterable<string>): Type
   return new TypeError(`unknown ${what} option ${JSON.stringify(key)}; known: ${[...known].join(", ")}`);
 }
 
-/** Throws a TypeError for the first key of `o` not in `known`. */
-export function checkKnownKeys(o: Record<string, unknown>, known: ReadonlySet<string>, what: string): void {
-  for (const key in o) if (!known.has(key)) throw unknownOption(key, what, known);
+/**
+ * The own enumerable properties of an options object, each read once into a
+ * plain record (so a getter cannot answer one thing to the check and
+ * another to the use); a TypeError for a key not in `known`.
+ */
+function ownOptions(opts: unknown, what: string, known: ReadonlySet<string>): Record<string, unknown> {
+  const o = checkObject(opts, what);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(o)) {
+    if (!known.has(key)) throw unknownOption(key, what, known);
+    out[key] = o[key];
+  }
+  return out;
 }
 
 /** Option `key` of `o`: a boolean, or `fallback` when absent; a TypeError otherwise. */
-export function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v === "boolean") return v;
@@ -138,12 +169,7 @@ export function booleanOption(o: Record<string, unknown>, key: string, fallback:
 }
 
 /** Option `key` of `o`: one of `values`, or `fallback` when absent; a TypeError otherwise. */
-export function choiceOption<T extends string>(
-  o: Record<string, unknown>,
-  key: string,
-  values: readonly T[],
-  fallback: T,
-): T {
+function choiceOption<T extends string>(o: Record<string, unknown>, key: string, values: readonly T[], fallback: T): T {
   const v = o[key] ?? fallback;
   if (typeof v === "string" && (values as readonly string[]).includes(v)) return v as T;
   const list = values.map((x) => JSON.stringify(x));
@@ -163,15 +189,13 @@ function applyBoolean(request: Request, key: string, bit: number, v: unknown): R
   throw new TypeError(`option ${key} must be a boolean, got ${describeValue(v)}`);
 }
 
-/** The request for no options: the VMA covering the address, with its name. */
-export const DEFAULT_REQUEST: Request = WANT_NAME;
-
 /** Checks query options and turns them into a Request. */
 export function checkQueryOptions(opts: unknown): Request {
   if (opts === undefined) return DEFAULT_REQUEST;
   const o = checkObject(opts, "query");
   let request = DEFAULT_REQUEST;
-  for (const key in o) {
+  // Object.keys: own properties only. Each value is read once, right here.
+  for (const key of Object.keys(o)) {
     const bit = QUERY_BITS.get(key);
     if (bit === undefined) throw unknownOption(key, "query", QUERY_BITS.keys());
     request = applyBoolean(request, key, bit, o[key]);
@@ -190,12 +214,11 @@ export interface IterateRequest {
 /** Checks iteration options. */
 export function checkIterateOptions(opts: unknown): IterateRequest {
   if (opts === undefined) return { request: DEFAULT_REQUEST, from: 0n, to: undefined, signal: undefined };
-  const o = checkObject(opts, "iteration");
+  const o = ownOptions(opts, "iteration", ITERATE_KEYS);
   let request = DEFAULT_REQUEST;
-  for (const key in o) {
+  for (const key of Object.keys(o)) {
     const bit = BOOLEAN_BITS.get(key);
     if (bit !== undefined) request = applyBoolean(request, key, bit, o[key]);
-    else if (!ITERATE_KEYS.has(key)) throw unknownOption(key, "iteration", ITERATE_KEYS);
   }
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -206,5 +229,41 @@ export function checkIterateOptions(opts: unknown): IterateRequest {
     from: o.from === undefined ? 0n : toAddress(o.from, "option from"),
     to: o.to === undefined ? undefined : toAddress(o.to, "option to"),
     signal,
+  };
+}
+
+// ---------------------------------------------------------------- resolve
+
+/** How `resolve()` reads the process: per-address ioctl queries, one text snapshot, or the planner's pick. */
+export type ResolveStrategy = "auto" | "ioctl" | "text";
+
+/** Options for {@link ProcMaps.resolve}. */
+export interface ResolveOptions {
+  /** Default `"auto"`: the planner picks by the batch's shape (see {@link ResolvePlan}). */
+  strategy?: ResolveStrategy;
+  /** Fetch build IDs (once per file). Default true. */
+  buildId?: boolean;
+  /** Compute ELF virtual addresses (reads each file's program headers once). Default true. */
+  elfAddr?: boolean;
+}
+
+const STRATEGIES = ["auto", "ioctl", "text"] as const;
+const RESOLVE_KEYS = new Set(["strategy", "buildId", "elfAddr"]);
+
+/** Checked resolve() options. */
+export interface ResolveRequest {
+  strategy: ResolveStrategy;
+  buildId: boolean;
+  elfAddr: boolean;
+}
+
+/** Checks resolve() options. */
+export function checkResolveOptions(opts: unknown): ResolveRequest {
+  if (opts === undefined) return { strategy: "auto", buildId: true, elfAddr: true };
+  const o = ownOptions(opts, "resolve", RESOLVE_KEYS);
+  return {
+    strategy: choiceOption(o, "strategy", STRATEGIES, "auto"),
+    buildId: booleanOption(o, "buildId", true),
+    elfAddr: booleanOption(o, "elfAddr", true),
   };
 }

@@ -3,133 +3,52 @@
  * @module
  */
 import { FfiPermissionError, getLibc, type Libc } from "../ffi/mod.ts";
-import { nativeLittleEndian } from "../ffi/common.ts";
-import { FLAG, OFF, QUERY_SIZE, requestFor } from "./ioctl/abi.ts";
+import { requestFor } from "./ioctl/abi.ts";
 import type { Backend, BackendKind } from "./backend.ts";
-import { ERRNO, errorFromErrno, type Pid, ProcMapsError } from "./errors.ts";
+import { errorFromErrno, ProcMapsError } from "./errors.ts";
 import { IoctlBackend } from "./ioctl/backend.ts";
+import { ioctlUnavailable } from "./ioctl/probe.ts";
 import { basePageSize } from "./procfs/page_size.ts";
 import { TextBackend } from "./text/backend.ts";
+import { MappedFiles } from "./elf/file_cache.ts";
 import {
   checkIterateOptions,
-  checkKnownKeys,
-  checkObject,
+  checkOpenOptions,
   checkPid,
   checkQueryOptions,
-  choiceOption,
   type IterateOptions,
   type IterateRequest,
+  type OpenOptions,
+  type Pid,
   type QueryOptions,
+  type ResolveOptions,
   toAddress,
 } from "./options.ts";
 import type { Vma } from "./vma.ts";
-import {
-  checkResolveOptions,
-  planBatch,
-  resolveBatch,
-  type Resolved,
-  type ResolveOptions,
-  type ResolvePlan,
-  type ResolveSources,
-  toBatch,
-} from "./resolve/resolve.ts";
-import type { LoadSegment } from "./elf/segments.ts";
+import { planFor, resolveBatch, type ResolveSources } from "./resolve/resolve.ts";
+import type { Resolved, ResolvePlan } from "./resolve/types.ts";
 import { AsyncFromSync } from "./async_iter.ts";
 import { VmaIterator } from "./vma_iterator.ts";
-
-/** Which backend {@link ProcMaps.open} should use. */
-export type BackendChoice = "auto" | BackendKind;
-
-/** Options for {@link ProcMaps.open}. */
-export interface OpenOptions {
-  /**
-   * `"auto"` (default): the PROCMAP_QUERY ioctl where the kernel and runtime
-   * support it, else the maps text. `"ioctl"` or `"text"` force one; forcing
-   * `"ioctl"` where it is missing throws ProcMapsError `ENOTTY`.
-   */
-  backend?: BackendChoice;
-}
-
-const OPEN_KEYS = new Set(["backend"]);
-const BACKENDS = ["auto", "ioctl", "text"] as const;
-
-/** Per binding: does this kernel answer PROCMAP_QUERY? Probed once. */
-const ioctlSupport = new WeakMap<Libc, boolean>();
 
 /** Closes descriptors of handles dropped without close(). */
 const leaked = new FinalizationRegistry<{ libc: Libc; fd: number }>(({ libc, fd }) => {
   libc.close(fd);
 });
 
-function checkOpenOptions(opts: unknown): BackendChoice {
-  if (opts === undefined) return "auto";
-  const o = checkObject(opts, "open");
-  checkKnownKeys(o, OPEN_KEYS, "open");
-  return choiceOption(o, "backend", BACKENDS, "auto");
-}
-
 function loadLibc(pid: Pid): Libc {
   try {
     return getLibc();
   } catch (e) {
     if (e instanceof FfiPermissionError) {
-      throw new ProcMapsError("EACCES", ERRNO.EACCES, pid, "dlopen", e.message, { cause: e });
+      throw new ProcMapsError("EACCES", { pid, syscall: "dlopen", message: e.message, cause: e });
     }
-    throw new ProcMapsError(
-      "ENOSYS",
-      ERRNO.ENOSYS,
+    throw new ProcMapsError("ENOSYS", {
       pid,
-      "dlopen",
-      `cannot load the C library: ${(e as Error)?.message}`,
-      {
-        cause: e,
-      },
-    );
+      syscall: "dlopen",
+      message: `cannot load the C library: ${(e as Error)?.message}`,
+      cause: e,
+    });
   }
-}
-
-/**
- * Why the ioctl cannot be used here, or undefined when it can (the kernel
- * is probed on `fd`, once per binding).
- */
-function ioctlUnavailable(libc: Libc, fd: number, pid: Pid, path: string): ProcMapsError | undefined {
-  if (!libc.canIoctl) {
-    return new ProcMapsError(
-      "ENOTTY",
-      ERRNO.ENOTTY,
-      pid,
-      "ioctl(PROCMAP_QUERY)",
-      `the ${libc.runtime} runtime has no built-in FFI, so PROCMAP_QUERY cannot be called; ` +
-        `use backend "text" or "auto", or run under Deno or Bun`,
-    );
-  }
-  const request = requestFor(libc.arch);
-  if (request === undefined) {
-    return new ProcMapsError(
-      "EOPNOTSUPP",
-      ERRNO.EOPNOTSUPP,
-      pid,
-      "ioctl(PROCMAP_QUERY)",
-      `procmap does not know the PROCMAP_QUERY request number on ${libc.arch} ` +
-        `(known: x86_64, aarch64, riscv64); use backend "text" or "auto"`,
-    );
-  }
-  let supported = ioctlSupport.get(libc);
-  if (supported === undefined) {
-    // Minimal valid query: covering-or-next from 0, no name, no build ID
-    // (no buffers, so no addresses: a bare struct rather than a QueryStruct).
-    const probe = new Uint8Array(QUERY_SIZE);
-    const v = new DataView(probe.buffer);
-    v.setBigUint64(OFF.size, BigInt(QUERY_SIZE), nativeLittleEndian);
-    v.setBigUint64(OFF.queryFlags, BigInt(FLAG.coveringOrNext), nativeLittleEndian);
-    const r = libc.ioctl(fd, request, probe);
-    if (r === -ERRNO.ENOTTY) supported = false;
-    else if (r >= 0 || r === -ERRNO.ENOENT) supported = true;
-    // Any other answer (ESRCH for an exited process, ...) says nothing about the kernel.
-    if (supported !== undefined) ioctlSupport.set(libc, supported);
-  }
-  if (supported === false) return errorFromErrno(ERRNO.ENOTTY, pid, "ioctl(PROCMAP_QUERY)", path);
-  return undefined;
 }
 
 /**
@@ -158,29 +77,33 @@ export class ProcMaps implements Disposable {
   #backend: Backend | undefined;
   /** The text backend on the same descriptor: the primary one, or made for resolve(). */
   #text: TextBackend | undefined;
+  readonly #files: MappedFiles;
   readonly #sources: ResolveSources;
 
-  private constructor(libc: Libc, pid: Pid, path: string, fd: number, backend: Backend, pageSize: number) {
+  private constructor(
+    libc: Libc,
+    pid: Pid,
+    path: string,
+    fd: number,
+    backend: Backend,
+    pageSize: number,
+    files: MappedFiles,
+  ) {
     this.#libc = libc;
     this.pid = pid;
     this.#path = path;
     this.#fd = fd;
     this.#backend = backend;
     this.#pageSize = pageSize;
+    this.#files = files;
     this.#text = backend instanceof TextBackend ? backend : undefined;
-    this.#sources = {
-      libc,
-      pid,
-      ioctl: backend instanceof IoctlBackend ? backend : undefined,
-      text: () => this.#textBackend(),
-      segments: new Map<string, LoadSegment[] | null>(),
-    };
+    this.#sources = { pid, backend, text: () => this.#textBackend(), files };
     leaked.register(this, { libc, fd }, this);
   }
 
   #textBackend(): TextBackend {
     this.#open();
-    return (this.#text ??= new TextBackend(this.#libc, this.#fd, this.pid, this.#path, this.#pageSize));
+    return (this.#text ??= new TextBackend(this.#libc, this.#fd, this.pid, this.#path, this.#pageSize, this.#files));
   }
 
   /**
@@ -200,28 +123,27 @@ export class ProcMaps implements Disposable {
     const choice = checkOpenOptions(opts);
     const libc = loadLibc(id);
     if (libc.os !== "linux") {
-      throw new ProcMapsError(
-        "ENOSYS",
-        ERRNO.ENOSYS,
-        id,
-        "open",
-        `procmap reads /proc/<pid>/maps, which only Linux has (this is ${libc.os})`,
-      );
+      throw new ProcMapsError("ENOSYS", {
+        pid: id,
+        syscall: "open",
+        message: `procmap reads /proc/<pid>/maps, which only Linux has (this is ${libc.os})`,
+      });
     }
     const path = `/proc/${id}/maps`;
     const fd = libc.openRead(path);
     if (fd < 0) throw errorFromErrno(-fd, id, "open", path);
     try {
       const pageSize = basePageSize(libc);
+      const files = new MappedFiles(libc, id);
       let backend: Backend;
       const unavailable = choice === "text" ? undefined : ioctlUnavailable(libc, fd, id, path);
       if (choice === "ioctl" && unavailable) throw unavailable;
       if (choice === "text" || unavailable) {
-        backend = new TextBackend(libc, fd, id, path, pageSize);
+        backend = new TextBackend(libc, fd, id, path, pageSize, files);
       } else {
         backend = new IoctlBackend(libc, fd, requestFor(libc.arch)!, id, path, pageSize);
       }
-      return new ProcMaps(libc, id, path, fd, backend, pageSize);
+      return new ProcMaps(libc, id, path, fd, backend, pageSize, files);
     } catch (e) {
       libc.close(fd);
       throw e;
@@ -241,13 +163,11 @@ export class ProcMaps implements Disposable {
   #open(): Backend {
     const b = this.#backend;
     if (b === undefined) {
-      throw new ProcMapsError(
-        "EBADF",
-        ERRNO.EBADF,
-        this.pid,
-        "use",
-        `the handle on ${this.#path} is closed; open a new one with ProcMaps.open()`,
-      );
+      throw new ProcMapsError("EBADF", {
+        pid: this.pid,
+        syscall: "use",
+        message: `the handle on ${this.#path} is closed; open a new one with ProcMaps.open()`,
+      });
     }
     return b;
   }
@@ -321,8 +241,7 @@ export class ProcMaps implements Disposable {
   /** Which strategy `resolve(addrs, opts)` would use, and why. */
   planResolve(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): ResolvePlan {
     this.#open();
-    const o = checkResolveOptions(opts);
-    return planBatch(this.#sources, toBatch(addrs), o.strategy);
+    return planFor(this.#sources, addrs, opts);
   }
 
   /**
@@ -341,6 +260,7 @@ export class ProcMaps implements Disposable {
     b.dispose();
     this.#text?.dispose();
     this.#text = undefined;
+    this.#files.clear();
     leaked.unregister(this);
     this.#libc.close(this.#fd);
     this.#fd = -1;

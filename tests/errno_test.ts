@@ -10,7 +10,7 @@ import { nativeLittleEndian } from "../ffi/common.ts";
 import { FLAG, requestFor } from "../src/ioctl/abi.ts";
 import { ERRNO } from "../src/errors.ts";
 import { QueryStruct } from "../src/ioctl/query_struct.ts";
-import { WANT_NAME } from "../src/options.ts";
+import { WANT_NAME } from "../src/backend.ts";
 import { isRoot, runAsNobody } from "./helpers/runtime.ts";
 
 const libc = getLibc();

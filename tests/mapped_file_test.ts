@@ -82,6 +82,6 @@ test("a device node, FIFO or directory at the VMA's identity is never opened", (
 test("another file at the path (another inode) is not opened", () => {
   const other = { ...file, inode: file.inode + 1n };
   const b = binding(() => {});
-  assert.equal(openMappedFile(b.libc, mapper.pid, other), -1);
+  assert.equal(openMappedFile(b.libc, mapper.pid, other), -2, "ENOENT: no route opens another file");
   assert.deepEqual(b.opened, []);
 });

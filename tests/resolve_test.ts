@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { ProcMaps, type Resolved } from "../mod.ts";
-import { toBatch } from "../src/resolve/resolve.ts";
+import { toBatch } from "../src/resolve/batch.ts";
 import { fields, readRows, type Row } from "./helpers/ground_truth.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
@@ -156,22 +156,26 @@ test("resolve() reports what backs each known mapping", () => {
   assert.equal(r[0]!.kind, "file");
   assert.equal(r[0]!.fileOffset, 4096n + 5n, "addr - start + offset (mapped from offset 4096)");
   assert.equal(r[0]!.elfAddr, undefined);
-  assert.match(r[0]!.reason!, /ELF/, "a data file has no ELF headers");
+  assert.equal(r[0]!.reason, "no-elf-headers", "a data file has no ELF headers");
+  assert.match(r[0]!.reasonText!, /ELF/);
   assert.equal(r[1]!.kind, "deleted");
   assert.equal(r[1]!.fileOffset, 0n);
   assert.equal(r[2]!.kind, "memory-file");
   assert.equal(r[3]!.kind, "memory-file");
   assert.equal(r[4]!.kind, "anonymous");
   assert.equal(r[4]!.fileOffset, undefined);
-  assert.match(r[4]!.reason!, /anonymous/);
+  assert.equal(r[4]!.reason, "anonymous");
+  assert.match(r[4]!.reasonText!, /anonymous/);
   assert.equal(r[5]!.kind, "jit");
-  assert.match(r[5]!.reason!, /JIT/);
+  assert.equal(r[5]!.reason, "jit");
+  assert.match(r[5]!.reasonText!, /JIT/);
   assert.equal(r[6]!.kind, "file");
   assert.ok(r[6]!.elfAddr !== undefined && r[6]!.buildId !== undefined && r[6]!.reason === undefined);
   assert.equal(r[7], null);
   if (vdso) {
     assert.equal(r[8]!.kind, "special");
-    assert.match(r[8]!.reason!, /kernel/);
+    assert.equal(r[8]!.reason, "kernel");
+    assert.match(r[8]!.reasonText!, /kernel/);
   }
 });
 

@@ -20,7 +20,7 @@
  *   billions of them. A build ID after that many notes is not found.
  * @module
  */
-import { nativeLittleEndian } from "../../ffi/common.ts";
+import { nativeLittleEndian, TWO_32 } from "../util/bytes.ts";
 
 /**
  * Reads `len` bytes at `offset` of the file, or returns null when they cannot
@@ -35,7 +35,6 @@ const PT_NOTE = 4;
 const NT_GNU_BUILD_ID = 3;
 const MAX_PHDR_CNT = 256;
 const BUILD_ID_SIZE_MAX = 20;
-const TWO_32 = 4294967296;
 /** Note headers read per file at most (real files have a handful). */
 const MAX_NOTES = 4096;
 

@@ -18,7 +18,8 @@
  * @module
  */
 import type { FileId, Libc } from "../../ffi/mod.ts";
-import type { Pid } from "../errors.ts";
+import { ERRNO, isTransient } from "../errors.ts";
+import type { Pid } from "../options.ts";
 import { readFileText } from "../procfs/read.ts";
 import { parseMountinfo } from "../procfs/mountinfo.ts";
 
@@ -62,7 +63,12 @@ function isTheFile(libc: Libc, id: FileId, f: MappedFile, trusted: boolean, moun
   return dev !== undefined && dev[0] === f.devMajor && dev[1] === f.devMinor;
 }
 
-/** Opens the file behind a VMA; a descriptor, or -1 when no route works. */
+/**
+ * Opens the file behind a VMA: a descriptor, or -errno. A transient failure
+ * of any route (EMFILE, ENFILE, ENOMEM, ...) is returned when no later
+ * route works, so that callers do not take it for "no such file"; -ENOENT
+ * otherwise.
+ */
 export function openMappedFile(libc: Libc, pid: Pid, f: MappedFile): number {
   const proc = `/proc/${pid}`;
   const routes: { path: string | Uint8Array; trusted: boolean; mountinfo: string }[] = [
@@ -75,13 +81,19 @@ export function openMappedFile(libc: Libc, pid: Pid, f: MappedFile): number {
     );
   }
   const id: FileId = { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n };
+  let transient = 0;
   for (const route of routes) {
-    if (libc.stat(route.path, id) !== 0 || !isTheFile(libc, id, f, route.trusted, route.mountinfo)) continue;
+    const st = libc.stat(route.path, id);
+    if (st < 0 && isTransient(-st)) transient = -st;
+    if (st !== 0 || !isTheFile(libc, id, f, route.trusted, route.mountinfo)) continue;
     const fd = libc.openRead(route.path);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      if (isTransient(-fd)) transient = -fd;
+      continue;
+    }
     // The path may have changed between stat and open: check what was opened.
     if (libc.fstat(fd, id) === 0 && isTheFile(libc, id, f, route.trusted, route.mountinfo)) return fd;
     libc.close(fd);
   }
-  return -1;
+  return transient ? -transient : -ERRNO.ENOENT;
 }

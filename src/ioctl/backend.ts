@@ -3,14 +3,15 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { nativeLittleEndian } from "../../ffi/common.ts";
+import { nativeLittleEndian } from "../util/bytes.ts";
 import { FLAG, VSYSCALL_START } from "./abi.ts";
-import type { Backend, Cursor } from "../backend.ts";
-import { ERRNO, errorFromErrno, type Pid, ProcMapsError } from "../errors.ts";
+import type { Backend, Cursor, Seeker, VmaIndex } from "../backend.ts";
+import { ERRNO, errorFromErrno, ProcMapsError } from "../errors.ts";
+import type { Pid } from "../options.ts";
 import { QueryStruct } from "./query_struct.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
 import { type MapsTable, parseMaps } from "../text/parser.ts";
-import { KERNEL_FLAGS, type Request, WANT_NAME } from "../options.ts";
+import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
 
 /** Row of the maps text that the ioctl never reports (the gate area). */
@@ -78,14 +79,12 @@ export class IoctlBackend implements Backend {
         return withNameAndBuildId(vma, table.name(i), vma.buildId);
       }
     }
-    throw new ProcMapsError(
-      "ENAMETOOLONG",
-      ERRNO.ENAMETOOLONG,
-      this.#pid,
-      "ioctl(PROCMAP_QUERY)",
-      `the name of the VMA at 0x${vma.start.toString(16)} is longer than PATH_MAX and the VMA changed ` +
+    throw new ProcMapsError("ENAMETOOLONG", {
+      pid: this.#pid,
+      syscall: "ioctl(PROCMAP_QUERY)",
+      message: `the name of the VMA at 0x${vma.start.toString(16)} is longer than PATH_MAX and the VMA changed ` +
         `before it could be read from ${this.#path}; query again`,
-    );
+    });
   }
 
   /** The whole maps text, parsed; ESRCH unless the process outlived the read. */
@@ -132,6 +131,26 @@ export class IoctlBackend implements Backend {
 
   cursor(from: bigint, request: Request): Cursor {
     return new IoctlCursor(this, from, request | FLAG.coveringOrNext);
+  }
+
+  seeker(): Seeker {
+    const request = FLAG.coveringOrNext | WANT_NAME;
+    return { seek: (addr) => this.query(addr, request) };
+  }
+
+  buildIdOf(vma: Vma): string | undefined {
+    if (!vma.fileBacked) return undefined;
+    // One more query at its start, asking only for that; the map may have
+    // changed meanwhile, so trust only the same file.
+    const again = this.query(vma.start, WANT_BUILD_ID);
+    if (!again || again.inode !== vma.inode || again.devMajor !== vma.devMajor || again.devMinor !== vma.devMinor) {
+      return undefined;
+    }
+    return again.buildId;
+  }
+
+  lastIndex(): VmaIndex | undefined {
+    return undefined;
   }
 
   refresh(): void {}

@@ -5,14 +5,13 @@
  * @module
  */
 import { BUILD_ID_CAPACITY, OFF, PATH_MAX, QUERY_SIZE } from "./abi.ts";
+import { TWO_32 } from "../util/bytes.ts";
 import { NameCache, toHex } from "../util/names.ts";
 import { Vma } from "../vma.ts";
-import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../options.ts";
+import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
 
 /** The first name buffer; names that do not fit get a PATH_MAX one. */
 export const INITIAL_NAME_CAPACITY = 256;
-
-const TWO_32 = 4294967296;
 
 /**
  * A buffer whose address the kernel is given. Built on an explicit

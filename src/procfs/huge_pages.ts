@@ -18,7 +18,7 @@
  */
 import type { Libc } from "../../ffi/mod.ts";
 import { FLAG } from "../ioctl/abi.ts";
-import type { Pid } from "../errors.ts";
+import type { Pid } from "../options.ts";
 import { readFileText } from "./read.ts";
 import { parseMountinfo } from "./mountinfo.ts";
 import type { MapsTable } from "../text/parser.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { nativeLittleEndian } from "../../ffi/common.ts";
+import { nativeLittleEndian } from "../util/bytes.ts";
 import { readFile } from "./read.ts";
 
 const AT_PAGESZ = 6n;

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { ERRNO, errorFromErrno, type Pid } from "../errors.ts";
+import { ERRNO, errorFromErrno } from "../errors.ts";
+import type { Pid } from "../options.ts";
 
 /** Bytes read and the buffer holding them (`bytes.length` may exceed `length`). */
 export interface TextRead {

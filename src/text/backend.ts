@@ -9,14 +9,19 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import type { Backend, Cursor } from "../backend.ts";
-import type { Pid } from "../errors.ts";
+import type { Backend, Cursor, Seeker, VmaIndex } from "../backend.ts";
+import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
+import type { Pid } from "../options.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
 import { type MapsTable, parseMaps } from "./parser.ts";
-import { TextBuildIds } from "./build_ids.ts";
+import type { MappedFile } from "../elf/mapped_file.ts";
+import type { MappedFiles } from "../elf/file_cache.ts";
 import { fillHugePageSizes } from "../procfs/huge_pages.ts";
-import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../options.ts";
+import { FLAG } from "../ioctl/abi.ts";
 import type { Vma } from "../vma.ts";
+import { hiOf, loOf } from "../util/bytes.ts";
+
+const encoder = new TextEncoder();
 
 /** How often to re-read a text whose lines overlap (it changed between reads). */
 const CONSISTENT_READ_ATTEMPTS = 4;
@@ -29,7 +34,7 @@ export class TextBackend implements Backend {
   readonly #pid: Pid;
   readonly #path: string;
   readonly #pageSize: number;
-  readonly #buildIds: TextBuildIds;
+  readonly #files: MappedFiles;
   #table: MapsTable | undefined;
   /** Page size per pseudo device, learned once per handle (see procfs/huge_pages.ts). */
   readonly #pageSizes = new Map<string, number>();
@@ -40,13 +45,14 @@ export class TextBackend implements Backend {
     pid: Pid,
     path: string,
     pageSize: number,
+    files: MappedFiles,
   ) {
     this.#libc = libc;
     this.#fd = fd;
     this.#pid = pid;
     this.#path = path;
     this.#pageSize = pageSize;
-    this.#buildIds = new TextBuildIds(libc, pid);
+    this.#files = files;
   }
 
   /** Reads and parses the whole text; re-reads when it changed mid-read. */
@@ -62,23 +68,60 @@ export class TextBackend implements Backend {
     if (!ordered) dropOverlapped(table!);
     requireOutlived(this.#libc, this.#fd, this.#pid, this.#path);
     fillHugePageSizes(table!, this.#libc, this.#pid, this.#pageSize, this.#pageSizes);
-    this.#buildIds.clear();
+    // Build IDs read from now on belong to this moment's files.
+    this.#files.newGeneration();
     return (this.#table = table!);
   }
 
-  /** The last snapshot taken, if any (possibly stale). */
-  get lastSnapshot(): MapsTable | undefined {
+  lastIndex(): VmaIndex | undefined {
     return this.#table;
   }
 
-  /** Build ID of a row's file (cached by device and inode until the next snapshot). */
-  buildIdOf(table: MapsTable, row: number): string | undefined {
-    return this.#buildIds.lookup(table, row);
+  /** Build ID of a row's file: the ELF note read from user space (cached until the next snapshot). */
+  #buildIdOfRow(table: MapsTable, row: number): string | undefined {
+    if (!(table.flags[row] & FLAG.fileBacked)) return undefined;
+    return this.#files.buildId(fileOfRow(table, row));
+  }
+
+  buildIdOf(vma: Vma): string | undefined {
+    if (!vma.fileBacked) return undefined;
+    // The row of the current snapshot has the name's raw bytes; a VMA of an
+    // older snapshot has only its decoded name.
+    const table = this.#table;
+    if (table) {
+      const row = table.firstEndingAbove(hiOf(vma.start), loOf(vma.start));
+      if (
+        row < table.count && table.start.big[row] === vma.start && table.end.big[row] === vma.end &&
+        table.inode.big[row] === vma.inode
+      ) {
+        return this.#buildIdOfRow(table, row);
+      }
+    }
+    return this.#files.buildId({
+      start: vma.start,
+      end: vma.end,
+      devMajor: vma.devMajor,
+      devMinor: vma.devMinor,
+      inode: vma.inode,
+      path: encoder.encode(vma.name ?? ""),
+    });
   }
 
   #vma(table: MapsTable, row: number, request: Request): Vma {
-    const buildId = request & WANT_BUILD_ID ? this.#buildIds.lookup(table, row) : undefined;
+    const buildId = request & WANT_BUILD_ID ? this.#buildIdOfRow(table, row) : undefined;
     return table.vma(row, (request & WANT_NAME) !== 0, buildId);
+  }
+
+  seeker(): Seeker {
+    const table = this.snapshot();
+    let row = 0;
+    return {
+      // Ascending addresses: a forward scan, linear over the batch and the text.
+      seek(_addr: bigint, hi: number, lo: number): Vma | null {
+        row = table.advancePast(row, hi, lo);
+        return row < table.count ? table.vma(row, true, undefined) : null;
+      },
+    };
   }
 
   query(addr: bigint, request: Request): Vma | null {
@@ -89,7 +132,7 @@ export class TextBackend implements Backend {
 
   cursor(from: bigint, request: Request): Cursor {
     const table = this.snapshot();
-    let row = table.firstEndingAbove(Number(from >> 32n), Number(from & 0xffffffffn));
+    let row = table.firstEndingAbove(hiOf(from), loOf(from));
     const flags = request & KERNEL_FLAGS;
     return {
       next: () => {
@@ -109,6 +152,18 @@ export class TextBackend implements Backend {
   dispose(): void {
     this.#table = undefined;
   }
+}
+
+/** What identifies row `row`'s file, for opening it. */
+function fileOfRow(table: MapsTable, row: number): MappedFile {
+  return {
+    start: table.start.big[row],
+    end: table.end.big[row],
+    devMajor: table.devMajor[row],
+    devMinor: table.devMinor[row],
+    inode: table.inode.big[row],
+    path: table.nameBytes(row),
+  };
 }
 
 /** True when every row starts at or after the end of the one before. */

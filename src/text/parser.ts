@@ -14,11 +14,11 @@
  */
 import { FLAG } from "../ioctl/abi.ts";
 import { decodeName } from "../util/names.ts";
-import { type Pid, ProcMapsError } from "../errors.ts";
+import { ProcMapsError } from "../errors.ts";
+import type { Pid } from "../options.ts";
 import { PERM, Vma } from "../vma.ts";
-import { nativeLittleEndian } from "../../ffi/common.ts";
+import { hiOf, loOf, nativeLittleEndian, TWO_32 } from "../util/bytes.ts";
 
-const TWO_32 = 4294967296;
 // Word order of a u64 inside a Uint32Array that aliases a BigUint64Array.
 const LO = nativeLittleEndian ? 0 : 1;
 const HI = 1 - LO;
@@ -229,8 +229,8 @@ export class MapsTable {
    * query_matching_vma), or -1 for ENOENT.
    */
   find(addr: bigint, kernelFlags: number): number {
-    const addrHi = Number(addr >> 32n);
-    const addrLo = Number(addr & 0xffffffffn);
+    const addrHi = hiOf(addr);
+    const addrLo = loOf(addr);
     const want = kernelFlags & (FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked);
     const next = (kernelFlags & FLAG.coveringOrNext) !== 0;
     for (let i = this.firstEndingAbove(addrHi, addrLo); i < this.count; i++) {
@@ -330,8 +330,8 @@ function storeLong(words: Uint32Array, i: number, text: Uint8Array, s: number, e
   let big = 0n;
   for (let p = s; p < e; p++) big = big * BigInt(radix) + BigInt(radix === 16 ? HEX_VALUE[text[p]] : text[p] - 0x30);
   if (big >= 1n << 64n) return false;
-  words[2 * i + HI] = Number(big >> 32n);
-  words[2 * i + LO] = Number(big & 0xffffffffn);
+  words[2 * i + HI] = hiOf(big);
+  words[2 * i + LO] = loOf(big);
   return true;
 }
 
@@ -356,13 +356,12 @@ export function parseMaps(text: Uint8Array, length: number, pageSize: number, pi
     lineStart = e.lineStart;
     let line = 1;
     for (let p = 0; p < lineStart; p++) if (text[p] === CH_NL) line++;
-    throw new ProcMapsError(
-      "EBADMSG",
-      0,
+    throw new ProcMapsError("EBADMSG", {
       pid,
-      "parse",
-      `malformed maps line ${line} (${e.what}): ${JSON.stringify(lineText(text, lineStart, length))}`,
-    );
+      syscall: "parse",
+      errno: 0,
+      message: `malformed maps line ${line} (${e.what}): ${JSON.stringify(lineText(text, lineStart, length))}`,
+    });
   }
   return table;
 }
