@@ -1,6 +1,7 @@
 /**
- * PROCMAP_QUERY ABI facts (include/uapi/linux/fs.h, Linux >= 6.11).
- * See ../shared/procmap_query.md for the reference this follows.
+ * PROCMAP_QUERY ABI facts, Linux >= 6.11: `struct procmap_query` and the
+ * flags in include/uapi/linux/fs.h, the semantics in do_procmap_query() and
+ * query_matching_vma() of fs/proc/task_mmu.c.
  * @module
  */
 
