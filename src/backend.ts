@@ -30,13 +30,22 @@ export interface Cursor {
 }
 
 /**
- * Finds VMAs for addresses given in ascending order (resolve()'s loop):
- * `seek(addr)` is the first VMA ending above `addr` (covering it, or the
- * next one), with its name, or null when there is none. `hi`/`lo` are the
- * address's 32-bit halves, for sources that compare without bigints.
+ * Finds VMAs for addresses given in ascending order (resolve()'s loop).
+ * `seek(addr, hi, lo)` moves to the first VMA ending above `addr` (covering
+ * it, or the next one) and returns false when there is none; `hi`/`lo` are
+ * the address's 32-bit halves. The current VMA's bounds are kept as halves
+ * too, so the loop compares numbers, not bigints, per address, and the VMA
+ * itself is made only when an address lands in it.
  */
 export interface Seeker {
-  seek(addr: bigint, hi: number, lo: number): Vma | null;
+  seek(addr: bigint, hi: number, lo: number): boolean;
+  /** The current VMA's start and end as 32-bit halves (valid after a successful seek). */
+  readonly startHi: number;
+  readonly startLo: number;
+  readonly endHi: number;
+  readonly endLo: number;
+  /** The current VMA, with its name. */
+  current(): Vma;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * One per-handle cache of what procmap learns by opening the files behind
  * VMAs: build IDs read from user space (the text backend's), and PT_LOAD
- * headers (resolve()'s ELF addresses). Keyed by device and inode, bounded,
+ * headers (resolve()'s ELF addresses). Keyed by device and inode (a file
+ * is described, which costs, only when it must be opened), bounded,
  * and never remembering a transient failure: an `EMFILE` or `ENOMEM` while
  * opening or reading is thrown as ProcMapsError and nothing is stored, so
  * the next call tries again.
@@ -21,6 +22,13 @@ import { toHex } from "../util/names.ts";
 import { findBuildId } from "./build_id.ts";
 import { type MappedFile, openMappedFile } from "./mapped_file.ts";
 import { type LoadSegment, loadSegments } from "./segments.ts";
+
+/** What a file is keyed by: the device and inode the maps report. */
+export interface FileKey {
+  readonly devMajor: number;
+  readonly devMinor: number;
+  readonly inode: bigint;
+}
 
 /** Files remembered per handle at most (a process maps far fewer). */
 const MAX_FILES = 4096;
@@ -85,7 +93,7 @@ export class MappedFiles {
     this.#entries.clear();
   }
 
-  #entry(f: MappedFile): Entry {
+  #entry(f: FileKey): Entry {
     const key = `${f.devMajor}:${f.devMinor}:${f.inode}`;
     let e = this.#entries.get(key);
     if (e === undefined) {
@@ -130,10 +138,10 @@ export class MappedFiles {
    * as the kernel does (elf/build_id.ts); undefined when it has none or
    * cannot be read here. Kept for the current generation.
    */
-  buildId(f: MappedFile): string | undefined {
-    const e = this.#entry(f);
+  buildId(key: FileKey, file: () => MappedFile): string | undefined {
+    const e = this.#entry(key);
     if (e.buildIdGeneration === this.#generation) return e.buildId;
-    const id = this.#withFile(f, null, (r) => findBuildId((offset, len) => r.exact(offset, len)));
+    const id = this.#withFile(file(), null, (r) => findBuildId((offset, len) => r.exact(offset, len)));
     e.buildId = id ? toHex(id, id.length) : undefined;
     e.buildIdGeneration = this.#generation;
     return e.buildId;
@@ -144,15 +152,15 @@ export class MappedFiles {
    * file. `buildId` is the file's build ID as reported for this VMA (it keys
    * the answer for the handle's life; without one, for this generation).
    */
-  loadSegments(f: MappedFile, buildId: string | undefined): LoadSegment[] | null {
-    const e = this.#entry(f);
+  loadSegments(key: FileKey, buildId: string | undefined, file: () => MappedFile): LoadSegment[] | null {
+    const e = this.#entry(key);
     if (
       e.segments !== undefined &&
       (buildId ? e.segmentsBuildId === buildId : e.segmentsGeneration === this.#generation && e.segmentsBuildId === "")
     ) {
       return e.segments;
     }
-    const segments = this.#withFile(f, null, (r) => loadSegments((offset, len) => r.upTo(offset, len)));
+    const segments = this.#withFile(file(), null, (r) => loadSegments((offset, len) => r.upTo(offset, len)));
     e.segments = segments;
     e.segmentsBuildId = buildId ?? "";
     e.segmentsGeneration = this.#generation;

@@ -3,12 +3,12 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { nativeLittleEndian } from "../util/bytes.ts";
+import { hiOf, loOf, nativeLittleEndian } from "../util/bytes.ts";
 import { FLAG, VSYSCALL_START } from "./abi.ts";
 import type { Backend, Cursor, Seeker, VmaIndex } from "../backend.ts";
 import { ERRNO, errorFromErrno, ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
-import { QueryStruct } from "./query_struct.ts";
+import { type Bounds, QueryStruct } from "./query_struct.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
 import { type MapsTable, parseMaps } from "../text/parser.ts";
 import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
@@ -51,8 +51,20 @@ export class IoctlBackend implements Backend {
 
   query(addr: bigint, request: Request): Vma | null {
     const r = this.#call(addr, request);
-    if (r >= 0) return this.#q.decode(request);
+    if (r >= 0) return (this.#decoded = this.#q.decode(request));
     return this.#failed(-r, addr, request);
+  }
+
+  /** The Vma the query struct last described (fallbacks such as the gate area return others). */
+  #decoded: Vma | undefined;
+
+  /** `vma`'s bounds as 32-bit halves into `out`: from the struct when it describes `vma`, which costs no bigints. */
+  boundsOf(vma: Vma, out: Bounds): void {
+    if (vma === this.#decoded) return this.#q.bounds(out);
+    out.startHi = hiOf(vma.start);
+    out.startLo = loOf(vma.start);
+    out.endHi = hiOf(vma.end);
+    out.endLo = loOf(vma.end);
   }
 
   #failed(errno: number, addr: bigint, request: Request): Vma | null {
@@ -134,8 +146,7 @@ export class IoctlBackend implements Backend {
   }
 
   seeker(): Seeker {
-    const request = FLAG.coveringOrNext | WANT_NAME;
-    return { seek: (addr) => this.query(addr, request) };
+    return new IoctlSeeker(this);
   }
 
   buildIdOf(vma: Vma): string | undefined {
@@ -157,6 +168,31 @@ export class IoctlBackend implements Backend {
 
   dispose(): void {
     this.#gate = undefined;
+  }
+}
+
+/** resolve()'s seeks: one covering-or-next query each, with the name. */
+class IoctlSeeker implements Seeker {
+  readonly #backend: IoctlBackend;
+  #vma: Vma | null = null;
+  startHi = 0;
+  startLo = 0;
+  endHi = 0;
+  endLo = 0;
+
+  constructor(backend: IoctlBackend) {
+    this.#backend = backend;
+  }
+
+  seek(addr: bigint): boolean {
+    const vma = this.#vma = this.#backend.query(addr, FLAG.coveringOrNext | WANT_NAME);
+    if (vma === null) return false;
+    this.#backend.boundsOf(vma, this);
+    return true;
+  }
+
+  current(): Vma {
+    return this.#vma!;
   }
 }
 

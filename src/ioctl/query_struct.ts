@@ -10,6 +10,14 @@ import { NameCache, toHex } from "../util/names.ts";
 import { Vma } from "../vma.ts";
 import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
 
+/** A VMA's start and end as 32-bit halves. */
+export interface Bounds {
+  startHi: number;
+  startLo: number;
+  endHi: number;
+  endLo: number;
+}
+
 /** The first name buffer; names that do not fit get a PATH_MAX one. */
 export const INITIAL_NAME_CAPACITY = 256;
 
@@ -126,6 +134,17 @@ export class QueryStruct {
   /** `vma_start` of the last successful query. */
   start(): bigint {
     return this.#view.getBigUint64(OFF.vmaStart, this.#le);
+  }
+
+  /** The last successful query's `vma_start` and `vma_end` as 32-bit halves, into `out` (no bigints). */
+  bounds(out: Bounds): void {
+    const v = this.#view;
+    const le = this.#le;
+    const lo = le ? 0 : 4, hi = le ? 4 : 0;
+    out.startHi = v.getUint32(OFF.vmaStart + hi, le);
+    out.startLo = v.getUint32(OFF.vmaStart + lo, le);
+    out.endHi = v.getUint32(OFF.vmaEnd + hi, le);
+    out.endLo = v.getUint32(OFF.vmaEnd + lo, le);
   }
 
   /** Builds the Vma the kernel just described. */

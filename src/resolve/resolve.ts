@@ -30,23 +30,33 @@ export interface ResolveSources {
 
 /** An ioctl seeker that, after `budget` seeks, hands the rest of the batch to another (the text's). */
 class Budgeted implements Seeker {
-  readonly #first: Seeker;
   readonly #then: () => Seeker;
   #left: number;
-  #second: Seeker | undefined;
+  #on: Seeker;
+  startHi = 0;
+  startLo = 0;
+  endHi = 0;
+  endLo = 0;
 
   constructor(first: Seeker, budget: number, then: () => Seeker) {
-    this.#first = first;
+    this.#on = first;
     this.#left = budget;
     this.#then = then;
   }
 
-  seek(addr: bigint, hi: number, lo: number): Vma | null {
-    if (this.#left > 0) {
-      this.#left--;
-      return this.#first.seek(addr, hi, lo);
-    }
-    return (this.#second ??= this.#then()).seek(addr, hi, lo);
+  seek(addr: bigint, hi: number, lo: number): boolean {
+    if (this.#left-- === 0) this.#on = this.#then();
+    const s = this.#on;
+    if (!s.seek(addr, hi, lo)) return false;
+    this.startHi = s.startHi;
+    this.startLo = s.startLo;
+    this.endHi = s.endHi;
+    this.endLo = s.endLo;
+    return true;
+  }
+
+  current(): Vma {
+    return this.#on.current();
   }
 }
 
@@ -60,22 +70,27 @@ interface Found {
  * The resolution loop: one seek answers every following address inside the
  * VMA it returns, and every address in the gap before it.
  */
-function locate(seeker: Seeker, batch: Batch): Found {
+function locate(s: Seeker, batch: Batch): Found {
   const { unique, hi, lo } = batch;
   const found: Found = { entryOf: new Int32Array(unique.length), entries: [] };
-  let cur: Vma | null = null;
-  let curEntry = -1;
+  let sought = false;
+  let curEntry = -1; // the current VMA's entry, made when the first address lands in it
   for (let i = 0; i < unique.length; i++) {
-    const a = unique[i];
-    if (cur === null || a >= cur.end) {
-      cur = seeker.seek(a, hi[i], lo[i]);
-      if (cur === null) {
+    const h = hi[i], l = lo[i];
+    if (!sought || h > s.endHi || (h === s.endHi && l >= s.endLo)) {
+      sought = true;
+      curEntry = -1;
+      if (!s.seek(unique[i], h, l)) {
         found.entryOf.fill(-1, i);
         break;
       }
-      curEntry = found.entries.push(cur) - 1;
     }
-    found.entryOf[i] = a >= cur.start ? curEntry : -1;
+    if (h > s.startHi || (h === s.startHi && l >= s.startLo)) {
+      if (curEntry < 0) curEntry = found.entries.push(s.current()) - 1;
+      found.entryOf[i] = curEntry;
+    } else {
+      found.entryOf[i] = -1;
+    }
   }
   return found;
 }
@@ -142,13 +157,10 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
   src.files.newGeneration();
   const found = locate(seekerFor(src, plan), batch);
 
-  // Per distinct VMA: build ID (once per file), ELF headers (once per file), kind.
-  const used = new Uint8Array(found.entries.length);
-  for (const e of found.entryOf) if (e >= 0) used[e] = 1;
+  // Per distinct VMA an address lands in: build ID (once per file), ELF headers (once per file), kind.
   const buildIds = new Map<string, string | undefined>();
   const finished: Finished[] = [];
   found.entries.forEach((vma, i) => {
-    if (!used[i]) return;
     const kind = mappingKind(vma);
     let buildId: string | undefined;
     if (o.buildId && vma.fileBacked) {
@@ -225,12 +237,12 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
 
 /** PT_LOAD headers of a VMA's file, through the handle's file cache. */
 function segmentsOf(files: MappedFiles, vma: Vma, buildId: string | undefined): LoadSegment[] | null {
-  return files.loadSegments({
+  return files.loadSegments(vma, buildId, () => ({
     start: vma.start,
     end: vma.end,
     devMajor: vma.devMajor,
     devMinor: vma.devMinor,
     inode: vma.inode,
     path: encoder.encode(vma.name ?? ""),
-  }, buildId);
+  }));
 }

@@ -80,7 +80,10 @@ export class TextBackend implements Backend {
   /** Build ID of a row's file: the ELF note read from user space (cached until the next snapshot). */
   #buildIdOfRow(table: MapsTable, row: number): string | undefined {
     if (!(table.flags[row] & FLAG.fileBacked)) return undefined;
-    return this.#files.buildId(fileOfRow(table, row));
+    return this.#files.buildId(
+      { devMajor: table.devMajor[row], devMinor: table.devMinor[row], inode: table.inode.big[row] },
+      () => fileOfRow(table, row),
+    );
   }
 
   buildIdOf(vma: Vma): string | undefined {
@@ -97,14 +100,14 @@ export class TextBackend implements Backend {
         return this.#buildIdOfRow(table, row);
       }
     }
-    return this.#files.buildId({
+    return this.#files.buildId(vma, () => ({
       start: vma.start,
       end: vma.end,
       devMajor: vma.devMajor,
       devMinor: vma.devMinor,
       inode: vma.inode,
       path: encoder.encode(vma.name ?? ""),
-    });
+    }));
   }
 
   #vma(table: MapsTable, row: number, request: Request): Vma {
@@ -113,15 +116,7 @@ export class TextBackend implements Backend {
   }
 
   seeker(): Seeker {
-    const table = this.snapshot();
-    let row = 0;
-    return {
-      // Ascending addresses: a forward scan, linear over the batch and the text.
-      seek(_addr: bigint, hi: number, lo: number): Vma | null {
-        row = table.advancePast(row, hi, lo);
-        return row < table.count ? table.vma(row, true, undefined) : null;
-      },
-    };
+    return new TextSeeker(this.snapshot());
   }
 
   query(addr: bigint, request: Request): Vma | null {
@@ -151,6 +146,35 @@ export class TextBackend implements Backend {
 
   dispose(): void {
     this.#table = undefined;
+  }
+}
+
+/** Ascending addresses over one snapshot: a forward scan, linear over the batch and the text. */
+class TextSeeker implements Seeker {
+  readonly #table: MapsTable;
+  #row = 0;
+  startHi = 0;
+  startLo = 0;
+  endHi = 0;
+  endLo = 0;
+
+  constructor(table: MapsTable) {
+    this.#table = table;
+  }
+
+  seek(_addr: bigint, hi: number, lo: number): boolean {
+    const t = this.#table;
+    const row = this.#row = t.advancePast(this.#row, hi, lo);
+    if (row >= t.count) return false;
+    this.startHi = t.start.hi(row);
+    this.startLo = t.start.lo(row);
+    this.endHi = t.end.hi(row);
+    this.endLo = t.end.lo(row);
+    return true;
+  }
+
+  current(): Vma {
+    return this.#table.vma(this.#row, true, undefined);
   }
 }
 

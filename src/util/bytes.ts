@@ -11,12 +11,19 @@ export const nativeLittleEndian: boolean = new Uint8Array(new Uint16Array([1]).b
 /** 2^32, the weight of a u64's high half. */
 export const TWO_32 = 4294967296;
 
+const TWO_53 = 2 ** 53;
+
+// Below 2^53 (all of user space) the double is exact and no bigint is
+// allocated; only larger values take the bigint route.
+
 /** The high 32 bits of a u64 given as a bigint. */
 export function hiOf(v: bigint): number {
-  return Number(v >> 32n);
+  const k = Number(v);
+  return k < TWO_53 ? Math.floor(k / TWO_32) : Number(v >> 32n);
 }
 
 /** The low 32 bits of a u64 given as a bigint. */
 export function loOf(v: bigint): number {
-  return Number(v & 0xffffffffn);
+  const k = Number(v);
+  return k < TWO_53 ? k % TWO_32 : Number(v & 0xffffffffn);
 }
