@@ -11,7 +11,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
-import { type MapsTable, parseMaps } from "../src/text/parser.ts";
+import { parseMaps } from "../src/text/parser.ts";
+import type { MapsTable } from "../src/text/table.ts";
 import { findBuildId } from "../src/elf/build_id.ts";
 import { fields, parseText, type Row } from "./helpers/ground_truth.ts";
 import { elfImage, lieAboutElf, mapsText, mutateBytes } from "./helpers/mutate.ts";

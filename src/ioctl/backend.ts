@@ -10,7 +10,8 @@ import { ERRNO, errorFromErrno, ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
 import { type Bounds, QueryStruct } from "./query_struct.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
-import { type MapsTable, parseMaps } from "../text/parser.ts";
+import { parseMaps } from "../text/parser.ts";
+import type { MapsTable } from "../text/table.ts";
 import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
 

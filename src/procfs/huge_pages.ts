@@ -21,7 +21,7 @@ import { FLAG } from "../ioctl/abi.ts";
 import type { Pid } from "../options.ts";
 import { readFileText } from "./read.ts";
 import { parseMountinfo } from "./mountinfo.ts";
-import type { MapsTable } from "../text/parser.ts";
+import type { MapsTable } from "../text/table.ts";
 
 const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 

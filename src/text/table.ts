@@ -1,0 +1,265 @@
+/**
+ * A parsed maps text as columns: one row per VMA, numbers in typed arrays,
+ * names as byte ranges of the text decoded only when asked for, and the
+ * lookups the backends need (binary search, forward scan, the kernel's
+ * filter and covering-or-next rules).
+ * @module
+ */
+import { FLAG } from "../ioctl/abi.ts";
+import { decodeName } from "../util/names.ts";
+import { Vma } from "../vma.ts";
+import { hiOf, loOf, nativeLittleEndian } from "../util/bytes.ts";
+
+// Word order of a u64 inside a Uint32Array that aliases a BigUint64Array.
+/** Index of the low 32-bit word of a u64 in a column's `words`. */
+export const LO: number = nativeLittleEndian ? 0 : 1;
+/** Index of the high 32-bit word of a u64 in a column's `words`. */
+export const HI: number = 1 - LO;
+
+const CH_NL = 0x0a;
+const CH_BACKSLASH = 0x5c;
+
+export class U64Column {
+  words: Uint32Array;
+  #big: BigUint64Array | undefined;
+  constructor(capacity: number) {
+    this.words = new Uint32Array(capacity * 2);
+  }
+  /** The column as bigints (a view made on first use: parsing does not need it). */
+  get big(): BigUint64Array {
+    return this.#big ??= new BigUint64Array(this.words.buffer);
+  }
+  grow(capacity: number): void {
+    const words = new Uint32Array(capacity * 2);
+    words.set(this.words);
+    this.words = words;
+    this.#big = undefined;
+  }
+  hi(i: number): number {
+    return this.words[2 * i + HI];
+  }
+  lo(i: number): number {
+    return this.words[2 * i + LO];
+  }
+}
+
+/** A parsed maps text: one row per VMA, in file order. */
+export class MapsTable {
+  /** The text the rows point into (names are decoded from it on demand). */
+  readonly text: Uint8Array;
+  /** Number of rows. */
+  count = 0;
+  readonly start: U64Column;
+  readonly end: U64Column;
+  readonly offset: U64Column;
+  readonly inode: U64Column;
+  /** PERM bits, plus FLAG.fileBacked when the kernel shows a device or inode. */
+  flags: Uint8Array;
+  devMajor: Uint32Array;
+  devMinor: Uint32Array;
+  nameStart: Uint32Array;
+  nameEnd: Uint32Array;
+  /** Page size of rows not in `hugePageSizes` (the text does not show it). */
+  readonly basePageSize: number;
+  /** Rows of hugetlb memory and their page size (see procfs/huge_pages.ts). */
+  readonly hugePageSizes = new Map<number, number>();
+
+  constructor(text: Uint8Array, capacity: number, basePageSize: number) {
+    this.text = text;
+    this.basePageSize = basePageSize;
+    capacity = Math.max(capacity, 16);
+    this.start = new U64Column(capacity);
+    this.end = new U64Column(capacity);
+    this.offset = new U64Column(capacity);
+    this.inode = new U64Column(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.devMajor = new Uint32Array(capacity);
+    this.devMinor = new Uint32Array(capacity);
+    this.nameStart = new Uint32Array(capacity);
+    this.nameEnd = new Uint32Array(capacity);
+  }
+
+  /** Page size of row `i`. */
+  pageSize(i: number): number {
+    return this.hugePageSizes.size === 0 ? this.basePageSize : this.hugePageSizes.get(i) ?? this.basePageSize;
+  }
+
+  /** Capacity in rows. */
+  get capacity(): number {
+    return this.flags.length;
+  }
+
+  /** Doubles the capacity. */
+  grow(): void {
+    const cap = this.capacity * 2;
+    for (const c of [this.start, this.end, this.offset, this.inode]) c.grow(cap);
+    const grown = <T extends Uint8Array | Uint32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      b.set(a);
+      return b;
+    };
+    this.flags = grown(this.flags);
+    this.devMajor = grown(this.devMajor);
+    this.devMinor = grown(this.devMinor);
+    this.nameStart = grown(this.nameStart);
+    this.nameEnd = grown(this.nameEnd);
+  }
+
+  /** Keeps only the rows listed (ascending), renumbered from 0. */
+  compact(rows: readonly number[]): void {
+    const huge = new Map(this.hugePageSizes);
+    this.hugePageSizes.clear();
+    rows.forEach((from, to) => {
+      const size = huge.get(from);
+      if (size !== undefined) this.hugePageSizes.set(to, size);
+      for (const c of [this.start, this.end, this.offset, this.inode]) {
+        c.words[2 * to] = c.words[2 * from];
+        c.words[2 * to + 1] = c.words[2 * from + 1];
+      }
+      this.flags[to] = this.flags[from];
+      this.devMajor[to] = this.devMajor[from];
+      this.devMinor[to] = this.devMinor[from];
+      this.nameStart[to] = this.nameStart[from];
+      this.nameEnd[to] = this.nameEnd[from];
+    });
+    this.count = rows.length;
+  }
+
+  /** The name of row `i`, unescaped (`\012` -> newline) and decoded. */
+  name(i: number): string {
+    const s = this.nameStart[i];
+    const e = this.nameEnd[i];
+    const text = this.text;
+    if (e === s) return "";
+    // Consecutive VMAs of one file repeat its name: compare with the last one decoded.
+    const ls = this.#lastNameStart, le = this.#lastNameEnd;
+    if (le - ls === e - s) {
+      let p = 0;
+      while (p < e - s && text[s + p] === text[ls + p]) p++;
+      if (p === e - s) return this.#lastName;
+    }
+    this.#lastNameStart = s;
+    this.#lastNameEnd = e;
+    return (this.#lastName = this.#decodeName(s, e));
+  }
+
+  #lastNameStart = 0;
+  #lastNameEnd = 0;
+  #lastName = "";
+
+  #decodeName(s: number, e: number): string {
+    const text = this.text;
+    for (let p = s; p < e; p++) {
+      if (text[p] === CH_BACKSLASH) {
+        const bytes = unescapeName(text, s, e);
+        return decodeName(bytes, 0, bytes.length);
+      }
+    }
+    return decodeName(text, s, e);
+  }
+
+  /** Name bytes of row `i` as the kernel holds them (`\012` unescaped). */
+  nameBytes(i: number): Uint8Array {
+    return unescapeName(this.text, this.nameStart[i], this.nameEnd[i]);
+  }
+
+  /**
+   * Index of the first row whose end lies above `addr` (split into 32-bit
+   * halves), by binary search; `count` when there is none. Rows must be
+   * sorted and disjoint, as a consistent snapshot is.
+   */
+  firstEndingAbove(addrHi: number, addrLo: number): number {
+    let lo = 0;
+    let hi = this.count;
+    const ends = this.end.words;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const eh = ends[2 * mid + HI];
+      const above = eh > addrHi || (eh === addrHi && ends[2 * mid + LO] > addrLo);
+      if (above) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /**
+   * From row `row` on, the first row whose end lies above the address
+   * (`count` when none): a forward scan, for addresses taken in ascending
+   * order.
+   */
+  advancePast(row: number, addrHi: number, addrLo: number): number {
+    const ends = this.end.words;
+    const n = this.count;
+    while (row < n) {
+      const eh = ends[2 * row + HI];
+      if (eh > addrHi || (eh === addrHi && ends[2 * row + LO] > addrLo)) break;
+      row++;
+    }
+    return row;
+  }
+
+  /** True when row `i` starts at or below the address. */
+  startsAtOrBelow(i: number, addrHi: number, addrLo: number): boolean {
+    const sh = this.start.hi(i);
+    return sh < addrHi || (sh === addrHi && this.start.lo(i) <= addrLo);
+  }
+
+  /**
+   * The row PROCMAP_QUERY would return for `addr` with these query flags
+   * (same filter and covering-or-next rules as the kernel's
+   * query_matching_vma), or -1 for ENOENT.
+   */
+  find(addr: bigint, kernelFlags: number): number {
+    const addrHi = hiOf(addr);
+    const addrLo = loOf(addr);
+    const want = kernelFlags & (FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked);
+    const next = (kernelFlags & FLAG.coveringOrNext) !== 0;
+    for (let i = this.firstEndingAbove(addrHi, addrLo); i < this.count; i++) {
+      if ((this.flags[i] & want) === want) {
+        return next || this.startsAtOrBelow(i, addrHi, addrLo) ? i : -1;
+      }
+      if (!next) return -1;
+    }
+    return -1;
+  }
+
+  /** True when row `i` passes the filters in `kernelFlags`. */
+  matches(i: number, kernelFlags: number): boolean {
+    const want = kernelFlags & (FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked);
+    return (this.flags[i] & want) === want;
+  }
+
+  /** Builds row `i` as a Vma. */
+  vma(i: number, withName: boolean, buildId: string | undefined): Vma {
+    return new Vma(
+      this.start.big[i],
+      this.end.big[i],
+      this.flags[i] & 15,
+      this.offset.big[i],
+      this.devMajor[i],
+      this.devMinor[i],
+      this.inode.big[i],
+      this.pageSize(i),
+      withName ? this.name(i) : undefined,
+      buildId,
+    );
+  }
+}
+
+/** Copy of text[s, e) with each `\012` turned back into a newline. */
+function unescapeName(text: Uint8Array, s: number, e: number): Uint8Array {
+  const out = new Uint8Array(e - s);
+  let n = 0;
+  for (let p = s; p < e; p++) {
+    if (
+      text[p] === CH_BACKSLASH && p + 3 < e && text[p + 1] === 0x30 && text[p + 2] === 0x31 &&
+      text[p + 3] === 0x32
+    ) {
+      out[n++] = CH_NL;
+      p += 3;
+    } else {
+      out[n++] = text[p];
+    }
+  }
+  return out.subarray(0, n);
+}
