@@ -99,8 +99,8 @@ function ioctlUnavailable(libc: Libc, fd: number, pid: Pid, path: string): ProcM
       ERRNO.ENOTTY,
       pid,
       "ioctl(PROCMAP_QUERY)",
-      `the ${libc.runtime} runtime has no built-in FFI, so PROCMAP_QUERY cannot be called; ` +
-        `use backend "text" or "auto", or run under Deno or Bun`,
+      `${libc.whyNoIoctl ?? `the ${libc.runtime} runtime has no built-in FFI`}, so PROCMAP_QUERY cannot be ` +
+        `called; use backend "text" or "auto", or run under Deno, Bun or Node.js 26`,
     );
   }
   const request = requestFor(libc.arch);
