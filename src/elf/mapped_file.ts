@@ -80,7 +80,7 @@ export function openMappedFile(libc: Libc, pid: Pid, f: MappedFile): number {
       { path: f.path, trusted: false, mountinfo: "/proc/self/mountinfo" },
     );
   }
-  const id: FileId = { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n };
+  const id: FileId = { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n, nlink: 0, size: 0n };
   let transient = 0;
   for (const route of routes) {
     const st = libc.stat(route.path, id);
