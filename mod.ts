@@ -18,3 +18,4 @@ export { Vma } from "./src/vma.ts";
 export type { IterateOptions, QueryOptions } from "./src/options.ts";
 export type { MappingKind, Resolved, ResolveOptions, ResolvePlan, ResolveStrategy } from "./src/resolve/resolve.ts";
 export { RESOLVE_COSTS } from "./src/resolve/resolve.ts";
+export type { MemoryFigures, SmapsEntry, SmapsOptions, SmapsRollup } from "./src/smaps/types.ts";

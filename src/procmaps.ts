@@ -36,6 +36,8 @@ import {
 import type { LoadSegment } from "./elf/segments.ts";
 import { AsyncFromSync } from "./async_iter.ts";
 import { VmaIterator } from "./vma_iterator.ts";
+import { checkSmapsOptions, SmapsSource } from "./smaps/source.ts";
+import type { SmapsEntry, SmapsOptions, SmapsRollup } from "./smaps/types.ts";
 
 /** Which backend {@link ProcMaps.open} should use. */
 export type BackendChoice = "auto" | BackendKind;
@@ -159,6 +161,7 @@ export class ProcMaps implements Disposable {
   /** The text backend on the same descriptor: the primary one, or made for resolve(). */
   #text: TextBackend | undefined;
   readonly #sources: ResolveSources;
+  #smapsSource: SmapsSource | undefined;
 
   private constructor(libc: Libc, pid: Pid, path: string, fd: number, backend: Backend, pageSize: number) {
     this.#libc = libc;
@@ -323,6 +326,45 @@ export class ProcMaps implements Disposable {
     this.#open();
     const o = checkResolveOptions(opts);
     return planBatch(this.#sources, toBatch(addrs), o.strategy);
+  }
+
+  /**
+   * Every VMA with its memory figures from `/proc/<pid>/smaps` (resident,
+   * proportional, dirty, swapped sizes in bytes, `vmFlags`), in address
+   * order, as an async iterator. The whole text is read at the first step
+   * (the kernel walks the page tables of every VMA for it) and checked to
+   * be complete; `break` drops it, `signal` aborts the loop.
+   *
+   * @throws {ProcMapsError} `EACCES`/`EPERM` when the caller lacks
+   *   ptrace-read access to the process (smaps checks it when opened, so an
+   *   open handle does not carry it), `ESRCH` when the process has exited or
+   *   exec'd, `EBADF` when the handle is closed.
+   */
+  smaps(opts?: SmapsOptions): AsyncIterableIterator<SmapsEntry> {
+    const signal = checkSmapsOptions(opts);
+    return new AsyncFromSync(this.#smaps().entries(() => this.#open(), signal), signal);
+  }
+
+  /** Same as {@link smaps}, synchronously. */
+  smapsSync(opts?: SmapsOptions): IterableIterator<SmapsEntry> {
+    const signal = checkSmapsOptions(opts);
+    return this.#smaps().entries(() => this.#open(), signal);
+  }
+
+  /**
+   * The process's memory figures summed over every VMA, from
+   * `/proc/<pid>/smaps_rollup` (cheaper than summing {@link smaps}: the
+   * kernel formats one entry).
+   *
+   * @throws {ProcMapsError} as {@link smaps}.
+   */
+  rollup(): SmapsRollup {
+    return this.#smaps().rollup();
+  }
+
+  #smaps(): SmapsSource {
+    this.#open();
+    return (this.#smapsSource ??= new SmapsSource(this.#libc, this.pid, this.#fd, this.#path, this.#pageSize));
   }
 
   /**

@@ -1,0 +1,119 @@
+/**
+ * What a ProcMaps handle uses to answer smaps calls: reads through
+ * read.ts, parses with parser.ts, and iterates.
+ * @module
+ */
+import type { Libc } from "../../ffi/mod.ts";
+import { type Pid, ProcMapsError } from "../errors.ts";
+import { parseSmaps, type SmapsTable } from "./parser.ts";
+import { readSmapsText } from "./read.ts";
+import type { SmapsEntry, SmapsRollup } from "./types.ts";
+import { checkKnownKeys, checkObject } from "../options.ts";
+
+const SMAPS_KEYS = new Set(["signal"]);
+
+/** The signal of smaps options, checked (TypeError for anything else). */
+export function checkSmapsOptions(opts: unknown): AbortSignal | undefined {
+  if (opts === undefined) return undefined;
+  const o = checkObject(opts, "smaps");
+  checkKnownKeys(o, SMAPS_KEYS, "smaps");
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError("smaps: signal must be an AbortSignal");
+  }
+  signal?.throwIfAborted();
+  return signal;
+}
+
+/** smaps for one handle; `check` throws when the handle is closed (EBADF). */
+export class SmapsSource {
+  readonly #libc: Libc;
+  readonly #pid: Pid;
+  readonly #mapsFd: number;
+  readonly #mapsPath: string;
+  readonly #pageSize: number;
+  /** Length of the last smaps text: the next read's first buffer size. */
+  #hint = 0;
+
+  constructor(libc: Libc, pid: Pid, mapsFd: number, mapsPath: string, pageSize: number) {
+    this.#libc = libc;
+    this.#pid = pid;
+    this.#mapsFd = mapsFd;
+    this.#mapsPath = mapsPath;
+    this.#pageSize = pageSize;
+  }
+
+  /** The whole smaps text, read now and parsed. */
+  table(): SmapsTable {
+    const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps", this.#hint);
+    this.#hint = r.length;
+    return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid);
+  }
+
+  /** smaps_rollup, read now. */
+  rollup(): SmapsRollup {
+    const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps_rollup");
+    const t = parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid);
+    if (t.count !== 1) {
+      throw new ProcMapsError(
+        "EBADMSG",
+        0,
+        this.#pid,
+        "parse",
+        `smaps_rollup of ${this.#pid === "self" ? "this process" : `process ${this.#pid}`} has ${t.count} ` +
+          `header lines, not 1`,
+      );
+    }
+    return t.rollup();
+  }
+
+  /** Entries in address order; the text is read at the first step. */
+  entries(check: () => void, signal: AbortSignal | undefined): IterableIterator<SmapsEntry> {
+    return new SmapsIterator(this, check, signal);
+  }
+}
+
+class SmapsIterator implements IterableIterator<SmapsEntry> {
+  readonly #source: SmapsSource;
+  readonly #check: () => void;
+  readonly #signal: AbortSignal | undefined;
+  #table: SmapsTable | undefined;
+  #row = 0;
+  #done = false;
+
+  constructor(source: SmapsSource, check: () => void, signal: AbortSignal | undefined) {
+    this.#source = source;
+    this.#check = check;
+    this.#signal = signal;
+  }
+
+  next(): IteratorResult<SmapsEntry, undefined> {
+    if (this.#done) return { done: true, value: undefined };
+    try {
+      this.#signal?.throwIfAborted();
+      // A closed handle stops the walk, as the maps walks do.
+      this.#check();
+      const t = this.#table ??= this.#source.table();
+      if (this.#row >= t.count) {
+        this.#done = true;
+        this.#table = undefined;
+        return { done: true, value: undefined };
+      }
+      return { done: false, value: t.entry(this.#row++) };
+    } catch (e) {
+      this.#done = true;
+      this.#table = undefined;
+      throw e;
+    }
+  }
+
+  return(): IteratorResult<SmapsEntry, undefined> {
+    this.#done = true;
+    this.#table = undefined;
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
