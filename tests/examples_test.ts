@@ -3,19 +3,23 @@
  * against a child with known mappings; their --json output is checked
  * against the library and the kernel's text maps.
  */
-import { after, before, test } from "node:test";
+// JSON parsed from the examples' output is untyped.
+// deno-lint-ignore-file no-explicit-any
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcMaps } from "../mod.ts";
-import { compileC, type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
-import { readRows } from "./helpers/ground_truth.ts";
+import { compileC, type MapperInfo, startChild, type Started, startMapper } from "./helpers/child.ts";
+import { readRows, readText } from "./helpers/ground_truth.ts";
 import { runtimeCommand } from "./helpers/runtime.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
 import { IOCTL_SKIP } from "./helpers/backends.ts";
 
+const havePmap = existsSync("/usr/bin/pmap");
 let mapper: Started<MapperInfo>;
 before(async () => {
   mapper = await startMapper();
@@ -44,28 +48,152 @@ for (const example of ["pmap", "procfs_query", "buildids", "watch"]) {
   });
 }
 
-test("pmap --json lists the same VMAs as the library and the text maps", () => {
+test("pmap --json lists the same VMAs as the library and the text maps, with a numeric pid", () => {
   const out = runJson("pmap", [String(mapper.pid)]);
   using maps = ProcMaps.open(mapper.pid);
   const vmas = [...maps.vmasSync()];
+  assert.equal(out.pid, mapper.pid);
+  assert.match(out.cmdline, /mapper/);
   assert.deepEqual(out.vmas, asJson(vmas));
-  assert.equal(out.vmas.length, readRows(mapper.pid).length + 0);
+  assert.equal(out.vmas.length, readRows(mapper.pid).length);
   assert.equal(out.totalKb, Number(vmas.reduce((s, v) => s + v.size, 0n) / 1024n));
+  // Names raw in JSON.
+  assert.ok(out.vmas.some((v: any) => v.name === mapper.info.newline.path));
 });
 
-test("pmap prints a table with a total line", () => {
-  const r = run("pmap", [String(mapper.pid), "-x"]);
+test("pmap -x --json gives each VMA's smaps figures in bytes; several pids give an array", () => {
+  const out = runJson("pmap", ["-x", String(mapper.pid), "self"]);
+  assert.ok(Array.isArray(out) && out.length === 2);
+  assert.equal(out[0].pid, mapper.pid);
+  assert.equal(typeof out[1].pid, "number");
+  for (const v of out[0].vmas) {
+    assert.equal(v.memory.size, Number(BigInt(v.end) - BigInt(v.start)));
+    assert.ok(Array.isArray(v.memory.vmFlags));
+  }
+});
+
+test("pmap prints each name on one line, a newline as \\012", () => {
+  const r = run("pmap", [String(mapper.pid)]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^Address +Kbytes Mode Offset +Device +Inode Mapping$/m);
-  assert.match(r.stdout, /file name with spaces\.bin$/m);
-  assert.match(r.stdout, /^total kB +\d+$/m);
+  const lines = r.stdout.trimEnd().split("\n");
+  assert.equal(lines.length, readRows(mapper.pid).length + 2);
+  assert.equal(
+    lines[0],
+    `${mapper.pid}:   ${readFileSync(`/proc/${mapper.pid}/cmdline`, "utf8").split("\0").join(" ").trim()}`,
+  );
+  assert.ok(lines.some((l) => l.endsWith(" new\\012line.bin")));
+  assert.match(lines.at(-1)!, /^ total +\d+K$/);
 });
 
-test("pmap on a missing process says so and exits 1", () => {
-  const r = run("pmap", ["4194303"]);
+test("pmap on a missing process says so, still shows the others, and exits 1", () => {
+  const r = run("pmap", ["4194303", String(mapper.pid)]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /does not exist/);
+  assert.match(r.stderr, /process 4194303 does not exist/);
+  assert.match(r.stdout, new RegExp(`^${mapper.pid}: `, "m"));
 });
+
+test("pmap reports bad arguments in one line and exits 2", () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus", "1"], /Unknown option '--bogus'/],
+    [["--backend"], /argument missing/],
+    [["--backend", "fast", "1"], /--backend must be auto, ioctl or text/],
+    [["-x", "-d", "1"], /mutually exclusive/],
+    [["-XXX", "1"], /at most twice/],
+    [[], /no process id given/],
+    [["12ab"], /not a process id: "12ab"/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run("pmap", args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(" "));
+    assert.equal(r.stdout, "");
+  }
+});
+
+describe(
+  "pmap output equals procps pmap line by line",
+  { skip: havePmap ? false : "procps pmap is not installed" },
+  () => {
+    // A static child: its files are mapped by no other process, so Pss does
+    // not depend on what else runs (procps pmap and the runtime both map libc).
+    let child: Started<MapperInfo>;
+    let dir: string;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), "procmap-pmap-"));
+      child = await startChild<MapperInfo>(compileC("mapper", ["-static"]), [dir, "--long-names"]);
+      process.kill(child.pid, "SIGSTOP");
+    });
+    after(async () => {
+      if (!child) return;
+      process.kill(child.pid, "SIGCONT");
+      await child.stop();
+      spawnSync("rm", ["-rf", dir]);
+    });
+
+    /** procps turns bytes it cannot print into '?' (procmap keeps them: the kernel does). */
+    const printable = (line: string) => line.replace(/[^\x20-\x7e]/g, "?");
+    /** VMAs whose maps line fits procps' 1024-byte buffer and whose name fits -X's 127 bytes. */
+    const fits = () =>
+      new Set(
+        readText(child.pid).split("\n").filter((l) => l && l.length < 1000 && (l.slice(73).length <= 127))
+          .map((l) => l.split("-")[0]),
+      );
+
+    for (const flags of [[], ["-x"], ["-X"], ["-XX"], ["-d"], ["-q"], ["-x", "-q"], ["-p"], ["-X", "-p"]]) {
+      test(`pmap ${flags.join(" ") || "(default)"}`, () => {
+        const ours = run("pmap", [...flags, String(child.pid)]);
+        assert.equal(ours.status, 0, ours.stderr);
+        const theirs = spawnSync("pmap", [...flags, String(child.pid)], { encoding: "utf8" });
+        const x = flags.some((f) => f.startsWith("-X"));
+        const oursLines = ours.stdout.trimEnd().split("\n");
+        const theirLines = theirs.stdout.trimEnd().split("\n");
+        // One line per VMA, plus the PID line, the column header and the totals.
+        const vmaCount = readRows(child.pid).length;
+        const extra = 1 +
+          (flags.includes("-q") ? 0 : x ? 3 : flags.some((f) => f === "-x") ? 3 : flags.includes("-d") ? 2 : 1);
+        assert.equal(oursLines.length, vmaCount + extra);
+        // Rows of VMAs with names procps can hold are equal, character for character.
+        const ok = fits();
+        const key = (l: string) => l.trimStart().split(" ")[0].replace(/^0+/, "");
+        const theirsByAddr = new Map(theirLines.map((l) => [key(l), l]));
+        let compared = 0;
+        for (const line of oursLines.slice(1)) {
+          const k = key(line);
+          if (!/^[0-9a-f]+$/.test(k)) continue;
+          if (![...ok].some((a) => a.replace(/^0+/, "") === k)) continue;
+          assert.equal(x ? line : printable(line), theirsByAddr.get(k), `row ${k}`);
+          compared++;
+        }
+        assert.ok(compared >= vmaCount - 3, `${compared} of ${vmaCount} rows compared`);
+        assert.equal(oursLines[0], theirLines[0]); // the PID:   cmdline header
+      });
+    }
+
+    test("totals equal procps pmap on a process without overlong names", async () => {
+      const plainDir = mkdtempSync(join(tmpdir(), "procmap-pmap-"));
+      const plain = await startChild<MapperInfo>(compileC("mapper", ["-static"]), [plainDir]);
+      process.kill(plain.pid, "SIGSTOP");
+      try {
+        for (const flags of [[], ["-x"], ["-X"], ["-XX"], ["-d"]]) {
+          const ours = run("pmap", [...flags, String(plain.pid)]).stdout.trimEnd().split("\n");
+          const theirs = spawnSync("pmap", [...flags, String(plain.pid)], { encoding: "utf8" }).stdout.trimEnd()
+            .split("\n");
+          const x = flags.some((f) => f.startsWith("-X"));
+          assert.deepEqual(ours.map((l) => x ? l : printable(l)), theirs, flags.join(" "));
+        }
+        // Several pids: each process in turn, the same rows.
+        const ours = run("pmap", [String(plain.pid), String(plain.pid)]).stdout;
+        const theirs = spawnSync("pmap", [String(plain.pid), String(plain.pid)], { encoding: "utf8" }).stdout;
+        assert.equal(ours.split("\n").filter((l) => /^\d+: /.test(l)).length, 2);
+        assert.equal(ours.split("\n").map(printable).join("\n"), theirs);
+      } finally {
+        process.kill(plain.pid, "SIGCONT");
+        await plain.stop();
+        spawnSync("rm", ["-rf", plainDir]);
+      }
+    });
+  },
+);
 
 test("procfs_query --json equals resolve(), in both modes", () => {
   const rows = readRows(mapper.pid);
