@@ -20,6 +20,8 @@ import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
 import { IOCTL_SKIP } from "./helpers/backends.ts";
 
 const havePmap = existsSync("/usr/bin/pmap");
+const haveScript = existsSync("/usr/bin/script");
+const isDeno = "Deno" in globalThis;
 let mapper: Started<MapperInfo>;
 before(async () => {
   mapper = await startMapper();
@@ -210,7 +212,7 @@ test("procfs_query --json equals resolve(), in both modes", () => {
     assert.match(r.stderr, /strategy "ioctl" needs/);
   }
   for (const mode of IOCTL_SKIP ? ["-T"] : ["-Q", "-T"]) {
-    const out = runJson("procfs_query", ["-p", String(mapper.pid), "-f", file, mode]);
+    const out = runJson("procfs_query", ["-p", String(mapper.pid), "-f", file, mode, "-b"]);
     assert.equal(out.strategy, mode === "-T" ? "text" : out.backend === "ioctl" ? "ioctl" : "text");
     assert.equal(out.results.length, addrs.length);
     out.results.forEach((r: any, i: number) => {
@@ -226,20 +228,107 @@ test("procfs_query --json equals resolve(), in both modes", () => {
   }
 });
 
-test("procfs_query text output has one line per address and a timing line", () => {
-  const rows = readRows(mapper.pid);
+function addrFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "procmap-addrs-"));
   const file = join(dir, "addrs.txt");
-  writeFileSync(file, `${rows[0].start.toString(16)}\n0x5\n`);
+  writeFileSync(file, text);
+  return file;
+}
+
+test("procfs_query prints one line per address on stdout, the summary on stderr", () => {
+  const rows = readRows(mapper.pid);
+  const nl = rows.find((r) => r.name === mapper.info.newline.path)!;
+  const file = addrFile(`${rows[0].start.toString(16)}\n0x5\n0X${nl.start.toString(16).toUpperCase()}\n`);
   const r = run("procfs_query", ["-p", String(mapper.pid), "-f", file]);
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n");
+  const lines = r.stdout.trimEnd().split("\n");
+  assert.equal(lines.length, 3);
   assert.match(lines[0], new RegExp(`^0x${rows[0].start.toString(16)} -> ${rows[0].start.toString(16)}-`));
   assert.equal(lines[1], "0x5 -> <unmapped>");
+  assert.ok(lines[2].includes("new\\012line.bin"), lines[2]);
+  assert.doesNotMatch(lines[0], /build id/); // build IDs are opt-in (-b)
   assert.match(
-    lines[2],
-    /^resolved 2 addresses \(2 distinct, 1 mapped\) in [\d.]+ ms per run, planned as (ioctl|text)/,
+    r.stderr,
+    /^resolved 3 addresses \(3 distinct, 2 mapped\) in [\d.]+ ms per run, planned as (ioctl|text)/,
   );
+  const b = run("procfs_query", ["-p", String(mapper.pid), "-f", file, "-b", "-B", "3", "-q"]);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(b.stdout, "");
+  assert.match(b.stderr, /^benchmark: 3 runs, total [\d.]+ ms, [\d.]+ ms per run, [\d.]+ us per address$/m);
+  const withIds = run("procfs_query", ["-p", String(mapper.pid), "-f", file, "-b"]);
+  assert.match(withIds.stdout.split("\n")[0], /\(build id [0-9a-f]{40}\)/);
+});
+
+test("procfs_query -v dumps each VMA on one line", () => {
+  const r = run("procfs_query", ["-p", String(mapper.pid), "-f", addrFile("0x5\n"), "-v"]);
+  assert.equal(r.status, 0, r.stderr);
+  const dump = r.stdout.split("\n\n")[0].split("\n");
+  assert.equal(dump.length, readRows(mapper.pid).length);
+  assert.ok(dump.some((l) => l.endsWith("new\\012line.bin")));
+});
+
+test("procfs_query: bad lines each get one error line with their number; exit 2", () => {
+  const r = run("procfs_query", ["-p", String(mapper.pid), "-f", addrFile("0x1000\nzz\n# fine\n\n12 34\n0x\n")]);
+  assert.equal(r.status, 2);
+  const errs = r.stderr.trimEnd().split("\n");
+  assert.equal(errs.length, 3, r.stderr);
+  assert.match(errs[0], /addrs\.txt:2: not a hex address: "zz"$/);
+  assert.match(errs[1], /addrs\.txt:5: not a hex address: "12 34"$/);
+  assert.match(errs[2], /addrs\.txt:6: not a hex address: "0x"$/);
+  assert.equal(r.stdout, "");
+});
+
+test("procfs_query refuses what it cannot do, in one line each", () => {
+  const pid = String(mapper.pid);
+  const cases: [string[], number, RegExp][] = [
+    [["-p", pid, "-f", "/nonexistent/addrs"], 1, /cannot read \/nonexistent\/addrs: ENOENT/],
+    [["-p", pid, "-f", addrFile("# nothing\n\n")], 1, /no addresses in /],
+    [["-p", pid, "-Q", "-T", "-f", addrFile("0x5\n")], 2, /-Q and -T are mutually exclusive/],
+    [["-p", pid, "-B", "0", "-f", addrFile("0x5\n")], 2, /-B needs an integer of at least 1/],
+    [["-p", pid, "-B"], 2, /argument missing/],
+    [["-p", "x1", "-f", addrFile("0x5\n")], 2, /not a process id: "x1"/],
+    [["--repeat", "3"], 2, /Unknown option '--repeat'/],
+    [["-p", "4194303", "-f", addrFile("0x5\n")], 1, /process 4194303 does not exist/],
+  ];
+  for (const [args, status, re] of cases) {
+    const r = run("procfs_query", args);
+    assert.equal(r.status, status, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(" "));
+    assert.ok(r.stderr.trimEnd().split("\n").length <= 2, r.stderr);
+  }
+});
+
+test("procfs_query without -f reads standard input, and an empty one is an error", () => {
+  const [cmd, ...rest] = runtimeCommand("examples/procfs_query.ts", ["-p", String(mapper.pid)]);
+  const ok = spawnSync(cmd, rest, { input: "0x5\n", encoding: "utf8", timeout: 30_000 });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stdout, "0x5 -> <unmapped>\n");
+  const empty = spawnSync(cmd, rest, { input: "", encoding: "utf8", timeout: 30_000 });
+  assert.equal(empty.status, 1);
+  assert.match(empty.stderr, /no addresses in standard input/);
+});
+
+test(
+  "procfs_query -f without Deno's --allow-read says which flag to add",
+  { skip: isDeno ? false : "Deno only" },
+  () => {
+    const r = spawnSync(process.execPath, ["run", "--allow-ffi", "examples/procfs_query.ts", "-f", addrFile("0x5\n")], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /needs Deno's --allow-read/);
+  },
+);
+
+test("procfs_query on a terminal without -f does not wait silently", {
+  skip: haveScript ? false : "script(1) is not installed",
+}, () => {
+  // script(1) gives the example a terminal as standard input.
+  const cmd = runtimeCommand("examples/procfs_query.ts", []).map((a) => `'${a}'`).join(" ");
+  const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { encoding: "utf8", timeout: 30_000, input: "" });
+  assert.notEqual(r.signal, "SIGTERM", "it waited");
+  assert.match(r.stdout, /standard input is a terminal/);
 });
 
 test("buildids --json lists each mapped file once, with the build ID readelf reports", () => {
@@ -253,6 +342,93 @@ test("buildids --json lists each mapped file once, with the build ID readelf rep
     }
   }
   assert.ok(out.files.some((f: any) => /libc\.so/.test(f.path) && f.buildId));
+});
+
+test("buildids prints names as the kernel escapes them, and JSON gives dev as hex major:minor", () => {
+  const r = run("buildids", [String(mapper.pid), "--all"]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split("\n");
+  const out = runJson("buildids", [String(mapper.pid), "--all"]);
+  assert.equal(lines.length, out.files.length);
+  assert.ok(lines.some((l) => l.endsWith("/new\\012line.bin")));
+  assert.equal(out.pid, mapper.pid);
+  const rows = readRows(mapper.pid).filter((row) => row.inode !== 0n);
+  for (const f of out.files) {
+    assert.match(f.dev, /^[0-9a-f]{2,}:[0-9a-f]{2,}$/);
+    const row = rows.find((x) => x.inode === BigInt(f.inode))!;
+    assert.equal(f.dev, `${row.devMajor.toString(16).padStart(2, "0")}:${row.devMinor.toString(16).padStart(2, "0")}`);
+  }
+  // The same spelling as pmap --json.
+  const pm = runJson("pmap", [String(mapper.pid)]);
+  const libc = out.files.find((f: any) => /libc\.so/.test(f.path));
+  assert.equal(pm.vmas.find((v: any) => v.name === libc.path).dev, libc.dev);
+});
+
+test("buildids reports bad arguments in one line and exits 2", () => {
+  for (const [args, re] of [[["--bogus"], /Unknown option '--bogus'/], [["1", "2"], /give one process id/]] as const) {
+    const r = run("buildids", [...args]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, re);
+  }
+});
+
+test("watch on a process that does not exist says so and exits 1", () => {
+  const r = run("watch", ["4194303", "--count", "1"]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /process 4194303 does not exist/);
+});
+
+test("watch gives the reason for a bad argument and exits 2", () => {
+  const cases: [string[], RegExp][] = [
+    [["1", "--interval", "abc"], /--interval needs an integer of at least 0, not "abc"/],
+    [["1", "--count", "0"], /--count needs an integer of at least 1/],
+    [["1", "--interval"], /argument missing/],
+    [[], /no process id given/],
+    [["1", "--bogus"], /Unknown option '--bogus'/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run("watch", args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+});
+
+test("watch --rss reports the resident size from smaps_rollup, then its changes", async () => {
+  const toggler = spawn(compileC("grower"), [], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = lineReader(toggler.stdout!);
+  await lines.next();
+  const [cmd, ...rest] = runtimeCommand("examples/watch.ts", [
+    String(toggler.pid),
+    "--interval",
+    "50",
+    "--rss",
+    "--json",
+  ]);
+  const w = spawn(cmd, rest, { stdio: ["ignore", "pipe", "inherit"] });
+  const events = lineReader(w.stdout!);
+  try {
+    const waitFor = async (pred: (e: any) => boolean) => {
+      for (;;) {
+        const line = await events.next();
+        if (line === undefined) throw new Error("watch ended early");
+        const e = JSON.parse(line);
+        if (pred(e)) return e;
+      }
+    };
+    const first = await waitFor((e) => e.change === "rss");
+    assert.equal(first.sample, 0);
+    assert.equal(first.delta, first.rss);
+    using maps = ProcMaps.open(toggler.pid!);
+    assert.ok(Math.abs(first.rss - maps.rollup().rss!) < 1 << 20);
+    toggler.stdin!.write("grow\n");
+    await lines.next();
+    const grown = await waitFor((e) => e.change === "rss" && e.delta >= 64 * 4096);
+    assert.ok(grown.sample > 0);
+  } finally {
+    w.kill();
+    toggler.stdin!.end();
+    await new Promise((r) => toggler.on("exit", r));
+  }
 });
 
 test("watch --json reports every VMA of the first sample as new, then no change for an idle process", () => {
