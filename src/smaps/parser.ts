@@ -122,22 +122,95 @@ export class SmapsTable {
 
   /** Row `i` as an entry: a Vma with its figures. */
   entry(i: number): SmapsEntry {
-    const e = { vma: this.maps.vma(i, true, undefined) } as Figures & { vma: unknown; vmFlags?: string[] };
-    assignFigures(e, this.values, i * NFIELDS, this.present[i]);
     const fs = this.flagsStart[i];
-    if (fs >= 0) e.vmFlags = splitFlags(this.text, fs, this.flagsEnd[i]);
-    const o = this.other.get(i);
-    if (o !== undefined) e.other = o;
-    return e as unknown as SmapsEntry;
+    return new Entry(
+      this.maps.vma(i, true, undefined),
+      this.values,
+      i * NFIELDS,
+      this.present[i],
+      fs >= 0 ? this.#flags.get(this.text, fs, this.flagsEnd[i]) : undefined,
+      this.other.get(i),
+    );
   }
+
+  readonly #flags = new FlagsCache();
 
   /** Row 0 as the rollup of the whole process. */
   rollup(): SmapsRollup {
-    const e = { start: this.maps.start.big[0], end: this.maps.end.big[0] } as Figures & { start: bigint };
-    assignFigures(e, this.values, 0, this.present[0]);
-    const o = this.other.get(0);
-    if (o !== undefined) e.other = o;
-    return e as unknown as SmapsRollup;
+    return new Rollup(this.maps.start.big[0], this.maps.end.big[0], this.values, this.present[0], this.other.get(0));
+  }
+}
+
+/**
+ * An smaps entry. A class, so that every entry of a text has one shape with
+ * its fields in the object itself; fields are assigned only when present
+ * (`declare`d, so none exists as `undefined`).
+ */
+class Entry implements SmapsEntry {
+  declare readonly vma: SmapsEntry["vma"];
+  declare readonly vmFlags?: readonly string[];
+  declare readonly other?: Readonly<Record<string, number | string>>;
+  constructor(
+    vma: SmapsEntry["vma"],
+    v: Float64Array,
+    b: number,
+    m: number,
+    vmFlags: readonly string[] | undefined,
+    other: Record<string, number | string> | undefined,
+  ) {
+    const e = this as Figures & { vma: unknown; vmFlags?: readonly string[] };
+    e.vma = vma;
+    assignFigures(e, v, b, m);
+    if (vmFlags !== undefined) e.vmFlags = vmFlags;
+    if (other !== undefined) e.other = other;
+  }
+}
+
+/** The smaps_rollup figures (see Entry). */
+class Rollup implements SmapsRollup {
+  declare readonly start: bigint;
+  declare readonly end: bigint;
+  declare readonly other?: Readonly<Record<string, number | string>>;
+  constructor(
+    start: bigint,
+    end: bigint,
+    v: Float64Array,
+    m: number,
+    other: Record<string, number | string> | undefined,
+  ) {
+    const e = this as Figures;
+    e.start = start;
+    e.end = end;
+    assignFigures(e, v, 0, m);
+    if (other !== undefined) e.other = other;
+  }
+}
+
+/** Slots of a FlagsCache: a process has few distinct VmFlags lines. */
+const FLAG_SLOTS = 64;
+
+/**
+ * Frozen flag lists by their text, shared by the entries of one table:
+ * most VMAs repeat a few VmFlags lines. Direct-mapped by (length, first and
+ * last flag); a hit is verified byte for byte.
+ */
+class FlagsCache {
+  readonly #text: (Uint8Array | undefined)[] = new Array(FLAG_SLOTS);
+  readonly #lists: (readonly string[])[] = new Array(FLAG_SLOTS);
+
+  get(t: Uint8Array, s: number, e: number): readonly string[] {
+    const len = e - s;
+    const slot = ((len * 31 + t[s + 1] * 7 + t[e - 2]) >>> 0) % FLAG_SLOTS;
+    const k = this.#text[slot];
+    if (k !== undefined && k.length === len) {
+      let j = 0;
+      while (j < len && k[j] === t[s + j]) j++;
+      if (j === len) return this.#lists[slot];
+    }
+    const list = Object.freeze(splitFlags(t, s, e));
+    this.#text[slot] = t.slice(s, e);
+    this.#lists[slot] = list;
+    return list;
   }
 }
 
@@ -148,34 +221,42 @@ type Figures = { -readonly [K in keyof SmapsRollup]?: SmapsRollup[K] };
  * kernel's order: every entry of one text gets the same shape, and each
  * store site sees one property (no keyed stores).
  */
+/**
+ * A figure as a small integer where it is one: engines then store it in the
+ * object as is, where a double would need a heap box per field.
+ */
+function int(x: number): number {
+  return (x | 0) === x ? x | 0 : x;
+}
+
 function assignFigures(e: Figures, v: Float64Array, b: number, m: number): void {
-  if (m & 1) e.size = v[b];
-  if (m & 2) e.kernelPageSize = v[b + 1];
-  if (m & 4) e.mmuPageSize = v[b + 2];
-  if (m & 8) e.rss = v[b + 3];
-  if (m & 0x10) e.pss = v[b + 4];
-  if (m & 0x20) e.pssDirty = v[b + 5];
-  if (m & 0x40) e.pssAnon = v[b + 6];
-  if (m & 0x80) e.pssFile = v[b + 7];
-  if (m & 0x100) e.pssShmem = v[b + 8];
-  if (m & 0x200) e.sharedClean = v[b + 9];
-  if (m & 0x400) e.sharedDirty = v[b + 10];
-  if (m & 0x800) e.privateClean = v[b + 11];
-  if (m & 0x1000) e.privateDirty = v[b + 12];
-  if (m & 0x2000) e.referenced = v[b + 13];
-  if (m & 0x4000) e.anonymous = v[b + 14];
-  if (m & 0x8000) e.ksm = v[b + 15];
-  if (m & 0x10000) e.lazyFree = v[b + 16];
-  if (m & 0x20000) e.anonHugePages = v[b + 17];
-  if (m & 0x40000) e.shmemPmdMapped = v[b + 18];
-  if (m & 0x80000) e.filePmdMapped = v[b + 19];
-  if (m & 0x100000) e.sharedHugetlb = v[b + 20];
-  if (m & 0x200000) e.privateHugetlb = v[b + 21];
-  if (m & 0x400000) e.swap = v[b + 22];
-  if (m & 0x800000) e.swapPss = v[b + 23];
-  if (m & 0x1000000) e.locked = v[b + 24];
-  if (m & 0x2000000) e.thpEligible = v[b + 25];
-  if (m & 0x4000000) e.protectionKey = v[b + 26];
+  if (m & 1) e.size = int(v[b]);
+  if (m & 2) e.kernelPageSize = int(v[b + 1]);
+  if (m & 4) e.mmuPageSize = int(v[b + 2]);
+  if (m & 8) e.rss = int(v[b + 3]);
+  if (m & 0x10) e.pss = int(v[b + 4]);
+  if (m & 0x20) e.pssDirty = int(v[b + 5]);
+  if (m & 0x40) e.pssAnon = int(v[b + 6]);
+  if (m & 0x80) e.pssFile = int(v[b + 7]);
+  if (m & 0x100) e.pssShmem = int(v[b + 8]);
+  if (m & 0x200) e.sharedClean = int(v[b + 9]);
+  if (m & 0x400) e.sharedDirty = int(v[b + 10]);
+  if (m & 0x800) e.privateClean = int(v[b + 11]);
+  if (m & 0x1000) e.privateDirty = int(v[b + 12]);
+  if (m & 0x2000) e.referenced = int(v[b + 13]);
+  if (m & 0x4000) e.anonymous = int(v[b + 14]);
+  if (m & 0x8000) e.ksm = int(v[b + 15]);
+  if (m & 0x10000) e.lazyFree = int(v[b + 16]);
+  if (m & 0x20000) e.anonHugePages = int(v[b + 17]);
+  if (m & 0x40000) e.shmemPmdMapped = int(v[b + 18]);
+  if (m & 0x80000) e.filePmdMapped = int(v[b + 19]);
+  if (m & 0x100000) e.sharedHugetlb = int(v[b + 20]);
+  if (m & 0x200000) e.privateHugetlb = int(v[b + 21]);
+  if (m & 0x400000) e.swap = int(v[b + 22]);
+  if (m & 0x800000) e.swapPss = int(v[b + 23]);
+  if (m & 0x1000000) e.locked = int(v[b + 24]);
+  if (m & 0x2000000) e.thpEligible = int(v[b + 25]);
+  if (m & 0x4000000) e.protectionKey = int(v[b + 26]);
 }
 
 /** The flags in text[s, e): words separated by spaces. */
@@ -204,20 +285,6 @@ function isHeader(t: Uint8Array, p: number, length: number): boolean {
   const s = p;
   while (p < length && IS_HEX[t[p]] === 1) p++;
   return p > s && p < length && t[p] === CH_DASH;
-}
-
-/** Index of the field named t[s, e), by the expected one first. */
-function fieldIndex(t: Uint8Array, s: number, e: number, expected: number): number {
-  const len = e - s;
-  if (expected >= 0 && expected <= VMFLAGS) {
-    const want = NAME_BYTES[expected];
-    if (want.length === len) {
-      let j = 0;
-      while (j < len && t[s + j] === want[j]) j++;
-      if (j === len) return expected;
-    }
-  }
-  return BY_NAME.get(decodeName(t, s, e)) ?? UNKNOWN;
 }
 
 /**
@@ -271,7 +338,10 @@ function parseInto(t: Uint8Array, length: number, pageSize: number, pid: Pid): S
   let p = 0;
   while (p < length) {
     const lineStart = p;
-    if (isHeader(t, p, length)) {
+    const c0 = t[p];
+    // Field names start with an uppercase letter, maps lines with a digit or lowercase hex.
+    if (!(c0 >= 0x41 && c0 <= 0x5a)) {
+      if (!isHeader(t, p, length)) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
       while (p < length && t[p] !== CH_NL) p++;
       if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
       p++;
@@ -294,45 +364,66 @@ function parseInto(t: Uint8Array, length: number, pageSize: number, pid: Pid): S
       prev = START;
       continue;
     }
-    // Field: Name ':' spaces value '\n'
-    const ns = p;
-    while (p < length && p - ns <= MAX_NAME && t[p] !== CH_COLON && t[p] !== CH_NL) p++;
-    if (t[p] !== CH_COLON || p === ns) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
     if (row < 0) throw new LineError("field before the first maps line", lineStart);
-    const colon = p;
-    const k = fieldIndex(t, ns, colon, follow[prev]);
-    if (k !== UNKNOWN) {
-      follow[prev] = k;
-      prev = k;
+    // Field: Name ':' spaces value '\n'. First the name that followed the previous field last time.
+    let k = follow[prev];
+    let colon = -1;
+    if (k <= VMFLAGS) {
+      const want = NAME_BYTES[k];
+      const n = want.length;
+      if (want[0] === c0) {
+        let j = 1;
+        while (j < n && t[p + j] === want[j]) j++;
+        if (j === n && t[p + n] === CH_COLON) colon = p + n;
+      }
     }
-    p++;
-    while (p < length && t[p] === CH_SPACE) p++;
+    if (colon < 0) {
+      let q = p;
+      while (q < length && q - p <= MAX_NAME && t[q] !== CH_COLON && t[q] !== CH_NL) q++;
+      if (t[q] !== CH_COLON) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
+      colon = q;
+      k = BY_NAME.get(decodeName(t, p, q)) ?? UNKNOWN;
+      if (k !== UNKNOWN) follow[prev] = k;
+    }
+    if (k !== UNKNOWN) prev = k;
+    p = colon + 1;
+    while (t[p] === CH_SPACE) p++;
     const vs = p;
-    while (p < length && t[p] !== CH_NL) p++;
-    if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
-    const ve = p;
-    p++;
     if (k === VMFLAGS) {
+      while (p < length && t[p] !== CH_NL) p++;
+      if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
       flagsStart[row] = vs;
-      flagsEnd[row] = ve;
+      flagsEnd[row] = p;
+      p++;
       continue;
     }
-    // Decimal digits, then nothing or " kB".
-    let v = 0, q = vs;
-    while (q < ve && t[q] >= 0x30 && t[q] <= 0x39 && q - vs <= MAX_DIGITS) v = v * 10 + (t[q++] - 0x30);
-    const digits = q - vs;
-    let ok = digits > 0 && digits <= MAX_DIGITS;
-    if (ok && q < ve) {
-      ok = ve - q === 3 && t[q] === CH_SPACE && t[q + 1] === 0x6b && t[q + 2] === 0x42;
+    // Decimal digits, then " kB" or nothing, then the newline.
+    let v = 0;
+    let d = t[p] - 0x30;
+    while (d >= 0 && d <= 9 && p - vs < MAX_DIGITS) {
+      v = v * 10 + d;
+      d = t[++p] - 0x30;
+    }
+    let ok = p > vs && !(d >= 0 && d <= 9);
+    const c = t[p];
+    if (ok && c === CH_SPACE && t[p + 1] === 0x6b && t[p + 2] === 0x42 && t[p + 3] === CH_NL) {
       v *= 1024;
+      p += 4;
+    } else if (ok && c === CH_NL) {
+      p++;
+    } else {
+      ok = false;
+      while (p < length && t[p] !== CH_NL) p++;
+      if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+      p++;
     }
     if (k === UNKNOWN) {
-      const name = decodeName(t, ns, colon);
+      const name = decodeName(t, lineStart, colon);
       let rec = other.get(row);
       if (rec === undefined) other.set(row, rec = {});
       // Bounded, and never a prototype key.
       if (!Object.hasOwn(rec, name) && name !== "__proto__" && Object.keys(rec).length < 64) {
-        rec[name] = ok ? v : decodeName(t, vs, ve);
+        rec[name] = ok ? v : decodeName(t, vs, p - 1);
       }
       continue;
     }
