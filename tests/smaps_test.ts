@@ -247,6 +247,14 @@ describe("smaps parser", () => {
     assert.match(t.entry(0).vma.toString(), /\/tmp\/a b\\012c$/);
   });
 
+  test("bytes past the length given are never read", () => {
+    const b = enc.encode(head + "Size:  8 kB\n");
+    // The final newline lies past `length`: the text is truncated.
+    assert.throws(() => parseSmaps(b, b.length - 1, PAGE), /line 2 \(line is truncated/);
+    assert.throws(() => parseSmaps(b, head.length + 6, PAGE), /line 2 \(line is truncated/);
+    assert.equal(parseSmaps(b, b.length, PAGE).entry(0).size, 8192);
+  });
+
   test("malformed text gives EBADMSG naming the smaps line", () => {
     const bad = (s: string, re: RegExp) =>
       assert.throws(
@@ -293,6 +301,30 @@ describe("smaps lifecycle and errors", () => {
     let n = 0;
     for await (const _ of maps.smaps()) if (++n === 2) break;
     assert.equal(n, 2);
+  });
+
+  test("walks one after another and interleaved give the same entries (buffers reused only when free)", () => {
+    using maps = ProcMaps.open(child.pid);
+    process.kill(child.pid, "SIGSTOP");
+    try {
+      const figures = (es: Iterable<SmapsEntry>) => [...es].map((e) => [e.vma.toString(), e.rss, e.size, e.vmFlags]);
+      const first = figures(maps.smapsSync());
+      assert.deepEqual(figures(maps.smapsSync()), first);
+      // Two iterators at once, stepped in turn: each keeps its own text.
+      const a = maps.smapsSync(), b = maps.smapsSync();
+      const ea: SmapsEntry[] = [], eb: SmapsEntry[] = [];
+      for (;;) {
+        const x = a.next(), y = b.next();
+        if (x.done || y.done) break;
+        ea.push(x.value);
+        eb.push(y.value);
+        if (ea.length === 3) assert.deepEqual(figures(maps.smapsSync()), first); // a third walk in between
+      }
+      assert.deepEqual(figures(ea), first);
+      assert.deepEqual(figures(eb), first);
+    } finally {
+      process.kill(child.pid, "SIGCONT");
+    }
   });
 
   test("a process that has exited gives ESRCH", async () => {

@@ -291,12 +291,19 @@ function isHeader(t: Uint8Array, p: number, length: number): boolean {
  * Parses `text[0, length)`; `pageSize` is the base page size (a row's
  * `KernelPageSize` overrides it for its Vma). Throws ProcMapsError `EBADMSG`
  * naming the first malformed line and its number; a final line without its
- * newline counts as truncated.
+ * newline counts as truncated. `headers` may be given as the buffer for the
+ * gathered maps lines (the table's `maps.text` then refers to it).
  */
-export function parseSmaps(text: Uint8Array, length: number, pageSize: number, pid: Pid = "self"): SmapsTable {
+export function parseSmaps(
+  text: Uint8Array,
+  length: number,
+  pageSize: number,
+  pid: Pid = "self",
+  headers?: Uint8Array,
+): SmapsTable {
   length = Math.max(0, Math.min(Math.floor(length) || 0, text.length));
   try {
-    return parseInto(text, length, pageSize, pid);
+    return parseInto(text, length, pageSize, pid, headers);
   } catch (e) {
     if (!(e instanceof LineError)) throw e;
     throw malformed(text, length, e.lineStart, e.what, pid);
@@ -318,7 +325,10 @@ function malformed(text: Uint8Array, length: number, lineStart: number, what: st
   );
 }
 
-function parseInto(t: Uint8Array, length: number, pageSize: number, pid: Pid): SmapsTable {
+function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid, spare?: Uint8Array): SmapsTable {
+  // Never read past the bytes given (a reused buffer holds older text there):
+  // reads past the end give undefined, which every test below rejects.
+  const t = length < text.length ? text.subarray(0, length) : text;
   // An smaps entry is about 25 lines of some 30 bytes: rows sized for 600 bytes each rarely grow.
   let cap = Math.max(16, Math.ceil(length / 600));
   let values = new Float64Array(cap * NFIELDS);
@@ -326,7 +336,8 @@ function parseInto(t: Uint8Array, length: number, pageSize: number, pid: Pid): S
   let flagsStart = new Int32Array(cap).fill(-1);
   let flagsEnd = new Int32Array(cap);
   let headerAt = new Int32Array(cap);
-  let headers = new Uint8Array(Math.max(4096, cap * 128));
+  // (`spare`: a buffer from an earlier parse that nothing refers to any more.)
+  let headers = spare && spare.length >= cap * 128 ? spare : new Uint8Array(Math.max(4096, cap * 128));
   let headersLength = 0;
   const other = new Map<number, Record<string, number | string>>();
   let row = -1;
@@ -438,7 +449,7 @@ function parseInto(t: Uint8Array, length: number, pageSize: number, pid: Pid): S
       maps.hugePageSizes.set(i, values[i * NFIELDS + 1]);
     }
   }
-  return new SmapsTable(t, maps, values, present, flagsStart, flagsEnd, other);
+  return new SmapsTable(text, maps, values, present, flagsStart, flagsEnd, other);
 }
 
 /** The gathered maps lines as a table; a malformed one is reported at its line in the smaps text. */

@@ -5,7 +5,7 @@
  */
 import type { Libc } from "../../ffi/mod.ts";
 import { ERRNO, errorFromErrno, type Pid, ProcMapsError } from "../errors.ts";
-import { readWhole, requireOutlived, type TextRead } from "../procfs/read.ts";
+import { requireOutlived, type TextRead } from "../procfs/read.ts";
 
 /** Which file: per-VMA figures or the process's sums. */
 export type SmapsFile = "smaps" | "smaps_rollup";
@@ -26,14 +26,14 @@ export function readSmapsText(
   mapsFd: number,
   mapsPath: string,
   file: SmapsFile,
-  sizeHint = 0,
+  buffer?: Uint8Array,
 ): TextRead {
   const path = `/proc/${pid}/${file}`;
   const fd = libc.openRead(path);
   if (fd < 0) throw smapsError(-fd, pid, "open", path);
   let r: TextRead | number;
   try {
-    r = readWhole(libc, fd, sizeHint);
+    r = readInto(libc, fd, buffer ?? new Uint8Array(65536));
   } finally {
     libc.close(fd);
   }
@@ -41,6 +41,26 @@ export function readSmapsText(
   requireOutlived(libc, mapsFd, pid, mapsPath);
   if (r.length === 0) throw errorFromErrno(ERRNO.ESRCH, pid, "read", path);
   return r;
+}
+
+/**
+ * Reads `fd` to EOF into `bytes` (grown by doubling; a buffer kept from the
+ * last read of a large process is then written in place, without a fresh
+ * allocation and its page faults). Returns -errno on failure.
+ */
+function readInto(libc: Libc, fd: number, bytes: Uint8Array): TextRead | number {
+  let length = 0;
+  for (;;) {
+    if (bytes.length - length < 4096) {
+      const grown = new Uint8Array(bytes.length * 2);
+      grown.set(bytes.subarray(0, length));
+      bytes = grown;
+    }
+    const n = libc.pread(fd, bytes.subarray(length), length);
+    if (n < 0) return n;
+    if (n === 0) return { bytes, length };
+    length += n;
+  }
 }
 
 function smapsError(errno: number, pid: Pid, syscall: string, path: string): ProcMapsError {

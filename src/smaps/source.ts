@@ -25,6 +25,9 @@ export function checkSmapsOptions(opts: unknown): AbortSignal | undefined {
   return signal;
 }
 
+/** Largest pair of buffers a handle keeps between reads (bytes). */
+const MAX_SPARE = 64 << 20;
+
 /** smaps for one handle; `check` throws when the handle is closed (EBADF). */
 export class SmapsSource {
   readonly #libc: Libc;
@@ -32,8 +35,12 @@ export class SmapsSource {
   readonly #mapsFd: number;
   readonly #mapsPath: string;
   readonly #pageSize: number;
-  /** Length of the last smaps text: the next read's first buffer size. */
-  #hint = 0;
+  /**
+   * Buffers of the last smaps read that no iterator uses any more (entries
+   * copy what they need): reused by the next read, so walking a large
+   * process again allocates nothing large. Bounded by MAX_SPARE.
+   */
+  #spare: { text: Uint8Array; headers: Uint8Array } | undefined;
 
   constructor(libc: Libc, pid: Pid, mapsFd: number, mapsPath: string, pageSize: number) {
     this.#libc = libc;
@@ -43,11 +50,17 @@ export class SmapsSource {
     this.#pageSize = pageSize;
   }
 
-  /** The whole smaps text, read now and parsed. */
+  /** The whole smaps text, read now and parsed; give it back with {@link release} when done. */
   table(): SmapsTable {
-    const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps", this.#hint);
-    this.#hint = r.length;
-    return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid);
+    const spare = this.#spare;
+    this.#spare = undefined;
+    const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps", spare?.text);
+    return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid, spare?.headers);
+  }
+
+  /** Takes back a table's buffers once nothing will read them again. */
+  release(t: SmapsTable): void {
+    if (t.text.length + t.maps.text.length <= MAX_SPARE) this.#spare = { text: t.text, headers: t.maps.text };
   }
 
   /** smaps_rollup, read now. */
@@ -95,22 +108,26 @@ class SmapsIterator implements IterableIterator<SmapsEntry> {
       this.#check();
       const t = this.#table ??= this.#source.table();
       if (this.#row >= t.count) {
-        this.#done = true;
-        this.#table = undefined;
+        this.#finish();
         return { done: true, value: undefined };
       }
       return { done: false, value: t.entry(this.#row++) };
     } catch (e) {
-      this.#done = true;
-      this.#table = undefined;
+      this.#finish();
       throw e;
     }
   }
 
   return(): IteratorResult<SmapsEntry, undefined> {
-    this.#done = true;
-    this.#table = undefined;
+    this.#finish();
     return { done: true, value: undefined };
+  }
+
+  #finish(): void {
+    this.#done = true;
+    const t = this.#table;
+    this.#table = undefined;
+    if (t !== undefined) this.#source.release(t);
   }
 
   [Symbol.iterator](): this {
