@@ -112,6 +112,26 @@ test("pmap reports bad arguments in one line and exits 2", () => {
   }
 });
 
+test(
+  "pmap, -x, -d equal procps pmap on a stopped dynamically linked process (figures that are the process's own)",
+  { skip: havePmap ? false : "procps pmap is not installed" },
+  () => {
+    // (Pss in -X depends on every process mapping libc, pmap itself included: see the static child below.)
+    const printable = (line: string) => line.replace(/[^\x20-\x7e]/g, "?");
+    process.kill(mapper.pid, "SIGSTOP");
+    try {
+      for (const flags of [[], ["-x"], ["-d"]]) {
+        const ours = run("pmap", [...flags, String(mapper.pid)]);
+        assert.equal(ours.status, 0, ours.stderr);
+        const theirs = spawnSync("pmap", [...flags, String(mapper.pid)], { encoding: "utf8" }).stdout;
+        assert.deepEqual(ours.stdout.split("\n").map(printable), theirs.split("\n"), flags.join(" "));
+      }
+    } finally {
+      process.kill(mapper.pid, "SIGCONT");
+    }
+  },
+);
+
 describe(
   "pmap output equals procps pmap line by line",
   { skip: havePmap ? false : "procps pmap is not installed" },
