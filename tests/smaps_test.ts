@@ -230,6 +230,15 @@ describe("smaps parser", () => {
     assert.deepEqual(e.vmFlags, ["rd", "wr"]);
   });
 
+  test("an empty or one-letter VmFlags line gives a (frozen) list", () => {
+    const t = parse(
+      head + "VmFlags: \n" + head.replace("7f0000000000-7f0000002000", "7f0000002000-7f0000003000") + "VmFlags: x\n",
+    );
+    assert.deepEqual(t.entry(0).vmFlags, []);
+    assert.deepEqual(t.entry(1).vmFlags, ["x"]);
+    assert.ok(Object.isFrozen(t.entry(0).vmFlags));
+  });
+
   test("fields out of the usual order are still found", () => {
     const t = parse(
       head + "Rss:  4 kB\nSize:  8 kB\n" + head.replace("7f0000000000-7f0000002000", "7f0000002000-7f0000003000") +

@@ -186,6 +186,8 @@ class Rollup implements SmapsRollup {
   }
 }
 
+const NO_FLAGS: readonly string[] = Object.freeze([]);
+
 /** Slots of a FlagsCache: a process has few distinct VmFlags lines. */
 const FLAG_SLOTS = 64;
 
@@ -200,6 +202,7 @@ class FlagsCache {
 
   get(t: Uint8Array, s: number, e: number): readonly string[] {
     const len = e - s;
+    if (len < 2) return len === 1 ? Object.freeze(splitFlags(t, s, e)) : NO_FLAGS;
     const slot = ((len * 31 + t[s + 1] * 7 + t[e - 2]) >>> 0) % FLAG_SLOTS;
     const k = this.#text[slot];
     if (k !== undefined && k.length === len) {
