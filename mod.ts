@@ -24,3 +24,4 @@ export type {
   ResolveStrategy,
 } from "./src/options.ts";
 export type { MappingKind, Resolved, ResolvePlan, ResolveReason } from "./src/resolve/types.ts";
+export type { MemoryFigures, SmapsEntry, SmapsOptions, SmapsRollup } from "./src/smaps/types.ts";

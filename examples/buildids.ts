@@ -6,29 +6,28 @@
  *   deno run --allow-ffi examples/buildids.ts [pid] [--all] [--json]
  */
 import process from "node:process";
-import { ProcMaps, ProcMapsError } from "../mod.ts";
+import { ProcMaps } from "../mod.ts";
+import { escapeName, parseCli, parsePid, reportError, usageError } from "./cli.ts";
 
+const PROG = "buildids";
 const USAGE = `usage: buildids.ts [pid|self] [--all] [--json]
 
-Prints "<build id> <path>" for each distinct file the process maps that has
-an ELF build ID. --all also lists files without one ("-" as the build ID).`;
+Prints "<build id> <path>" for each distinct file the process (default: this
+one) maps that has an ELF build ID. --all also lists files without one ("-"
+as the build ID). Paths appear as the kernel's maps print them (a newline as
+\\012); --json gives them raw, with the device as hex major:minor.`;
+
+const { values: opt, positionals } = parseCli(PROG, USAGE, {
+  all: { type: "boolean" },
+  json: { type: "boolean" },
+}, true);
+if (positionals.length > 1) usageError(PROG, "give one process id");
+const arg = positionals[0] ?? "self";
+const pid = parsePid(PROG, arg);
+
+const hex2 = (n: number) => n.toString(16).padStart(2, "0");
 
 function main(): number {
-  let pid: number | "self" = "self";
-  let all = false, json = false;
-  for (const arg of process.argv.slice(2)) {
-    if (arg === "-h" || arg === "--help") {
-      console.log(USAGE);
-      return 0;
-    } else if (arg === "--all") all = true;
-    else if (arg === "--json") json = true;
-    else if (arg === "self") pid = "self";
-    else if (/^\d+$/.test(arg)) pid = Number(arg);
-    else {
-      console.error(`buildids: unknown argument ${arg}\n${USAGE}`);
-      return 2;
-    }
-  }
   try {
     using maps = ProcMaps.open(pid);
     // One entry per file (device, inode), in address order of first mapping.
@@ -39,20 +38,20 @@ function main(): number {
       files.set(key, {
         path: v.name ?? "",
         buildId: v.buildId ?? null,
-        dev: `${v.devMajor}:${v.devMinor}`,
+        dev: `${hex2(v.devMajor)}:${hex2(v.devMinor)}`,
         inode: `${v.inode}`,
       });
     }
-    const list = [...files.values()].filter((f) => all || f.buildId !== null);
-    if (json) console.log(JSON.stringify({ pid, backend: maps.backend, files: list }, null, 2));
-    else for (const f of list) console.log(`${f.buildId ?? "-".padEnd(40)} ${f.path}`);
+    const list = [...files.values()].filter((f) => opt.all || f.buildId !== null);
+    if (opt.json) {
+      const id = pid === "self" ? process.pid : pid;
+      console.log(JSON.stringify({ pid: id, backend: maps.backend, files: list }, null, 2));
+    } else {
+      for (const f of list) console.log(`${f.buildId ?? "-".padEnd(40)} ${escapeName(f.path)}`);
+    }
     return 0;
   } catch (e) {
-    if (e instanceof ProcMapsError || e instanceof TypeError || e instanceof RangeError) {
-      console.error(`buildids: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return reportError(PROG, e);
   }
 }
 

@@ -1,96 +1,273 @@
 #!/usr/bin/env -S deno run --allow-ffi
 /**
- * pmap: the memory map of a process as a table, like `pmap -x`.
+ * pmap: the memory map of processes, in the formats of procps `pmap`
+ * (default, -x, -X, -XX, -d), or as JSON.
  *
- *   deno run --allow-ffi examples/pmap.ts [pid] [-x] [--json] [--backend auto|ioctl|text]
- *   bun examples/pmap.ts [pid] [-x] [--json]
+ *   deno run --allow-ffi examples/pmap.ts [-x | -X | -XX | -d] [-q] [-p] <pid|self>...
+ *   bun examples/pmap.ts -x <pid>
  */
 import process from "node:process";
-import { ProcMaps, ProcMapsError, type Vma } from "../mod.ts";
+import { type MemoryFigures, ProcMaps, type SmapsEntry, type Vma } from "../mod.ts";
+import { escapeName, parseCli, parsePid, readProcFile, reportError, usageError } from "./cli.ts";
 
-const USAGE = `usage: pmap.ts [pid|self] [-x] [--build-id] [--json] [--backend auto|ioctl|text]
+const PROG = "pmap";
+const USAGE = `usage: pmap.ts [options] <pid|self>...
 
-Prints every VMA of the process (default: this one) in address order.
-  -x           extended columns: offset, device, inode
-  --build-id   add each file's ELF build ID
-  --json       one JSON document instead of the table
-  --backend    where the answers come from (default: auto)`;
+Prints the memory map of each process, as procps pmap does.
+  -x, --extended      RSS and dirty size of each mapping (from smaps)
+  -X                  the smaps fields pmap -X shows; -XX: every field the kernel prints
+  -d, --device        offset and device of each mapping, and the mapped,
+                      writeable/private and shared totals
+  -q, --quiet         no column header and no totals
+  -p, --show-path     the whole path of each file, not its last component
+  --build-id          each file's ELF build ID (default and -d formats)
+  --json              one JSON document (an array for several processes);
+                      names raw, sizes in bytes
+  --backend <b>       auto (default), ioctl or text
+Names appear as the kernel's maps print them (a newline as \\012).`;
 
-interface Args {
-  pid: number | "self";
-  extended: boolean;
-  buildId: boolean;
-  json: boolean;
-  backend: "auto" | "ioctl" | "text";
+const { values: opt, positionals } = parseCli(PROG, USAGE, {
+  extended: { type: "boolean", short: "x" },
+  X: { type: "boolean", short: "X", multiple: true },
+  device: { type: "boolean", short: "d" },
+  quiet: { type: "boolean", short: "q" },
+  "show-path": { type: "boolean", short: "p" },
+  "build-id": { type: "boolean" },
+  json: { type: "boolean" },
+  backend: { type: "string" },
+}, true);
+
+const xLevel = opt.X?.length ?? 0;
+if (xLevel > 2) usageError(PROG, "-X may be given at most twice (-XX)");
+if ([opt.extended, xLevel > 0, opt.device].filter(Boolean).length > 1) {
+  usageError(PROG, "options -d, -x, -X are mutually exclusive");
+}
+if (opt["build-id"] && (opt.extended || xLevel > 0)) {
+  usageError(PROG, "--build-id goes with the default and -d formats");
+}
+const backend = (opt.backend ?? "auto") as "auto" | "ioctl" | "text";
+if (!["auto", "ioctl", "text"].includes(backend)) {
+  usageError(PROG, `--backend must be auto, ioctl or text, not ${JSON.stringify(backend)}`);
+}
+if (positionals.length === 0) usageError(PROG, "no process id given");
+const pids = positionals.map((a) => parsePid(PROG, a));
+const smaps = opt.extended || xLevel > 0;
+const showPath = opt["show-path"] ?? false;
+const quiet = opt.quiet ?? false;
+
+const hex = (n: bigint | number, width: number) => n.toString(16).padStart(width, "0");
+const kb = (bytes: bigint | number | undefined) => (BigInt(bytes ?? 0) >> 10n).toString();
+
+/** The command line as pmap prints it: arguments joined by spaces, control characters as '?'. */
+function cmdline(pid: number): string {
+  const raw = readProcFile(`/proc/${pid}/cmdline`);
+  if (raw === undefined) return "";
+  const args = new TextDecoder().decode(raw).replace(/\0$/, "").split("\0");
+  // deno-lint-ignore no-control-regex
+  return args.join(" ").replaceAll("\n", " ").replace(/[\x00-\x1f\x7f]/g, "?");
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { pid: "self", extended: false, buildId: false, json: false, backend: "auto" };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "-h" || arg === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (arg === "-x") a.extended = true;
-    else if (arg === "--build-id") a.buildId = true;
-    else if (arg === "--json") a.json = true;
-    else if (arg === "--backend") a.backend = argv[++i] as Args["backend"];
-    else if (arg.startsWith("--backend=")) a.backend = arg.slice(10) as Args["backend"];
-    else if (arg === "self") a.pid = "self";
-    else if (/^\d+$/.test(arg)) a.pid = Number(arg);
-    else {
-      console.error(`pmap: unknown argument ${arg}\n${USAGE}`);
-      process.exit(2);
-    }
-  }
-  return a;
-}
-
-/** The mapping column: the kernel's name, or pmap's `[ anon ]` for nameless memory. */
+/** The mapping column of the default, -x and -d formats, as pmap names it. */
 function mapping(v: Vma): string {
-  return v.name || "[ anon ]";
+  const name = v.name ?? "";
+  if (v.devMajor === 0 && name.startsWith("/SYSV")) return `  [ shmid=0x${v.inode.toString(16)} ]`;
+  const slash = name.lastIndexOf("/");
+  if (slash >= 0) {
+    if (showPath) return escapeName(name.slice(name.indexOf("/")));
+    return escapeName(slash === name.length - 1 ? "/" : name.slice(slash + 1));
+  }
+  return name === "[stack]" ? "  [ stack ]" : "  [ anon ]";
 }
 
-function main(): number {
-  const args = parseArgs(process.argv.slice(2));
-  let vmas: Vma[];
-  let backend: string;
-  try {
-    using maps = ProcMaps.open(args.pid, { backend: args.backend });
-    backend = maps.backend;
-    vmas = [...maps.vmasSync({ buildId: args.buildId })];
-  } catch (e) {
-    if (e instanceof ProcMapsError || e instanceof TypeError || e instanceof RangeError) {
-      console.error(`pmap: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
-  const totalKb = vmas.reduce((sum, v) => sum + v.size, 0n) / 1024n;
-  if (args.json) {
-    console.log(JSON.stringify({ pid: args.pid, backend, totalKb: Number(totalKb), vmas }, null, 2));
-    return 0;
-  }
-  console.log(`pid ${args.pid} (${vmas.length} VMAs, backend ${backend})`);
-  const header = args.extended
-    ? "Address           Kbytes Mode Offset           Device    Inode Mapping"
-    : "Address           Kbytes Mode Mapping";
-  console.log(header);
+/** pmap's mode column: rwx, then s or -, then - (no swap reservation shown). */
+const mode = (v: Vma) => v.perms.slice(0, 3) + (v.shared ? "s" : "-") + "-";
+
+function printDefault(vmas: Vma[]): void {
   for (const v of vmas) {
-    const addr = v.start.toString(16).padStart(16, "0");
-    const kb = (v.size / 1024n).toString().padStart(6);
-    let line = `${addr} ${kb} ${v.perms} `;
-    if (args.extended) {
-      const dev = `${v.devMajor.toString(16).padStart(3, "0")}:${v.devMinor.toString(16).padStart(5, "0")}`;
-      line += `${v.offset.toString(16).padStart(16, "0")} ${dev} ${v.inode.toString().padStart(8)} `;
-    }
-    line += mapping(v);
+    let line = `${hex(v.start, 16)} ${kb(v.size).padStart(6)}K ${mode(v)} ${mapping(v)}`;
     if (v.buildId) line += `  (build id ${v.buildId})`;
     console.log(line);
   }
-  console.log(`${"-".repeat(16)} ${"-".repeat(6)}`);
-  console.log(`total kB ${totalKb.toString().padStart(14)}`);
-  return 0;
+  if (!quiet) console.log(` total ${kb(sum(vmas.map((v) => v.size))).padStart(16)}K`);
+}
+
+function printDevice(vmas: Vma[]): void {
+  if (!quiet) console.log("Address           Kbytes Mode  Offset           Device    Mapping");
+  let writeablePrivate = 0n, shared = 0n;
+  for (const v of vmas) {
+    if (v.shared) shared += v.size;
+    else if (v.writable) writeablePrivate += v.size;
+    let line = `${hex(v.start, 16)} ${kb(v.size).padStart(7)} ${mode(v)} ${hex(v.offset, 16)} ` +
+      `${hex(v.devMajor, 3)}:${hex(v.devMinor, 5)} ${mapping(v)}`;
+    if (v.buildId) line += `  (build id ${v.buildId})`;
+    console.log(line);
+  }
+  if (!quiet) {
+    console.log(
+      `mapped: ${kb(sum(vmas.map((v) => v.size)))}K    writeable/private: ${kb(writeablePrivate)}K    ` +
+        `shared: ${kb(shared)}K`,
+    );
+  }
+}
+
+function printExtended(entries: SmapsEntry[]): void {
+  if (!quiet) console.log("Address           Kbytes     RSS   Dirty Mode  Mapping");
+  let rss = 0, dirty = 0;
+  for (const e of entries) {
+    const d = (e.sharedDirty ?? 0) + (e.privateDirty ?? 0);
+    rss += e.rss ?? 0;
+    dirty += d;
+    console.log(
+      `${hex(e.vma.start, 16)} ${kb(e.vma.size).padStart(7)} ${kb(e.rss).padStart(7)} ${kb(d).padStart(7)} ` +
+        `${mode(e.vma)} ${mapping(e.vma)}`,
+    );
+  }
+  if (!quiet) {
+    console.log("---------------- ------- ------- ------- ");
+    const size = sum(entries.map((e) => e.vma.size));
+    console.log(`${"total kB".padEnd(16)} ${kb(size).padStart(7)} ${kb(rss).padStart(7)} ${kb(dirty).padStart(7)}`);
+  }
+}
+
+/** Kernel field names and properties, in the kernel's order; units: kB or a plain number. */
+const SMAPS_COLUMNS: readonly [string, keyof MemoryFigures, "kB" | ""][] = [
+  ["Size", "size", "kB"],
+  ["KernelPageSize", "kernelPageSize", "kB"],
+  ["MMUPageSize", "mmuPageSize", "kB"],
+  ["Rss", "rss", "kB"],
+  ["Pss", "pss", "kB"],
+  ["Pss_Dirty", "pssDirty", "kB"],
+  ["Shared_Clean", "sharedClean", "kB"],
+  ["Shared_Dirty", "sharedDirty", "kB"],
+  ["Private_Clean", "privateClean", "kB"],
+  ["Private_Dirty", "privateDirty", "kB"],
+  ["Referenced", "referenced", "kB"],
+  ["Anonymous", "anonymous", "kB"],
+  ["KSM", "ksm", "kB"],
+  ["LazyFree", "lazyFree", "kB"],
+  ["AnonHugePages", "anonHugePages", "kB"],
+  ["ShmemPmdMapped", "shmemPmdMapped", "kB"],
+  ["FilePmdMapped", "filePmdMapped", "kB"],
+  ["Shared_Hugetlb", "sharedHugetlb", "kB"],
+  ["Private_Hugetlb", "privateHugetlb", "kB"],
+  ["Swap", "swap", "kB"],
+  ["SwapPss", "swapPss", "kB"],
+  ["Locked", "locked", "kB"],
+  ["THPeligible", "thpEligible", ""],
+  ["ProtectionKey", "protectionKey", ""],
+];
+/** What pmap -X leaves out (-XX shows them). */
+const UNIMPORTANT = new Set([
+  "AnonHugePages",
+  "KernelPageSize",
+  "MMUPageSize",
+  "Shared_Dirty",
+  "Private_Dirty",
+  "Shared_Clean",
+  "Private_Clean",
+]);
+
+/** pmap -X / -XX: a column per smaps field, widths fitted to the values and totals. */
+function printSmaps(entries: SmapsEntry[], all: boolean): void {
+  // Columns the kernel printed (for the first VMA: it prints the same set for each).
+  const first = entries[0] ?? {};
+  const cols = SMAPS_COLUMNS.filter(([k, p]) => first[p] !== undefined && (all || !UNIMPORTANT.has(k)));
+  const value = (e: SmapsEntry, c: (typeof cols)[number]) => {
+    const v = e[c[1]] as number | undefined ?? 0;
+    return c[2] === "kB" ? v / 1024 : v;
+  };
+  const rows = entries.map((e) => ({
+    start: hex(e.vma.start, 8),
+    perms: e.vma.perms,
+    offset: hex(e.vma.offset, 8),
+    dev: `${hex(e.vma.devMajor, 2)}:${hex(e.vma.devMinor, 2)}`,
+    inode: e.vma.inode.toString(),
+    values: cols.map((c) => String(value(e, c))),
+    flags: (e.vmFlags ?? []).join(" "),
+    name: escapeName(e.vma.name ?? ""),
+  }));
+  const totals = cols.map((_, i) => rows.reduce((s, r) => s + Number(r.values[i]), 0));
+  const width = (title: string, xs: string[]) => Math.max(quiet ? 0 : title.length, ...xs.map((x) => x.length));
+  const wAddr = width("Address", rows.map((r) => r.start));
+  const wPerm = width("Perm", rows.map((r) => r.perms));
+  const wOff = width("Offset", rows.map((r) => r.offset));
+  const wDev = width("Device", rows.map((r) => r.dev));
+  const wInode = width("Inode", rows.map((r) => r.inode));
+  const wCols = cols.map((c, i) =>
+    Math.max(width(c[0], rows.map((r) => r.values[i])), quiet ? 0 : String(totals[i]).length)
+  );
+  const hasFlags = all && entries.some((e) => e.vmFlags !== undefined);
+  const wFlags = width("VmFlags", rows.map((r) => r.flags));
+  if (!quiet) {
+    let h = `${"Address".padStart(wAddr)} ${"Perm".padStart(wPerm)} ${"Offset".padStart(wOff)} ` +
+      `${"Device".padStart(wDev)} ${"Inode".padStart(wInode)} `;
+    cols.forEach((c, i) => h += c[0].padStart(wCols[i]) + " ");
+    if (hasFlags) h += "VmFlags".padStart(wFlags) + " ";
+    console.log(h + "Mapping");
+  }
+  for (const r of rows) {
+    let line = `${r.start.padStart(wAddr)} ${r.perms.padStart(wPerm)} ${r.offset.padStart(wOff)} ` +
+      `${r.dev.padStart(wDev)} ${r.inode.padStart(wInode)}`;
+    r.values.forEach((v, i) => line += " " + v.padStart(wCols[i]));
+    if (hasFlags) line += " " + r.flags.padStart(wFlags);
+    const slash = r.name.lastIndexOf("/");
+    line += " " +
+      (showPath || slash < 0 ? r.name.slice(Math.max(0, showPath ? r.name.indexOf("/") : 0)) : r.name.slice(slash + 1));
+    console.log(line);
+  }
+  if (!quiet && cols.length > 0) {
+    const gap = " ".repeat(wAddr + wPerm + wOff + wDev + wInode + 5);
+    console.log(gap + wCols.map((w) => "=".repeat(w) + " ").join(""));
+    console.log(gap + totals.map((t, i) => String(t).padStart(wCols[i]) + " ").join("") + "KB ");
+  }
+}
+
+function sum(xs: bigint[]): bigint {
+  return xs.reduce((s, x) => s + x, 0n);
+}
+
+/** One process as JSON: names raw, sizes in bytes, the pid a number. */
+function toJson(pid: number, cmd: string, backendUsed: string, vmas: Vma[], entries: SmapsEntry[] | undefined) {
+  return {
+    pid,
+    cmdline: cmd,
+    backend: backendUsed,
+    totalKb: Number(sum(vmas.map((v) => v.size)) / 1024n),
+    vmas: entries ? entries.map(({ vma, ...memory }) => ({ ...vma.toJSON(), memory })) : vmas.map((v) => v.toJSON()),
+  };
+}
+
+function main(): number {
+  let status = 0;
+  const docs: unknown[] = [];
+  for (const p of pids) {
+    const pid = p === "self" ? process.pid : p;
+    try {
+      using maps = ProcMaps.open(pid, { backend });
+      const cmd = cmdline(pid);
+      let entries: SmapsEntry[] | undefined;
+      let vmas: Vma[];
+      if (smaps) {
+        entries = [...maps.smapsSync()];
+        vmas = entries.map((e) => e.vma);
+      } else {
+        vmas = [...maps.vmasSync({ buildId: opt["build-id"] ?? false })];
+      }
+      if (opt.json) {
+        docs.push(toJson(pid, cmd, maps.backend, vmas, entries));
+        continue;
+      }
+      console.log(`${pid}:   ${cmd}`);
+      if (xLevel > 0) printSmaps(entries!, xLevel === 2);
+      else if (opt.extended) printExtended(entries!);
+      else if (opt.device) printDevice(vmas);
+      else printDefault(vmas);
+    } catch (e) {
+      status = reportError(PROG, e);
+    }
+  }
+  if (opt.json) console.log(JSON.stringify(pids.length === 1 ? docs[0] ?? null : docs, null, 2));
+  return status;
 }
 
 process.exitCode = main();

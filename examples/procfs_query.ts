@@ -1,75 +1,101 @@
 #!/usr/bin/env -S deno run --allow-ffi --allow-read
 /**
- * procfs_query: resolve sampled addresses of a process to (binary, build ID,
- * file offset), as the kernel's PROCMAP_QUERY demo tool does.
+ * procfs_query: resolve sampled addresses of a process to (file offset,
+ * name, build ID), as the kernel's PROCMAP_QUERY demo tool
+ * (tools/testing/selftests/proc/procfs_query) does.
  *
- *   deno run --allow-ffi --allow-read examples/procfs_query.ts -p <pid> [-f addrs.txt] [-Q|-T] [-v] [--json]
- *   bun examples/procfs_query.ts -p <pid> < addrs.txt
+ *   deno run --allow-ffi --allow-read examples/procfs_query.ts -p <pid> -f addrs.txt [-Q|-T] [-b] [-B N] [-q] [-v] [--json]
+ *   some-sampler | bun examples/procfs_query.ts -p <pid>
  */
 import process from "node:process";
 import { readFileSync } from "node:fs";
-import { ProcMaps, ProcMapsError, type Resolved } from "../mod.ts";
+import { ProcMaps, type Resolved } from "../mod.ts";
+import { escapeName, parseCli, parseCount, parsePid, reportError, usageError } from "./cli.ts";
 
-const USAGE = `usage: procfs_query.ts -p <pid|self> [-f <file>] [-Q | -T] [-v] [--json] [--repeat <n>]
+const PROG = "procfs_query";
+const USAGE = `usage: procfs_query.ts [-p <pid|self>] [-f <file>] [-Q | -T] [-b] [-B <runs>] [-q] [-v] [--json]
 
-Reads hex addresses (one per line, "0x" optional; '#' starts a comment) from
-<file> or standard input and resolves each in process <pid>:
-  addr -> start-end perms offset name (build id) file offset / ELF address
+Reads hex addresses (one per line, "0x"/"0X" optional, '#' starts a comment)
+from <file> or standard input and resolves each in process <pid> (default:
+this one):  addr -> start-end perms offset name [build id] file offset / ELF address
 
-  -Q           per-address PROCMAP_QUERY ioctls
-  -T           one read of /proc/<pid>/maps text
-               (neither: the planner picks)
-  -v           dump every VMA of the process first
-  --json       one JSON document instead of text
-  --repeat n   resolve n times and report the average time (for comparing -Q and -T)`;
+  -p, --pid <pid>        the process
+  -f, --addrs-path <f>   file with the addresses (default: standard input, not a terminal)
+  -Q, --query            per-address PROCMAP_QUERY ioctls
+  -T, --text             one read of /proc/<pid>/maps text
+                         (neither: the planner picks)
+  -b, --build-id         fetch build IDs (once per file)
+  -B, --benchmark <runs> resolve <runs> times; times on standard error
+  -q, --quiet            no per-address output
+  -v, --verbose          dump every VMA of the process first
+  --json                 one JSON document instead of text (names raw)
+A summary (and with -B the timing) goes to standard error; names appear as
+the kernel's maps print them (a newline as \\012).`;
 
-interface Args {
-  pid: number | "self";
-  file: string | undefined;
-  strategy: "auto" | "ioctl" | "text";
-  verbose: boolean;
-  json: boolean;
-  repeat: number;
-}
+const { values: opt } = parseCli(PROG, USAGE, {
+  pid: { type: "string", short: "p" },
+  "addrs-path": { type: "string", short: "f" },
+  query: { type: "boolean", short: "Q" },
+  text: { type: "boolean", short: "T" },
+  "build-id": { type: "boolean", short: "b" },
+  benchmark: { type: "string", short: "B" },
+  quiet: { type: "boolean", short: "q" },
+  verbose: { type: "boolean", short: "v" },
+  json: { type: "boolean" },
+});
 
-function fail(msg: string): never {
-  console.error(`procfs_query: ${msg}\n${USAGE}`);
-  process.exit(2);
-}
+if (opt.query && opt.text) usageError(PROG, "-Q and -T are mutually exclusive");
+const pid = opt.pid === undefined ? "self" : parsePid(PROG, opt.pid);
+const strategy = opt.query ? "ioctl" : opt.text ? "text" : "auto";
+const runs = opt.benchmark === undefined ? 1 : parseCount(PROG, "-B", opt.benchmark, 1);
+const buildId = opt["build-id"] ?? false;
+const file = opt["addrs-path"];
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { pid: "self", file: undefined, strategy: "auto", verbose: false, json: false, repeat: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => argv[++i] ?? fail(`${arg} needs a value`);
-    if (arg === "-h" || arg === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (arg === "-p") {
-      const v = value();
-      a.pid = v === "self" ? "self" : /^\d+$/.test(v) ? Number(v) : fail(`bad pid ${v}`);
-    } else if (arg === "-f") a.file = value();
-    else if (arg === "-Q") a.strategy = "ioctl";
-    else if (arg === "-T") a.strategy = "text";
-    else if (arg === "-v") a.verbose = true;
-    else if (arg === "--json") a.json = true;
-    else if (arg === "--repeat") {
-      a.repeat = Number(value());
-      if (!Number.isInteger(a.repeat) || a.repeat < 1) fail("--repeat needs a positive integer");
-    } else fail(`unknown argument ${arg}`);
+/** The input text; exits 1 with the reason when it cannot be read. */
+function readInput(): string {
+  if (file === undefined && process.stdin.isTTY) {
+    usageError(PROG, "no -f <file> given and standard input is a terminal: give -f, or pipe addresses in");
   }
-  return a;
+  try {
+    return readFileSync(file ?? 0, "utf8");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const what = file === undefined ? "standard input" : file;
+    if (err.name === "NotCapable" || err.name === "PermissionDenied") {
+      console.error(`${PROG}: reading ${what} needs Deno's --allow-read (deno run --allow-ffi --allow-read ...)`);
+    } else {
+      console.error(`${PROG}: cannot read ${what}: ${err.code ?? err.message}`);
+    }
+    process.exit(1);
+  }
 }
 
-/** Hex addresses from text: one per line, optional 0x, '#' comments, blank lines ignored. */
+const HEX = /^(?:0[xX])?([0-9a-fA-F]{1,16})$/;
+
+/** Addresses, one per line; every bad line is reported (with its number) before exiting 2. */
 function parseAddresses(text: string): bigint[] {
   const out: bigint[] = [];
-  text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/#.*/, "").trim();
+  let bad = 0;
+  const lines = text.split("\n");
+  lines.forEach((raw, i) => {
+    const hash = raw.indexOf("#");
+    const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (!line) return;
-    if (!/^(0x)?[0-9a-fA-F]{1,16}$/.test(line)) fail(`line ${i + 1}: not a hex address: ${JSON.stringify(raw)}`);
-    out.push(BigInt(line.startsWith("0x") ? line : "0x" + line));
+    const m = HEX.exec(line);
+    if (!m) {
+      if (++bad <= 20) {
+        console.error(`${PROG}: ${file ?? "<stdin>"}:${i + 1}: not a hex address: ${JSON.stringify(raw)}`);
+      }
+      return;
+    }
+    out.push(BigInt("0x" + m[1]));
   });
+  if (bad > 20) console.error(`${PROG}: ... and ${bad - 20} more bad lines`);
+  if (bad > 0) process.exit(2);
+  if (out.length === 0) {
+    console.error(`${PROG}: no addresses in ${file ?? "standard input"}`);
+    process.exit(1);
+  }
   return out;
 }
 
@@ -78,11 +104,8 @@ const hex = (n: bigint) => "0x" + n.toString(16);
 function describe(r: Resolved | null, addr: bigint): string {
   if (!r) return `${hex(addr)} -> <unmapped>`;
   const v = r.vma;
-  let s =
-    `${hex(addr)} -> ${v.start.toString(16)}-${v.end.toString(16)} ${v.perms} ${
-      v.offset.toString(16).padStart(8, "0")
-    } ` +
-    (r.name || "[anon]");
+  let s = `${hex(addr)} -> ${v.start.toString(16)}-${v.end.toString(16)} ${v.perms} ` +
+    `${v.offset.toString(16).padStart(8, "0")} ${escapeName(r.name) || "[anon]"}`;
   if (r.buildId) s += ` (build id ${r.buildId})`;
   if (r.fileOffset !== undefined) s += ` file offset ${hex(r.fileOffset)}`;
   if (r.elfAddr !== undefined) s += ` elf addr ${hex(r.elfAddr)}`;
@@ -91,21 +114,20 @@ function describe(r: Resolved | null, addr: bigint): string {
 }
 
 function main(): number {
-  const args = parseArgs(process.argv.slice(2));
-  const text = args.file === undefined ? readFileSync(0, "utf8") : readFileSync(args.file, "utf8");
-  const addrs = parseAddresses(text);
+  const addrs = parseAddresses(readInput());
   try {
-    using maps = ProcMaps.open(args.pid);
-    if (args.verbose && !args.json) {
+    using maps = ProcMaps.open(pid);
+    if (opt.verbose && !opt.json) {
       for (const v of maps.vmasSync()) console.log(v.toString());
       console.log();
     }
-    const plan = maps.planResolve(addrs, { strategy: args.strategy });
+    const plan = maps.planResolve(addrs, { strategy });
     let results: (Resolved | null)[] = [];
     const t0 = performance.now();
-    for (let i = 0; i < args.repeat; i++) results = maps.resolve(addrs, { strategy: args.strategy });
-    const ms = (performance.now() - t0) / args.repeat;
-    if (args.json) {
+    for (let i = 0; i < runs; i++) results = maps.resolve(addrs, { strategy, buildId });
+    const totalMs = performance.now() - t0;
+    const ms = totalMs / runs;
+    if (opt.json) {
       const json = (r: Resolved | null, i: number) =>
         r && {
             addr: hex(r.addr),
@@ -118,35 +140,25 @@ function main(): number {
             reason: r.reason ?? null,
             reasonText: r.reasonText ?? null,
           } || { addr: hex(addrs[i]), unmapped: true };
-      console.log(JSON.stringify(
-        {
-          pid: args.pid,
-          backend: maps.backend,
-          strategy: plan.strategy,
-          planReason: plan.reason,
-          ms,
-          results: results.map(json),
-        },
-        null,
-        2,
-      ));
-      return 0;
+      const doc = { pid, backend: maps.backend, strategy: plan.strategy, planReason: plan.reason, runs, ms };
+      console.log(JSON.stringify({ ...doc, results: results.map(json) }, null, 2));
+    } else if (!opt.quiet) {
+      results.forEach((r, i) => console.log(describe(r, addrs[i])));
     }
-    results.forEach((r, i) => console.log(describe(r, addrs[i])));
     const mapped = results.filter((r) => r !== null).length;
-    console.log(
-      `resolved ${addrs.length} addresses (${plan.uniqueAddresses} distinct, ${mapped} mapped) in ${
-        ms.toFixed(3)
-      } ms ` +
-        `per run, planned as ${plan.strategy} (${plan.reason})`,
+    console.error(
+      `resolved ${addrs.length} addresses (${plan.uniqueAddresses} distinct, ${mapped} mapped) in ` +
+        `${ms.toFixed(3)} ms per run, planned as ${plan.strategy} (${plan.reason})`,
     );
+    if (opt.benchmark !== undefined) {
+      console.error(
+        `benchmark: ${runs} runs, total ${totalMs.toFixed(3)} ms, ${ms.toFixed(3)} ms per run, ` +
+          `${(ms * 1000 / addrs.length).toFixed(3)} us per address`,
+      );
+    }
     return 0;
   } catch (e) {
-    if (e instanceof ProcMapsError || e instanceof TypeError || e instanceof RangeError) {
-      console.error(`procfs_query: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return reportError(PROG, e);
   }
 }
 

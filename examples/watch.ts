@@ -1,52 +1,56 @@
 #!/usr/bin/env -S deno run --allow-ffi
 /**
  * watch: follows a process and prints the mappings that appear or disappear
- * between samples, as a continuous profiler tracks code being loaded.
+ * between samples, as a continuous profiler tracks code being loaded; with
+ * --rss also how its resident memory changes (from smaps_rollup).
  *
- *   deno run --allow-ffi examples/watch.ts <pid> [--interval ms] [--count n] [--json]
+ *   deno run --allow-ffi examples/watch.ts <pid> [--interval ms] [--count n] [--rss] [--json]
  */
 import process from "node:process";
 import { ProcMaps, ProcMapsError, type Vma } from "../mod.ts";
+import { parseCli, parseCount, parsePid, reportError, usageError } from "./cli.ts";
 
-const USAGE = `usage: watch.ts <pid|self> [--interval <ms>] [--count <n>] [--json]
+const PROG = "watch";
+const USAGE = `usage: watch.ts <pid|self> [--interval <ms>] [--count <n>] [--rss] [--json]
 
 Samples the process's VMAs every <ms> milliseconds (default 1000), <n> times
 (default: until the process exits or Ctrl-C), and prints "+ <vma>" for each
-new mapping and "- <vma>" for each one gone. --json prints one JSON object
-per change: {"sample":i,"change":"+"|"-","vma":{...}}.`;
+new mapping and "- <vma>" for each one gone (names as the kernel's maps print
+them, a newline as \\012). --rss also prints "rss <kB> kB (<+/-kB>)" when
+the resident size changes (and at the first sample). --json prints one JSON
+object per change: {"sample":i,"change":"+"|"-","vma":{...}} or
+{"sample":i,"change":"rss","rss":<bytes>,"delta":<bytes>}.`;
+
+const { values: opt, positionals } = parseCli(PROG, USAGE, {
+  interval: { type: "string" },
+  count: { type: "string" },
+  rss: { type: "boolean" },
+  json: { type: "boolean" },
+}, true);
+if (positionals.length !== 1) {
+  usageError(PROG, positionals.length === 0 ? "no process id given" : "give one process id");
+}
+const pid = parsePid(PROG, positionals[0]);
+const interval = opt.interval === undefined ? 1000 : parseCount(PROG, "--interval", opt.interval, 0);
+const count = opt.count === undefined ? Infinity : parseCount(PROG, "--count", opt.count, 1);
+const json = opt.json ?? false;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A VMA is "the same" while its range, permissions, offset and file are. */
 const keyOf = (v: Vma) => `${v.start}-${v.end} ${v.perms} ${v.offset} ${v.devMajor}:${v.devMinor} ${v.inode} ${v.name}`;
 
 async function main(): Promise<number> {
-  let pid: number | "self" | undefined;
-  let interval = 1000, count = Infinity, json = false;
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "-h" || arg === "--help") {
-      console.log(USAGE);
-      return 0;
-    } else if (arg === "--interval") interval = Number(argv[++i]);
-    else if (arg === "--count") count = Number(argv[++i]);
-    else if (arg === "--json") json = true;
-    else if (arg === "self") pid = "self";
-    else if (/^\d+$/.test(arg)) pid = Number(arg);
-    else {
-      console.error(`watch: unknown argument ${arg}\n${USAGE}`);
-      return 2;
-    }
-  }
-  if (pid === undefined || !(interval >= 0) || !(count >= 1)) {
-    console.error(USAGE);
-    return 2;
-  }
   const ac = new AbortController();
   process.once("SIGINT", () => ac.abort());
+  let maps: ProcMaps;
   try {
-    using maps = ProcMaps.open(pid);
+    maps = ProcMaps.open(pid);
+  } catch (e) {
+    return reportError(PROG, e); // a process that does not exist: exit 1
+  }
+  try {
     let previous = new Map<string, Vma>();
+    let previousRss: number | undefined;
     for (let sample = 0; sample < count && !ac.signal.aborted; sample++) {
       if (sample > 0) await sleep(interval);
       const current = new Map<string, Vma>();
@@ -58,19 +62,27 @@ async function main(): Promise<number> {
       for (const [k, v] of previous) if (!current.has(k)) report("-", v);
       if (sample > 0 || json) { for (const [k, v] of current) if (!previous.has(k)) report("+", v); }
       previous = current;
+      if (opt.rss) {
+        const rss = maps.rollup().rss ?? 0;
+        if (rss !== previousRss) {
+          const delta = rss - (previousRss ?? 0);
+          if (json) console.log(JSON.stringify({ sample, change: "rss", rss, delta }));
+          else console.log(`rss ${rss / 1024} kB (${delta >= 0 ? "+" : ""}${delta / 1024} kB)`);
+          previousRss = rss;
+        }
+      }
     }
     return 0;
   } catch (e) {
     if (e instanceof ProcMapsError && e.code === "ESRCH") {
-      console.error(`watch: process ${pid} has exited`);
+      // The process ended while watched: the normal end of a watch.
+      console.error(`${PROG}: process ${pid} has exited`);
       return 0;
     }
     if (ac.signal.aborted) return 0;
-    if (e instanceof ProcMapsError || e instanceof TypeError || e instanceof RangeError) {
-      console.error(`watch: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return reportError(PROG, e);
+  } finally {
+    maps.close();
   }
 }
 

@@ -232,6 +232,28 @@ export function checkIterateOptions(opts: unknown): IterateRequest {
   };
 }
 
+// ---------------------------------------------------------------- smaps
+
+/** Options for {@link ProcMaps.smaps} and {@link ProcMaps.smapsSync}. */
+export interface SmapsOptions {
+  /** Stops the iteration (it throws the signal's reason). */
+  signal?: AbortSignal;
+}
+
+const SMAPS_KEYS = new Set(["signal"]);
+
+/** The signal of smaps options, checked (TypeError for anything else); throws if it is already aborted. */
+export function checkSmapsOptions(opts: unknown): AbortSignal | undefined {
+  if (opts === undefined) return undefined;
+  const o = ownOptions(opts, "smaps", SMAPS_KEYS);
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`option signal must be an AbortSignal, got ${describeValue(signal)}`);
+  }
+  signal?.throwIfAborted();
+  return signal;
+}
+
 // ---------------------------------------------------------------- resolve
 
 /** How `resolve()` reads the process: per-address ioctl queries, one text snapshot, or the planner's pick. */

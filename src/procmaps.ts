@@ -16,6 +16,7 @@ import {
   checkOpenOptions,
   checkPid,
   checkQueryOptions,
+  checkSmapsOptions,
   type IterateOptions,
   type IterateRequest,
   type OpenOptions,
@@ -29,6 +30,8 @@ import { planFor, resolveBatch, type ResolveSources } from "./resolve/resolve.ts
 import type { Resolved, ResolvePlan } from "./resolve/types.ts";
 import { AsyncFromSync } from "./async_iter.ts";
 import { VmaIterator } from "./vma_iterator.ts";
+import { SmapsSource } from "./smaps/source.ts";
+import type { SmapsEntry, SmapsOptions, SmapsRollup } from "./smaps/types.ts";
 
 /** Closes descriptors of handles dropped without close(). */
 const leaked = new FinalizationRegistry<{ libc: Libc; fd: number }>(({ libc, fd }) => {
@@ -79,6 +82,7 @@ export class ProcMaps implements Disposable {
   #text: TextBackend | undefined;
   readonly #files: MappedFiles;
   readonly #sources: ResolveSources;
+  #smapsSource: SmapsSource | undefined;
 
   private constructor(
     libc: Libc,
@@ -242,6 +246,45 @@ export class ProcMaps implements Disposable {
   planResolve(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): ResolvePlan {
     this.#open();
     return planFor(this.#sources, addrs, opts);
+  }
+
+  /**
+   * Every VMA with its memory figures from `/proc/<pid>/smaps` (resident,
+   * proportional, dirty, swapped sizes in bytes, `vmFlags`), in address
+   * order, as an async iterator. The whole text is read at the first step
+   * (the kernel walks the page tables of every VMA for it) and checked to
+   * be complete; `break` drops it, `signal` aborts the loop.
+   *
+   * @throws {ProcMapsError} `EACCES`/`EPERM` when the caller lacks
+   *   ptrace-read access to the process (smaps checks it when opened, so an
+   *   open handle does not carry it), `ESRCH` when the process has exited or
+   *   exec'd, `EBADF` when the handle is closed.
+   */
+  smaps(opts?: SmapsOptions): AsyncIterableIterator<SmapsEntry> {
+    const signal = checkSmapsOptions(opts);
+    return new AsyncFromSync(this.#smaps().entries(() => this.#open(), signal), signal);
+  }
+
+  /** Same as {@link smaps}, synchronously. */
+  smapsSync(opts?: SmapsOptions): IterableIterator<SmapsEntry> {
+    const signal = checkSmapsOptions(opts);
+    return this.#smaps().entries(() => this.#open(), signal);
+  }
+
+  /**
+   * The process's memory figures summed over every VMA, from
+   * `/proc/<pid>/smaps_rollup` (cheaper than summing {@link smaps}: the
+   * kernel formats one entry).
+   *
+   * @throws {ProcMapsError} as {@link smaps}.
+   */
+  rollup(): SmapsRollup {
+    return this.#smaps().rollup();
+  }
+
+  #smaps(): SmapsSource {
+    this.#open();
+    return (this.#smapsSource ??= new SmapsSource(this.#libc, this.pid, this.#fd, this.#path, this.#pageSize));
   }
 
   /**

@@ -106,12 +106,12 @@ export class Vma {
     return addr >= this.start && addr < this.end;
   }
 
-  /** The area as a line of `/proc/<pid>/maps` (name newlines left raw). */
+  /** The area as one line of `/proc/<pid>/maps`, a newline in the name escaped as the kernel does (`\012`). */
   toString(): string {
     const hex = (n: bigint | number, w: number) => n.toString(16).padStart(w, "0");
     const head = `${hex(this.start, 8)}-${hex(this.end, 8)} ${this.perms} ${hex(this.offset, 8)} ` +
       `${hex(this.devMajor, 2)}:${hex(this.devMinor, 2)} ${this.inode} `;
-    return this.name ? head.padEnd(72, " ") + " " + this.name : head;
+    return this.name ? head.padEnd(72, " ") + " " + this.name.replaceAll("\n", "\\012") : head;
   }
 
   /** JSON form: addresses, offset and inode as `0x`-hex / decimal strings (JSON has no bigint). */

@@ -1,0 +1,494 @@
+/**
+ * Parser for the text of `/proc/<pid>/smaps` and `smaps_rollup`, working on
+ * bytes like the maps parser: no regular expressions, no split strings.
+ *
+ * Format (fs/proc/task_mmu.c, show_smap and show_smaps_rollup): per VMA its
+ * maps line, then one `Name:   value` line per field, values decimal with
+ * ` kB` for sizes; `VmFlags:` is followed by two-letter flags, each with a
+ * trailing space. The kernel prints the fields in a fixed order, so each
+ * field name is first compared with the one that followed the previous field
+ * last time; only a name out of that order needs a lookup. The maps lines are gathered into a maps text and
+ * parsed by the maps parser, so each VMA is exactly the Vma the maps give.
+ * Field lines come from the kernel, not the process: only VMA names are
+ * attacker input, and the maps parser handles them.
+ * @module
+ */
+import { parseMaps } from "../text/parser.ts";
+import type { MapsTable } from "../text/table.ts";
+import { ProcMapsError } from "../errors.ts";
+import type { Pid } from "../options.ts";
+import { decodeName } from "../util/names.ts";
+import type { SmapsEntry, SmapsRollup } from "./types.ts";
+
+/** Kernel field names in the kernel's order, with their property names. Bit k of a row's mask: field k. */
+const FIELDS: readonly (readonly [string, string])[] = [
+  ["Size", "size"],
+  ["KernelPageSize", "kernelPageSize"],
+  ["MMUPageSize", "mmuPageSize"],
+  ["Rss", "rss"],
+  ["Pss", "pss"],
+  ["Pss_Dirty", "pssDirty"],
+  ["Pss_Anon", "pssAnon"],
+  ["Pss_File", "pssFile"],
+  ["Pss_Shmem", "pssShmem"],
+  ["Shared_Clean", "sharedClean"],
+  ["Shared_Dirty", "sharedDirty"],
+  ["Private_Clean", "privateClean"],
+  ["Private_Dirty", "privateDirty"],
+  ["Referenced", "referenced"],
+  ["Anonymous", "anonymous"],
+  ["KSM", "ksm"],
+  ["LazyFree", "lazyFree"],
+  ["AnonHugePages", "anonHugePages"],
+  ["ShmemPmdMapped", "shmemPmdMapped"],
+  ["FilePmdMapped", "filePmdMapped"],
+  ["Shared_Hugetlb", "sharedHugetlb"],
+  ["Private_Hugetlb", "privateHugetlb"],
+  ["Swap", "swap"],
+  ["SwapPss", "swapPss"],
+  ["Locked", "locked"],
+  ["THPeligible", "thpEligible"],
+  ["ProtectionKey", "protectionKey"],
+];
+const NFIELDS = FIELDS.length;
+/** Index used for `VmFlags` (not a figure). */
+const VMFLAGS = NFIELDS;
+/** Index for a field this table does not know. */
+const UNKNOWN = -1;
+/** Slot of the learned field order for "right after the maps line". */
+const START = NFIELDS + 1;
+
+/** The property name of each kernel field, for tests and tools. */
+export const FIELD_NAMES: ReadonlyMap<string, string> = new Map(FIELDS);
+
+const encoder = new TextEncoder();
+const NAME_BYTES: readonly Uint8Array[] = [...FIELDS.map(([k]) => encoder.encode(k)), encoder.encode("VmFlags")];
+const BY_NAME = new Map<string, number>([...FIELDS.map(([k], i) => [k, i] as const), ["VmFlags", VMFLAGS]]);
+
+const CH_NL = 0x0a;
+const CH_SPACE = 0x20;
+const CH_DASH = 0x2d;
+const CH_COLON = 0x3a;
+
+/** Longest field name accepted (the kernel's longest is 15 bytes). */
+const MAX_NAME = 64;
+/** Longest decimal value accepted: 12 digits stay exact below 2^53 even times 1024. */
+const MAX_DIGITS = 12;
+
+const IS_HEX = new Uint8Array(256);
+for (const c of "0123456789abcdefABCDEF") IS_HEX[c.charCodeAt(0)] = 1;
+
+/** Interned two-letter flag strings, by their two bytes. */
+const FLAG_STRINGS = new Map<number, string>();
+
+/** Where parsing failed, for the error message. */
+class LineError {
+  constructor(readonly what: string, readonly lineStart: number) {}
+}
+
+/** A parsed smaps text: one row per VMA, figures in columns, VMAs from a maps table. */
+export class SmapsTable {
+  /** The maps lines of the text, parsed. */
+  readonly maps: MapsTable;
+  /** Rows. */
+  readonly count: number;
+  /** Figures: row i, field k at `values[i * NFIELDS + k]`. */
+  readonly values: Float64Array;
+  /** Bit k set when row i has field k. */
+  readonly present: Int32Array;
+  /** Byte range of each row's VmFlags value in `text` (start === -1: none). */
+  readonly flagsStart: Int32Array;
+  readonly flagsEnd: Int32Array;
+  /** Unknown fields, by row. */
+  readonly other: Map<number, Record<string, number | string>>;
+  readonly text: Uint8Array;
+
+  constructor(
+    text: Uint8Array,
+    maps: MapsTable,
+    values: Float64Array,
+    present: Int32Array,
+    flagsStart: Int32Array,
+    flagsEnd: Int32Array,
+    other: Map<number, Record<string, number | string>>,
+  ) {
+    this.text = text;
+    this.maps = maps;
+    this.count = maps.count;
+    this.values = values;
+    this.present = present;
+    this.flagsStart = flagsStart;
+    this.flagsEnd = flagsEnd;
+    this.other = other;
+  }
+
+  /** Row `i` as an entry: a Vma with its figures. */
+  entry(i: number): SmapsEntry {
+    const fs = this.flagsStart[i];
+    return new Entry(
+      this.maps.vma(i, true, undefined),
+      this.values,
+      i * NFIELDS,
+      this.present[i],
+      fs >= 0 ? this.#flags.get(this.text, fs, this.flagsEnd[i]) : undefined,
+      this.other.get(i),
+    );
+  }
+
+  readonly #flags = new FlagsCache();
+
+  /** Row 0 as the rollup of the whole process. */
+  rollup(): SmapsRollup {
+    return new Rollup(this.maps.start.big[0], this.maps.end.big[0], this.values, this.present[0], this.other.get(0));
+  }
+}
+
+/**
+ * An smaps entry. A class, so that every entry of a text has one shape with
+ * its fields in the object itself; fields are assigned only when present
+ * (`declare`d, so none exists as `undefined`).
+ */
+class Entry implements SmapsEntry {
+  declare readonly vma: SmapsEntry["vma"];
+  declare readonly vmFlags?: readonly string[];
+  declare readonly other?: Readonly<Record<string, number | string>>;
+  constructor(
+    vma: SmapsEntry["vma"],
+    v: Float64Array,
+    b: number,
+    m: number,
+    vmFlags: readonly string[] | undefined,
+    other: Record<string, number | string> | undefined,
+  ) {
+    const e = this as Figures & { vma: unknown; vmFlags?: readonly string[] };
+    e.vma = vma;
+    assignFigures(e, v, b, m);
+    if (vmFlags !== undefined) e.vmFlags = vmFlags;
+    if (other !== undefined) e.other = other;
+  }
+}
+
+/** The smaps_rollup figures (see Entry). */
+class Rollup implements SmapsRollup {
+  declare readonly start: bigint;
+  declare readonly end: bigint;
+  declare readonly other?: Readonly<Record<string, number | string>>;
+  constructor(
+    start: bigint,
+    end: bigint,
+    v: Float64Array,
+    m: number,
+    other: Record<string, number | string> | undefined,
+  ) {
+    const e = this as Figures;
+    e.start = start;
+    e.end = end;
+    assignFigures(e, v, 0, m);
+    if (other !== undefined) e.other = other;
+  }
+}
+
+const NO_FLAGS: readonly string[] = Object.freeze([]);
+
+/** Slots of a FlagsCache: a process has few distinct VmFlags lines. */
+const FLAG_SLOTS = 64;
+
+/**
+ * Frozen flag lists by their text, shared by the entries of one table:
+ * most VMAs repeat a few VmFlags lines. Direct-mapped by (length, first and
+ * last flag); a hit is verified byte for byte.
+ */
+class FlagsCache {
+  readonly #text: (Uint8Array | undefined)[] = new Array(FLAG_SLOTS);
+  readonly #lists: (readonly string[])[] = new Array(FLAG_SLOTS);
+
+  get(t: Uint8Array, s: number, e: number): readonly string[] {
+    const len = e - s;
+    if (len < 2) return len === 1 ? Object.freeze(splitFlags(t, s, e)) : NO_FLAGS;
+    const slot = ((len * 31 + t[s + 1] * 7 + t[e - 2]) >>> 0) % FLAG_SLOTS;
+    const k = this.#text[slot];
+    if (k !== undefined && k.length === len) {
+      let j = 0;
+      while (j < len && k[j] === t[s + j]) j++;
+      if (j === len) return this.#lists[slot];
+    }
+    const list = Object.freeze(splitFlags(t, s, e));
+    this.#text[slot] = t.slice(s, e);
+    this.#lists[slot] = list;
+    return list;
+  }
+}
+
+type Figures = { -readonly [K in keyof SmapsRollup]?: SmapsRollup[K] };
+
+/**
+ * Copies the present figures onto `e`, one property at a time in the
+ * kernel's order: every entry of one text gets the same shape, and each
+ * store site sees one property (no keyed stores).
+ */
+/**
+ * A figure as a small integer where it is one: engines then store it in the
+ * object as is, where a double would need a heap box per field.
+ */
+function int(x: number): number {
+  return (x | 0) === x ? x | 0 : x;
+}
+
+function assignFigures(e: Figures, v: Float64Array, b: number, m: number): void {
+  if (m & 1) e.size = int(v[b]);
+  if (m & 2) e.kernelPageSize = int(v[b + 1]);
+  if (m & 4) e.mmuPageSize = int(v[b + 2]);
+  if (m & 8) e.rss = int(v[b + 3]);
+  if (m & 0x10) e.pss = int(v[b + 4]);
+  if (m & 0x20) e.pssDirty = int(v[b + 5]);
+  if (m & 0x40) e.pssAnon = int(v[b + 6]);
+  if (m & 0x80) e.pssFile = int(v[b + 7]);
+  if (m & 0x100) e.pssShmem = int(v[b + 8]);
+  if (m & 0x200) e.sharedClean = int(v[b + 9]);
+  if (m & 0x400) e.sharedDirty = int(v[b + 10]);
+  if (m & 0x800) e.privateClean = int(v[b + 11]);
+  if (m & 0x1000) e.privateDirty = int(v[b + 12]);
+  if (m & 0x2000) e.referenced = int(v[b + 13]);
+  if (m & 0x4000) e.anonymous = int(v[b + 14]);
+  if (m & 0x8000) e.ksm = int(v[b + 15]);
+  if (m & 0x10000) e.lazyFree = int(v[b + 16]);
+  if (m & 0x20000) e.anonHugePages = int(v[b + 17]);
+  if (m & 0x40000) e.shmemPmdMapped = int(v[b + 18]);
+  if (m & 0x80000) e.filePmdMapped = int(v[b + 19]);
+  if (m & 0x100000) e.sharedHugetlb = int(v[b + 20]);
+  if (m & 0x200000) e.privateHugetlb = int(v[b + 21]);
+  if (m & 0x400000) e.swap = int(v[b + 22]);
+  if (m & 0x800000) e.swapPss = int(v[b + 23]);
+  if (m & 0x1000000) e.locked = int(v[b + 24]);
+  if (m & 0x2000000) e.thpEligible = int(v[b + 25]);
+  if (m & 0x4000000) e.protectionKey = int(v[b + 26]);
+}
+
+/** The flags in text[s, e): words separated by spaces. */
+function splitFlags(t: Uint8Array, s: number, e: number): string[] {
+  const out: string[] = [];
+  let p = s;
+  while (p < e) {
+    while (p < e && t[p] === CH_SPACE) p++;
+    const w = p;
+    while (p < e && t[p] !== CH_SPACE) p++;
+    if (p === w) break;
+    if (p - w === 2) {
+      const key = (t[w] << 8) | t[w + 1];
+      let f = FLAG_STRINGS.get(key);
+      if (f === undefined && FLAG_STRINGS.size < 4096) FLAG_STRINGS.set(key, f = decodeName(t, w, p));
+      out.push(f ?? decodeName(t, w, p));
+    } else {
+      out.push(decodeName(t, w, p));
+    }
+  }
+  return out;
+}
+
+/** True when the line at p starts like a maps line: hex digits, then '-'. */
+function isHeader(t: Uint8Array, p: number, length: number): boolean {
+  const s = p;
+  while (p < length && IS_HEX[t[p]] === 1) p++;
+  return p > s && p < length && t[p] === CH_DASH;
+}
+
+/**
+ * Parses `text[0, length)`; `pageSize` is the base page size (a row's
+ * `KernelPageSize` overrides it for its Vma). Throws ProcMapsError `EBADMSG`
+ * naming the first malformed line and its number; a final line without its
+ * newline counts as truncated. `headers` may be given as the buffer for the
+ * gathered maps lines (the table's `maps.text` then refers to it).
+ */
+export function parseSmaps(
+  text: Uint8Array,
+  length: number,
+  pageSize: number,
+  pid: Pid = "self",
+  headers?: Uint8Array,
+): SmapsTable {
+  length = Math.max(0, Math.min(Math.floor(length) || 0, text.length));
+  try {
+    return parseInto(text, length, pageSize, pid, headers);
+  } catch (e) {
+    if (!(e instanceof LineError)) throw e;
+    throw malformed(text, length, e.lineStart, e.what, pid);
+  }
+}
+
+function malformed(text: Uint8Array, length: number, lineStart: number, what: string, pid: Pid): ProcMapsError {
+  let line = 1;
+  for (let p = 0; p < lineStart; p++) if (text[p] === CH_NL) line++;
+  let e = lineStart;
+  while (e < length && text[e] !== CH_NL && e - lineStart < 200) e++;
+  const shown = decodeName(text, lineStart, e) + (e - lineStart >= 200 ? "..." : "");
+  return new ProcMapsError("EBADMSG", {
+    pid,
+    syscall: "parse",
+    errno: 0,
+    message: `malformed smaps line ${line} (${what}): ${JSON.stringify(shown)}`,
+  });
+}
+
+function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid, spare?: Uint8Array): SmapsTable {
+  // Never read past the bytes given (a reused buffer holds older text there):
+  // reads past the end give undefined, which every test below rejects.
+  const t = length < text.length ? text.subarray(0, length) : text;
+  // An smaps entry is about 25 lines of some 30 bytes: rows sized for 600 bytes each rarely grow.
+  let cap = Math.max(16, Math.ceil(length / 600));
+  let values = new Float64Array(cap * NFIELDS);
+  let present = new Int32Array(cap);
+  let flagsStart = new Int32Array(cap).fill(-1);
+  let flagsEnd = new Int32Array(cap);
+  let headerAt = new Int32Array(cap);
+  // (`spare`: a buffer from an earlier parse that nothing refers to any more.)
+  let headers = spare && spare.length >= cap * 128 ? spare : new Uint8Array(Math.max(4096, cap * 128));
+  let headersLength = 0;
+  const other = new Map<number, Record<string, number | string>>();
+  let row = -1;
+  // follow[j]: the field that came after field j last time (START: after the maps line).
+  const follow = new Int8Array(NFIELDS + 2);
+  for (let j = 0; j < follow.length; j++) follow[j] = j + 1;
+  follow[START] = 0;
+  let prev = START;
+  let p = 0;
+  while (p < length) {
+    const lineStart = p;
+    const c0 = t[p];
+    // Field names start with an uppercase letter, maps lines with a digit or lowercase hex.
+    if (!(c0 >= 0x41 && c0 <= 0x5a)) {
+      if (!isHeader(t, p, length)) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
+      while (p < length && t[p] !== CH_NL) p++;
+      if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+      p++;
+      row++;
+      if (row === cap) {
+        cap *= 2;
+        values = grown(values, cap * NFIELDS);
+        present = grown(present, cap);
+        const fs = new Int32Array(cap).fill(-1);
+        fs.set(flagsStart);
+        flagsStart = fs;
+        flagsEnd = grown(flagsEnd, cap);
+        headerAt = grown(headerAt, cap);
+      }
+      headerAt[row] = lineStart;
+      const n = p - lineStart;
+      if (headersLength + n > headers.length) headers = grown(headers, Math.max(headers.length * 2, headersLength + n));
+      headers.set(t.subarray(lineStart, p), headersLength);
+      headersLength += n;
+      prev = START;
+      continue;
+    }
+    if (row < 0) throw new LineError("field before the first maps line", lineStart);
+    // Field: Name ':' spaces value '\n'. First the name that followed the previous field last time.
+    let k = follow[prev];
+    let colon = -1;
+    if (k <= VMFLAGS) {
+      const want = NAME_BYTES[k];
+      const n = want.length;
+      if (want[0] === c0) {
+        let j = 1;
+        while (j < n && t[p + j] === want[j]) j++;
+        if (j === n && t[p + n] === CH_COLON) colon = p + n;
+      }
+    }
+    if (colon < 0) {
+      let q = p;
+      while (q < length && q - p <= MAX_NAME && t[q] !== CH_COLON && t[q] !== CH_NL) q++;
+      if (t[q] !== CH_COLON) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
+      colon = q;
+      k = BY_NAME.get(decodeName(t, p, q)) ?? UNKNOWN;
+      if (k !== UNKNOWN) follow[prev] = k;
+    }
+    if (k !== UNKNOWN) prev = k;
+    p = colon + 1;
+    while (t[p] === CH_SPACE) p++;
+    const vs = p;
+    if (k === VMFLAGS) {
+      while (p < length && t[p] !== CH_NL) p++;
+      if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+      flagsStart[row] = vs;
+      flagsEnd[row] = p;
+      p++;
+      continue;
+    }
+    // Decimal digits, then " kB" or nothing, then the newline.
+    let v = 0;
+    let d = t[p] - 0x30;
+    while (d >= 0 && d <= 9 && p - vs < MAX_DIGITS) {
+      v = v * 10 + d;
+      d = t[++p] - 0x30;
+    }
+    let ok = p > vs && !(d >= 0 && d <= 9);
+    const c = t[p];
+    if (ok && c === CH_SPACE && t[p + 1] === 0x6b && t[p + 2] === 0x42 && t[p + 3] === CH_NL) {
+      v *= 1024;
+      p += 4;
+    } else if (ok && c === CH_NL) {
+      p++;
+    } else {
+      ok = false;
+      while (p < length && t[p] !== CH_NL) p++;
+      if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+      p++;
+    }
+    if (k === UNKNOWN) {
+      const name = decodeName(t, lineStart, colon);
+      let rec = other.get(row);
+      if (rec === undefined) other.set(row, rec = {});
+      // Bounded, and never a prototype key.
+      if (!Object.hasOwn(rec, name) && name !== "__proto__" && Object.keys(rec).length < 64) {
+        rec[name] = ok ? v : decodeName(t, vs, p - 1);
+      }
+      continue;
+    }
+    if (!ok) throw new LineError(`bad value for ${FIELDS[k][0]}`, lineStart);
+    values[row * NFIELDS + k] = v;
+    present[row] |= 1 << k;
+  }
+  const maps = parseHeaders(t, length, headers, headersLength, headerAt, row + 1, pageSize, pid);
+  for (let i = 0; i < maps.count; i++) {
+    // KernelPageSize is the page size PROCMAP_QUERY reports (the huge page size for hugetlb).
+    if ((present[i] & 2) !== 0 && values[i * NFIELDS + 1] !== pageSize) {
+      maps.hugePageSizes.set(i, values[i * NFIELDS + 1]);
+    }
+  }
+  return new SmapsTable(text, maps, values, present, flagsStart, flagsEnd, other);
+}
+
+/** The gathered maps lines as a table; a malformed one is reported at its line in the smaps text. */
+function parseHeaders(
+  t: Uint8Array,
+  length: number,
+  headers: Uint8Array,
+  headersLength: number,
+  headerAt: Int32Array,
+  rows: number,
+  pageSize: number,
+  pid: Pid,
+): MapsTable {
+  try {
+    return parseMaps(headers, headersLength, pageSize, pid);
+  } catch (e) {
+    if (!(e instanceof ProcMapsError) || e.code !== "EBADMSG") throw e;
+    // Error path only: find the failing line by parsing each alone.
+    for (let r = 0; r < rows; r++) {
+      const s = headerAt[r];
+      let n = s;
+      while (n < length && t[n] !== CH_NL) n++;
+      try {
+        parseMaps(t.subarray(s, n + 1), n + 1 - s, pageSize, pid);
+      } catch (inner) {
+        const why = /\(([^)]*)\)/.exec((inner as Error).message)?.[1] ?? "bad maps line";
+        throw malformed(t, length, s, why, pid);
+      }
+    }
+    throw e;
+  }
+}
+
+function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}

@@ -1,0 +1,120 @@
+/**
+ * What a ProcMaps handle uses to answer smaps calls: reads through
+ * read.ts, parses with parser.ts, and iterates.
+ * @module
+ */
+import type { Libc } from "../../ffi/mod.ts";
+import { ProcMapsError } from "../errors.ts";
+import type { Pid } from "../options.ts";
+import { parseSmaps, type SmapsTable } from "./parser.ts";
+import { readSmapsText } from "./read.ts";
+import type { SmapsEntry, SmapsRollup } from "./types.ts";
+
+/** Largest pair of buffers a handle keeps between reads (bytes). */
+const MAX_SPARE = 64 << 20;
+
+/** smaps for one handle; `check` throws when the handle is closed (EBADF). */
+export class SmapsSource {
+  readonly #libc: Libc;
+  readonly #pid: Pid;
+  readonly #mapsFd: number;
+  readonly #mapsPath: string;
+  readonly #pageSize: number;
+  /**
+   * Buffers of the last smaps read that no iterator uses any more (entries
+   * copy what they need): reused by the next read, so walking a large
+   * process again allocates nothing large. Bounded by MAX_SPARE.
+   */
+  #spare: { text: Uint8Array; headers: Uint8Array } | undefined;
+
+  constructor(libc: Libc, pid: Pid, mapsFd: number, mapsPath: string, pageSize: number) {
+    this.#libc = libc;
+    this.#pid = pid;
+    this.#mapsFd = mapsFd;
+    this.#mapsPath = mapsPath;
+    this.#pageSize = pageSize;
+  }
+
+  /** The whole smaps text, read now and parsed; give it back with {@link release} when done. */
+  table(): SmapsTable {
+    const spare = this.#spare;
+    this.#spare = undefined;
+    const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps", spare?.text);
+    return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid, spare?.headers);
+  }
+
+  /** Takes back a table's buffers once nothing will read them again. */
+  release(t: SmapsTable): void {
+    if (t.text.length + t.maps.text.length <= MAX_SPARE) this.#spare = { text: t.text, headers: t.maps.text };
+  }
+
+  /** smaps_rollup, read now. */
+  rollup(): SmapsRollup {
+    const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps_rollup");
+    const t = parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid);
+    if (t.count !== 1) {
+      throw new ProcMapsError("EBADMSG", {
+        pid: this.#pid,
+        syscall: "parse",
+        errno: 0,
+        message: `smaps_rollup of ${this.#pid === "self" ? "this process" : `process ${this.#pid}`} has ` +
+          `${t.count} header lines, not 1`,
+      });
+    }
+    return t.rollup();
+  }
+
+  /** Entries in address order; the text is read at the first step. */
+  entries(check: () => void, signal: AbortSignal | undefined): IterableIterator<SmapsEntry> {
+    return new SmapsIterator(this, check, signal);
+  }
+}
+
+class SmapsIterator implements IterableIterator<SmapsEntry> {
+  readonly #source: SmapsSource;
+  readonly #check: () => void;
+  readonly #signal: AbortSignal | undefined;
+  #table: SmapsTable | undefined;
+  #row = 0;
+  #done = false;
+
+  constructor(source: SmapsSource, check: () => void, signal: AbortSignal | undefined) {
+    this.#source = source;
+    this.#check = check;
+    this.#signal = signal;
+  }
+
+  next(): IteratorResult<SmapsEntry, undefined> {
+    if (this.#done) return { done: true, value: undefined };
+    try {
+      this.#signal?.throwIfAborted();
+      // A closed handle stops the walk, as the maps walks do.
+      this.#check();
+      const t = this.#table ??= this.#source.table();
+      if (this.#row >= t.count) {
+        this.#finish();
+        return { done: true, value: undefined };
+      }
+      return { done: false, value: t.entry(this.#row++) };
+    } catch (e) {
+      this.#finish();
+      throw e;
+    }
+  }
+
+  return(): IteratorResult<SmapsEntry, undefined> {
+    this.#finish();
+    return { done: true, value: undefined };
+  }
+
+  #finish(): void {
+    this.#done = true;
+    const t = this.#table;
+    this.#table = undefined;
+    if (t !== undefined) this.#source.release(t);
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
