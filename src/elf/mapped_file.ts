@@ -45,6 +45,28 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * What identifies a VMA's file, from the VMA as procmap reports it (its
+ * name, re-encoded as UTF-8, stands for the path).
+ */
+export function mappedFileOf(vma: {
+  start: bigint;
+  end: bigint;
+  devMajor: number;
+  devMinor: number;
+  inode: bigint;
+  name?: string | undefined;
+}): MappedFile {
+  return {
+    start: vma.start,
+    end: vma.end,
+    devMajor: vma.devMajor,
+    devMinor: vma.devMinor,
+    inode: vma.inode,
+    path: encoder.encode(vma.name ?? ""),
+  };
+}
+
 /** The superblock device of mount `mountId` in a mountinfo file, or undefined. */
 function mountDevice(libc: Libc, mountinfo: string, mountId: bigint): [number, number] | undefined {
   const mount = parseMountinfo(readFileText(libc, mountinfo) ?? "").find((m) => m.id === mountId);

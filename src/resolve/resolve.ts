@@ -9,6 +9,7 @@
  */
 import type { Backend, Seeker } from "../backend.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
+import { mappedFileOf } from "../elf/mapped_file.ts";
 import type { LoadSegment } from "../elf/segments.ts";
 import { checkResolveOptions, type Pid } from "../options.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
@@ -131,8 +132,6 @@ const NO_OFFSET: Partial<Record<MappingKind, ResolveReason>> = {
   special: "kernel",
 };
 
-const encoder = new TextEncoder();
-
 /** The seeker a plan calls for. */
 function seekerFor(src: ResolveSources, plan: ResolvePlan): Seeker {
   if (plan.strategy === "text") return src.text().seeker();
@@ -237,12 +236,5 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
 
 /** PT_LOAD headers of a VMA's file, through the handle's file cache. */
 function segmentsOf(files: MappedFiles, vma: Vma, buildId: string | undefined): LoadSegment[] | null {
-  return files.loadSegments(vma, buildId, () => ({
-    start: vma.start,
-    end: vma.end,
-    devMajor: vma.devMajor,
-    devMinor: vma.devMinor,
-    inode: vma.inode,
-    path: encoder.encode(vma.name ?? ""),
-  }));
+  return files.loadSegments(vma, buildId, () => mappedFileOf(vma));
 }

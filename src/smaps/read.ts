@@ -6,7 +6,7 @@
 import type { Libc } from "../../ffi/mod.ts";
 import { ERRNO, errorFromErrno, ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
-import { requireOutlived, type TextRead } from "../procfs/read.ts";
+import { readWhole, requireOutlived, type TextRead } from "../procfs/read.ts";
 
 /** Which file: per-VMA figures or the process's sums. */
 export type SmapsFile = "smaps" | "smaps_rollup";
@@ -34,7 +34,7 @@ export function readSmapsText(
   if (fd < 0) throw smapsError(-fd, pid, "open", path);
   let r: TextRead | number;
   try {
-    r = readInto(libc, fd, buffer ?? new Uint8Array(65536));
+    r = readWhole(libc, fd, 0, buffer);
   } finally {
     libc.close(fd);
   }
@@ -42,26 +42,6 @@ export function readSmapsText(
   requireOutlived(libc, mapsFd, pid, mapsPath);
   if (r.length === 0) throw errorFromErrno(ERRNO.ESRCH, pid, "read", path);
   return r;
-}
-
-/**
- * Reads `fd` to EOF into `bytes` (grown by doubling; a buffer kept from the
- * last read of a large process is then written in place, without a fresh
- * allocation and its page faults). Returns -errno on failure.
- */
-function readInto(libc: Libc, fd: number, bytes: Uint8Array): TextRead | number {
-  let length = 0;
-  for (;;) {
-    if (bytes.length - length < 4096) {
-      const grown = new Uint8Array(bytes.length * 2);
-      grown.set(bytes.subarray(0, length));
-      bytes = grown;
-    }
-    const n = libc.pread(fd, bytes.subarray(length), length);
-    if (n < 0) return n;
-    if (n === 0) return { bytes, length };
-    length += n;
-  }
 }
 
 function smapsError(errno: number, pid: Pid, syscall: string, path: string): ProcMapsError {

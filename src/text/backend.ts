@@ -15,14 +15,12 @@ import type { Pid } from "../options.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
 import { parseMaps } from "./parser.ts";
 import type { MapsTable } from "./table.ts";
-import type { MappedFile } from "../elf/mapped_file.ts";
+import { type MappedFile, mappedFileOf } from "../elf/mapped_file.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import { fillHugePageSizes } from "../procfs/huge_pages.ts";
 import { FLAG } from "../ioctl/abi.ts";
 import type { Vma } from "../vma.ts";
 import { hiOf, loOf } from "../util/bytes.ts";
-
-const encoder = new TextEncoder();
 
 /** How often to re-read a text whose lines overlap (it changed between reads). */
 const CONSISTENT_READ_ATTEMPTS = 4;
@@ -101,14 +99,7 @@ export class TextBackend implements Backend {
         return this.#buildIdOfRow(table, row);
       }
     }
-    return this.#files.buildId(vma, () => ({
-      start: vma.start,
-      end: vma.end,
-      devMajor: vma.devMajor,
-      devMinor: vma.devMinor,
-      inode: vma.inode,
-      path: encoder.encode(vma.name ?? ""),
-    }));
+    return this.#files.buildId(vma, () => mappedFileOf(vma));
   }
 
   #vma(table: MapsTable, row: number, request: Request): Vma {
