@@ -54,6 +54,7 @@ export class ProcMapsError extends Error {
   /** The system call or step that failed (`"open"`, `"ioctl"`, `"read"`, `"parse"`, ...). */
   readonly syscall: string;
 
+  /** An error `code` (errno name) with its `errno`, for `pid`, from `syscall`; `options.cause` as for Error. */
   constructor(code: string, errno: number, pid: Pid, syscall: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ProcMapsError";

@@ -72,6 +72,7 @@ export interface Resolved {
 
 /** The planner's decision for one batch, from {@link ProcMaps.planResolve}. */
 export interface ResolvePlan {
+  /** The strategy picked: per-address ioctl queries (up to `queryBudget`), or one text snapshot. */
   strategy: "ioctl" | "text";
   /** Distinct addresses in the batch. */
   uniqueAddresses: number;
