@@ -26,7 +26,9 @@ const runners = {
       return m && { passed: +m[1], failed: +m[2] };
     }),
   bun: () =>
-    run(bin("bun"), ["test", "./tests/"], (out) => {
+    // --timeout on the command line: Bun 1.4.5 ignores bunfig.toml's [test] timeout (its 5 s default
+    // then fails slow tests on a busy machine).
+    run(bin("bun"), ["test", "--timeout", "60000", "./tests/"], (out) => {
       const p = /^\s*(\d+) pass$/m.exec(out);
       const f = /^\s*(\d+) fail$/m.exec(out);
       return p && f && { passed: +p[1], failed: +f[1] };
