@@ -8,9 +8,9 @@ import type { Pid } from "./options.ts";
 
 /**
  * Linux errno values procmap reacts to or reports (generic numbering: x86_64,
- * aarch64, riscv64). The one table {@link ProcMapsError.errno} is derived from.
+ * aarch64, riscv64): the one table {@link ProcMapsError.errno} is derived from.
  */
-export const ERRNO = {
+export const ERRNO: Readonly<Record<ProcMapsErrorCode, number>> = {
   EPERM: 1,
   ENOENT: 2,
   ESRCH: 3,
@@ -40,7 +40,7 @@ export const ERRNO = {
   EOVERFLOW: 75,
   EOPNOTSUPP: 95,
   EXDEV: 18,
-} as const;
+};
 
 /**
  * What a {@link ProcMapsError} is about, as an errno name. Callers can rely on:
@@ -59,7 +59,36 @@ export const ERRNO = {
  * Other codes appear only for failures procmap does not expect (an errno
  * outside this table is reported as `"EIO"`, its own name in the message).
  */
-export type ProcMapsErrorCode = keyof typeof ERRNO;
+export type ProcMapsErrorCode =
+  | "EPERM"
+  | "ENOENT"
+  | "ESRCH"
+  | "EINTR"
+  | "EIO"
+  | "ENXIO"
+  | "E2BIG"
+  | "EBADF"
+  | "EAGAIN"
+  | "ENOMEM"
+  | "EACCES"
+  | "EFAULT"
+  | "ENODEV"
+  | "ENOTDIR"
+  | "EISDIR"
+  | "EINVAL"
+  | "ENFILE"
+  | "EMFILE"
+  | "ENOTTY"
+  | "ETXTBSY"
+  | "ENOSPC"
+  | "EROFS"
+  | "ENAMETOOLONG"
+  | "ENOSYS"
+  | "ELOOP"
+  | "EBADMSG"
+  | "EOVERFLOW"
+  | "EOPNOTSUPP"
+  | "EXDEV";
 
 /** What {@link ProcMapsError}'s constructor takes besides the code. */
 export interface ProcMapsErrorOptions {
