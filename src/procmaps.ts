@@ -383,6 +383,7 @@ export class ProcMaps implements Disposable {
     b.dispose();
     this.#text?.dispose();
     this.#text = undefined;
+    this.#smapsSource = undefined; // drops its spare buffers
     leaked.unregister(this);
     this.#libc.close(this.#fd);
     this.#fd = -1;
