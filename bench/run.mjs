@@ -29,7 +29,7 @@ const option = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const quick = flag("--quick");
-const ALL_SUITES = ["point", "walk", "parse", "resolve", "async"];
+const ALL_SUITES = ["point", "walk", "parse", "resolve", "async", "smaps"];
 const suites = option("--only", ALL_SUITES.join(",")).split(",");
 const ALL_RUNTIMES = ["deno", "bun", "node26"];
 const runtimes = option("--runtimes", ALL_RUNTIMES.join(",")).split(",");

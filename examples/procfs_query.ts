@@ -140,7 +140,14 @@ function main(): number {
             reason: r.reason ?? null,
             reasonText: r.reasonText ?? null,
           } || { addr: hex(addrs[i]), unmapped: true };
-      const doc = { pid, backend: maps.backend, strategy: plan.strategy, planReason: plan.reason, runs, ms };
+      const doc = {
+        pid: pid === "self" ? process.pid : pid,
+        backend: maps.backend,
+        strategy: plan.strategy,
+        planReason: plan.reason,
+        runs,
+        ms,
+      };
       console.log(JSON.stringify({ ...doc, results: results.map(json) }, null, 2));
     } else if (!opt.quiet) {
       results.forEach((r, i) => console.log(describe(r, addrs[i])));

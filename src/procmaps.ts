@@ -304,6 +304,7 @@ export class ProcMaps implements Disposable {
     this.#text?.dispose();
     this.#text = undefined;
     this.#files.clear();
+    this.#smapsSource = undefined; // drops its spare buffers
     leaked.unregister(this);
     this.#libc.close(this.#fd);
     this.#fd = -1;

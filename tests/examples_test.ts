@@ -237,6 +237,7 @@ test("procfs_query --json equals resolve(), in both modes", () => {
     const out = runJson("procfs_query", ["-p", String(mapper.pid), "-f", file, mode, "-b"]);
     assert.equal(out.strategy, mode === "-T" ? "text" : out.backend === "ioctl" ? "ioctl" : "text");
     assert.equal(out.results.length, addrs.length);
+    assert.equal(out.pid, mapper.pid);
     out.results.forEach((r: any, i: number) => {
       const w = want[i];
       assert.equal(r.addr, "0x" + addrs[i].toString(16));

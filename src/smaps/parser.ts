@@ -296,19 +296,19 @@ function isHeader(t: Uint8Array, p: number, length: number): boolean {
  * Parses `text[0, length)`; `pageSize` is the base page size (a row's
  * `KernelPageSize` overrides it for its Vma). Throws ProcMapsError `EBADMSG`
  * naming the first malformed line and its number; a final line without its
- * newline counts as truncated. `headers` may be given as the buffer for the
- * gathered maps lines (the table's `maps.text` then refers to it).
+ * newline counts as truncated. `spare` may offer buffers of an earlier table
+ * that nothing refers to any more; they are used where large enough.
  */
 export function parseSmaps(
   text: Uint8Array,
   length: number,
   pageSize: number,
   pid: Pid = "self",
-  headers?: Uint8Array,
+  spare?: SpareBuffers,
 ): SmapsTable {
   length = Math.max(0, Math.min(Math.floor(length) || 0, text.length));
   try {
-    return parseInto(text, length, pageSize, pid, headers);
+    return parseInto(text, length, pageSize, pid, spare);
   } catch (e) {
     if (!(e instanceof LineError)) throw e;
     throw malformed(text, length, e.lineStart, e.what, pid);
@@ -329,19 +329,25 @@ function malformed(text: Uint8Array, length: number, lineStart: number, what: st
   });
 }
 
-function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid, spare?: Uint8Array): SmapsTable {
+/** Buffers of a table nothing reads any more, for the next parse. */
+export interface SpareBuffers {
+  headers: Uint8Array;
+  values: Float64Array;
+}
+
+function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid, spare?: SpareBuffers): SmapsTable {
   // Never read past the bytes given (a reused buffer holds older text there):
   // reads past the end give undefined, which every test below rejects.
   const t = length < text.length ? text.subarray(0, length) : text;
   // An smaps entry is about 25 lines of some 30 bytes: rows sized for 600 bytes each rarely grow.
   let cap = Math.max(16, Math.ceil(length / 600));
-  let values = new Float64Array(cap * NFIELDS);
+  // (Only figures whose bit is set in `present` are read: a reused buffer needs no clearing.)
+  let values = spare && spare.values.length >= cap * NFIELDS ? spare.values : new Float64Array(cap * NFIELDS);
   let present = new Int32Array(cap);
   let flagsStart = new Int32Array(cap).fill(-1);
   let flagsEnd = new Int32Array(cap);
   let headerAt = new Int32Array(cap);
-  // (`spare`: a buffer from an earlier parse that nothing refers to any more.)
-  let headers = spare && spare.length >= cap * 128 ? spare : new Uint8Array(Math.max(4096, cap * 128));
+  let headers = spare && spare.headers.length >= cap * 128 ? spare.headers : new Uint8Array(Math.max(4096, cap * 128));
   let headersLength = 0;
   const other = new Map<number, Record<string, number | string>>();
   let row = -1;

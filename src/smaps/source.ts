@@ -6,11 +6,11 @@
 import type { Libc } from "../../ffi/mod.ts";
 import { ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
-import { parseSmaps, type SmapsTable } from "./parser.ts";
+import { parseSmaps, type SmapsTable, type SpareBuffers } from "./parser.ts";
 import { readSmapsText } from "./read.ts";
 import type { SmapsEntry, SmapsRollup } from "./types.ts";
 
-/** Largest pair of buffers a handle keeps between reads (bytes). */
+/** Most a handle keeps in spare buffers between reads (bytes). */
 const MAX_SPARE = 64 << 20;
 
 /** smaps for one handle; `check` throws when the handle is closed (EBADF). */
@@ -25,7 +25,7 @@ export class SmapsSource {
    * copy what they need): reused by the next read, so walking a large
    * process again allocates nothing large. Bounded by MAX_SPARE.
    */
-  #spare: { text: Uint8Array; headers: Uint8Array } | undefined;
+  #spare: (SpareBuffers & { text: Uint8Array }) | undefined;
 
   constructor(libc: Libc, pid: Pid, mapsFd: number, mapsPath: string, pageSize: number) {
     this.#libc = libc;
@@ -40,12 +40,13 @@ export class SmapsSource {
     const spare = this.#spare;
     this.#spare = undefined;
     const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps", spare?.text);
-    return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid, spare?.headers);
+    return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid, spare);
   }
 
   /** Takes back a table's buffers once nothing will read them again. */
   release(t: SmapsTable): void {
-    if (t.text.length + t.maps.text.length <= MAX_SPARE) this.#spare = { text: t.text, headers: t.maps.text };
+    const size = t.text.length + t.maps.text.length + t.values.byteLength;
+    if (size <= MAX_SPARE) this.#spare = { text: t.text, headers: t.maps.text, values: t.values };
   }
 
   /** smaps_rollup, read now. */
