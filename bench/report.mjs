@@ -321,7 +321,9 @@ export function renderReport(data, chartPath) {
   }
   if (data.suites.includes("smaps")) {
     out.push(`## 6. smaps, per VMA`, ``);
-    const notes = [...new Set(data.runtimes.flatMap((rt) => data.js[rt]?.smaps?.notes ?? []))];
+    const notes = data.runtimes.flatMap((rt) =>
+      (data.js[rt]?.smaps?.notes ?? []).map((n) => `${RUNTIME_LABEL[rt]}: ${n}`)
+    );
     out.push(
       `\`smapsSync()\` (read, parse, one entry per VMA with its Vma) vs C reading and parsing the same smaps text, and C only reading it: the kernel's page-table walk, which dominates. C is measured by the suite itself, before and after the JS task.`,
       ``,
