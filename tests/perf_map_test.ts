@@ -143,7 +143,7 @@ describe("PerfMap rules", () => {
     assert.equal(name(m, 0x1000n), "ok");
   });
 
-  it("random bytes and random lines neither throw nor hang, and agree with the rule", () => {
+  it("random bytes and random lines neither throw nor hang, and agree with the rule", { timeout: 60_000 }, () => {
     let seed = 12345;
     const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
     const junk = new Uint8Array(1 << 20).map(() => Math.floor(rnd() * 256));
@@ -224,7 +224,8 @@ async function startV8(cmd: string, args: string[]): Promise<{ pid: number; chil
   mkdirSync(dir, { recursive: true });
   const script = join(dir, "hot.js");
   writeFileSync(script, HOT);
-  const child = spawn(cmd, [...args, script], { stdio: ["ignore", "pipe", "inherit"] });
+  // V8 also writes isolate-*.log files into its working directory.
+  const child = spawn(cmd, [...args, script], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
   cleanups.push(() => child.kill("SIGKILL"));
   const pid = await new Promise<number>((resolve, reject) => {
     let out = "";
@@ -296,11 +297,12 @@ async function checkV8(cmd: string, args: string[]): Promise<void> {
 describe("PerfMap from V8", () => {
   it("Node --perf-basic-prof: a JIT address is named after the JS function", {
     skip: has("node") ? false : "node is not on PATH",
+    timeout: 60_000,
   }, async () => {
     await checkV8("node", ["--perf-basic-prof"]);
   });
 
-  it("Deno --v8-flags=--perf-basic-prof: the same", async (t) => {
+  it("Deno --v8-flags=--perf-basic-prof: the same", { timeout: 60_000 }, async (t) => {
     const deno = [join(process.cwd(), "node_modules/.bin/deno"), "deno"].find((d) => has(d));
     if (!deno) return t.skip("deno is not installed");
     await checkV8(deno, ["run", "--v8-flags=--perf-basic-prof"]);
