@@ -21,6 +21,8 @@
 import type { FileId, Libc } from "../../ffi/mod.ts";
 import type { Pid } from "../errors.ts";
 import { readFileText } from "../procfs/read.ts";
+import { namespacePid, statusFields } from "./proc_status.ts";
+import { LatestRanges } from "./latest_ranges.ts";
 import type { RawSymbol, SymbolTable } from "./types.ts";
 
 /** Limits on what is read from a map file (each is also the default's reason to stop). */
@@ -67,18 +69,7 @@ export class PerfMap implements SymbolTable {
   readonly #maxLineBytes: number;
   readonly #maxEntries: number;
 
-  // Entries in file order (a later index wins), addresses as doubles: maps
-  // are only read below 2^53 (user space on x86_64 and aarch64 is below 2^57;
-  // JIT code above 2^53 would be dropped, see `dropped`).
-  #starts: number[] = [];
-  #ends: number[] = [];
-  #names: string[] = [];
-  #symbols: (RawSymbol | undefined)[] = [];
-  // The winner of every address range, disjoint and sorted.
-  #segStarts = new Float64Array(0);
-  #segEnds = new Float64Array(0);
-  #segEntry = new Int32Array(0);
-  #indexed = 0;
+  readonly #ranges = new LatestRanges();
 
   /** Bytes consumed up to the end of the last whole line. */
   #offset = 0;
@@ -107,8 +98,8 @@ export class PerfMap implements SymbolTable {
     if (status === undefined) {
       return { reason: "no-process", path: `${proc}/status`, message: `cannot read ${proc}/status` };
     }
-    const nspid = lastField(status, "NSpid:") ?? lastField(status, "Pid:");
-    const uids = fields(status, "Uid:");
+    const nspid = namespacePid(status);
+    const uids = statusFields(status, "Uid:");
     const path = `${proc}/root/tmp/perf-${nspid}.map`;
     return PerfMap.#openPath(libc, path, limits, uids);
   }
@@ -160,7 +151,7 @@ export class PerfMap implements SymbolTable {
 
   /** Entries read (lines that parsed, including those later lines overrode). */
   get size(): number {
-    return this.#starts.length;
+    return this.#ranges.size;
   }
 
   /** Lines skipped because an address lies above 2^53 (not read). */
@@ -180,7 +171,7 @@ export class PerfMap implements SymbolTable {
    */
   refresh(): boolean {
     if (this.#fd < 0 || this.#limited) return false;
-    const before = this.#starts.length;
+    const before = this.#ranges.size;
     const buf = this.#buf ??= new Uint8Array(CHUNK);
     let at = this.#offset + this.#carry.length;
     for (;;) {
@@ -195,8 +186,9 @@ export class PerfMap implements SymbolTable {
       this.#consume(buf.subarray(0, n));
       if (this.#limited) break;
     }
-    if (this.#starts.length !== before) this.#reindex();
-    return this.#starts.length !== before;
+    if (this.#ranges.size === before) return false;
+    this.#ranges.reindex();
+    return true;
   }
 
   /** The symbol covering `addr` (the latest line that covers it), or undefined. */
@@ -219,22 +211,7 @@ export class PerfMap implements SymbolTable {
   }
 
   #lookup(addr: bigint): RawSymbol | undefined {
-    if (addr < 0n || addr > 9007199254740991n) return undefined;
-    const a = Number(addr);
-    const starts = this.#segStarts;
-    let lo = 0, hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (starts[mid] <= a) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo === 0 || a >= this.#segEnds[lo - 1]) return undefined;
-    const e = this.#segEntry[lo - 1];
-    return this.#symbols[e] ??= {
-      name: this.#names[e],
-      start: BigInt(this.#starts[e]),
-      size: BigInt(this.#ends[e] - this.#starts[e]),
-    };
+    return this.#ranges.find(addr);
   }
 
   /** Splits `chunk` (with what was left of the previous one) into lines. */
@@ -294,68 +271,11 @@ export class PerfMap implements SymbolTable {
       this.#dropped++;
       return;
     }
-    if (this.#starts.length >= this.#maxEntries) {
+    if (this.#ranges.size >= this.#maxEntries) {
       this.#limited = `maxEntries (${this.#maxEntries})`;
       return;
     }
-    this.#starts.push(start);
-    this.#ends.push(start + size);
-    this.#names.push(decoder.decode(b.subarray(i, end)));
-    this.#symbols.push(undefined);
-  }
-
-  /**
-   * Rebuilds the disjoint ranges: a sweep over all range boundaries with a
-   * heap of the entries covering the current point, the latest on top
-   * (entries that ended are dropped when they surface). O(n log n).
-   */
-  #reindex(): void {
-    const n = this.#starts.length;
-    const starts = this.#starts, ends = this.#ends;
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => starts[a] - starts[b]);
-    const bounds = new Float64Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      bounds[2 * i] = starts[i];
-      bounds[2 * i + 1] = ends[i];
-    }
-    bounds.sort();
-    const heap: number[] = [];
-    const segS: number[] = [], segE: number[] = [], segI: number[] = [];
-    let p = 0;
-    for (let k = 0; k < bounds.length; k++) {
-      const x = bounds[k];
-      if (k > 0 && x === bounds[k - 1]) continue;
-      while (p < n && starts[order[p]] <= x) heapPush(heap, order[p++]);
-      while (heap.length && ends[heap[0]] <= x) heapPop(heap);
-      if (!heap.length) continue;
-      let next = x;
-      for (let j = k + 1; j < bounds.length; j++) {
-        if (bounds[j] !== x) {
-          next = bounds[j];
-          break;
-        }
-      }
-      if (next === x) continue;
-      const w = heap[0];
-      const last = segS.length - 1;
-      if (last >= 0 && segI[last] === w && segE[last] === x) segE[last] = next;
-      else {
-        segS.push(x);
-        segE.push(next);
-        segI.push(w);
-      }
-    }
-    this.#segStarts = Float64Array.from(segS);
-    this.#segEnds = Float64Array.from(segE);
-    this.#segEntry = Int32Array.from(segI);
-    this.#indexed = n;
-  }
-
-  /** Entries indexed for lookup (for tests). */
-  get indexedEntries(): number {
-    return this.#indexed;
+    this.#ranges.add(start, start + size, decoder.decode(b.subarray(i, end)));
   }
 }
 
@@ -368,50 +288,10 @@ function hexDigit(c: number): number {
   return -1;
 }
 
-// A max-heap of entry indices (a later line has a larger index and wins).
-function heapPush(h: number[], v: number): void {
-  let i = h.push(v) - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (h[parent] >= v) break;
-    h[i] = h[parent];
-    i = parent;
-  }
-  h[i] = v;
-}
-
-function heapPop(h: number[]): void {
-  const last = h.pop()!;
-  if (!h.length) return;
-  let i = 0;
-  for (;;) {
-    const l = 2 * i + 1;
-    if (l >= h.length) break;
-    const c = l + 1 < h.length && h[l + 1] > h[l] ? l + 1 : l;
-    if (h[c] <= last) break;
-    h[i] = h[c];
-    i = c;
-  }
-  h[i] = last;
-}
-
 function limit(v: number | undefined, dflt: number, name: string): number {
   if (v === undefined) return dflt;
   if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`PerfMap: ${name} must be a positive integer, got ${v}`);
   return v;
-}
-
-/** The whitespace-separated values of the status line `key` (e.g. "NSpid:"), or undefined. */
-function fields(status: string, key: string): string[] | undefined {
-  for (const line of status.split("\n")) {
-    if (line.startsWith(key)) return line.slice(key.length).trim().split(/\s+/).filter(Boolean);
-  }
-  return undefined;
-}
-
-function lastField(status: string, key: string): string | undefined {
-  const f = fields(status, key);
-  return f && f.length ? f[f.length - 1] : undefined;
 }
 
 /**
