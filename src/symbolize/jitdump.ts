@@ -238,6 +238,7 @@ export class JitDump implements SymbolTable {
     this.#buf = undefined;
   }
 
+  /** Closes the file (`using`). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -206,6 +206,7 @@ export class PerfMap implements SymbolTable {
     this.#carry = new Uint8Array(0);
   }
 
+  /** Closes the file (`using`). */
   [Symbol.dispose](): void {
     this.close();
   }
