@@ -289,9 +289,48 @@ async function checkV8(cmd: string, args: string[]): Promise<void> {
       }
     }
     assert.ok(named > 0);
+    perfAgrees(pid, m, rows);
   } finally {
     child.kill("SIGKILL");
   }
+}
+
+/**
+ * perf itself as the judge: `perf record -p` of the child, then every
+ * sampled address in its executable anonymous memory gets the name
+ * `perf script` prints for it (perf reads the same map file).
+ */
+function perfAgrees(pid: number, m: PerfMap, rows: Array<{ start: bigint; end: bigint }>): void {
+  const data = join(tmp, `perf-${pid}.data`);
+  const rec = spawnSync("perf", [
+    "record",
+    "-e",
+    "cpu-clock",
+    "-F",
+    "999",
+    "-p",
+    String(pid),
+    "-o",
+    data,
+    "--",
+    "sleep",
+    "1",
+  ], {
+    encoding: "utf8",
+  });
+  if (rec.status !== 0) return; // perf cannot record here: the checks above stand alone
+  const script = spawnSync("perf", ["script", "-i", data, "-F", "ip,sym"], { encoding: "utf8", maxBuffer: 64 << 20 });
+  if (script.status !== 0) return;
+  let jit = 0;
+  for (const l of script.stdout.split("\n")) {
+    const r = /^\s*([0-9a-f]+) (.*)$/.exec(l);
+    if (!r) continue;
+    const ip = BigInt("0x" + r[1]);
+    if (!rows.some((v) => ip >= v.start && ip < v.end)) continue;
+    jit++;
+    assert.equal(m.find(ip)?.name ?? "[unknown]", r[2].trim(), `perf script: ${l}`);
+  }
+  assert.ok(jit > 0, "perf sampled no JIT code");
 }
 
 describe("PerfMap from V8", () => {
