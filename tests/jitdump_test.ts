@@ -194,6 +194,13 @@ setTimeout(() => console.log(JSON.stringify({ pid: process.pid })), 600);
           if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]).pid);
         });
       });
+      // JSC buffers its writes: wait until the function's code is in the file.
+      const hasHot = () => {
+        const maps = readFileSync(`/proc/${pid}/maps`, "utf8");
+        const f = /(\/\S*\/jit-[^/\n]*)$/m.exec(maps)?.[1];
+        return f !== undefined && readFileSync(`/proc/${pid}/root${f}`).includes("hotFunctionName");
+      };
+      for (let i = 0; i < 200 && !hasHot(); i++) await new Promise((r) => setTimeout(r, 50));
       const d = openJitDump(libc, pid);
       assert.ok(d instanceof JitDump, JSON.stringify(d));
       using _d = d;

@@ -162,6 +162,30 @@ describe("PerfMap rules", () => {
     }
   });
 
+  it("a map growing a few lines at a time agrees with the rule after every read", { timeout: 60_000 }, () => {
+    let seed = 777;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+    const line = (i: number) =>
+      `${Math.floor(rnd() * 0x8000).toString(16)} ${Math.floor(rnd() * 0x300).toString(16)} g${i}\n`;
+    let text = "";
+    for (let i = 0; i < 500; i++) text += line(i);
+    const p = mapFile(text);
+    using m = open(p);
+    for (let round = 0; round < 40; round++) {
+      let more = "";
+      const count = round % 10 === 9 ? 100 : 1 + Math.floor(rnd() * 8); // now and then a full rebuild
+      for (let i = 0; i < count; i++) more += line(1000 * (round + 1) + i);
+      appendFileSync(p, more);
+      text += more;
+      assert.equal(m.refresh(), true);
+      const lines = parseMapText(text);
+      for (let k = 0; k < 300; k++) {
+        const a = BigInt(Math.floor(rnd() * 0x8400));
+        assert.equal(name(m, a), naive(lines, a), `round ${round}, 0x${a.toString(16)}`);
+      }
+    }
+  });
+
   it("refuses FIFOs, directories and devices without blocking", () => {
     const fifo = join(tmp, "fifo.map");
     spawnSync("mkfifo", [fifo]);

@@ -4,7 +4,9 @@
  * writes it with `BUN_JSC_useJITDump=1` (Bun) and other JITs with their own
  * flags. Bun 1.4 names the file `/tmp/jit-<tid>-<pid>-<random>` (not perf's
  * `jit-<pid>.dump`) and, as the format asks, maps it executable, so the
- * file is found through the process's maps.
+ * file is found through the process's maps. JavaScriptCore buffers its
+ * writes: code shows up in the file a while after it was compiled (a
+ * lookup that misses reads what was appended since).
  *
  * Only `JIT_CODE_LOAD` records (address, size, name) and `JIT_CODE_MOVE`
  * name code; the others are skipped by their size. Later records win where

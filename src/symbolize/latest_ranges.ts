@@ -17,9 +17,11 @@ export class LatestRanges {
   #names: string[] = [];
   #symbols: (RawSymbol | undefined)[] = [];
   // The winner of every address range, disjoint and sorted.
-  #segStarts = new Float64Array(0);
-  #segEnds = new Float64Array(0);
-  #segEntry = new Int32Array(0);
+  #segStarts: number[] = [];
+  #segEnds: number[] = [];
+  #segEntry: number[] = [];
+  /** Entries the index covers. */
+  #indexed = 0;
 
   /** Entries added. */
   get size(): number {
@@ -55,11 +57,54 @@ export class LatestRanges {
   }
 
   /**
+   * Brings the index up to date with the entries added since the last call:
+   * a few are laid over the index one by one (each replaces what it
+   * covers), many rebuild it whole ({@link rebuild}), so that a map that
+   * grows by a line at a time does not cost a full sort per line.
+   */
+  reindex(): void {
+    const n = this.#starts.length;
+    const fresh = n - this.#indexed;
+    if (fresh === 0) return;
+    // Each overlay moves O(ranges) elements: past a few dozen, one O(n log n) rebuild is cheaper.
+    if (this.#indexed === 0 || fresh > 64) {
+      this.#rebuild();
+      return;
+    }
+    for (let e = this.#indexed; e < n; e++) this.#overlay(e);
+    this.#indexed = n;
+  }
+
+  /** Lays entry `e` over the index: it wins over every range it covers. */
+  #overlay(e: number): void {
+    const s = this.#starts[e], t = this.#ends[e];
+    if (t <= s) return;
+    const S = this.#segStarts, E = this.#segEnds, I = this.#segEntry;
+    // First range ending after s.
+    let lo = 0, hi = E.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (E[mid] <= s) lo = mid + 1;
+      else hi = mid;
+    }
+    let j = lo;
+    while (j < S.length && S[j] < t) j++;
+    // Ranges lo..j-1 overlap [s, t): keep their parts outside it.
+    const ns: number[] = [], ne: number[] = [], ni: number[] = [];
+    if (lo < j && S[lo] < s) (ns.push(S[lo]), ne.push(s), ni.push(I[lo]));
+    ns.push(s), ne.push(t), ni.push(e);
+    if (lo < j && E[j - 1] > t) (ns.push(t), ne.push(E[j - 1]), ni.push(I[j - 1]));
+    S.splice(lo, j - lo, ...ns);
+    E.splice(lo, j - lo, ...ne);
+    I.splice(lo, j - lo, ...ni);
+  }
+
+  /**
    * Rebuilds the disjoint ranges: a sweep over all range boundaries with a
    * heap of the entries covering the current point, the latest on top
    * (entries that ended are dropped when they surface). O(n log n).
    */
-  reindex(): void {
+  #rebuild(): void {
     const n = this.#starts.length;
     const starts = this.#starts, ends = this.#ends;
     const order = new Int32Array(n);
@@ -97,9 +142,10 @@ export class LatestRanges {
         segI.push(w);
       }
     }
-    this.#segStarts = Float64Array.from(segS);
-    this.#segEnds = Float64Array.from(segE);
-    this.#segEntry = Int32Array.from(segI);
+    this.#segStarts = segS;
+    this.#segEnds = segE;
+    this.#segEntry = segI;
+    this.#indexed = n;
   }
 }
 
