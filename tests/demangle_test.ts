@@ -1,7 +1,7 @@
 // Demangling against binutils: c++filt -i and nm --demangle print names the
 // way gdb and perf do (no Rust hashes, no crate disambiguators, std::string
 // abbreviations); plain c++filt (verbose) is compared where it differs.
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -46,6 +46,8 @@ function nmPairs(file: string, extra: string[] = []): Array<[string, string]> {
 
 const tmp = mkdtempSync(join(tmpdir(), "procmap-demangle-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+// Deno does not emit "exit" to test files: after() cleans up there.
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("demangle", () => {
   it("loads the WebAssembly demangler in this runtime", () => {

@@ -1,7 +1,7 @@
 // Kernel symbols against /proc/kallsyms parsed independently, as an
 // unprivileged user (hidden addresses), and against what `perf script`
 // names for kernel samples of `perf record -a`.
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +15,8 @@ import { isRoot, runAsNobody } from "./helpers/runtime.ts";
 const libc = getLibc();
 const tmp = mkdtempSync(join(tmpdir(), "procmap-kallsyms-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+// Deno does not emit "exit" to test files: after() cleans up there.
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Line {
   addr: bigint;

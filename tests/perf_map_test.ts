@@ -358,6 +358,52 @@ function perfAgrees(pid: number, m: PerfMap, rows: Array<{ start: bigint; end: b
 }
 
 describe("PerfMap from V8", () => {
+  it("in its own PID and mount namespaces: found by the namespace's pid under the process's own /tmp", {
+    skip: isRoot && has("unshare", ["--help"]) && has("node") ? false : "needs root, unshare and node",
+    timeout: 60_000,
+  }, async () => {
+    // A private /tmp: the map exists only in the child's mount namespace, as perf-1.map.
+    const child = spawn("unshare", [
+      "--pid",
+      "--fork",
+      "--kill-child", // the namespace's init (node) dies with unshare
+      "--mount-proc",
+      "--mount",
+      "sh",
+      "-c",
+      'mount -t tmpfs none /tmp && exec node --perf-basic-prof -e "$0"',
+      HOT,
+    ], { stdio: ["ignore", "pipe", "inherit"] });
+    cleanups.push(() => child.kill("SIGKILL"));
+    try {
+      const inner = await new Promise<number>((resolve, reject) => {
+        let out = "";
+        child.on("exit", (c) => reject(new Error(`unshare exited with ${c}`)));
+        child.stdout!.on("data", (d) => {
+          out += d;
+          if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]).pid);
+        });
+      });
+      assert.equal(inner, 1);
+      const pid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(" ")[0]);
+      const path = `/proc/${pid}/root/tmp/perf-1.map`;
+      for (let i = 0; i < 200 && !(existsSync(path) && readFileSync(path, "utf8").includes("hotFunctionName")); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const m = openPerfMap(libc, pid);
+      assert.ok(m instanceof PerfMap, JSON.stringify(m));
+      using _m = m;
+      assert.equal(m.path, path);
+      const text = readFileSync(path, "utf8");
+      const lines = parseMapText(text.slice(0, text.lastIndexOf("\n") + 1));
+      const hot = lines.filter(([, , nm]) => nm.includes("hotFunctionName"));
+      assert.ok(hot.length > 0);
+      for (const [s, size] of hot) assert.equal(m.find(s + size / 2n)?.name, naive(lines, s + size / 2n));
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
   it("Node --perf-basic-prof: a JIT address is named after the JS function", {
     skip: has("node") ? false : "node is not on PATH",
     timeout: 60_000,

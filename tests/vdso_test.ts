@@ -1,6 +1,6 @@
 // The vDSO's bytes against /proc/<pid>/mem read with node:fs and gdb's
 // `dump memory`; its build ID against readelf -n and eu-unstrip -n -p.
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
@@ -15,6 +15,8 @@ import { isRoot, runAsNobody } from "./helpers/runtime.ts";
 const libc = getLibc();
 const tmp = mkdtempSync(join(tmpdir(), "procmap-vdso-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+// Deno does not emit "exit" to test files: after() cleans up there.
+after(() => rmSync(tmp, { recursive: true, force: true }));
 const has = (cmd: string, arg = "--version") => spawnSync(cmd, [arg]).status === 0;
 
 function vdsoRow(pid: number | "self") {

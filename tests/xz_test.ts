@@ -1,6 +1,6 @@
 // xz decompression against xz-utils: files made by `xz`, and a MiniDebugInfo
 // section made the way Fedora's find-debuginfo does (gdb manual, "MiniDebugInfo").
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +11,8 @@ import { Rng } from "./helpers/rng.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "procmap-xz-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+// Deno does not emit "exit" to test files: after() cleans up there.
+after(() => rmSync(tmp, { recursive: true, force: true }));
 const hasXz = spawnSync("xz", ["--version"]).status === 0;
 const noXz = hasXz ? false : "xz is not installed (apt-get install xz-utils)";
 
