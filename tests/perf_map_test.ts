@@ -373,7 +373,7 @@ describe("PerfMap from V8", () => {
       "-c",
       'mount -t tmpfs none /tmp && exec node --perf-basic-prof -e "$0"',
       HOT,
-    ], { stdio: ["ignore", "pipe", "inherit"] });
+    ], { cwd: tmp, stdio: ["ignore", "pipe", "inherit"] }); // V8 writes isolate-*.log into its cwd
     cleanups.push(() => child.kill("SIGKILL"));
     try {
       const inner = await new Promise<number>((resolve, reject) => {
