@@ -31,6 +31,7 @@ export function decodeStatx(buf: Uint8Array, out: FileId): void {
   const mask = v.getUint32(0, le); // stx_mask: what the kernel filled in
   out.nlink = v.getUint32(16, le); // stx_nlink
   out.mode = v.getUint16(28, le); // stx_mode
+  out.uid = v.getUint32(20, le); // stx_uid
   out.inode = v.getBigUint64(32, le); // stx_ino
   out.size = v.getBigUint64(40, le); // stx_size
   out.devMajor = v.getUint32(136, le); // stx_dev_major

@@ -51,8 +51,8 @@ export const SYS_OPENAT2 = 437;
 /** `sizeof(struct open_how)`: flags, mode and resolve, three u64s. */
 export const OPEN_HOW_SIZE = 24;
 
-/** STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO | STATX_SIZE | STATX_MNT_ID (device numbers always come). */
-export const STATX_MASK = 0x1 | 0x2 | 0x4 | 0x100 | 0x200 | 0x1000;
+/** STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_INO | STATX_SIZE | STATX_MNT_ID (device numbers always come). */
+export const STATX_MASK = 0x1 | 0x2 | 0x4 | 0x8 | 0x100 | 0x200 | 0x1000;
 /** `STATX_MNT_ID` (Linux 5.8+): whether `stx_mnt_id` was filled in. */
 export const STATX_MNT_ID = 0x1000;
 /** `sizeof(struct statx)`, the same on every architecture. */

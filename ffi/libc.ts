@@ -97,11 +97,13 @@ export interface FileId {
   nlink: number;
   /** Size in bytes (`stx_size`). */
   size: bigint;
+  /** Owner (`stx_uid`), as this process's user namespace sees it. */
+  uid: number;
 }
 
 /** A {@link FileId} to fill in (every field zero). */
 export function emptyFileId(): FileId {
-  return { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n, nlink: 0, size: 0n };
+  return { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n, nlink: 0, size: 0n, uid: 0 };
 }
 
 /**

@@ -38,6 +38,7 @@ function identity(st: fs.BigIntStats, out: FileId): void {
   out.mountId = 0n;
   out.nlink = Number(st.nlink);
   out.size = st.size;
+  out.uid = Number(st.uid);
 }
 
 const SLASH = 0x2f;
