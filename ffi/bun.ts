@@ -1,41 +1,38 @@
 /**
- * Bun binding: libc through `bun:ffi`.
+ * Bun binding: libc through `bun:ffi`, fetched with
+ * `process.getBuiltinModule` so that this module loads (and does nothing)
+ * under every runtime.
  * @module
  */
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
-import type { FileId, Libc } from "./libc.ts";
-import {
-  AT_EMPTY_PATH,
-  AT_FDCWD,
-  cString,
-  decodeStatx,
-  libcCandidates,
-  normaliseArch,
-  OPEN_FLAGS,
-  STATX_BUFFER_SIZE,
-  STATX_MASK,
-} from "./common.ts";
+import type * as BunFfi from "bun:ffi";
+import type { Libc } from "./libc.ts";
+import { libcOver } from "./calls.ts";
+import { libcCandidates, normaliseArch } from "./common.ts";
+import { SYS_OPENAT2 } from "./constants.ts";
 
 const symbols = {
-  // int open(const char *path, int flags, mode_t mode)
-  open: { args: [FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  // int openat(int dirfd, const char *path, int flags, mode_t mode)
+  openat: { args: ["i32", "ptr", "i32", "i32"], returns: "i32" },
+  // long syscall(long number, ...), as openat2(int dirfd, const char *path, struct open_how *how, size_t size);
+  // an int result is exact (a descriptor or -1)
+  syscall: { args: ["i64", "i64", "ptr", "ptr", "u64"], returns: "i32" },
   // int close(int fd)
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  close: { args: ["i32"], returns: "i32" },
   // ssize_t pread(int fd, void *buf, size_t count, off_t offset); counts stay < 2^31, so i32 is exact
-  pread: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i64], returns: FFIType.i32 },
-  // int ioctl(int fd, unsigned long request, void *arg)
-  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+  pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i32" },
+  // int ioctl(int fd, unsigned long request, void *arg); arg is a buffer or an address (taken as is)
+  ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   // int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)
-  statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
   // int *__errno_location(void)
-  __errno_location: { args: [], returns: FFIType.ptr },
-} as const;
+  __errno_location: { args: [], returns: "ptr" },
+} as const satisfies Record<string, BunFfi.FFIFunction>;
 
-function openLibc() {
+function openLibc(ffi: typeof BunFfi): BunFfi.Library<typeof symbols> {
   let lastError: unknown;
-  for (const name of libcCandidates(normaliseArch(process.arch))) {
+  for (const path of libcCandidates(normaliseArch(process.arch))) {
     try {
-      return dlopen(name, symbols);
+      return ffi.dlopen(path, symbols);
     } catch (e) {
       lastError = e;
     }
@@ -45,50 +42,21 @@ function openLibc() {
 
 /** Loads the binding. */
 export function load(): Libc {
-  const lib = openLibc();
-  const s = lib.symbols;
-  // errno is thread-local; calls are synchronous on this thread, so cache it.
+  const ffi = process.getBuiltinModule("bun:ffi") as typeof BunFfi;
+  const s = openLibc(ffi).symbols;
+  // errno is thread-local; calls are synchronous on this thread, so cache its address.
   const errnoPtr = s.__errno_location()!;
-  const errno = () => read.i32(errnoPtr, 0);
-  const emptyPath = cString("");
-  const statxBuf = new Uint8Array(STATX_BUFFER_SIZE);
-  return {
-    runtime: "bun",
-    arch: normaliseArch(process.arch),
-    os: process.platform,
-    canIoctl: true,
-    openRead(path: string | Uint8Array): number {
-      const fd = s.open(cString(path), OPEN_FLAGS, 0);
-      return fd < 0 ? -errno() : fd;
-    },
-    close(fd: number): number {
-      return s.close(fd) < 0 ? -errno() : 0;
-    },
-    pread(fd: number, buf: Uint8Array, offset: number): number {
-      const n = s.pread(fd, buf, buf.length, offset);
-      return n < 0 ? -errno() : n;
-    },
-    ioctl(fd: number, request: bigint, arg: Uint8Array): number {
-      const r = s.ioctl(fd, request, arg);
-      return r < 0 ? -errno() : r;
-    },
-    ioctlAt(fd: number, request: bigint, address: bigint): number {
-      // A pointer argument given as an integer is taken as is.
-      const r = s.ioctl(fd, request, address);
-      return r < 0 ? -errno() : r;
-    },
-    fstat(fd: number, out: FileId): number {
-      if (s.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_MASK, statxBuf) < 0) return -errno();
-      decodeStatx(statxBuf, out);
-      return 0;
-    },
-    stat(path: string | Uint8Array, out: FileId): number {
-      if (s.statx(AT_FDCWD, cString(path), 0, STATX_MASK, statxBuf) < 0) return -errno();
-      decodeStatx(statxBuf, out);
-      return 0;
-    },
-    addressOf(buf: Uint8Array): bigint {
-      return BigInt(ptr(buf));
-    },
-  };
+  const read = ffi.read;
+  return libcOver({ runtime: "bun", binding: "bun", arch: normaliseArch(process.arch), os: process.platform }, {
+    openat: (dirfd, path, flags) => s.openat(dirfd, path, flags, 0),
+    openat2: (dirfd, path, how) => s.syscall(SYS_OPENAT2, dirfd, path, how, how.length),
+    close: (fd) => s.close(fd),
+    pread: (fd, buf, offset) => s.pread(fd, buf, buf.length, offset),
+    ioctl: (fd, request, arg) => s.ioctl(fd, request, arg),
+    // A pointer argument given as an integer is taken as is.
+    ioctlAt: (fd, request, address) => s.ioctl(fd, request, address as unknown as BunFfi.Pointer),
+    statx: (dirfd, path, flags, mask, buf) => s.statx(dirfd, path, flags, mask, buf),
+    errno: () => read.i32(errnoPtr, 0),
+    addressOf: (buf) => BigInt(ffi.ptr(buf)),
+  });
 }

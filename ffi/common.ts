@@ -3,24 +3,7 @@
  * @module
  */
 import type { Arch, FileId } from "./libc.ts";
-
-/**
- * `O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY` (same values on x86_64,
- * aarch64 and riscv64). Build IDs are read from paths a traced process can
- * influence: O_NONBLOCK keeps a FIFO put there from blocking open() forever,
- * O_NOCTTY keeps a terminal from becoming ours. Neither changes reads of
- * regular or /proc files.
- */
-export const OPEN_FLAGS = 0o2000000 | 0o4000 | 0o400;
-/** `AT_EMPTY_PATH`: statx on the descriptor itself. */
-export const AT_EMPTY_PATH = 0x1000;
-/** `AT_FDCWD`: statx of a path. */
-export const AT_FDCWD = -100;
-/** STATX_TYPE | STATX_MODE | STATX_INO | STATX_MNT_ID (device numbers are always filled in). */
-export const STATX_MASK = 0x1 | 0x2 | 0x100 | 0x1000;
-const STATX_MNT_ID = 0x1000;
-/** `sizeof(struct statx)`, the same on every architecture. */
-export const STATX_BUFFER_SIZE = 256;
+import { STATX_MNT_ID } from "./constants.ts";
 
 const encoder = new TextEncoder();
 
@@ -46,8 +29,10 @@ export function decodeStatx(buf: Uint8Array, out: FileId): void {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const le = nativeLittleEndian;
   const mask = v.getUint32(0, le); // stx_mask: what the kernel filled in
+  out.nlink = v.getUint32(16, le); // stx_nlink
   out.mode = v.getUint16(28, le); // stx_mode
   out.inode = v.getBigUint64(32, le); // stx_ino
+  out.size = v.getBigUint64(40, le); // stx_size
   out.devMajor = v.getUint32(136, le); // stx_dev_major
   out.devMinor = v.getUint32(140, le); // stx_dev_minor
   out.mountId = mask & STATX_MNT_ID ? v.getBigUint64(144, le) : 0n; // stx_mnt_id (Linux 5.8+)
@@ -68,7 +53,36 @@ export function normaliseArch(arch: string): Arch {
   }
 }
 
-/** Shared-object names of the C library to try, glibc first, then musl. */
+/** GNU multiarch triples, for the usual places of libc. */
+const TRIPLES: Record<string, string> = {
+  x86_64: "x86_64-linux-gnu",
+  aarch64: "aarch64-linux-gnu",
+  riscv64: "riscv64-linux-gnu",
+};
+
+/**
+ * The C library to dlopen, most likely first: full paths (glibc's multiarch
+ * and lib64 places, musl's loader, which is its libc), then bare names for
+ * the dynamic linker's search. Opening by full path lets Deno's
+ * `--allow-ffi=<path>` cover it.
+ */
 export function libcCandidates(arch: Arch): string[] {
-  return ["libc.so.6", `libc.musl-${arch}.so.1`];
+  const triple = TRIPLES[arch];
+  return [
+    ...(triple ? [`/usr/lib/${triple}/libc.so.6`, `/lib/${triple}/libc.so.6`] : []),
+    "/usr/lib64/libc.so.6",
+    "/lib64/libc.so.6",
+    `/lib/ld-musl-${arch}.so.1`,
+    "libc.so.6",
+    `libc.musl-${arch}.so.1`,
+  ];
+}
+
+/**
+ * The C library this process has loaded, from its maps text (glibc's
+ * `libc.so.6` or musl's `ld-musl-*.so.1`), or undefined.
+ */
+export function loadedLibc(mapsText: string): string | undefined {
+  const m = /\s(\/\S*\/(?:libc\.so\.6|libc-[0-9.]+\.so|ld-musl-[^/\s]+\.so\.1))$/m.exec(mapsText);
+  return m?.[1];
 }

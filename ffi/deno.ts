@@ -1,22 +1,20 @@
 /**
- * Deno binding: libc through `Deno.dlopen` (needs `--allow-ffi`).
+ * Deno binding: libc through `Deno.dlopen` (needs `--allow-ffi`, or just
+ * `--allow-ffi=<the C library's path>`: libc is opened by its full path, and
+ * nothing here needs more than calling its functions; no pointer objects).
  * @module
  */
-import { FfiPermissionError, type FileId, type Libc } from "./libc.ts";
-import {
-  AT_EMPTY_PATH,
-  AT_FDCWD,
-  cString,
-  decodeStatx,
-  libcCandidates,
-  OPEN_FLAGS,
-  STATX_BUFFER_SIZE,
-  STATX_MASK,
-} from "./common.ts";
+import { FfiPermissionError, type Libc } from "./libc.ts";
+import { libcOver } from "./calls.ts";
+import { libcCandidates, loadedLibc } from "./common.ts";
+import { SYS_OPENAT2 } from "./constants.ts";
 
 const symbols = {
-  // int open(const char *path, int flags, mode_t mode)
-  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  // int openat(int dirfd, const char *path, int flags, mode_t mode)
+  openat: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
+  // long syscall(long number, ...), as openat2(int dirfd, const char *path, struct open_how *how, size_t size);
+  // an int result is exact (a descriptor or -1)
+  syscall: { parameters: ["i64", "i64", "buffer", "buffer", "u64"], result: "i32" },
   // int close(int fd)
   close: { parameters: ["i32"], result: "i32" },
   // ssize_t pread(int fd, void *buf, size_t count, off_t offset); counts stay < 2^31, so i32 is exact
@@ -27,73 +25,64 @@ const symbols = {
   ioctlAt: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   // int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
-  // int *__errno_location(void)
-  __errno_location: { parameters: [], result: "pointer" },
+  // int *__errno_location(void); a u64, because a scoped --allow-ffi refuses pointer objects
+  __errno_location: { parameters: [], result: "u64" },
+  // void *memcpy(void *dest, const void *src, size_t n): reads errno through its address
+  memcpy: { parameters: ["buffer", "u64", "usize"], result: "u64" },
+  // void *memset(void *s, int c, size_t n): with n = 0, the address of s and nothing else
+  memset: { parameters: ["buffer", "i32", "usize"], result: "u64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/** The libc this process has loaded, when Deno lets us read our own maps (never prompts). */
+function libcInMaps(): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "read", path: "/proc/self/maps" }).state !== "granted") return undefined;
+    return loadedLibc(Deno.readTextFileSync("/proc/self/maps"));
+  } catch {
+    return undefined;
+  }
+}
+
 function openLibc(): Deno.DynamicLibrary<typeof symbols> {
+  const loaded = libcInMaps();
+  const candidates = [...new Set([...(loaded ? [loaded] : []), ...libcCandidates(Deno.build.arch)])];
+  let refused: unknown;
   let lastError: unknown;
-  for (const name of libcCandidates(Deno.build.arch)) {
+  for (const path of candidates) {
     try {
-      return Deno.dlopen(name, symbols);
+      return Deno.dlopen(path, symbols);
     } catch (e) {
-      // Missing permission is not a missing library: say so at once.
-      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-        throw new FfiPermissionError("Deno refused FFI: procmap calls libc (open, read, ioctl); run with --allow-ffi", {
-          cause: e,
-        });
-      }
-      lastError = e;
+      // A scoped --allow-ffi refuses every path but its own: try the others.
+      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) refused ??= e;
+      else lastError = e;
     }
+  }
+  if (refused !== undefined) {
+    throw new FfiPermissionError(
+      `Deno refused FFI: procmap calls the C library (open, read, ioctl); run with --allow-ffi, ` +
+        `or narrowly --allow-ffi=${candidates[0]} (the C library it opens here)`,
+      { cause: refused },
+    );
   }
   throw lastError;
 }
 
 /** Loads the binding; throws FfiPermissionError when `--allow-ffi` is missing. */
 export function load(): Libc {
-  const lib = openLibc();
-  const s = lib.symbols;
+  const s = openLibc().symbols;
   // errno is thread-local; this module only ever calls libc synchronously on
-  // the thread that loaded it, so the location can be cached.
-  const errno = new Deno.UnsafePointerView(s.__errno_location()!);
-  const emptyPath = cString("");
-  const statxBuf = new Uint8Array(STATX_BUFFER_SIZE);
-  return {
-    runtime: "deno",
-    arch: Deno.build.arch,
-    os: Deno.build.os,
-    canIoctl: true,
-    openRead(path: string | Uint8Array): number {
-      const fd = s.open(cString(path), OPEN_FLAGS, 0);
-      return fd < 0 ? -errno.getInt32() : fd;
-    },
-    close(fd: number): number {
-      return s.close(fd) < 0 ? -errno.getInt32() : 0;
-    },
-    pread(fd: number, buf: Uint8Array, offset: number): number {
-      const n = s.pread(fd, buf, BigInt(buf.length), BigInt(offset));
-      return n < 0 ? -errno.getInt32() : n;
-    },
-    ioctl(fd: number, request: bigint, arg: Uint8Array): number {
-      const r = s.ioctl(fd, request, arg);
-      return r < 0 ? -errno.getInt32() : r;
-    },
-    ioctlAt(fd: number, request: bigint, address: bigint): number {
-      const r = s.ioctlAt(fd, request, address);
-      return r < 0 ? -errno.getInt32() : r;
-    },
-    fstat(fd: number, out: FileId): number {
-      if (s.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_MASK, statxBuf) < 0) return -errno.getInt32();
-      decodeStatx(statxBuf, out);
-      return 0;
-    },
-    stat(path: string | Uint8Array, out: FileId): number {
-      if (s.statx(AT_FDCWD, cString(path), 0, STATX_MASK, statxBuf) < 0) return -errno.getInt32();
-      decodeStatx(statxBuf, out);
-      return 0;
-    },
-    addressOf(buf: Uint8Array): bigint {
-      return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
-    },
-  };
+  // the thread that loaded it, so its address can be cached.
+  const errnoAddress = BigInt(s.__errno_location());
+  const errnoValue = new Int32Array(1);
+  return libcOver({ runtime: "deno", binding: "deno", arch: Deno.build.arch, os: Deno.build.os }, {
+    openat: (dirfd, path, flags) => s.openat(dirfd, path, flags, 0),
+    openat2: (dirfd, path, how) => s.syscall(BigInt(SYS_OPENAT2), BigInt(dirfd), path, how, BigInt(how.length)),
+    close: (fd) => s.close(fd),
+    pread: (fd, buf, offset) => s.pread(fd, buf, BigInt(buf.length), BigInt(offset)),
+    ioctl: (fd, request, arg) => s.ioctl(fd, request, arg),
+    ioctlAt: (fd, request, address) => s.ioctlAt(fd, request, address),
+    statx: (dirfd, path, flags, mask, buf) => s.statx(dirfd, path, flags, mask, buf),
+    errno: () => (s.memcpy(errnoValue, errnoAddress, 4n), errnoValue[0]),
+    addressOf: (buf) => BigInt(s.memset(buf, 0, 0n)),
+  });
 }

@@ -15,18 +15,41 @@ export type Arch = "x86_64" | "aarch64" | "riscv64" | (string & {});
 export interface Libc {
   /** Which runtime provides the binding. */
   readonly runtime: "deno" | "bun" | "node";
+  /**
+   * How the calls are made: the runtime's FFI (`Deno.dlopen`, `bun:ffi`,
+   * `node:ffi`), or `node:fs` where Node has no FFI (no ioctl, no openat2).
+   */
+  readonly binding: "deno" | "bun" | "node:ffi" | "node:fs";
   /** CPU architecture of this process. */
   readonly arch: Arch;
   /** Operating system as the runtime names it (`"linux"` where procmap works). */
   readonly os: string;
-  /** True when {@link Libc.ioctl} can be called (Node.js has no built-in FFI). */
+  /** True when {@link Libc.ioctl} can be called (not through `node:fs`). */
   readonly canIoctl: boolean;
+  /**
+   * Why {@link Libc.canIoctl} is false, saying what to do (e.g. "Node.js
+   * 20.20.2 has no node:ffi; Node 26 has"); undefined when it is true.
+   */
+  readonly whyNoIoctl?: string;
   /**
    * `open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)`: a descriptor,
    * or -errno. A path given as bytes is used as is (file names need not be
    * UTF-8).
    */
   openRead(path: string | Uint8Array): number;
+  /**
+   * `openat(dirfd, path, flags | O_CLOEXEC)`: a descriptor, or -errno. `dirfd`
+   * may be `AT_FDCWD`; an absolute path ignores it. Flags from
+   * `ffi/constants.ts` (e.g. `O_PATH | O_DIRECTORY | O_NOFOLLOW`).
+   */
+  openAt(dirfd: number, path: string | Uint8Array, flags: number): number;
+  /**
+   * `openat2(dirfd, path, { flags: flags | O_CLOEXEC, mode: 0, resolve })`
+   * (Linux 5.6+, the raw system call): a descriptor, or -errno; `-ENOSYS`
+   * where the kernel or the binding lacks it (node:fs), `-EXDEV`/`-ELOOP`
+   * when a `RESOLVE_*` restriction refuses the path.
+   */
+  openat2(dirfd: number, path: string | Uint8Array, flags: number, resolve: number): number;
   /** `close(fd)`: 0 or -errno. */
   close(fd: number): number;
   /** `pread(fd, buf, buf.length, offset)`: bytes read (0 at end of file) or -errno. */
@@ -39,11 +62,17 @@ export interface Libc {
    * skips converting a buffer into a pointer on every call.
    */
   ioctlAt(fd: number, request: bigint, address: bigint): number;
-  /** Identity of an open file (`statx` with `AT_EMPTY_PATH`) into `out`; 0 or -errno. */
+  /**
+   * `statx(dirfd, path, atFlags, ...)` into `out`; 0 or -errno. `atFlags`:
+   * `AT_SYMLINK_NOFOLLOW` (report a link itself), `AT_EMPTY_PATH`
+   * (with path `""`: the descriptor itself, which may be `O_PATH`).
+   */
+  statAt(dirfd: number, path: string | Uint8Array, atFlags: number, out: FileId): number;
+  /** Identity of an open file (`statAt(fd, "", AT_EMPTY_PATH)`) into `out`; 0 or -errno. */
   fstat(fd: number, out: FileId): number;
   /**
-   * Identity of the file at `path` (`statx`, following symbolic links) into
-   * `out`, without opening it; 0 or -errno.
+   * Identity of the file at `path` (`statAt(AT_FDCWD, path, 0)`, following
+   * symbolic links) into `out`, without opening it; 0 or -errno.
    */
   stat(path: string | Uint8Array, out: FileId): number;
   /**
@@ -64,6 +93,15 @@ export interface FileId {
   mode: number;
   /** Mount ID, as in mountinfo's first column; 0n when not known. */
   mountId: bigint;
+  /** Number of hard links (`stx_nlink`); 0 for a file deleted while open. */
+  nlink: number;
+  /** Size in bytes (`stx_size`). */
+  size: bigint;
+}
+
+/** A {@link FileId} to fill in (every field zero). */
+export function emptyFileId(): FileId {
+  return { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n, nlink: 0, size: 0n };
 }
 
 /**

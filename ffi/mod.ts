@@ -4,23 +4,22 @@
  * @module
  */
 import type { Libc } from "./libc.ts";
+import { load as loadDeno } from "./deno.ts";
+import { load as loadBun } from "./bun.ts";
+import { load as loadNode } from "./node.ts";
 
 export type { Arch, FileId, Libc } from "./libc.ts";
-export { FfiPermissionError } from "./libc.ts";
-
-type Loader = () => Libc;
+export { emptyFileId, FfiPermissionError } from "./libc.ts";
+export * from "./constants.ts";
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 
-// Each binding is imported dynamically: `bun:ffi` cannot even be parsed as an
-// import by Deno, and Node has neither. Loading the module costs nothing;
-// opening libc waits for the first use (so a missing --allow-ffi surfaces as a
-// clear error on open, not at import).
-const loader: Loader = g.Deno !== undefined
-  ? (await import("./deno.ts")).load
-  : g.Bun !== undefined
-  ? (await import("./bun.ts")).load
-  : (await import("./node.ts")).load;
+// Every binding module loads under every runtime (each fetches its runtime's
+// FFI only inside load(), with process.getBuiltinModule or the Deno global),
+// so the choice is synchronous: no top-level await, and require() works.
+// Opening libc waits for the first use (so a missing --allow-ffi surfaces as
+// a clear error on open, not at import).
+const loader: () => Libc = g.Deno !== undefined ? loadDeno : g.Bun !== undefined ? loadBun : loadNode;
 
 let libc: Libc | undefined;
 

@@ -1,90 +1,100 @@
 /**
- * Node.js binding: `node:fs` only. Node has no built-in FFI, so there is no
- * ioctl here and procmap uses the text backend.
+ * Node.js binding: libc through `node:ffi` (Node 26.1+, on by default from
+ * 26.12), fetched with `process.getBuiltinModule` so that no top-level await
+ * is needed. Where Node has no usable node:ffi (older Node,
+ * `--no-experimental-ffi`, the permission model without `--allow-ffi`) the
+ * `node:fs` binding stands in, and procmap uses the text backend.
  * @module
  */
-import * as fs from "node:fs";
-import { Buffer } from "node:buffer";
-import type { FileId, Libc } from "./libc.ts";
-import { normaliseArch, OPEN_FLAGS } from "./common.ts";
+import type { Libc } from "./libc.ts";
+import { libcOver } from "./calls.ts";
+import { libcCandidates, normaliseArch } from "./common.ts";
+import { SYS_OPENAT2 } from "./constants.ts";
+import { load as loadNodeFs } from "./node_fs.ts";
 
-/** The errno of a failed `node:fs` call (Node reports it negated). */
-function errnoOf(e: unknown): number {
-  const n = (e as { errno?: unknown }).errno;
-  if (typeof n === "number" && n !== 0) return Math.abs(n);
-  throw e;
+/** The slice of `node:ffi` used here (its types are not in @types/node for Node 20). */
+interface NodeFfi {
+  dlopen<S extends Record<string, NodeFfiSignature>>(
+    path: string,
+    symbols: S,
+  ): { functions: { [K in keyof S]: (...args: unknown[]) => number | bigint } };
+  getRawPointer(view: ArrayBufferView): bigint;
+  getInt32(pointer: bigint, offset: number): number;
+}
+interface NodeFfiSignature {
+  return: string;
+  arguments: readonly string[];
 }
 
-// glibc's dev_t encoding (gnu_dev_major/gnu_dev_minor), which Node reports as `dev`.
-function devMajor(dev: bigint): number {
-  return Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
-}
-function devMinor(dev: bigint): number {
-  return Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+const symbols = {
+  // int openat(int dirfd, const char *path, int flags, mode_t mode)
+  openat: { return: "int32", arguments: ["int32", "buffer", "int32", "int32"] },
+  // long syscall(long number, ...), as openat2(int dirfd, const char *path, struct open_how *how, size_t size);
+  // an int result is exact (a descriptor or -1)
+  syscall: { return: "int32", arguments: ["int64", "int64", "buffer", "buffer", "uint64"] },
+  // int close(int fd)
+  close: { return: "int32", arguments: ["int32"] },
+  // ssize_t pread(int fd, void *buf, size_t count, off_t offset); counts stay < 2^31, so int32 is exact
+  pread: { return: "int32", arguments: ["int32", "buffer", "uint64", "int64"] },
+  // int ioctl(int fd, unsigned long request, void *arg); arg as an address (one symbol, one signature)
+  ioctl: { return: "int32", arguments: ["int32", "uint64", "pointer"] },
+  // int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)
+  statx: { return: "int32", arguments: ["int32", "buffer", "int32", "uint32", "buffer"] },
+  // int *__errno_location(void)
+  __errno_location: { return: "pointer", arguments: [] },
+} as const satisfies Record<string, NodeFfiSignature>;
+
+type Functions = ReturnType<NodeFfi["dlopen"]>["functions"];
+
+function openLibc(ffi: NodeFfi): Functions {
+  let lastError: unknown;
+  for (const path of libcCandidates(normaliseArch(process.arch))) {
+    try {
+      return ffi.dlopen(path, symbols).functions;
+    } catch (e) {
+      // The permission model refuses every path alike: no point trying others.
+      if ((e as { code?: unknown }).code === "ERR_ACCESS_DENIED") throw e;
+      lastError = e;
+    }
+  }
+  throw lastError;
 }
 
-/** A file's identity from Node's stat (no mount ID there). */
-function identity(st: fs.BigIntStats, out: FileId): void {
-  out.devMajor = devMajor(st.dev);
-  out.devMinor = devMinor(st.dev);
-  out.inode = st.ino;
-  out.mode = Number(st.mode);
-  out.mountId = 0n;
+/** Why this Node has no node:ffi, saying what to do. */
+function missingFfi(): string {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  if (major < 26 || (major === 26 && minor < 1)) {
+    return `Node.js ${process.versions.node} has no node:ffi (Node 26.1 and later have it)`;
+  }
+  return `node:ffi is turned off in Node.js ${process.versions.node} ` +
+    `(on by default from 26.12; run without --no-experimental-ffi, or with --experimental-ffi)`;
 }
 
-/** Loads the binding. */
+/** Loads the node:ffi binding where Node has one, the node:fs one otherwise. */
 export function load(): Libc {
-  return {
-    runtime: "node",
-    arch: normaliseArch(process.arch),
-    os: process.platform,
-    canIoctl: false,
-    openRead(path: string | Uint8Array): number {
-      try {
-        return fs.openSync(typeof path === "string" ? path : Buffer.from(path), OPEN_FLAGS);
-      } catch (e) {
-        return -errnoOf(e);
-      }
-    },
-    close(fd: number): number {
-      try {
-        fs.closeSync(fd);
-        return 0;
-      } catch (e) {
-        return -errnoOf(e);
-      }
-    },
-    pread(fd: number, buf: Uint8Array, offset: number): number {
-      try {
-        return fs.readSync(fd, buf, 0, buf.length, offset);
-      } catch (e) {
-        return -errnoOf(e);
-      }
-    },
-    ioctl(): number {
-      return -25; // ENOTTY: no FFI, so no ioctl
-    },
-    ioctlAt(): number {
-      return -25;
-    },
-    fstat(fd: number, out: FileId): number {
-      try {
-        identity(fs.fstatSync(fd, { bigint: true }), out);
-        return 0;
-      } catch (e) {
-        return -errnoOf(e);
-      }
-    },
-    stat(path: string | Uint8Array, out: FileId): number {
-      try {
-        identity(fs.statSync(typeof path === "string" ? path : Buffer.from(path), { bigint: true }), out);
-        return 0;
-      } catch (e) {
-        return -errnoOf(e);
-      }
-    },
-    addressOf(): bigint {
-      throw new Error("Node.js has no FFI: addresses of buffers are not available");
-    },
-  };
+  const ffi = process.getBuiltinModule?.("node:ffi") as NodeFfi | undefined;
+  if (ffi === undefined) return loadNodeFs(missingFfi());
+  let f: Functions;
+  try {
+    f = openLibc(ffi);
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== "ERR_ACCESS_DENIED") throw e;
+    return loadNodeFs("Node's permission model refuses node:ffi: run with --allow-ffi");
+  }
+  // errno is thread-local; calls are synchronous on this thread, so cache its address.
+  const errnoPtr = f.__errno_location() as bigint;
+  const getRawPointer = ffi.getRawPointer;
+  const getInt32 = ffi.getInt32;
+  const n = (r: number | bigint) => r as number;
+  return libcOver({ runtime: "node", binding: "node:ffi", arch: normaliseArch(process.arch), os: process.platform }, {
+    openat: (dirfd, path, flags) => n(f.openat(dirfd, path, flags, 0)),
+    openat2: (dirfd, path, how) => n(f.syscall(SYS_OPENAT2, dirfd, path, how, how.length)),
+    close: (fd) => n(f.close(fd)),
+    pread: (fd, buf, offset) => n(f.pread(fd, buf, buf.length, offset)),
+    ioctl: (fd, request, arg) => n(f.ioctl(fd, request, getRawPointer(arg))),
+    ioctlAt: (fd, request, address) => n(f.ioctl(fd, request, address)),
+    statx: (dirfd, path, flags, mask, buf) => n(f.statx(dirfd, path, flags, mask, buf)),
+    errno: () => getInt32(errnoPtr, 0),
+    addressOf: (buf) => getRawPointer(buf),
+  });
 }

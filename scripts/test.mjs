@@ -2,14 +2,14 @@
 // Runs the test suite under each runtime and prints one summary line:
 //   tests: N passed, N failed
 // Exits non-zero when any runtime fails or its results cannot be read.
-// Usage: node scripts/test.mjs [deno] [bun] [node]   (default: all three)
+// Usage: node scripts/test.mjs [deno] [bun] [node] [node26]   (default: all four)
+//   node:   the machine's Node.js (20 here: node:fs, the text backend), on dist/
+//   node26: Node.js 26 from npm (node:ffi, the ioctl backend), on dist/
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
+import { bin, node26, NODE26_FLAGS, root, systemNode } from "./runtimes.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = (name) => join(root, "node_modules", ".bin", name);
 const env = { ...process.env, NO_COLOR: "1" };
 delete env.FORCE_COLOR;
 
@@ -29,21 +29,31 @@ const runners = {
       const f = /^\s*(\d+) fail$/m.exec(out);
       return p && f && { passed: +p[1], failed: +f[1] };
     }),
-  node: () => {
-    const dir = join(root, "dist", "tests");
-    if (!existsSync(dir)) return { passed: 0, failed: 1, note: "dist/tests missing: run `npm run build` first" };
-    const files = readdirSync(dir).filter((f) => f.endsWith("_test.js")).map((f) => join(dir, f));
-    return run(process.execPath, ["--test", "--test-reporter=tap", ...files], (out) => {
-      const p = /^# pass (\d+)$/m.exec(out);
-      const f = /^# fail (\d+)$/m.exec(out);
-      return p && f && { passed: +p[1], failed: +f[1] };
-    });
-  },
+  node: () => nodeTests(systemNode(), []),
+  node26: () => nodeTests(node26(), NODE26_FLAGS),
 };
 
-function run(cmd, args, parse) {
+/** The compiled tests under one Node.js; children that run a bare `node` get the same one. */
+function nodeTests(node, flags) {
+  if (!node) return { passed: 0, failed: 1, note: "this Node.js is not installed (npm ci)" };
+  const dir = join(root, "dist", "tests");
+  if (!existsSync(dir)) return { passed: 0, failed: 1, note: "dist/tests missing: run `npm run build` first" };
+  const files = readdirSync(dir).filter((f) => f.endsWith("_test.js")).map((f) => join(dir, f));
+  const nodeEnv = {
+    ...env,
+    PATH: dirname(node) + delimiter + env.PATH,
+    NODE_OPTIONS: [env.NODE_OPTIONS, ...flags].filter(Boolean).join(" "),
+  };
+  return run(node, [...flags, "--test", "--test-reporter=tap", ...files], (out) => {
+    const p = /^# pass (\d+)$/m.exec(out);
+    const f = /^# fail (\d+)$/m.exec(out);
+    return p && f && { passed: +p[1], failed: +f[1] };
+  }, nodeEnv);
+}
+
+function run(cmd, args, parse, runEnv = env) {
   console.log(`\n$ ${[cmd, ...args].join(" ")}`);
-  const r = spawnSync(cmd, args, { cwd: root, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(cmd, args, { cwd: root, env: runEnv, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   const out = (r.stdout ?? "") + "\n" + (r.stderr ?? "");
   process.stdout.write(out);
   const counts = parse(out.replace(/\x1b\[[0-9;]*m/g, ""));
@@ -54,7 +64,7 @@ function run(cmd, args, parse) {
 }
 
 const wanted = process.argv.slice(2);
-const names = wanted.length ? wanted : ["deno", "bun", "node"];
+const names = wanted.length ? wanted : ["deno", "bun", "node", "node26"];
 let passed = 0, failed = 0;
 const lines = [];
 for (const name of names) {

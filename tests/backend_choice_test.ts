@@ -52,10 +52,15 @@ test("a kernel answering ENOTTY: auto falls back to text, forcing ioctl names th
 });
 
 test("a runtime without FFI (Node.js): auto uses text, forcing ioctl explains why not", () => {
-  withLibc({ canIoctl: false, runtime: "node" }, () => {
+  withLibc({ canIoctl: false, runtime: "node", whyNoIoctl: undefined }, () => {
     using maps = ProcMaps.open("self");
     assert.equal(maps.backend, "text");
     expectError(() => ProcMaps.open("self", { backend: "ioctl" }), "ENOTTY", /no built-in FFI/);
+  });
+  // The binding's own reason, when it gives one, is what the error says.
+  const why = "Node.js 20.20.2 has no node:ffi (Node 26.1 and later have it)";
+  withLibc({ canIoctl: false, runtime: "node", binding: "node:fs", whyNoIoctl: why }, () => {
+    expectError(() => ProcMaps.open("self", { backend: "ioctl" }), "ENOTTY", /has no node:ffi.*Node.js 26/);
   });
 });
 

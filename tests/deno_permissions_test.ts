@@ -1,12 +1,13 @@
 /**
- * Under Deno, procmap needs --allow-ffi (and nothing else): without it,
- * opening gives a ProcMapsError that says which flag to add. Runs the Deno
- * from node_modules, whatever runtime runs the tests.
+ * Under Deno, procmap needs --allow-ffi (and nothing else), or just
+ * --allow-ffi=<path of the C library>: without it, opening gives a
+ * ProcMapsError that says which flag to add, and the path it names
+ * suffices. Runs the Deno from node_modules, whatever runtime runs the tests.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 
 const DENO = "node_modules/.bin/deno";
 const skip = existsSync(DENO) ? false : "node_modules/.bin/deno is not installed";
@@ -23,6 +24,25 @@ test("Deno without --allow-ffi: a ProcMapsError naming the flag", { skip }, () =
   const r = run([]);
   assert.equal(r.ok, false);
   assert.equal(r.name, "ProcMapsError");
+  assert.equal(r.code, "EACCES");
+  assert.match(r.message!, /--allow-ffi/);
+  assert.match(r.message!, /--allow-ffi=\/\S+\.so(\.\d+)* /, "names the C library's path");
+});
+
+test("Deno with --allow-ffi=<the path the error names>: both backends work", { skip }, () => {
+  const path = /--allow-ffi=(\/\S+)/.exec(run([]).message!)![1];
+  assert.deepEqual(run([`--allow-ffi=${path}`]), { ok: true });
+});
+
+test("Deno with --allow-ffi=<the libc this machine loads> (from /proc/self/maps): both backends work", { skip }, () => {
+  const libc = /\s(\/\S*\/libc\.so\.6)$/m.exec(readFileSync("/proc/self/maps", "utf8"))?.[1];
+  assert.ok(libc, "a glibc path in this process's maps");
+  assert.deepEqual(run([`--allow-ffi=${libc}`]), { ok: true });
+});
+
+test("Deno with --allow-ffi for another library only: refused, with the flag named", { skip }, () => {
+  const r = run(["--allow-ffi=/usr/lib/no-such-library.so"]);
+  assert.equal(r.ok, false);
   assert.equal(r.code, "EACCES");
   assert.match(r.message!, /--allow-ffi/);
 });

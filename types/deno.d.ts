@@ -26,6 +26,10 @@ declare namespace Deno {
     close(): void;
   }
   function dlopen<const S extends ForeignLibraryInterface>(filename: string, symbols: S): DynamicLibrary<S>;
+  const permissions: {
+    querySync(desc: { name: "read"; path?: string }): { readonly state: "granted" | "denied" | "prompt" };
+  };
+  function readTextFileSync(path: string): string;
   class UnsafePointerView {
     constructor(pointer: PointerObject);
     getInt32(offset?: number): number;

@@ -17,7 +17,7 @@
  * looked up in mountinfo, which shows the superblock's device.
  * @module
  */
-import type { FileId, Libc } from "../../ffi/mod.ts";
+import { emptyFileId, type FileId, type Libc } from "../../ffi/mod.ts";
 import { ERRNO, isTransient } from "../errors.ts";
 import type { Pid } from "../options.ts";
 import { readFileText } from "../procfs/read.ts";
@@ -80,7 +80,7 @@ export function openMappedFile(libc: Libc, pid: Pid, f: MappedFile): number {
       { path: f.path, trusted: false, mountinfo: "/proc/self/mountinfo" },
     );
   }
-  const id: FileId = { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n };
+  const id: FileId = emptyFileId();
   let transient = 0;
   for (const route of routes) {
     const st = libc.stat(route.path, id);

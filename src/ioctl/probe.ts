@@ -23,8 +23,8 @@ export function ioctlUnavailable(libc: Libc, fd: number, pid: Pid, path: string)
     return new ProcMapsError("ENOTTY", {
       pid,
       syscall,
-      message: `the ${libc.runtime} runtime has no built-in FFI here, so PROCMAP_QUERY cannot be called; ` +
-        `use backend "text" or "auto"`,
+      message: `${libc.whyNoIoctl ?? `the ${libc.runtime} runtime has no built-in FFI`}, so PROCMAP_QUERY cannot be ` +
+        `called; use backend "text" or "auto", or run under Deno, Bun or Node.js 26`,
     });
   }
   const request = requestFor(libc.arch);

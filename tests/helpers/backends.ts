@@ -1,4 +1,4 @@
-/** Which backends the running runtime can test (Node.js has no FFI, so no ioctl). */
+/** Which backends the running runtime can test (no ioctl through node:fs). */
 import { getLibc } from "../../ffi/mod.ts";
 import { requestFor } from "../../src/ioctl/abi.ts";
 
@@ -6,7 +6,7 @@ const libc = getLibc();
 
 /** Why the ioctl backend cannot be tested here, or false when it can. */
 export const IOCTL_SKIP: string | false = !libc.canIoctl
-  ? `the ${libc.runtime} runtime has no FFI, so no PROCMAP_QUERY`
+  ? `${libc.whyNoIoctl ?? `the ${libc.runtime} runtime has no FFI`}, so no PROCMAP_QUERY`
   : requestFor(libc.arch) === undefined
   ? `no PROCMAP_QUERY request number for ${libc.arch}`
   : false;
