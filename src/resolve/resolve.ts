@@ -10,8 +10,9 @@
 import type { Backend, Seeker } from "../backend.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import type { LoadSegment } from "../elf/segments.ts";
+import type { MappedFile } from "../elf/mapped_file.ts";
 import { checkResolveOptions, type Pid } from "../options.ts";
-import { type Vma, withNameAndBuildId } from "../vma.ts";
+import { nameBytesOf, type Vma, withNameAndBuildId } from "../vma.ts";
 import { type Batch, toBatch } from "./batch.ts";
 import { mappingKind } from "./kind.ts";
 import { planBatch } from "./planner.ts";
@@ -116,8 +117,6 @@ const NO_OFFSET: Partial<Record<MappingKind, ResolveReason>> = {
   special: "kernel",
 };
 
-const encoder = new TextEncoder();
-
 /** The seeker a plan calls for. */
 function seekerFor(src: ResolveSources, plan: ResolvePlan): Seeker {
   if (plan.strategy === "text") return src.text().seeker();
@@ -149,7 +148,9 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
   const finished: Finished[] = [];
   found.entries.forEach((vma, i) => {
     if (!used[i]) return;
-    const kind = mappingKind(vma);
+    let kind = mappingKind(vma);
+    // The name cannot tell a deleted file from a live one named "x (deleted)": the file can.
+    if (kind === "deleted" && src.files.livesAtPath(fileOf(vma))) kind = "file";
     let buildId: string | undefined;
     if (o.buildId && vma.fileBacked) {
       const fileKey = `${vma.devMajor}:${vma.devMinor}:${vma.inode}`;
@@ -223,14 +224,19 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
   return out;
 }
 
-/** PT_LOAD headers of a VMA's file, through the handle's file cache. */
-function segmentsOf(files: MappedFiles, vma: Vma, buildId: string | undefined): LoadSegment[] | null {
-  return files.loadSegments({
+/** What identifies a VMA's file, with its name's raw bytes (names need not be UTF-8). */
+function fileOf(vma: Vma): MappedFile {
+  return {
     start: vma.start,
     end: vma.end,
     devMajor: vma.devMajor,
     devMinor: vma.devMinor,
     inode: vma.inode,
-    path: encoder.encode(vma.name ?? ""),
-  }, buildId);
+    path: nameBytesOf(vma),
+  };
+}
+
+/** PT_LOAD headers of a VMA's file, through the handle's file cache. */
+function segmentsOf(files: MappedFiles, vma: Vma, buildId: string | undefined): LoadSegment[] | null {
+  return files.loadSegments(fileOf(vma), buildId);
 }
