@@ -4,11 +4,27 @@
  * under every runtime.
  * @module
  */
-import type * as BunFfi from "bun:ffi";
 import type { Libc } from "./libc.ts";
 import { libcOver } from "./calls.ts";
 import { libcCandidates, normaliseArch } from "./common.ts";
 import { SYS_OPENAT2 } from "./constants.ts";
+
+/**
+ * The slice of `bun:ffi` used here, typed locally so that the library's types
+ * do not depend on Bun's type package (nor Deno's checker on `bun:` imports).
+ */
+interface BunFfi {
+  dlopen<S extends Record<string, BunSignature>>(
+    path: string,
+    symbols: S,
+  ): { symbols: { [K in keyof S]: (...args: unknown[]) => number | bigint | null } };
+  ptr(view: ArrayBufferView): number;
+  read: { i32(pointer: number, offset: number): number };
+}
+interface BunSignature {
+  args: readonly string[];
+  returns: string;
+}
 
 const symbols = {
   // int openat(int dirfd, const char *path, int flags, mode_t mode)
@@ -26,13 +42,15 @@ const symbols = {
   statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
   // int *__errno_location(void)
   __errno_location: { args: [], returns: "ptr" },
-} as const satisfies Record<string, BunFfi.FFIFunction>;
+} as const satisfies Record<string, BunSignature>;
 
-function openLibc(ffi: typeof BunFfi): BunFfi.Library<typeof symbols> {
+type Functions = ReturnType<BunFfi["dlopen"]>["symbols"];
+
+function openLibc(ffi: BunFfi): Functions {
   let lastError: unknown;
   for (const path of libcCandidates(normaliseArch(process.arch))) {
     try {
-      return ffi.dlopen(path, symbols);
+      return ffi.dlopen(path, symbols).symbols;
     } catch (e) {
       lastError = e;
     }
@@ -42,20 +60,21 @@ function openLibc(ffi: typeof BunFfi): BunFfi.Library<typeof symbols> {
 
 /** Loads the binding. */
 export function load(): Libc {
-  const ffi = process.getBuiltinModule("bun:ffi") as typeof BunFfi;
-  const s = openLibc(ffi).symbols;
+  const ffi = process.getBuiltinModule("bun:ffi") as BunFfi;
+  const s = openLibc(ffi);
   // errno is thread-local; calls are synchronous on this thread, so cache its address.
-  const errnoPtr = s.__errno_location()!;
+  const errnoPtr = s.__errno_location() as number;
   const read = ffi.read;
+  const n = (r: number | bigint | null) => r as number;
   return libcOver({ runtime: "bun", binding: "bun", arch: normaliseArch(process.arch), os: process.platform }, {
-    openat: (dirfd, path, flags) => s.openat(dirfd, path, flags, 0),
-    openat2: (dirfd, path, how) => s.syscall(SYS_OPENAT2, dirfd, path, how, how.length),
-    close: (fd) => s.close(fd),
-    pread: (fd, buf, offset) => s.pread(fd, buf, buf.length, offset),
-    ioctl: (fd, request, arg) => s.ioctl(fd, request, arg),
+    openat: (dirfd, path, flags) => n(s.openat(dirfd, path, flags, 0)),
+    openat2: (dirfd, path, how) => n(s.syscall(SYS_OPENAT2, dirfd, path, how, how.length)),
+    close: (fd) => n(s.close(fd)),
+    pread: (fd, buf, offset) => n(s.pread(fd, buf, buf.length, offset)),
+    ioctl: (fd, request, arg) => n(s.ioctl(fd, request, arg)),
     // A pointer argument given as an integer is taken as is.
-    ioctlAt: (fd, request, address) => s.ioctl(fd, request, address as unknown as BunFfi.Pointer),
-    statx: (dirfd, path, flags, mask, buf) => s.statx(dirfd, path, flags, mask, buf),
+    ioctlAt: (fd, request, address) => n(s.ioctl(fd, request, address)),
+    statx: (dirfd, path, flags, mask, buf) => n(s.statx(dirfd, path, flags, mask, buf)),
     errno: () => read.i32(errnoPtr, 0),
     addressOf: (buf) => BigInt(ffi.ptr(buf)),
   });

@@ -9,7 +9,7 @@
  */
 
 /** Normalised CPU architecture names (the kernel's spelling). */
-export type Arch = "x86_64" | "aarch64" | "riscv64" | (string & {});
+export type Arch = "x86_64" | "aarch64" | "riscv64" | (string & Record<never, never>);
 
 /** The runtime-specific system-call binding. */
 export interface Libc {

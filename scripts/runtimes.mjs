@@ -44,3 +44,18 @@ export function node26() {
 
 /** Node 26 prints an ExperimentalWarning when node:ffi loads; these flags silence it. */
 export const NODE26_FLAGS = ["--disable-warning=ExperimentalWarning"];
+
+// `node scripts/runtimes.mjs`: which runtimes these are, with their versions.
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
+  const { spawnSync } = await import("node:child_process");
+  const version = (path) =>
+    path ? spawnSync(path, ["--version"], { encoding: "utf8" }).stdout.trim().split("\n")[0] : "";
+  for (
+    const [name, path] of [["deno", bin("deno")], ["bun", bin("bun")], ["node (machine)", systemNode()], [
+      "node26 (npm)",
+      node26(),
+    ]]
+  ) {
+    console.log(`${name}: ${path ? `${version(path)} (${path})` : "not installed"}`);
+  }
+}

@@ -11,6 +11,8 @@ import { delimiter, dirname, join } from "node:path";
 import { bin, node26, NODE26_FLAGS, root, systemNode } from "./runtimes.mjs";
 
 const env = { ...process.env, NO_COLOR: "1" };
+// Colour escapes some runners print even with NO_COLOR (built from the code: lint bans control characters in regexps).
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 delete env.FORCE_COLOR;
 
 // Deno: --allow-all, because Deno grants reads of /proc/<pid>/maps (the tests' ground truth)
@@ -24,7 +26,9 @@ const runners = {
       return m && { passed: +m[1], failed: +m[2] };
     }),
   bun: () =>
-    run(bin("bun"), ["test", "./tests/"], (out) => {
+    // --timeout on the command line: Bun 1.4.5 ignores bunfig.toml's [test] timeout (its 5 s default
+    // then fails slow tests on a busy machine).
+    run(bin("bun"), ["test", "--timeout", "60000", "./tests/"], (out) => {
       const p = /^\s*(\d+) pass$/m.exec(out);
       const f = /^\s*(\d+) fail$/m.exec(out);
       return p && f && { passed: +p[1], failed: +f[1] };
@@ -56,7 +60,7 @@ function run(cmd, args, parse, runEnv = env) {
   const r = spawnSync(cmd, args, { cwd: root, env: runEnv, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   const out = (r.stdout ?? "") + "\n" + (r.stderr ?? "");
   process.stdout.write(out);
-  const counts = parse(out.replace(/\x1b\[[0-9;]*m/g, ""));
+  const counts = parse(out.replace(ANSI_COLOUR, ""));
   if (!counts) return { passed: 0, failed: 1, note: `could not read the results (exit ${r.status}, ${r.error ?? ""})` };
   // A runner that exits non-zero with no failed test still failed (load error, leak check, ...).
   if (r.status !== 0 && counts.failed === 0) return { ...counts, failed: 1, note: `exited with ${r.status}` };
@@ -76,4 +80,5 @@ for (const name of names) {
 }
 console.log("\n" + lines.join("\n"));
 console.log(`tests: ${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
+// exitCode, not exit(): stdout may be a pipe (CI tees it), whose pending writes exit() would drop.
+process.exitCode = failed > 0 ? 1 : 0;

@@ -21,7 +21,8 @@ function nextTask(): Promise<void> {
   if (immediate) return new Promise((resolve) => immediate(resolve));
   return new Promise((resolve) => {
     const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => {
+    // onmessage as the web defines it (@types/node 20 types Node's port as an EventEmitter only).
+    (port1 as unknown as { onmessage: (() => void) | null }).onmessage = () => {
       port1.close();
       resolve();
     };

@@ -1,3 +1,5 @@
+// The examples' --json output is dynamic data, checked field by field by the assertions below.
+// deno-lint-ignore-file no-explicit-any
 /**
  * The examples, run end to end as separate processes under this runtime
  * against a child with known mappings; their --json output is checked

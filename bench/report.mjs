@@ -1,0 +1,414 @@
+// The report of a benchmark run (bench/RESULTS.md) and its chart (bench/chart.svg),
+// rendered from the data bench/run.mjs collects: { quick, argv, info, config, c, js,
+// runtimes, suites, seconds, pointAddrs }.
+
+/** Column labels of the runtimes. */
+export const RUNTIME_LABEL = { deno: "Deno", bun: "Bun", node26: "Node 26" };
+
+/** ns as a short human string. */
+function fmtNs(ns) {
+  if (ns === undefined || !Number.isFinite(ns)) return "–";
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e4) return `${(ns / 1e3).toFixed(1)} µs`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(ns >= 100 ? 0 : 1)} ns`;
+}
+const fmtRatio = (r) => (r === undefined || !Number.isFinite(r) ? "–" : `${r.toFixed(2)}×`);
+
+function jsResult(data, runtime, suite, caseId, size, task) {
+  return data.js[runtime]?.[suite]?.results.find((r) => r.case === caseId && r.size === size && r.task === task);
+}
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map((_, i) => (i === 0 ? "---" : "---:"))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * One table for a case: one row per (size, task), per runtime its ns/op and
+ * its ratio to the row's reference (a C mode or another JS task).
+ */
+function caseTable(data, { suite, caseId = suite, sizes, specs, refLabel = "vs ref", first = "VMAs" }) {
+  const rts = data.runtimes.filter((r) => data.js[r]?.[suite]);
+  const withC = specs.some((s) => s.c);
+  const header = [
+    first,
+    "task",
+    ...rts.flatMap((r) => [...(withC ? ["C"] : []), RUNTIME_LABEL[r], `${RUNTIME_LABEL[r]} ${refLabel}`]),
+  ];
+  const rows = [];
+  for (const size of sizes) {
+    for (const spec of specs) {
+      const vmas = data.config.targets.find((t) => t.size === size)?.vmas ?? size;
+      const cells = [String(spec.vmasLabel?.(size) ?? vmas), spec.label];
+      for (const r of rts) {
+        const cNs = spec.c ? data.c[r]?.[size]?.[spec.c]?.nsPerOp : undefined;
+        const res = jsResult(data, r, suite, caseId, size, spec.task);
+        let ref;
+        if (spec.vs === "C") ref = cNs;
+        else if (spec.vs) ref = jsResult(data, r, suite, caseId, size, spec.vs)?.nsPerOp;
+        if (withC) cells.push(fmtNs(cNs));
+        cells.push(fmtNs(res?.nsPerOp), spec.vs ? fmtRatio(res && ref ? res.nsPerOp / ref : undefined) : "");
+      }
+      rows.push(cells);
+    }
+  }
+  return table(header, rows);
+}
+
+/** Evaluates the issue's targets; one row per target and runtime. */
+function evaluateTargets(data) {
+  const sizes = data.config.targets.map((t) => t.size);
+  const rows = [];
+  const worst = (pairs) =>
+    pairs.filter((p) => p.value !== undefined).reduce((a, b) => (a && a.value >= b.value ? a : b), undefined);
+  const best = (pairs) =>
+    pairs.filter((p) => p.value !== undefined).reduce((a, b) => (a && a.value <= b.value ? a : b), undefined);
+  const status = (v, ok) => (v === undefined ? "pending" : ok ? "met" : "**missed**");
+  for (const rt of data.runtimes) {
+    const R = RUNTIME_LABEL[rt];
+    const ns = (suite, caseId, size, task) => jsResult(data, rt, suite, caseId, size, task)?.nsPerOp;
+    const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : undefined);
+
+    const ran = (suite) => data.js[rt]?.[suite] !== undefined;
+    if (ran("point")) {
+      const w = worst(
+        sizes.flatMap((s) =>
+          [["no name", "point-noname"], ["name", "point-name"], ["name + build ID", "point-buildid"]]
+            .map(([task, mode]) => ({
+              value: ratio(ns("point", "point", s, task), data.c[rt]?.[s]?.[mode]?.nsPerOp),
+              where: `${task} @${s}`,
+            }))
+        ),
+      );
+      rows.push([
+        `JS point query ≤ 1.15× C (worst)`,
+        R,
+        w ? `${fmtRatio(w.value)} (${w.where})` : "–",
+        status(w?.value, w?.value <= 1.15),
+      ]);
+    }
+    if (ran("walk")) {
+      const w = worst(
+        sizes.map((s) => ({
+          value: ratio(ns("walk", "walk", s, "ioctl"), data.c[rt]?.[s]?.["walk-ioctl"]?.nsPerOp),
+          where: `@${s}`,
+        })),
+      );
+      rows.push([
+        `full ioctl walk ≤ 1.2× C (worst)`,
+        R,
+        w ? `${fmtRatio(w.value)} (${w.where})` : "–",
+        status(w?.value, w?.value <= 1.2),
+      ]);
+    }
+    if (ran("parse")) {
+      const w = worst(
+        sizes.map((s) => ({
+          value: ratio(ns("parse", "parse", s, "procmap"), data.c[rt]?.[s]?.parse?.nsPerOp),
+          where: `@${s}`,
+        })),
+      );
+      rows.push([
+        `text parse ≤ 1.5× C (worst)`,
+        R,
+        w ? `${fmtRatio(w.value)} (${w.where})` : "–",
+        status(w?.value, w?.value <= 1.5),
+      ]);
+      const b = best(
+        sizes.map((s) => ({
+          value: ratio(ns("parse", "parse", s, "baseline"), ns("parse", "parse", s, "procmap")),
+          where: `@${s}`,
+        })),
+      );
+      rows.push([
+        `text parse ≥ 3× faster than the baseline (least)`,
+        R,
+        b ? `${fmtRatio(b.value)} (${b.where})` : "–",
+        status(b?.value, b?.value >= 3),
+      ]);
+    }
+    if (ran("resolve")) {
+      const counts = data.config.resolve.samples.map((s) => s.count);
+      const w = worst(counts.map((k) => {
+        const auto = ns("resolve", "resolve", k, "resolve auto");
+        const fixed = [ns("resolve", "resolve", k, "resolve ioctl"), ns("resolve", "resolve", k, "resolve text")]
+          .filter((x) => x !== undefined);
+        return { value: fixed.length === 2 ? ratio(auto, Math.min(...fixed)) : undefined, where: `${k} addresses` };
+      }));
+      rows.push([
+        `planner ≤ 1.1× best fixed strategy (worst)`,
+        R,
+        w ? `${fmtRatio(w.value)} (${w.where})` : "–",
+        status(w?.value, w?.value <= 1.1),
+      ]);
+      const k = 100;
+      const gain = ratio(ns("resolve", "resolve", k, "text re-read"), ns("resolve", "resolve", k, "resolve auto"));
+      rows.push([
+        `resolve() ≥ 20× cheaper than a text re-read (100 addresses, ${data.config.resolve.target.vmas} VMAs)`,
+        R,
+        gain !== undefined ? `${fmtRatio(gain)}` : "–",
+        status(gain, gain >= 20),
+      ]);
+    }
+  }
+  return rows;
+}
+
+/** The Markdown report of a run, and one line per target for the log. */
+export function renderReport(data, chartPath) {
+  const { info, config } = data;
+  const sizes = config.targets.map((t) => t.size);
+  const targetRows = evaluateTargets(data);
+  const out = [];
+  out.push(`# procmap benchmark results`, ``);
+  out.push(
+    `Generated by \`node bench/run.mjs${data.argv.length ? " " + data.argv.join(" ") : ""}\` (${
+      data.quick ? "quick mode: small sizes, short runs, indicative only" : "full run"
+    }); do not edit by hand.`,
+    ``,
+  );
+  out.push(`- Machine: ${info.cpu}, ${info.cores} cores; ${info.kernel}; load average at start ${info.loadavg}`);
+  out.push(
+    `- Runtimes: ${info.deno}; ${info.bun}; ${info.node26 ?? "no Node 26"}; C: ${info.gcc} \`-O2\`; ${info.node}`,
+  );
+  out.push(`- Date: ${info.date}; the run took ${data.seconds.toFixed(0)} s`);
+  out.push(
+    `- Method: a target process (bench/target.c) per size; each measurement runs a batch (every query address, one whole walk, one parse) per sample and reports the median sample divided by the operations in it. C (bench/ref.c) times the same batches with \`clock_gettime(CLOCK_MONOTONIC)\`, JS with tinybench (${config.timeMs} ms per task after ${config.warmupMs} ms of warm-up). C runs right before each runtime's suite; each runtime's \`C\` column and ratios use the C measured next to it. Ratios above 1× are slower than the reference.`,
+  );
+  out.push(``);
+  if (targetRows.length) {
+    out.push(`## Targets`, ``, table(["target", "runtime", "measured", "status"], targetRows), ``);
+  }
+  if (data.suites.includes("point")) {
+    out.push(`## 1. Point query (PROCMAP_QUERY), per query`, ``);
+    out.push(
+      `The same ${
+        Math.min(data.pointAddrs, config.targets.at(-1)?.vmas ?? data.pointAddrs)
+      } (or fewer) addresses, spread evenly over the target's VMAs (one VMA in ten is file-backed: half this program's ELF file, with a build ID, half a data file without). JS on an ioctl handle: \`maps.query(addr, { name: false })\`, \`maps.query(addr)\`, \`maps.query(addr, { buildId: true })\` (option objects made once); C: a bare \`ioctl()\` with a 256-byte name buffer.`,
+      ``,
+    );
+    out.push(
+      caseTable(data, {
+        suite: "point",
+        sizes,
+        refLabel: "/ C",
+        specs: [
+          { label: "no name", task: "no name", c: "point-noname", vs: "C" },
+          { label: "name", task: "name", c: "point-name", vs: "C" },
+          { label: "name + build ID", task: "name + build ID", c: "point-buildid", vs: "C" },
+        ],
+      }),
+      ``,
+    );
+  }
+  if (data.suites.includes("walk")) {
+    out.push(`## 2. Full walk of all VMAs, per VMA`, ``);
+    out.push(
+      `JS: \`for (const v of maps.vmasSync())\` with names, on a handle kept open (ioctl backend: one ioctl per VMA; text backend: read + parse + a Vma per line). C: the ioctl walk with names; the text read with \`pread\` + the hand-written parser. Baseline: \`readFileSync\` + split + regex + BigInt (bench/baseline_parser.ts). Ratios: ioctl vs C ioctl, text and baseline vs C text.`,
+      ``,
+    );
+    out.push(
+      caseTable(data, {
+        suite: "walk",
+        sizes,
+        refLabel: "/ C",
+        specs: [
+          { label: "ioctl", task: "ioctl", c: "walk-ioctl", vs: "C" },
+          { label: "text", task: "text", c: "walk-text", vs: "C" },
+          { label: "baseline (regex)", task: "baseline", c: "walk-text", vs: "C" },
+        ],
+      }),
+      ``,
+    );
+    out.push(`![cost per VMA of a full walk vs number of VMAs](${chartPath.split("/").pop()})`, ``);
+  }
+  if (data.suites.includes("parse")) {
+    out.push(`## 3. Parsing a saved maps text, per line`, ``);
+    out.push(
+      `No system calls: the target's maps text, saved when it was ready, parsed from memory. \`procmap\`: \`parseMaps(bytes, length, pageSize)\` (columns, names left as byte ranges, like the C parser); \`procmap + Vma objects\` also builds every \`Vma\` with its name string; the baseline gets the text already decoded as a string.`,
+      ``,
+    );
+    out.push(
+      caseTable(data, {
+        suite: "parse",
+        sizes,
+        refLabel: "/ C",
+        specs: [
+          { label: "procmap", task: "procmap", c: "parse", vs: "C" },
+          { label: "procmap + Vma objects", task: "procmap + Vma objects", c: "parse", vs: "C" },
+          { label: "baseline (regex)", task: "baseline", c: "parse", vs: "C" },
+        ],
+      }),
+      ``,
+    );
+    out.push(
+      caseTable(data, {
+        suite: "parse",
+        sizes,
+        refLabel: "/ baseline",
+        specs: [
+          { label: "procmap", task: "procmap", vs: "baseline" },
+          { label: "procmap + Vma objects", task: "procmap + Vma objects", vs: "baseline" },
+        ],
+      }),
+      ``,
+    );
+  }
+  if (data.suites.includes("resolve")) {
+    const r = config.resolve;
+    out.push(`## 4. Profiler batch over ${r.target.vmas} VMAs, per address`, ``);
+    const notes = [...new Set(data.runtimes.flatMap((rt) => data.js[rt]?.resolve?.notes ?? []))];
+    out.push(
+      `Sampled addresses: a random VMA, then a random 8-byte-aligned address in it (fixed seed), so nearly every address is in a different VMA: the hardest case for the ioctl. \`resolve\` runs with its defaults (names, build IDs, ELF addresses) on a handle kept open; \`query() per address\`: one ioctl each; \`text re-read\`: \`refresh()\` then \`query()\` per address on a text handle (reads and parses the whole text once per batch); \`baseline re-read\`: the idiomatic parser plus a binary search. Ratios vs the text re-read.`,
+      ``,
+    );
+    if (notes.length) out.push(...notes.map((n) => `- ${n}`), ``);
+    out.push(
+      caseTable(data, {
+        suite: "resolve",
+        sizes: r.samples.map((s) => s.count),
+        refLabel: "/ text re-read",
+        specs: [
+          "query() per address",
+          "text re-read",
+          "baseline re-read",
+          "resolve ioctl",
+          "resolve text",
+          "resolve auto",
+        ].map((task) => ({
+          label: task,
+          task,
+          vs: "text re-read",
+          vmasLabel: (k) => `${k} addr.`,
+        })),
+        first: "batch",
+      }),
+      ``,
+    );
+  }
+  if (data.suites.includes("async")) {
+    out.push(`## 5. Async iteration overhead, per VMA`, ``);
+    out.push(
+      `\`for await (const v of maps.vmas())\` vs \`for (const v of maps.vmasSync())\` over the same VMAs (the async form yields to the event loop every 8 ms).`,
+      ``,
+    );
+    for (const backend of ["ioctl", "text"]) {
+      out.push(`${backend} backend:`, ``);
+      out.push(
+        caseTable(data, {
+          suite: "async",
+          caseId: `async-${backend}`,
+          sizes,
+          refLabel: "/ sync",
+          specs: [
+            { label: "sync", task: "sync" },
+            { label: "for await", task: "for await", vs: "sync" },
+          ],
+        }),
+        ``,
+      );
+    }
+  }
+  const targetLines = targetRows.map((r) => `target: ${r[0]} [${r[1]}]: ${r[2]} -> ${r[3].replaceAll("*", "")}`);
+  return { markdown: out.join("\n"), targetLines };
+}
+
+// ---- chart ----
+
+/** Hand-written SVG: cost per VMA of a full walk vs number of VMAs (log x). */
+export function renderChart(data) {
+  const W = 720, H = 420, L = 70, R = 170, T = 40, B = 50;
+  const targets = data.config.targets;
+  const series = [
+    { label: "C ioctl", color: "#444", dash: "", pts: targets.map((t) => [t.vmas, cMean(data, t.size, "walk-ioctl")]) },
+    {
+      label: "C text",
+      color: "#444",
+      dash: "6 4",
+      pts: targets.map((t) => [t.vmas, cMean(data, t.size, "walk-text")]),
+    },
+  ];
+  const colors = { deno: "#1f77b4", bun: "#d62728", node26: "#2ca02c" };
+  for (const rt of data.runtimes) {
+    for (const [task, dash] of [["ioctl", ""], ["text", "6 4"]]) {
+      series.push({
+        label: `${RUNTIME_LABEL[rt]} ${task}`,
+        color: colors[rt],
+        dash,
+        pts: targets.map((t) => [t.vmas, jsResult(data, rt, "walk", "walk", t.size, task)?.nsPerOp]),
+      });
+    }
+  }
+  for (const s of series) s.pts = s.pts.filter(([, y]) => y !== undefined && Number.isFinite(y));
+  const xs = targets.map((t) => t.vmas);
+  const ys = series.flatMap((s) => s.pts.map(([, y]) => y));
+  const xMin = Math.log10(Math.min(...xs)), xMax = Math.log10(Math.max(...xs));
+  const yMax = niceCeil(Math.max(1, ...ys) * 1.05);
+  const px = (x) => L + ((Math.log10(x) - xMin) / (xMax - xMin || 1)) * (W - L - R);
+  const py = (y) => H - B - (y / yMax) * (H - T - B);
+  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const parts = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(
+    `<text x="${L}" y="22" font-size="14" font-weight="bold">Full walk: cost per VMA vs number of VMAs${
+      data.quick ? " (quick run)" : ""
+    }</text>`,
+  );
+  // y grid and labels
+  for (let i = 0; i <= 5; i++) {
+    const y = (yMax * i) / 5;
+    parts.push(`<line x1="${L}" x2="${W - R}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${L - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${esc(fmtNs(y))}</text>`);
+  }
+  // x ticks at the measured sizes
+  for (const x of xs) {
+    parts.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
+    parts.push(
+      `<text x="${px(x).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${x.toLocaleString("en-US")}</text>`,
+    );
+  }
+  parts.push(
+    `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">VMAs in the target process (log scale)</text>`,
+  );
+  parts.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">time per VMA</text>`);
+  parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#888"/>`);
+  series.forEach((s, i) => {
+    if (s.pts.length) {
+      const d = s.pts.map(([x, y], j) => `${j ? "L" : "M"}${px(x).toFixed(1)} ${py(y).toFixed(1)}`).join(" ");
+      parts.push(
+        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${
+          s.dash ? ` stroke-dasharray="${s.dash}"` : ""
+        }/>`,
+      );
+      for (const [x, y] of s.pts) {
+        parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
+      }
+    }
+    const ly = T + 10 + i * 20;
+    parts.push(
+      `<line x1="${W - R + 12}" x2="${W - R + 42}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${
+        s.dash ? ` stroke-dasharray="${s.dash}"` : ""
+      }/>`,
+    );
+    parts.push(`<text x="${W - R + 48}" y="${ly + 4}">${esc(s.label)}</text>`);
+  });
+  parts.push(`</svg>`);
+  return parts.join("\n") + "\n";
+}
+
+/** The mean of the C measurements of `mode` (one per runtime), or undefined. */
+function cMean(data, size, mode) {
+  const v = data.runtimes.map((r) => data.c[r]?.[size]?.[mode]?.nsPerOp).filter((x) => x !== undefined);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
+}
+
+/** A round axis maximum at or above v (1, 2, 2.5 or 5 times a power of ten). */
+function niceCeil(v) {
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
