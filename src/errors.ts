@@ -59,7 +59,41 @@ export const ERRNO = {
  * Other codes appear only for failures procmap does not expect (an errno
  * outside this table is reported as `"EIO"`, its own name in the message).
  */
-export type ProcMapsErrorCode = keyof typeof ERRNO;
+export type ProcMapsErrorCode =
+  | "EPERM"
+  | "ENOENT"
+  | "ESRCH"
+  | "EINTR"
+  | "EIO"
+  | "ENXIO"
+  | "E2BIG"
+  | "EBADF"
+  | "EAGAIN"
+  | "ENOMEM"
+  | "EACCES"
+  | "EFAULT"
+  | "ENODEV"
+  | "ENOTDIR"
+  | "EISDIR"
+  | "EINVAL"
+  | "ENFILE"
+  | "EMFILE"
+  | "ENOTTY"
+  | "ETXTBSY"
+  | "ENOSPC"
+  | "EROFS"
+  | "ENAMETOOLONG"
+  | "ENOSYS"
+  | "ELOOP"
+  | "EBADMSG"
+  | "EOVERFLOW"
+  | "EOPNOTSUPP"
+  | "EXDEV";
+
+// ERRNO and the union name the same codes: checked at compile time, both ways.
+const _everyCode: Record<ProcMapsErrorCode, number> = ERRNO;
+const _noOtherCode: ProcMapsErrorCode = "EIO" as keyof typeof ERRNO;
+void _everyCode, _noOtherCode;
 
 /**
  * Why a handle's process can no longer be read (set on every `ESRCH`):
