@@ -12,7 +12,7 @@
 export { ProcMaps } from "./src/procmaps.ts";
 export type { BackendKind } from "./src/backend.ts";
 export { ProcMapsError } from "./src/errors.ts";
-export type { ProcMapsErrorCode, ProcMapsErrorOptions } from "./src/errors.ts";
+export type { ProcessGoneReason, ProcMapsErrorCode, ProcMapsErrorOptions } from "./src/errors.ts";
 export { Vma } from "./src/vma.ts";
 export type {
   BackendChoice,

@@ -90,6 +90,18 @@ export type ProcMapsErrorCode =
   | "EOPNOTSUPP"
   | "EXDEV";
 
+/**
+ * Why a handle's process can no longer be read (set on every `ESRCH`):
+ * - `"exited"`: it has exited (a zombie awaiting its parent, or reaped), or
+ *   the pid never existed;
+ * - `"exec"`: it is alive but replaced its program (execve): the handle
+ *   refers to the old address space; a new handle sees the new program;
+ * - `"reused"`: it has exited and another process now has its pid (told
+ *   apart by the start time in `/proc/<pid>/stat`, which survives exec but
+ *   not reuse).
+ */
+export type ProcessGoneReason = "exited" | "exec" | "reused";
+
 /** What {@link ProcMapsError}'s constructor takes besides the code. */
 export interface ProcMapsErrorOptions {
   /** The process the handle reads. */
@@ -106,6 +118,8 @@ export interface ProcMapsErrorOptions {
    * failed (a parse error). Default: `code`'s errno.
    */
   errno?: number;
+  /** Why the process is gone (`ESRCH` only); see {@link ProcessGoneReason}. */
+  reason?: ProcessGoneReason;
 }
 
 /**
@@ -122,6 +136,11 @@ export class ProcMapsError extends Error {
   readonly pid: Pid;
   /** The system call or step that failed (`"open"`, `"ioctl(PROCMAP_QUERY)"`, `"read"`, `"parse"`, ...). */
   readonly syscall: string;
+  /**
+   * For `ESRCH`: whether the process exited, replaced its program (exec) or
+   * its pid now names another process. Undefined for other codes.
+   */
+  readonly reason: ProcessGoneReason | undefined;
 
   /** Makes an error; `errno` defaults to `code`'s value. */
   constructor(code: ProcMapsErrorCode, options: ProcMapsErrorOptions) {
@@ -131,6 +150,7 @@ export class ProcMapsError extends Error {
     this.errno = options.errno ?? ERRNO[code];
     this.pid = options.pid;
     this.syscall = options.syscall;
+    this.reason = options.reason ?? (code === "ESRCH" ? "exited" : undefined);
   }
 }
 

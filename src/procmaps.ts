@@ -5,12 +5,14 @@
 import { FfiPermissionError, getLibc, type Libc } from "../ffi/mod.ts";
 import { requestFor } from "./ioctl/abi.ts";
 import type { Backend, BackendKind } from "./backend.ts";
-import { errorFromErrno, ProcMapsError } from "./errors.ts";
+import { ProcMapsError } from "./errors.ts";
 import { IoctlBackend } from "./ioctl/backend.ts";
 import { ioctlUnavailable } from "./ioctl/probe.ts";
 import { basePageSize } from "./procfs/page_size.ts";
 import { TextBackend } from "./text/backend.ts";
 import { MappedFiles } from "./elf/file_cache.ts";
+import { ProcessRef } from "./procfs/process.ts";
+import { EmptyBackend } from "./empty_backend.ts";
 import {
   checkIterateOptions,
   checkOpenOptions,
@@ -34,8 +36,9 @@ import { SmapsSource } from "./smaps/source.ts";
 import type { SmapsEntry, SmapsOptions, SmapsRollup } from "./smaps/types.ts";
 
 /** Closes descriptors of handles dropped without close(). */
-const leaked = new FinalizationRegistry<{ libc: Libc; fd: number }>(({ libc, fd }) => {
+const leaked = new FinalizationRegistry<{ libc: Libc; fd: number; proc: ProcessRef }>(({ libc, fd, proc }) => {
   libc.close(fd);
+  proc.close();
 });
 
 function loadLibc(pid: Pid): Libc {
@@ -58,10 +61,18 @@ function loadLibc(pid: Pid): Libc {
  * A handle on the memory map of one process, read through PROCMAP_QUERY or
  * the text of `/proc/<pid>/maps`.
  *
- * The handle keeps `/proc/<pid>/maps` open: access is checked once, when it
- * is opened, and it keeps referring to the process it opened even if the pid
- * is later reused (queries then fail with `ESRCH`). Close it with `close()`,
- * or declare it with `using` so it closes at the end of the scope.
+ * The handle keeps `/proc/<pid>` and its `maps` open: access is checked
+ * once, when it is opened, and it keeps referring to the process (and the
+ * address space) it opened, even if the process replaces its program or
+ * the pid is later reused: queries then fail with `ESRCH`, whose `reason`
+ * says which (`"exited"`, `"exec"`, `"reused"`). Every file procmap reads
+ * besides (`map_files/`, `root/`, `mountinfo`, `smaps`, `stat`) is opened
+ * relative to that directory. A kernel thread has no user memory: its
+ * handle has no VMAs (`query()` returns null). Close the handle with
+ * `close()`, or declare it with `using` so it closes at the end of the
+ * scope (this matters in Workers: terminating a Worker does not run
+ * finalizers, so every handle it did not close keeps two descriptors open
+ * for the life of the process).
  *
  * @example
  * ```ts
@@ -81,12 +92,13 @@ export class ProcMaps implements Disposable {
   /** The text backend on the same descriptor: the primary one, or made for resolve(). */
   #text: TextBackend | undefined;
   readonly #files: MappedFiles;
+  readonly #proc: ProcessRef;
   readonly #sources: ResolveSources;
   #smapsSource: SmapsSource | undefined;
 
   private constructor(
     libc: Libc,
-    pid: Pid,
+    proc: ProcessRef,
     path: string,
     fd: number,
     backend: Backend,
@@ -94,20 +106,22 @@ export class ProcMaps implements Disposable {
     files: MappedFiles,
   ) {
     this.#libc = libc;
-    this.pid = pid;
+    this.pid = proc.pid;
+    this.#proc = proc;
     this.#path = path;
     this.#fd = fd;
     this.#backend = backend;
     this.#pageSize = pageSize;
     this.#files = files;
     this.#text = backend instanceof TextBackend ? backend : undefined;
-    this.#sources = { pid, backend, text: () => this.#textBackend(), files };
-    leaked.register(this, { libc, fd }, this);
+    const text = backend instanceof EmptyBackend ? () => backend : () => this.#textBackend();
+    this.#sources = { pid: proc.pid, backend, text, files };
+    leaked.register(this, { libc, fd, proc }, this);
   }
 
   #textBackend(): TextBackend {
     this.#open();
-    return (this.#text ??= new TextBackend(this.#libc, this.#fd, this.pid, this.#path, this.#pageSize, this.#files));
+    return (this.#text ??= new TextBackend(this.#libc, this.#fd, this.#proc, this.#path, this.#pageSize, this.#files));
   }
 
   /**
@@ -134,22 +148,29 @@ export class ProcMaps implements Disposable {
       });
     }
     const path = `/proc/${id}/maps`;
-    const fd = libc.openRead(path);
-    if (fd < 0) throw errorFromErrno(-fd, id, "open", path);
+    // The directory first, then maps through it: both are the same process.
+    const proc = ProcessRef.open(libc, id);
+    let fd = -1;
     try {
+      fd = proc.openAt("maps");
+      if (fd < 0) throw proc.error(-fd, "open", path);
+      proc.mapsFd = fd;
       const pageSize = basePageSize(libc);
-      const files = new MappedFiles(libc, id);
+      const files = new MappedFiles(libc, proc);
       let backend: Backend;
       const unavailable = choice === "text" ? undefined : ioctlUnavailable(libc, fd, id, path);
       if (choice === "ioctl" && unavailable) throw unavailable;
-      if (choice === "text" || unavailable) {
-        backend = new TextBackend(libc, fd, id, path, pageSize, files);
+      if (proc.kernelThread) {
+        backend = new EmptyBackend(choice === "text" || unavailable ? "text" : "ioctl");
+      } else if (choice === "text" || unavailable) {
+        backend = new TextBackend(libc, fd, proc, path, pageSize, files);
       } else {
-        backend = new IoctlBackend(libc, fd, requestFor(libc.arch)!, id, path, pageSize);
+        backend = new IoctlBackend(libc, fd, requestFor(libc.arch)!, proc, path, pageSize, files);
       }
-      return new ProcMaps(libc, id, path, fd, backend, pageSize, files);
+      return new ProcMaps(libc, proc, path, fd, backend, pageSize, files);
     } catch (e) {
-      libc.close(fd);
+      if (fd >= 0) libc.close(fd);
+      proc.close();
       throw e;
     }
   }
@@ -284,7 +305,7 @@ export class ProcMaps implements Disposable {
 
   #smaps(): SmapsSource {
     this.#open();
-    return (this.#smapsSource ??= new SmapsSource(this.#libc, this.pid, this.#fd, this.#path, this.#pageSize));
+    return (this.#smapsSource ??= new SmapsSource(this.#libc, this.#proc, this.#pageSize));
   }
 
   /**
@@ -308,6 +329,7 @@ export class ProcMaps implements Disposable {
     leaked.unregister(this);
     this.#libc.close(this.#fd);
     this.#fd = -1;
+    this.#proc.close();
   }
 
   /** Same as {@link close}, for `using`. */

@@ -130,11 +130,29 @@ export class Vma {
   }
 }
 
+/**
+ * The raw bytes of names that are not UTF-8 (their string holds U+FFFD),
+ * for opening the file: the string cannot be encoded back to the path.
+ * Only such VMAs have an entry.
+ */
+const rawNames = new WeakMap<Vma, Uint8Array>();
+const encoder = new TextEncoder();
+
+/** Records the raw bytes of a VMA's name (backends do, for names that are not UTF-8). */
+export function setRawName(vma: Vma, bytes: Uint8Array): void {
+  rawNames.set(vma, bytes);
+}
+
+/** The name of `vma` as the kernel's bytes (its path, for opening the file). */
+export function nameBytesOf(vma: Vma): Uint8Array {
+  return rawNames.get(vma) ?? encoder.encode(vma.name ?? "");
+}
+
 /** A copy of `vma` with another name and build ID. */
 export function withNameAndBuildId(vma: Vma, name: string | undefined, buildId: string | undefined): Vma {
   const flags = (vma.readable ? PERM.read : 0) | (vma.writable ? PERM.write : 0) |
     (vma.executable ? PERM.exec : 0) | (vma.shared ? PERM.shared : 0);
-  return new Vma(
+  const copy = new Vma(
     vma.start,
     vma.end,
     flags,
@@ -146,4 +164,7 @@ export function withNameAndBuildId(vma: Vma, name: string | undefined, buildId: 
     name,
     buildId,
   );
+  const raw = name === vma.name ? rawNames.get(vma) : undefined;
+  if (raw) rawNames.set(copy, raw);
+  return copy;
 }

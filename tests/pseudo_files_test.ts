@@ -32,7 +32,11 @@ test("an AIO ring: a shared file mapping on a pseudo filesystem, base pages in e
 test("text snapshots of a process with an AIO ring do not read its smaps", () => {
   const real = getLibc();
   const opened: string[] = [];
-  setLibcForTesting({ ...real, openRead: (p) => (opened.push(String(p)), real.openRead(p)) });
+  setLibcForTesting({
+    ...real,
+    openRead: (p) => (opened.push(String(p)), real.openRead(p)),
+    openAt: (dirfd, p, flags) => (opened.push(`/${String(p)}`), real.openAt(dirfd, p, flags)),
+  });
   try {
     using maps = ProcMaps.open(child.pid, { backend: "text" });
     for (let i = 0; i < 3; i++) {

@@ -44,6 +44,28 @@ function view(b: Uint8Array): DataView {
 
 /** Build ID bytes, or null when the kernel would find none. */
 export function findBuildId(fetch: Fetch): Uint8Array | null {
+  return scanBuildId(fetch).id;
+}
+
+/**
+ * What {@link scanBuildId} found: the build ID (null for none) and whether
+ * the scan stopped at procmap's note limit before the kernel's scan would
+ * have ended. Such a file is hostile: the kernel, which has no limit, may
+ * spend seconds on it per query.
+ */
+export interface BuildIdScan {
+  id: Uint8Array | null;
+  exhausted: boolean;
+}
+
+/** {@link findBuildId}, also saying whether the note limit cut the scan short. */
+export function scanBuildId(fetch: Fetch): BuildIdScan {
+  const budget = { notes: MAX_NOTES };
+  const id = scan(fetch, budget);
+  return { id, exhausted: budget.notes < 0 };
+}
+
+function scan(fetch: Fetch, budget: { notes: number }): Uint8Array | null {
   const le = nativeLittleEndian;
   // First 18 bytes: e_ident and e_type.
   const id = fetch(0, 18);
@@ -66,8 +88,7 @@ export function findBuildId(fetch: Fetch): Uint8Array | null {
   // is computed in 64 bits too, so it never does).
   if (phoff + BigInt(phnum * phentsize) >= 1n << 64n) return null;
 
-  const budget = { notes: MAX_NOTES };
-  for (let i = 0; i < phnum && budget.notes > 0; i++) {
+  for (let i = 0; i < phnum && budget.notes >= 0; i++) {
     const at = phoff + BigInt(i * phentsize);
     if (at > BigInt(Number.MAX_SAFE_INTEGER)) return null;
     const ph = fetch(Number(at), phentsize);

@@ -13,14 +13,27 @@
  * file with a build ID are kept for the handle's life under that build ID
  * (the build ID proves it is the same file), those of a file without one
  * for the current generation only.
+ *
+ * Hostile files: the kernel's build-ID parser has no note limit (256
+ * PT_NOTE headers over a 1 MiB file of empty notes cost it 10 s per query),
+ * ours stops after MAX_NOTES (elf/build_id.ts). Before the kernel is asked
+ * about a file procmap can open, {@link MappedFiles.mayAskKernel} scans it
+ * here once per handle; a file that exhausts the limit is never handed to
+ * the kernel, and its (bounded) user-space answer is kept for the handle's
+ * life, so it costs one bounded scan per handle.
+ *
+ * Every file is opened relative to the handle's `/proc/<pid>` descriptor,
+ * and after each open or read the maps descriptor is checked alive: what
+ * was read belongs to the process the handle opened, or the call throws
+ * ESRCH.
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { errorFromErrno, isTransient } from "../errors.ts";
-import type { Pid } from "../options.ts";
+import { isTransient } from "../errors.ts";
+import type { ProcessRef } from "../procfs/process.ts";
 import { toHex } from "../util/names.ts";
-import { findBuildId } from "./build_id.ts";
-import { type MappedFile, openMappedFile } from "./mapped_file.ts";
+import { scanBuildId } from "./build_id.ts";
+import { livesAtPath, type MappedFile, openMappedFile } from "./mapped_file.ts";
 import { type LoadSegment, loadSegments } from "./segments.ts";
 
 /** What a file is keyed by: the device and inode the maps report. */
@@ -42,6 +55,11 @@ interface Entry {
   /** The build ID the headers were read under ("" for none) and when. */
   segmentsBuildId: string;
   segmentsGeneration: number;
+  /** undefined: not scanned yet; true: exhausted the note limit (never ask the kernel). */
+  hostile: boolean | undefined;
+  /** Generation `livesAtPath` was answered in, and the answer. */
+  livesGeneration: number;
+  lives: boolean;
 }
 
 /** Reads through a descriptor, remembering a transient read error. */
@@ -74,13 +92,15 @@ class Reader {
 /** The per-handle cache; see the module docs. */
 export class MappedFiles {
   readonly #libc: Libc;
-  readonly #pid: Pid;
+  readonly #proc: ProcessRef;
   readonly #entries = new Map<string, Entry>();
   #generation = 0;
+  /** Files scanned from user space so far (tests count them). */
+  scans = 0;
 
-  constructor(libc: Libc, pid: Pid) {
+  constructor(libc: Libc, proc: ProcessRef) {
     this.#libc = libc;
-    this.#pid = pid;
+    this.#proc = proc;
   }
 
   /** Starts a new generation: answers that hold only for one moment are read again. */
@@ -104,6 +124,9 @@ export class MappedFiles {
         segments: undefined,
         segmentsBuildId: "",
         segmentsGeneration: -1,
+        hostile: undefined,
+        livesGeneration: -1,
+        lives: false,
       };
       this.#entries.set(key, e);
     }
@@ -117,9 +140,12 @@ export class MappedFiles {
    * transient failure, so the caller stores nothing.
    */
   #withFile<T>(f: MappedFile, fallback: T, read: (r: Reader) => T): T {
-    const fd = openMappedFile(this.#libc, this.#pid, f);
+    const proc = this.#proc;
+    const fd = openMappedFile(this.#libc, proc.dirfd, f);
     if (fd < 0) {
-      if (isTransient(-fd)) throw errorFromErrno(-fd, this.#pid, "open", "the file of a mapping");
+      if (isTransient(-fd)) throw proc.error(-fd, "open", "the file of a mapping");
+      // ENOENT from a process that is gone is ESRCH, not "no such file".
+      proc.requireAlive();
       return fallback;
     }
     const reader = new Reader(this.#libc, fd);
@@ -129,8 +155,44 @@ export class MappedFiles {
     } finally {
       this.#libc.close(fd);
     }
-    if (reader.transient) throw errorFromErrno(reader.transient, this.#pid, "read", "the file of a mapping");
+    if (reader.transient) throw proc.error(reader.transient, "read", "the file of a mapping");
+    proc.requireAlive();
     return result;
+  }
+
+  /** Scans the file's notes once per handle (see the module docs); returns the entry. */
+  #scan(f: MappedFile, e: Entry): void {
+    const scan = this.#withFile(f, null, (r) => scanBuildId((offset, len) => r.exact(offset, len)));
+    this.scans++;
+    // A file that cannot be opened here cannot be judged: the kernel is asked.
+    e.hostile = scan !== null && scan.exhausted;
+    e.buildId = scan?.id ? toHex(scan.id, scan.id.length) : undefined;
+    e.buildIdGeneration = this.#generation;
+  }
+
+  /**
+   * Whether the kernel may be asked for the build ID of the VMA's file:
+   * true, or (for a hostile file) the user-space answer to use instead.
+   * Scans the file once per handle.
+   */
+  mayAskKernel(key: FileKey, file: () => MappedFile): true | { buildId: string | undefined } {
+    const e = this.#entry(key);
+    if (e.hostile === undefined) this.#scan(file(), e);
+    return e.hostile ? { buildId: e.buildId } : true;
+  }
+
+  /**
+   * True when the process's root holds the VMA's own file at exactly its
+   * name (a live file named `x (deleted)`); answered once per generation.
+   */
+  livesAtPath(key: FileKey, file: () => MappedFile): boolean {
+    const e = this.#entry(key);
+    if (e.livesGeneration === this.#generation) return e.lives;
+    const proc = this.#proc;
+    e.lives = livesAtPath(this.#libc, proc.dirfd, file());
+    proc.requireAlive();
+    e.livesGeneration = this.#generation;
+    return e.lives;
   }
 
   /**
@@ -140,11 +202,16 @@ export class MappedFiles {
    */
   buildId(key: FileKey, file: () => MappedFile): string | undefined {
     const e = this.#entry(key);
-    if (e.buildIdGeneration === this.#generation) return e.buildId;
-    const id = this.#withFile(file(), null, (r) => findBuildId((offset, len) => r.exact(offset, len)));
-    e.buildId = id ? toHex(id, id.length) : undefined;
-    e.buildIdGeneration = this.#generation;
+    // A hostile file's bounded answer holds for the handle's life: it is not scanned again.
+    if (e.buildIdGeneration === this.#generation || e.hostile) return e.buildId;
+    this.#scan(file(), e);
     return e.buildId;
+  }
+
+  /** True when {@link buildId} would answer without reading (read in this generation, or hostile). */
+  hasBuildId(f: FileKey): boolean {
+    const e = this.#entries.get(`${f.devMajor}:${f.devMinor}:${f.inode}`);
+    return e !== undefined && (e.buildIdGeneration === this.#generation || e.hostile === true);
   }
 
   /**

@@ -1,19 +1,43 @@
 /**
  * The PROCMAP_QUERY backend: one ioctl per query on the open maps file.
+ *
+ * Build IDs: the kernel's parser has no limit on notes, so a hostile file
+ * can stall one query for seconds. The kernel is asked about a file only
+ * after procmap's bounded parser has vetted it (elf/file_cache.ts, once per
+ * file per handle). Each VMA's build ID is asked once per handle (until
+ * refresh()), keyed by its file and range, with a query at the VMA's own
+ * start that must report the same range and file: the build ID is the one
+ * of the VMA it is returned with. (A file freed, and another one created
+ * with the same inode number and mapped at the very same range while the
+ * handle is open, keeps the first one's build ID until refresh().)
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
 import { hiOf, loOf, nativeLittleEndian } from "../util/bytes.ts";
 import { FLAG, VSYSCALL_START } from "./abi.ts";
 import type { Backend, Cursor, Seeker, VmaIndex } from "../backend.ts";
-import { ERRNO, errorFromErrno, ProcMapsError } from "../errors.ts";
+import { ERRNO, ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
 import { type Bounds, QueryStruct } from "./query_struct.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
+import type { ProcessRef } from "../procfs/process.ts";
+import type { MappedFiles } from "../elf/file_cache.ts";
 import { parseMaps } from "../text/parser.ts";
 import type { MapsTable } from "../text/table.ts";
 import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
+import { mappedFileOf } from "../elf/mapped_file.ts";
+
+/**
+ * What one walk (or one resolve() batch) shares: the maps text, read at most
+ * once for names longer than PATH_MAX (the ioctl cannot return them).
+ */
+export interface WalkText {
+  table: MapsTable | undefined;
+}
+
+/** VMAs whose build ID is remembered per handle at most. */
+const MAX_BUILD_IDS = 8192;
 
 /** Row of the maps text that the ioctl never reports (the gate area). */
 interface Gate {
@@ -28,19 +52,35 @@ export class IoctlBackend implements Backend {
   readonly #fd: number;
   readonly #request: bigint;
   readonly #pid: Pid;
+  readonly #proc: ProcessRef;
   readonly #path: string;
   readonly #pageSize: number;
   readonly #q: QueryStruct;
+  readonly #files: MappedFiles;
+  /** Build IDs by "major:minor:inode:start:end", once per VMA per handle (until refresh()). */
+  readonly #buildIds = new Map<string, string | undefined>();
   /** undefined until first needed; null when the process has no gate area. */
   #gate: Gate | null | undefined;
+  /** Times the whole maps text was read (tests count them). */
+  textReads = 0;
 
-  constructor(libc: Libc, fd: number, request: bigint, pid: Pid, path: string, pageSize: number) {
+  constructor(
+    libc: Libc,
+    fd: number,
+    request: bigint,
+    proc: ProcessRef,
+    path: string,
+    pageSize: number,
+    files: MappedFiles,
+  ) {
     this.#libc = libc;
     this.#fd = fd;
     this.#request = request;
-    this.#pid = pid;
+    this.#pid = proc.pid;
+    this.#proc = proc;
     this.#path = path;
     this.#pageSize = pageSize;
+    this.#files = files;
     this.#q = new QueryStruct((b) => libc.addressOf(b), nativeLittleEndian);
   }
 
@@ -50,13 +90,14 @@ export class IoctlBackend implements Backend {
     return this.#libc.ioctlAt(this.#fd, this.#request, this.#q.address);
   }
 
-  query(addr: bigint, request: Request): Vma | null {
+  query(addr: bigint, request: Request, walk?: WalkText): Vma | null {
+    if (request & WANT_BUILD_ID) return this.#queryWithBuildId(addr, request, walk);
     const r = this.#call(addr, request);
     if (r >= 0) return (this.#decoded = this.#q.decode(request));
-    return this.#failed(-r, addr, request);
+    return this.#failed(-r, addr, request, walk);
   }
 
-  /** The Vma the query struct last described (fallbacks such as the gate area return others). */
+  /** The Vma the query struct last described (build-ID queries and fallbacks such as the gate area return others). */
   #decoded: Vma | undefined;
 
   /** `vma`'s bounds as 32-bit halves into `out`: from the struct when it describes `vma`, which costs no bigints. */
@@ -68,30 +109,41 @@ export class IoctlBackend implements Backend {
     out.endLo = loOf(vma.end);
   }
 
-  #failed(errno: number, addr: bigint, request: Request): Vma | null {
-    if (errno === ERRNO.ENOENT) return this.#gateFor(addr, request);
+  /** A query wanting a build ID: the VMA first, then its file's build ID (vetted, cached). */
+  #queryWithBuildId(addr: bigint, request: Request, walk: WalkText | undefined): Vma | null {
+    const vma = this.query(addr, request & ~WANT_BUILD_ID, walk);
+    if (!vma || !vma.fileBacked) return vma;
+    return withNameAndBuildId(vma, vma.name, this.buildIdOf(vma));
+  }
+
+  #failed(errno: number, addr: bigint, request: Request, walk: WalkText | undefined): Vma | null {
+    if (errno === ERRNO.ENOENT) return this.#gateFor(addr, request, walk);
     if (errno === ERRNO.ENAMETOOLONG && request & WANT_NAME) {
       // The name did not fit: retry with a PATH_MAX buffer, the kernel's cap.
-      if (this.#q.growName()) return this.query(addr, request);
-      return this.#queryOverlongName(addr, request);
+      if (this.#q.growName()) return this.query(addr, request, walk);
+      return this.#queryOverlongName(addr, request, walk ?? { table: undefined });
     }
-    throw errorFromErrno(errno, this.#pid, "ioctl(PROCMAP_QUERY)", this.#path);
+    throw this.#proc.error(errno, "ioctl(PROCMAP_QUERY)", this.#path);
   }
 
   /**
    * A name longer than PATH_MAX: the ioctl cannot return it (d_path fails),
    * but the text maps print it. Take the VMA from the ioctl and its name from
-   * the text, matched by range.
+   * the text, matched by range. The text is read once per walk: a walk over
+   * a thousand such VMAs reads it once, not a thousand times (again only
+   * when a VMA is missing from it: it changed since).
    */
-  #queryOverlongName(addr: bigint, request: Request): Vma | null {
+  #queryOverlongName(addr: bigint, request: Request, walk: WalkText): Vma | null {
     const vma = this.query(addr, request & ~WANT_NAME);
     if (!vma) return null;
-    const table = this.#readText();
-    for (let i = 0; i < table.count; i++) {
-      if (table.start.big[i] === vma.start && table.end.big[i] === vma.end) {
-        return withNameAndBuildId(vma, table.name(i), vma.buildId);
-      }
+    let table = walk.table;
+    const cached = table !== undefined;
+    let row = cached ? rowOf(table!, vma) : -1;
+    if (row < 0) {
+      table = walk.table = this.#readText();
+      row = rowOf(table, vma);
     }
+    if (row >= 0) return withNameAndBuildId(vma, table!.name(row), vma.buildId);
     throw new ProcMapsError("ENAMETOOLONG", {
       pid: this.#pid,
       syscall: "ioctl(PROCMAP_QUERY)",
@@ -102,8 +154,9 @@ export class IoctlBackend implements Backend {
 
   /** The whole maps text, parsed; ESRCH unless the process outlived the read. */
   #readText(): MapsTable {
-    const r = readMaps(this.#libc, this.#fd, this.#pid, this.#path);
-    requireOutlived(this.#libc, this.#fd, this.#pid, this.#path);
+    this.textReads++;
+    const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path);
+    requireOutlived(this.#libc, this.#fd, this.#proc, this.#path);
     return parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
   }
 
@@ -113,10 +166,10 @@ export class IoctlBackend implements Backend {
    * procmap reports it in both backends, so it is looked up once per handle,
    * and only when a query reaches that far.
    */
-  #gateFor(addr: bigint, request: Request): Vma | null {
+  #gateFor(addr: bigint, request: Request, walk: WalkText | undefined): Vma | null {
     const next = (request & FLAG.coveringOrNext) !== 0;
     if (!next && addr < VSYSCALL_START) return null;
-    if (this.#gate === undefined) this.#gate = this.#findGate();
+    if (this.#gate === undefined) this.#gate = this.#findGate(walk?.table);
     const gate = this.#gate;
     if (!gate) return null;
     const { table, row } = gate;
@@ -127,9 +180,10 @@ export class IoctlBackend implements Backend {
     return table.vma(row, (request & WANT_NAME) !== 0, undefined);
   }
 
-  #findGate(): Gate | null {
-    // The text (complete: the process outlived the read) lists the gate last.
-    const table = this.#readText();
+  #findGate(read: MapsTable | undefined): Gate | null {
+    // The text (complete: the process outlived the read) lists the gate last;
+    // a walk that read it already (overlong names) lends its copy.
+    const table = read ?? this.#readText();
     const row = table.count - 1;
     // Only the x86_64 vsyscall page is a gate. Any other last row is an
     // ordinary VMA, which may since have been unmapped: never keep it.
@@ -139,7 +193,7 @@ export class IoctlBackend implements Backend {
     const r = this.#call(VSYSCALL_START, 0);
     if (r === -ERRNO.ENOENT) return { table, row };
     if (r >= 0) return null;
-    throw errorFromErrno(-r, this.#pid, "ioctl(PROCMAP_QUERY)", this.#path);
+    throw this.#proc.error(-r, "ioctl(PROCMAP_QUERY)", this.#path);
   }
 
   cursor(from: bigint, request: Request): Cursor {
@@ -152,29 +206,51 @@ export class IoctlBackend implements Backend {
 
   buildIdOf(vma: Vma): string | undefined {
     if (!vma.fileBacked) return undefined;
-    // One more query at its start, asking only for that; the map may have
-    // changed meanwhile, so trust only the same file.
-    const again = this.query(vma.start, WANT_BUILD_ID);
-    if (!again || again.inode !== vma.inode || again.devMajor !== vma.devMajor || again.devMinor !== vma.devMinor) {
-      return undefined;
-    }
-    return again.buildId;
+    const key = `${vma.devMajor}:${vma.devMinor}:${vma.inode}:${vma.start}:${vma.end}`;
+    const known = this.#buildIds.get(key);
+    if (known !== undefined || this.#buildIds.has(key)) return known;
+    const vetted = this.#files.mayAskKernel(vma, () => mappedFileOf(vma));
+    let id: string | undefined;
+    if (vetted === true) {
+      // One query at the VMA's start, asking only for the build ID; the map
+      // may have changed meanwhile, so trust only the same range and file.
+      const r = this.#call(vma.start, WANT_BUILD_ID);
+      if (r < 0 && r !== -ERRNO.ENOENT) throw this.#proc.error(-r, "ioctl(PROCMAP_QUERY)", this.#path);
+      const again = r >= 0 ? this.#q.decode(WANT_BUILD_ID) : null;
+      if (
+        !again || again.start !== vma.start || again.end !== vma.end || again.inode !== vma.inode ||
+        again.devMajor !== vma.devMajor || again.devMinor !== vma.devMinor
+      ) {
+        // Not the same VMA any more: no answer, and nothing remembered.
+        return undefined;
+      }
+      id = again.buildId;
+    } else id = vetted.buildId;
+    if (this.#buildIds.size >= MAX_BUILD_IDS) this.#buildIds.clear();
+    this.#buildIds.set(key, id);
+    return id;
   }
 
   lastIndex(): VmaIndex | undefined {
     return undefined;
   }
 
-  refresh(): void {}
+  /** Forgets the build IDs asked so far (a file may since have been replaced at the same inode). */
+  refresh(): void {
+    this.#buildIds.clear();
+  }
 
   dispose(): void {
     this.#gate = undefined;
+    this.#buildIds.clear();
   }
 }
 
 /** resolve()'s seeks: one covering-or-next query each, with the name. */
 class IoctlSeeker implements Seeker {
   readonly #backend: IoctlBackend;
+  /** The maps text, read at most once per batch for names longer than PATH_MAX. */
+  readonly #walk: WalkText = { table: undefined };
   #vma: Vma | null = null;
   startHi = 0;
   startLo = 0;
@@ -186,7 +262,7 @@ class IoctlSeeker implements Seeker {
   }
 
   seek(addr: bigint): boolean {
-    const vma = this.#vma = this.#backend.query(addr, FLAG.coveringOrNext | WANT_NAME);
+    const vma = this.#vma = this.#backend.query(addr, FLAG.coveringOrNext | WANT_NAME, this.#walk);
     if (vma === null) return false;
     this.#backend.boundsOf(vma, this);
     return true;
@@ -197,10 +273,26 @@ class IoctlSeeker implements Seeker {
   }
 }
 
+/** True when row `i` of `table` is `vma` (range and file). */
+function isRow(table: MapsTable, i: number, vma: Vma): boolean {
+  return table.start.big[i] === vma.start && table.end.big[i] === vma.end && table.inode.big[i] === vma.inode &&
+    table.devMajor[i] === vma.devMajor && table.devMinor[i] === vma.devMinor;
+}
+
+/** The row of `table` that is `vma`, or -1. */
+function rowOf(table: MapsTable, vma: Vma): number {
+  const row = table.firstEndingAbove(hiOf(vma.start), loOf(vma.start));
+  if (row < table.count && isRow(table, row, vma)) return row;
+  // A text read while the map changed may be out of order: look at every row.
+  for (let i = 0; i < table.count; i++) if (isRow(table, i, vma)) return i;
+  return -1;
+}
+
 /** A walk: covering-or-next queries, each from the end of the VMA before. */
 class IoctlCursor implements Cursor {
   readonly #backend: IoctlBackend;
   readonly #request: Request;
+  readonly #walk: WalkText = { table: undefined };
   #addr: bigint;
 
   constructor(backend: IoctlBackend, from: bigint, request: Request) {
@@ -210,7 +302,7 @@ class IoctlCursor implements Cursor {
   }
 
   next(): Vma | null {
-    const vma = this.#backend.query(this.#addr, this.#request);
+    const vma = this.#backend.query(this.#addr, this.#request, this.#walk);
     // The kernel returns VMAs ending above addr, so this always advances.
     if (vma) this.#addr = vma.end;
     return vma;

@@ -7,7 +7,7 @@
 import { BUILD_ID_CAPACITY, OFF, PATH_MAX, QUERY_SIZE } from "./abi.ts";
 import { TWO_32 } from "../util/bytes.ts";
 import { NameCache, toHex } from "../util/names.ts";
-import { Vma } from "../vma.ts";
+import { setRawName, Vma } from "../vma.ts";
 import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
 
 /** A VMA's start and end as 32-bit halves. */
@@ -152,18 +152,23 @@ export class QueryStruct {
     const v = this.#view;
     const le = this.#le;
     let name: string | undefined;
+    let lossy = false;
+    let size = 0;
     if (request & WANT_NAME) {
       // The size includes the trailing NUL; 0 means the VMA has no name.
-      const size = Math.min(v.getUint32(OFF.vmaNameSize, le), this.#name.length);
+      size = Math.min(v.getUint32(OFF.vmaNameSize, le), this.#name.length);
       const inodeLow = v.getUint32(le ? OFF.inode : OFF.inode + 4, le);
-      name = size > 0 ? this.#names.get(this.#name, this.#nameWords, size - 1, inodeLow) : "";
+      if (size > 0) {
+        name = this.#names.get(this.#name, this.#nameWords, size - 1, inodeLow);
+        lossy = this.#names.lastLossy;
+      } else name = "";
     }
     let buildId: string | undefined;
     if (request & WANT_BUILD_ID) {
       const size = Math.min(v.getUint32(OFF.buildIdSize, le), this.#buildId.length);
       if (size > 0) buildId = toHex(this.#buildId, size);
     }
-    return new Vma(
+    const vma = new Vma(
       v.getBigUint64(OFF.vmaStart, le),
       v.getBigUint64(OFF.vmaEnd, le),
       this.#u64Number(OFF.vmaFlags),
@@ -175,5 +180,7 @@ export class QueryStruct {
       name,
       buildId,
     );
+    if (lossy) setRawName(vma, this.#name.slice(0, size - 1));
+    return vma;
   }
 }

@@ -18,7 +18,6 @@
  */
 import type { Libc } from "../../ffi/mod.ts";
 import { FLAG } from "../ioctl/abi.ts";
-import type { Pid } from "../options.ts";
 import { readFileText } from "./read.ts";
 import { parseMountinfo } from "./mountinfo.ts";
 import type { MapsTable } from "../text/table.ts";
@@ -70,12 +69,14 @@ function looksHugetlb(table: MapsTable, i: number): boolean {
 /**
  * Fills in the huge page size of hugetlb rows; other rows keep `base`.
  * `known` maps devices ("major:minor" in hex) to page sizes for the handle's
- * life.
+ * life. `mountinfo` and `smaps` are read relative to `procDir`, the
+ * handle's `/proc/<pid>` descriptor (the caller then checks the process
+ * outlived the reads).
  */
 export function fillHugePageSizes(
   table: MapsTable,
   libc: Libc,
-  pid: Pid,
+  procDir: number,
   base: number,
   known: Map<string, number>,
 ): void {
@@ -86,10 +87,10 @@ export function fillHugePageSizes(
     const dev = `${table.devMajor[i].toString(16)}:${table.devMinor[i].toString(16)}`;
     let size = known.get(dev);
     if (size === undefined) {
-      mounts ??= mountedPageSizes(readFileText(libc, `/proc/${pid}/mountinfo`) ?? "", base);
+      mounts ??= mountedPageSizes(readFileText(libc, "mountinfo", procDir) ?? "", base);
       size = mounts.get(dev);
       if (size === undefined && looksHugetlb(table, i)) {
-        smaps ??= smapsPageSizes(readFileText(libc, `/proc/${pid}/smaps`) ?? "");
+        smaps ??= smapsPageSizes(readFileText(libc, "smaps", procDir) ?? "");
         size = smaps.get(table.start.big[i].toString(16).padStart(8, "0"));
       }
       if (size === undefined) {

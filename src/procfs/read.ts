@@ -5,8 +5,13 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { ERRNO, errorFromErrno } from "../errors.ts";
-import type { Pid } from "../options.ts";
+import { OPEN_READ } from "../../ffi/constants.ts";
+import { ERRNO, type ProcMapsError } from "../errors.ts";
+
+/** What turns a failed call on the handle's process into its error (procfs/process.ts's ProcessRef). */
+export interface FailsAs {
+  error(errno: number, syscall: string, path: string): ProcMapsError;
+}
 
 /** Bytes read and the buffer holding them (`bytes.length` may exceed `length`). */
 export interface TextRead {
@@ -37,9 +42,12 @@ export function readWhole(libc: Libc, fd: number, sizeHint = 0, buffer?: Uint8Ar
   }
 }
 
-/** A whole small file (procfs or not), or undefined when it cannot be opened or read. */
-export function readFile(libc: Libc, path: string): TextRead | undefined {
-  const fd = libc.openRead(path);
+/**
+ * A whole small file (procfs or not), or undefined when it cannot be opened
+ * or read. With `dirfd`, `path` is relative to that directory (openat).
+ */
+export function readFile(libc: Libc, path: string, dirfd?: number): TextRead | undefined {
+  const fd = dirfd === undefined ? libc.openRead(path) : libc.openAt(dirfd, path, OPEN_READ);
   if (fd < 0) return undefined;
   try {
     const r = readWhole(libc, fd);
@@ -52,8 +60,8 @@ export function readFile(libc: Libc, path: string): TextRead | undefined {
 const decoder = new TextDecoder();
 
 /** A whole small text file as a string (mountinfo, smaps), or undefined. */
-export function readFileText(libc: Libc, path: string): string | undefined {
-  const r = readFile(libc, path);
+export function readFileText(libc: Libc, path: string, dirfd?: number): string | undefined {
+  const r = readFile(libc, path, dirfd);
   return r && decoder.decode(r.bytes.subarray(0, r.length));
 }
 
@@ -61,10 +69,10 @@ export function readFileText(libc: Libc, path: string): string | undefined {
  * The whole text of an open maps file. Throws ProcMapsError: the read's
  * errno, or ESRCH for an empty text (a live process always has VMAs).
  */
-export function readMaps(libc: Libc, fd: number, pid: Pid, path: string, sizeHint = 0): TextRead {
+export function readMaps(libc: Libc, fd: number, proc: FailsAs, path: string, sizeHint = 0): TextRead {
   const r = readWhole(libc, fd, sizeHint);
-  if (typeof r === "number") throw errorFromErrno(-r, pid, "read", path);
-  if (r.length === 0) throw errorFromErrno(ERRNO.ESRCH, pid, "read", path);
+  if (typeof r === "number") throw proc.error(-r, "read", path);
+  if (r.length === 0) throw proc.error(ERRNO.ESRCH, "read", path);
   return r;
 }
 
@@ -77,8 +85,8 @@ const probe = new Uint8Array(1);
  * process outlived is complete. One byte at offset 0 costs the kernel one
  * line.
  */
-export function requireOutlived(libc: Libc, fd: number, pid: Pid, path: string): void {
+export function requireOutlived(libc: Libc, fd: number, proc: FailsAs, path: string): void {
   const n = libc.pread(fd, probe, 0);
-  if (n < 0) throw errorFromErrno(-n, pid, "read", path);
-  if (n === 0) throw errorFromErrno(ERRNO.ESRCH, pid, "read", path);
+  if (n < 0) throw proc.error(-n, "read", path);
+  if (n === 0) throw proc.error(ERRNO.ESRCH, "read", path);
 }

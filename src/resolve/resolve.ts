@@ -160,7 +160,9 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
   const buildIds = new Map<string, string | undefined>();
   const finished: Finished[] = [];
   found.entries.forEach((vma, i) => {
-    const kind = mappingKind(vma);
+    let kind = mappingKind(vma);
+    // The name cannot tell a deleted file from a live one named "x (deleted)": the file can.
+    if (kind === "deleted" && src.files.livesAtPath(vma, () => mappedFileOf(vma))) kind = "file";
     let buildId: string | undefined;
     if (o.buildId && vma.fileBacked) {
       const fileKey = `${vma.devMajor}:${vma.devMinor}:${vma.inode}`;

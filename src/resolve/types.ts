@@ -7,7 +7,9 @@ import type { Vma } from "../vma.ts";
 /**
  * What backs an address:
  * - `"file"`: a file reachable by its path;
- * - `"deleted"`: a file unlinked since it was mapped (`... (deleted)`);
+ * - `"deleted"`: a file unlinked since it was mapped (`... (deleted)`; a live
+ *   file whose name really ends so is `"file"` when procmap finds that very
+ *   file at that name in the process's root);
  * - `"memory-file"`: a file with no path on disk (memfd, shared anonymous
  *   memory, SysV shared memory, hugetlb memory, AIO rings, dma-bufs):
  *   offsets are into that in-memory file;

@@ -1,50 +1,44 @@
 /**
- * The one place smaps text is read from the kernel (so that reading relative
- * to a `/proc/<pid>` directory descriptor can replace the path here alone).
+ * The one place smaps text is read from the kernel: relative to the
+ * handle's `/proc/<pid>` directory, checked against the handle's maps.
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { ERRNO, errorFromErrno, ProcMapsError } from "../errors.ts";
-import type { Pid } from "../options.ts";
-import { readWhole, requireOutlived, type TextRead } from "../procfs/read.ts";
+import { ERRNO, ProcMapsError } from "../errors.ts";
+import { readWhole, type TextRead } from "../procfs/read.ts";
+import type { ProcessRef } from "../procfs/process.ts";
 
 /** Which file: per-VMA figures or the process's sums. */
 export type SmapsFile = "smaps" | "smaps_rollup";
 
 /**
- * Reads `/proc/<pid>/<file>` whole, then checks that the process behind
- * `mapsFd` (the handle's maps descriptor) outlived the read: a process that
- * exits or execs mid-read cuts the text short (it still looks whole), and
- * a path opened afresh could name a reused pid; neither can happen while
- * the handle's own process is still there at the end.
+ * Reads `<file>` of the handle's `/proc/<pid>` directory whole, then checks
+ * that the handle's address space outlived the read: a process that exits
+ * or execs mid-read cuts the text short (it still looks whole).
  *
  * @throws {ProcMapsError} `EACCES`/`EPERM` (smaps needs ptrace-read access),
  *   `ESRCH` when the process has gone, or the read's errno.
  */
-export function readSmapsText(
-  libc: Libc,
-  pid: Pid,
-  mapsFd: number,
-  mapsPath: string,
-  file: SmapsFile,
-  buffer?: Uint8Array,
-): TextRead {
+export function readSmapsText(libc: Libc, proc: ProcessRef, file: SmapsFile, buffer?: Uint8Array): TextRead {
+  const pid = proc.pid;
   const path = `/proc/${pid}/${file}`;
-  const fd = libc.openRead(path);
-  if (fd < 0) throw smapsError(-fd, pid, "open", path);
+  // Relative to the handle's /proc/<pid> directory: never another process's smaps.
+  const fd = proc.openAt(file);
+  if (fd < 0) throw smapsError(-fd, proc, "open", path);
   let r: TextRead | number;
   try {
     r = readWhole(libc, fd, 0, buffer);
   } finally {
     libc.close(fd);
   }
-  if (typeof r === "number") throw smapsError(-r, pid, "read", path);
-  requireOutlived(libc, mapsFd, pid, mapsPath);
-  if (r.length === 0) throw errorFromErrno(ERRNO.ESRCH, pid, "read", path);
+  if (typeof r === "number") throw smapsError(-r, proc, "read", path);
+  proc.requireAlive();
+  if (r.length === 0) throw proc.error(ERRNO.ESRCH, "read", path);
   return r;
 }
 
-function smapsError(errno: number, pid: Pid, syscall: string, path: string): ProcMapsError {
+function smapsError(errno: number, proc: ProcessRef, syscall: string, path: string): ProcMapsError {
+  const pid = proc.pid;
   if (errno === ERRNO.EACCES || errno === ERRNO.EPERM) {
     const name = errno === ERRNO.EACCES ? "EACCES" : "EPERM";
     const who = pid === "self" ? "this process" : `process ${pid}`;
@@ -59,5 +53,5 @@ function smapsError(errno: number, pid: Pid, syscall: string, path: string): Pro
         `(see kernel.yama.ptrace_scope)`,
     });
   }
-  return errorFromErrno(errno, pid, syscall, path);
+  return proc.error(errno, syscall, path);
 }

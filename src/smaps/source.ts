@@ -8,6 +8,7 @@ import { ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
 import { parseSmaps, type SmapsTable, type SpareBuffers } from "./parser.ts";
 import { readSmapsText } from "./read.ts";
+import type { ProcessRef } from "../procfs/process.ts";
 import type { SmapsEntry, SmapsRollup } from "./types.ts";
 
 /** Most a handle keeps in spare buffers between reads (bytes). */
@@ -17,8 +18,7 @@ const MAX_SPARE = 64 << 20;
 export class SmapsSource {
   readonly #libc: Libc;
   readonly #pid: Pid;
-  readonly #mapsFd: number;
-  readonly #mapsPath: string;
+  readonly #proc: ProcessRef;
   readonly #pageSize: number;
   /**
    * Buffers of the last smaps read that no iterator uses any more (entries
@@ -27,11 +27,10 @@ export class SmapsSource {
    */
   #spare: (SpareBuffers & { text: Uint8Array }) | undefined;
 
-  constructor(libc: Libc, pid: Pid, mapsFd: number, mapsPath: string, pageSize: number) {
+  constructor(libc: Libc, proc: ProcessRef, pageSize: number) {
     this.#libc = libc;
-    this.#pid = pid;
-    this.#mapsFd = mapsFd;
-    this.#mapsPath = mapsPath;
+    this.#pid = proc.pid;
+    this.#proc = proc;
     this.#pageSize = pageSize;
   }
 
@@ -39,7 +38,7 @@ export class SmapsSource {
   table(): SmapsTable {
     const spare = this.#spare;
     this.#spare = undefined;
-    const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps", spare?.text);
+    const r = readSmapsText(this.#libc, this.#proc, "smaps", spare?.text);
     return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid, spare);
   }
 
@@ -51,7 +50,7 @@ export class SmapsSource {
 
   /** smaps_rollup, read now. */
   rollup(): SmapsRollup {
-    const r = readSmapsText(this.#libc, this.#pid, this.#mapsFd, this.#mapsPath, "smaps_rollup");
+    const r = readSmapsText(this.#libc, this.#proc, "smaps_rollup");
     const t = parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid);
     if (t.count !== 1) {
       throw new ProcMapsError("EBADMSG", {

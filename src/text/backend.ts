@@ -6,6 +6,14 @@
  * text afresh and keeps that as the new snapshot. Reading the whole text is
  * the cost of any text lookup, so re-reading per query would make each one
  * as slow as a full scan; callers who need fresh answers call `refresh()`.
+ *
+ * Build IDs are read from the files themselves, so they are read in the
+ * same moment as the text they go with: a walk asking for them reads every
+ * file's right after its snapshot; a query asking for the build ID of a
+ * file not yet read for the current snapshot takes a new snapshot first
+ * (by then the snapshot's VMA may map another file with the same inode, or
+ * the pid may name another process). Each read is followed by a check that
+ * the process outlived it.
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
@@ -13,6 +21,7 @@ import type { Backend, Cursor, Seeker, VmaIndex } from "../backend.ts";
 import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
 import type { Pid } from "../options.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
+import type { ProcessRef } from "../procfs/process.ts";
 import { parseMaps } from "./parser.ts";
 import type { MapsTable } from "./table.ts";
 import { type MappedFile, mappedFileOf } from "../elf/mapped_file.ts";
@@ -31,6 +40,7 @@ export class TextBackend implements Backend {
   readonly #libc: Libc;
   readonly #fd: number;
   readonly #pid: Pid;
+  readonly #proc: ProcessRef;
   readonly #path: string;
   readonly #pageSize: number;
   readonly #files: MappedFiles;
@@ -41,14 +51,15 @@ export class TextBackend implements Backend {
   constructor(
     libc: Libc,
     fd: number,
-    pid: Pid,
+    proc: ProcessRef,
     path: string,
     pageSize: number,
     files: MappedFiles,
   ) {
     this.#libc = libc;
     this.#fd = fd;
-    this.#pid = pid;
+    this.#pid = proc.pid;
+    this.#proc = proc;
     this.#path = path;
     this.#pageSize = pageSize;
     this.#files = files;
@@ -59,14 +70,15 @@ export class TextBackend implements Backend {
     let table: MapsTable | undefined;
     let ordered = false;
     for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS && !ordered; attempt++) {
-      const r = readMaps(this.#libc, this.#fd, this.#pid, this.#path, this.#lastLength);
+      const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path, this.#lastLength);
       this.#lastLength = r.length;
       table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
       ordered = isOrdered(table);
     }
     if (!ordered) dropOverlapped(table!);
-    requireOutlived(this.#libc, this.#fd, this.#pid, this.#path);
-    fillHugePageSizes(table!, this.#libc, this.#pid, this.#pageSize, this.#pageSizes);
+    fillHugePageSizes(table!, this.#libc, this.#proc.dirfd, this.#pageSize, this.#pageSizes);
+    // After the helper reads too: what they said is about this process.
+    requireOutlived(this.#libc, this.#fd, this.#proc, this.#path);
     // Build IDs read from now on belong to this moment's files.
     this.#files.newGeneration();
     return (this.#table = table!);
@@ -112,8 +124,21 @@ export class TextBackend implements Backend {
   }
 
   query(addr: bigint, request: Request): Vma | null {
-    const table = this.#table ?? this.snapshot();
-    const row = table.find(addr, request & KERNEL_FLAGS);
+    const kept = this.#table;
+    let table = kept ?? this.snapshot();
+    let row = table.find(addr, request & KERNEL_FLAGS);
+    if (
+      row >= 0 && kept !== undefined && request & WANT_BUILD_ID && table.flags[row] & FLAG.fileBacked &&
+      !this.#files.hasBuildId({
+        devMajor: table.devMajor[row],
+        devMinor: table.devMinor[row],
+        inode: table.inode.big[row],
+      })
+    ) {
+      // Read the file in the same moment as the VMA it is reported with.
+      table = this.snapshot();
+      row = table.find(addr, request & KERNEL_FLAGS);
+    }
     return row < 0 ? null : this.#vma(table, row, request);
   }
 
@@ -121,6 +146,13 @@ export class TextBackend implements Backend {
     const table = this.snapshot();
     let row = table.firstEndingAbove(hiOf(from), loOf(from));
     const flags = request & KERNEL_FLAGS;
+    if (request & WANT_BUILD_ID) {
+      // Every file's build ID now, next to the snapshot (once per file), not
+      // whenever the loop gets there.
+      for (let r = row; r < table.count; r++) {
+        if (table.matches(r, flags)) this.#buildIdOfRow(table, r);
+      }
+    }
     return {
       next: () => {
         while (row < table.count) {

@@ -7,7 +7,7 @@
  */
 import { FLAG } from "../ioctl/abi.ts";
 import { decodeName } from "../util/names.ts";
-import { Vma } from "../vma.ts";
+import { setRawName, Vma } from "../vma.ts";
 import { hiOf, loOf, nativeLittleEndian } from "../util/bytes.ts";
 
 // Word order of a u64 inside a Uint32Array that aliases a BigUint64Array.
@@ -140,12 +140,16 @@ export class MapsTable {
     }
     this.#lastNameStart = s;
     this.#lastNameEnd = e;
-    return (this.#lastName = this.#decodeName(s, e));
+    const name = this.#decodeName(s, e);
+    // Not UTF-8 (or a real U+FFFD): vma() keeps the raw bytes for opening the file.
+    this.#lastLossy = name.includes("\uFFFD");
+    return (this.#lastName = name);
   }
 
   #lastNameStart = 0;
   #lastNameEnd = 0;
   #lastName = "";
+  #lastLossy = false;
 
   #decodeName(s: number, e: number): string {
     const text = this.text;
@@ -231,7 +235,7 @@ export class MapsTable {
 
   /** Builds row `i` as a Vma. */
   vma(i: number, withName: boolean, buildId: string | undefined): Vma {
-    return new Vma(
+    const vma = new Vma(
       this.start.big[i],
       this.end.big[i],
       this.flags[i] & 15,
@@ -243,6 +247,8 @@ export class MapsTable {
       withName ? this.name(i) : undefined,
       buildId,
     );
+    if (withName && this.#lastLossy && this.nameEnd[i] > this.nameStart[i]) setRawName(vma, this.nameBytes(i));
+    return vma;
   }
 }
 

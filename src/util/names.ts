@@ -36,6 +36,9 @@ export class NameCache {
   readonly #bytes: Uint8Array[] = new Array(NAME_SLOTS);
   readonly #words: Int32Array[] = new Array(NAME_SLOTS);
   readonly #strings: string[] = new Array(NAME_SLOTS);
+  readonly #lossy = new Uint8Array(NAME_SLOTS);
+  /** Whether the last name returned had bytes that are not UTF-8 (its string cannot be encoded back to them). */
+  lastLossy = false;
 
   /**
    * The name in `bytes[0, len)`. `words` views the same (4-byte aligned)
@@ -52,10 +55,17 @@ export class NameCache {
         const b = this.#bytes[slot];
         let j = whole << 2;
         while (j < len && bytes[j] === b[j]) j++;
-        if (j === len) return this.#strings[slot];
+        if (j === len) {
+          this.lastLossy = this.#lossy[slot] === 1;
+          return this.#strings[slot];
+        }
       }
     }
     const s = decodeName(bytes, 0, len);
+    // U+FFFD may also be a real character; keeping raw bytes for it is harmless.
+    const lossy = s.includes("\uFFFD");
+    this.#lossy[slot] = lossy ? 1 : 0;
+    this.lastLossy = lossy;
     const copy = new Uint8Array(new ArrayBuffer((len + 3) & ~3));
     copy.set(bytes.subarray(0, len));
     this.#len[slot] = len;

@@ -54,10 +54,14 @@ export function startChild<T>(bin: string, args: string[]): Promise<Started<T>> 
     child.on("error", reject);
     child.on("exit", (code) => reject(new Error(`${bin} exited early with ${code}: ${out}`)));
     child.stdout!.setEncoding("utf8");
+    let started = false;
     child.stdout!.on("data", (chunk: string) => {
+      // Only the first line: children that print more lines are read by their tests.
+      if (started) return;
       out += chunk;
       const nl = out.indexOf("\n");
       if (nl < 0) return;
+      started = true;
       child.removeAllListeners("exit");
       const exited = new Promise<void>((r) => child.on("exit", () => r()));
       const kill = () => child.kill("SIGKILL");
