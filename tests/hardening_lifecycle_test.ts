@@ -46,12 +46,18 @@ function esrch(fn: () => unknown, reason: string, what: string): ProcMapsError {
 /** Two fresh tmpfs mounts, each holding lib.so as its first file: the same inode number, other devices. */
 function twinLibs(): { a: Scratch; b: Scratch; libA: string; libB: string; idA: string; idB: string } {
   const a = mountTmpfs(), b = mountTmpfs();
-  const A = elfWithBuildId(0x10), B = elfWithBuildId(0x80);
-  const libA = join(a.dir, "lib.so"), libB = join(b.dir, "lib.so");
-  writeFileSync(libA, A.bytes);
-  writeFileSync(libB, B.bytes);
-  assert.equal(statSync(libA).ino, statSync(libB).ino, "fresh tmpfs mounts number their first file alike");
-  return { a, b, libA, libB, idA: A.buildId, idB: B.buildId };
+  try {
+    const A = elfWithBuildId(0x10), B = elfWithBuildId(0x80);
+    const libA = join(a.dir, "lib.so"), libB = join(b.dir, "lib.so");
+    writeFileSync(libA, A.bytes);
+    writeFileSync(libB, B.bytes);
+    assert.equal(statSync(libA).ino, statSync(libB).ino, "fresh tmpfs mounts number their first file alike");
+    return { a, b, libA, libB, idA: A.buildId, idB: B.buildId };
+  } catch (e) {
+    a.remove();
+    b.remove();
+    throw e;
+  }
 }
 
 test('exec: ESRCH with reason "exec" saying a new handle sees the new program; the text never reads as empty', {
