@@ -21,7 +21,7 @@ import type { TextBackend } from "../text/backend.ts";
 import type { MapsTable } from "../text/parser.ts";
 import { ERRNO, type Pid, ProcMapsError } from "../errors.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
-import { type LoadSegment, loadSegments } from "../elf/segments.ts";
+import { type LoadSegment, loadSegments, segmentForVma } from "../elf/segments.ts";
 import { openMappedFile } from "../elf/mapped_file.ts";
 
 /** How `resolve()` reads the process: per-address ioctl queries, one text snapshot, or the planner's pick. */
@@ -505,7 +505,14 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
     if (o.elfAddr && hasOffset) {
       const loads = segmentsOf(src, vma, buildId, fileKey, segmentsThisCall);
       if (loads) {
-        segments = loads.map((l) => ({ offset: l.offset, end: l.offset + l.fileSize, shift: l.vaddr - l.offset }));
+        // Only through the segment this VMA maps (padding, .bss: see segmentForVma).
+        const s = segmentForVma(loads, vma, (a) => {
+          const v = (src.ioctl ?? src.text()).query(a, 0);
+          return v && v.inode === vma.inode && v.devMajor === vma.devMajor && v.devMinor === vma.devMinor
+            ? a - v.start + v.offset
+            : undefined;
+        });
+        segments = s ? [{ offset: s.fileStart, end: s.fileEnd, shift: s.shift }] : [];
       } else why = NO_ELF_HEADERS;
     }
     finished[i] = {
