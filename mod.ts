@@ -18,3 +18,8 @@ export { Vma } from "./src/vma.ts";
 export type { IterateOptions, QueryOptions } from "./src/options.ts";
 export type { MappingKind, Resolved, ResolveOptions, ResolvePlan, ResolveStrategy } from "./src/resolve/resolve.ts";
 export { RESOLVE_COSTS } from "./src/resolve/resolve.ts";
+export { Symbolizer } from "./src/symbolize/symbolizer.ts";
+export type { SymbolizeFileOptions, SymbolizerOptions } from "./src/symbolize/symbolizer.ts";
+export type { SymbolizeOptions } from "./src/symbolize/symbolize.ts";
+export type { FileSymbolized, Symbolized, SymbolReason } from "./src/symbolize/result.ts";
+export type { SymbolInfo, SymbolSource } from "./src/symbolize/types.ts";

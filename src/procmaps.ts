@@ -35,6 +35,9 @@ import {
 } from "./resolve/resolve.ts";
 import type { LoadSegment } from "./elf/segments.ts";
 import { AsyncFromSync } from "./async_iter.ts";
+import { symbolizeBatch, type SymbolizeOptions, type SymbolizeSources } from "./symbolize/symbolize.ts";
+import type { Symbolized } from "./symbolize/result.ts";
+import { Symbolizer } from "./symbolize/symbolizer.ts";
 import { VmaIterator } from "./vma_iterator.ts";
 
 /** Which backend {@link ProcMaps.open} should use. */
@@ -159,6 +162,7 @@ export class ProcMaps implements Disposable {
   /** The text backend on the same descriptor: the primary one, or made for resolve(). */
   #text: TextBackend | undefined;
   readonly #sources: ResolveSources;
+  #symbolSources: SymbolizeSources | undefined;
 
   private constructor(libc: Libc, pid: Pid, path: string, fd: number, backend: Backend, pageSize: number) {
     this.#libc = libc;
@@ -316,6 +320,35 @@ export class ProcMaps implements Disposable {
   resolve(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): (Resolved | null)[] {
     this.#open();
     return resolveBatch(this.#sources, addrs, opts);
+  }
+
+  /**
+   * Symbolizes a batch of addresses: one result per input address, in input
+   * order, null where nothing is mapped. Each result is what
+   * {@link resolve} gives plus `symbol` (`name`, `demangled`, `start`,
+   * `size`, `offset`, `source`), or `symbolReason` and `symbolMessage` saying
+   * why there is none. ELF files are named from `.symtab`, else their debug
+   * file (by build ID or `.gnu_debuglink` under `debugDirs`), else `.dynsym`
+   * and MiniDebugInfo, plus `name@plt` for PLT stubs; JIT code from the
+   * target's `perf-<pid>.map`; the vDSO from its image. Symbol tables are
+   * cached in a {@link Symbolizer} (the handle's own, or `opts.symbolizer` to
+   * share one between handles).
+   *
+   * @throws {TypeError | RangeError} for a bad address (naming its index) or option.
+   * @throws {ProcMapsError} `ESRCH` when the process has exited.
+   */
+  symbolize(addrs: Iterable<bigint | number> | BigUint64Array, opts?: SymbolizeOptions): (Symbolized | null)[] {
+    this.#open();
+    this.#symbolSources ??= {
+      libc: this.#libc,
+      pid: this.pid,
+      resolve: (a, o) => resolveBatch(this.#sources, a, o),
+      symbolizer: (() => {
+        let own: Symbolizer | undefined;
+        return () => (own ??= new Symbolizer());
+      })(),
+    };
+    return symbolizeBatch(this.#symbolSources, addrs, opts);
   }
 
   /** Which strategy `resolve(addrs, opts)` would use, and why. */

@@ -23,6 +23,8 @@ import { readFileText } from "../procfs/read.ts";
 import { parseMountinfo } from "../procfs/mountinfo.ts";
 
 const encoder = new TextEncoder();
+/** EINTR, EAGAIN, ENOMEM, ENFILE, EMFILE. */
+const TRANSIENT = new Set([4, 11, 12, 23, 24]);
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 
@@ -62,7 +64,11 @@ function isTheFile(libc: Libc, id: FileId, f: MappedFile, trusted: boolean, moun
   return dev !== undefined && dev[0] === f.devMajor && dev[1] === f.devMinor;
 }
 
-/** Opens the file behind a VMA; a descriptor, or -1 when no route works. */
+/**
+ * Opens the file behind a VMA; a descriptor, or a negative number when no
+ * route works: -errno of a transient failure (EMFILE, ENFILE, ENOMEM, EINTR,
+ * EAGAIN: worth trying again later, so not to be cached), else -1.
+ */
 export function openMappedFile(libc: Libc, pid: Pid, f: MappedFile): number {
   const proc = `/proc/${pid}`;
   const routes: { path: string | Uint8Array; trusted: boolean; mountinfo: string }[] = [
@@ -75,13 +81,17 @@ export function openMappedFile(libc: Libc, pid: Pid, f: MappedFile): number {
     );
   }
   const id: FileId = { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n };
+  let failed = -1;
   for (const route of routes) {
-    if (libc.stat(route.path, id) !== 0 || !isTheFile(libc, id, f, route.trusted, route.mountinfo)) continue;
+    const r = libc.stat(route.path, id);
+    if (r < 0 && TRANSIENT.has(-r)) failed = r;
+    if (r !== 0 || !isTheFile(libc, id, f, route.trusted, route.mountinfo)) continue;
     const fd = libc.openRead(route.path);
+    if (fd < 0 && TRANSIENT.has(-fd)) failed = fd;
     if (fd < 0) continue;
     // The path may have changed between stat and open: check what was opened.
     if (libc.fstat(fd, id) === 0 && isTheFile(libc, id, f, route.trusted, route.mountinfo)) return fd;
     libc.close(fd);
   }
-  return -1;
+  return failed;
 }

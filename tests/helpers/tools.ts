@@ -1,5 +1,10 @@
 /** Ground truth from binutils and gdb, for the symbolization tests. */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
 
 const has = (cmd: string, arg = "--version") => spawnSync(cmd, [arg], { encoding: "utf8" }).status === 0;
 /** Whether each tool runs here. */
@@ -59,4 +64,46 @@ export function gdbInfoSymbol(
 export function cxxfilt(names: string[]): string[] {
   const r = spawnSync("c++filt", [], { input: names.join("\n") + "\n", encoding: "utf8" });
   return r.stdout.split("\n").slice(0, names.length);
+}
+
+/** `objdump -d` labels of PLT stubs: address -> `name@plt`. */
+export function objdumpPlt(path: string): Map<bigint, string> {
+  const r = spawnSync("objdump", ["-d", "-j", ".plt", "-j", ".plt.sec", path], { encoding: "utf8" });
+  const out = new Map<bigint, string>();
+  for (const m of r.stdout.matchAll(/^([0-9a-f]+) <([^>+-]+@plt)>:$/gm)) out.set(BigInt("0x" + m[1]), m[2]);
+  return out;
+}
+
+/** The load bias of `path` in a process: its lowest VMA's start minus its first PT_LOAD's page-aligned vaddr. */
+export function loadBias(rows: { start: bigint; name: string; offset: bigint }[], path: string): bigint {
+  const r = spawnSync("readelf", ["-lW", path], { encoding: "utf8" });
+  const m = /^\s*LOAD\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)/m.exec(r.stdout);
+  if (!m) throw new Error(`readelf -lW ${path}: no LOAD`);
+  const first = rows.filter((x) => x.name === path).sort((a, b) => (a.start < b.start ? -1 : 1))[0];
+  return first.start - first.offset - (BigInt(m[1]) & ~0xfffn);
+}
+
+/** Compiles tests/fixtures/<name>.cc with g++ once per content and flags; returns the binary's path. */
+export function compileCxx(name: string, extraFlags: string[] = []): string {
+  const here = new URL(".", import.meta.url).pathname;
+  const src = [join(here, "../fixtures"), join(here, "../../../tests/fixtures")].map((d) => join(d, `${name}.cc`))
+    .find((p) => existsSync(p))!;
+  const hash = createHash("sha256").update(readFileSync(src)).update(extraFlags.join(" ")).digest("hex").slice(0, 16);
+  const dir = join(tmpdir(), "procmap-test-bin");
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `${name}-${hash}`);
+  if (!existsSync(out)) {
+    const tmp = `${out}.${process.pid}.tmp`;
+    const r = spawnSync("g++", ["-O2", "-Wall", "-o", tmp, src, ...extraFlags], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`g++ ${name}.cc failed: ${r.stderr || r.error}`);
+    spawnSync("mv", [tmp, out]);
+  }
+  return out;
+}
+
+/** Runs a command, throwing with its stderr when it fails. */
+export function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.error}`);
+  return r.stdout;
 }

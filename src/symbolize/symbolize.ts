@@ -1,0 +1,207 @@
+/**
+ * `ProcMaps.symbolize()`: resolve a batch, then name each address from the
+ * symbol source its mapping calls for (ELF tables of the mapped file, the
+ * vDSO image, the target's perf map for JIT code).
+ * @module
+ */
+import type { Libc } from "../../ffi/mod.ts";
+import type { Pid } from "../errors.ts";
+import { booleanOption, checkKnownKeys, checkObject, choiceOption, describeValue } from "../options.ts";
+import type { Resolved, ResolveStrategy } from "../resolve/resolve.ts";
+import type { Vma } from "../vma.ts";
+import { openMappedFile } from "../elf/mapped_file.ts";
+import { elfAddrOf, loadSegments, segmentForVma } from "../elf/segments.ts";
+import { memoryReader } from "../elf/read_at.ts";
+import { readSections } from "../elf/sections.ts";
+import { sectionBuildId } from "../elf/debug_link.ts";
+import { loadModule, type ModuleSymbols } from "./elf_module.ts";
+import { checkDebugDirs, Symbolizer } from "./symbolizer.ts";
+import { perfMapTable, readVdsoImage } from "./pending.ts";
+import type { Symbolized, SymbolReason } from "./result.ts";
+import type { SymbolTable } from "./types.ts";
+
+/** Options for {@link ProcMaps.symbolize}. */
+export interface SymbolizeOptions {
+  /** Fill `demangled` with readable C++ and Rust names (default true). */
+  demangle?: boolean;
+  /** Directories with separate debug files (default: the symbolizer's, `["/usr/lib/debug"]`). */
+  debugDirs?: readonly string[];
+  /** Name JIT code from the target's `perf-<pid>.map` (default true). */
+  perfMap?: boolean;
+  /** The Symbolizer whose caches to use (default: one kept by the handle). */
+  symbolizer?: Symbolizer;
+  /** As for {@link ProcMaps.resolve} (default `"auto"`). */
+  strategy?: ResolveStrategy;
+}
+
+/** What symbolize() needs from the handle. */
+export interface SymbolizeSources {
+  libc: Libc;
+  pid: Pid;
+  resolve(addrs: unknown, opts: { strategy: ResolveStrategy }): (Resolved | null)[];
+  /** The handle's own Symbolizer (made on first use). */
+  symbolizer(): Symbolizer;
+}
+
+const KEYS = new Set(["demangle", "debugDirs", "perfMap", "symbolizer", "strategy"]);
+const STRATEGIES = ["auto", "ioctl", "text"] as const;
+const encoder = new TextEncoder();
+
+interface Checked {
+  demangle: boolean;
+  debugDirs: readonly string[] | undefined;
+  perfMap: boolean;
+  symbolizer: Symbolizer | undefined;
+  strategy: ResolveStrategy;
+}
+
+function checkOptions(opts: unknown): Checked {
+  if (opts === undefined) {
+    return { demangle: true, debugDirs: undefined, perfMap: true, symbolizer: undefined, strategy: "auto" };
+  }
+  const o = checkObject(opts, "symbolize");
+  checkKnownKeys(o, KEYS, "symbolize");
+  if (o.symbolizer !== undefined && !(o.symbolizer instanceof Symbolizer)) {
+    throw new TypeError(`option symbolizer must be a Symbolizer, got ${describeValue(o.symbolizer)}`);
+  }
+  return {
+    demangle: booleanOption(o, "demangle", true),
+    debugDirs: o.debugDirs === undefined ? undefined : checkDebugDirs(o.debugDirs, []),
+    perfMap: booleanOption(o, "perfMap", true),
+    symbolizer: o.symbolizer as Symbolizer | undefined,
+    strategy: choiceOption(o, "strategy", STRATEGIES, "auto"),
+  };
+}
+
+/** What one VMA of the batch symbolizes with. */
+interface VmaSource {
+  module?: ModuleSymbols;
+  table?: SymbolTable;
+  /** For the vDSO: ELF address of an address in the VMA. */
+  elfAddr?: (addr: bigint) => bigint | undefined;
+  reason?: SymbolReason;
+  message?: string;
+}
+
+const MESSAGES: Record<string, string> = {
+  anonymous: "anonymous memory: no file, so no symbols",
+  special: "a kernel-provided area with no symbols",
+  jit: "JIT code: the target has no readable perf-<pid>.map naming it (start Node with --perf-basic-prof, " +
+    "Deno with --v8-flags=--perf-basic-prof)",
+  jitOff: "JIT code: perf maps were not asked for (perfMap: false)",
+  vdso: "the vDSO image could not be read from the process (needs ptrace access to /proc/<pid>/mem)",
+};
+
+/** Symbolizes a batch; see ProcMaps.symbolize. */
+export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unknown): (Symbolized | null)[] {
+  const o = checkOptions(opts);
+  const symbolizer = o.symbolizer ?? src.symbolizer();
+  const debugDirs = o.debugDirs ?? symbolizer.debugDirs;
+  const resolved = src.resolve(addrs, { strategy: o.strategy });
+  const byVma = new Map<Vma, VmaSource>();
+  /** Modules of files without a build ID: for this call only. */
+  const uncached = new Map<string, ModuleSymbols>();
+  let perfMap: SymbolTable | undefined | null = null;
+  const done = new Map<Resolved, Symbolized>();
+
+  const sourceOf = (r: Resolved): VmaSource => {
+    const vma = r.vma;
+    switch (r.kind) {
+      case "anonymous":
+        return { reason: "anonymous", message: MESSAGES.anonymous };
+      case "jit": {
+        if (!o.perfMap) return { reason: "jit-no-perf-map", message: MESSAGES.jitOff };
+        if (perfMap === null) perfMap = perfMapTable(src.libc, src.pid);
+        return perfMap ? { table: perfMap } : { reason: "jit-no-perf-map", message: MESSAGES.jit };
+      }
+      case "special":
+        return r.name === "[vdso]"
+          ? vdsoSource(src, symbolizer, vma)
+          : { reason: "special", message: MESSAGES.special };
+    }
+    // A file: its ELF tables, through the same checked route resolve() used.
+    const fileKey = `${vma.devMajor}:${vma.devMinor}:${vma.inode}`;
+    if (!r.buildId && uncached.has(fileKey)) return { module: uncached.get(fileKey) };
+    const fd = openMappedFile(src.libc, src.pid, {
+      start: vma.start,
+      end: vma.end,
+      devMajor: vma.devMajor,
+      devMinor: vma.devMinor,
+      inode: vma.inode,
+      path: encoder.encode(r.name),
+    });
+    if (fd < 0) {
+      return fd === -1
+        ? { reason: "file-unreadable", message: `${r.name}: cannot open the mapped file from here` }
+        : { reason: "transient", message: `opening ${r.name} failed (errno ${-fd}); try again` };
+    }
+    try {
+      const module = symbolizer.module(src.libc, fd, fileKey, {
+        buildId: r.buildId,
+        path: r.kind === "file" ? r.name : undefined,
+        root: `/proc/${src.pid}/root`,
+        debugDirs,
+      });
+      if (!r.buildId) uncached.set(fileKey, module);
+      return { module };
+    } finally {
+      src.libc.close(fd);
+    }
+  };
+
+  return resolved.map((r) => {
+    if (r === null) return null;
+    const seen = done.get(r);
+    if (seen) return seen;
+    let s = byVma.get(r.vma);
+    if (!s) byVma.set(r.vma, s = sourceOf(r));
+    let symbol, symbolReason: SymbolReason | undefined, symbolMessage: string | undefined;
+    let elfAddr = r.elfAddr;
+    if (s.elfAddr) elfAddr = s.elfAddr(r.addr);
+    if (s.table) {
+      const raw = s.table.find(r.addr);
+      if (raw) symbol = symbolizer.info(raw, s.table.source, r.addr, o.demangle);
+      else [symbolReason, symbolMessage] = ["jit-no-perf-map", MESSAGES.jit];
+    } else if (s.module) {
+      if (elfAddr === undefined) {
+        [symbolReason, symbolMessage] = ["no-elf-address", r.reason ?? "no ELF address"];
+      } else {
+        const l = symbolizer.lookup(s.module, elfAddr, o.demangle);
+        [symbol, symbolReason, symbolMessage] = [l.symbol, l.reason, l.message];
+      }
+    } else [symbolReason, symbolMessage] = [s.reason, s.message];
+    const out: Symbolized = {
+      addr: r.addr,
+      vma: r.vma,
+      kind: r.kind,
+      name: r.name,
+      buildId: r.buildId,
+      fileOffset: r.fileOffset,
+      elfAddr,
+      reason: r.reason,
+      symbol,
+      symbolReason,
+      symbolMessage,
+    };
+    done.set(r, out);
+    return out;
+  });
+}
+
+/** The vDSO as an ELF module read from the process's memory. */
+function vdsoSource(src: SymbolizeSources, symbolizer: Symbolizer, vma: Vma): VmaSource {
+  const image = readVdsoImage(src.libc, src.pid, vma.start, vma.end);
+  if (!image) return { reason: "vdso-unreadable", message: MESSAGES.vdso };
+  const read = memoryReader(image);
+  const loads = loadSegments(read);
+  const seg = loads && segmentForVma(loads, { ...vma, offset: 0n, pageSize: vma.pageSize });
+  if (!seg) return { reason: "no-elf", message: "the vDSO image has no usable program headers" };
+  const elf = readSections(read);
+  const id = elf ? sectionBuildId(read, elf) : undefined;
+  const module = symbolizer.memoryModule(
+    id ? `vdso:${id}` : undefined,
+    () =>
+      loadModule(src.libc, read, () => false, { buildId: id, path: undefined, root: "", debugDirs: [], vdso: true }),
+  );
+  return { module, elfAddr: (a) => elfAddrOf(seg, a - vma.start) };
+}

@@ -1,0 +1,104 @@
+/**
+ * The Symbolizer's cache: bounded in bytes (0 keeps nothing), shared by
+ * handles, and never remembering a transient failure (a pread failing with
+ * ENOMEM), counted through a binding that counts and fails on demand. Also
+ * option checks.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { realpathSync } from "node:fs";
+import { getLibc, type Libc } from "../ffi/mod.ts";
+import { ProcMaps, Symbolizer } from "../mod.ts";
+import { ByteLru } from "../src/symbolize/cache.ts";
+
+const libcPath = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
+const real = getLibc();
+
+test("ByteLru: the least recently used go first; an entry larger than the bound is not kept", () => {
+  const c = new ByteLru<string>(100);
+  c.set("a", "A", 40);
+  c.set("b", "B", 40);
+  assert.equal(c.get("a"), "A"); // a is now the most recent
+  c.set("c", "C", 40);
+  assert.equal(c.get("b"), undefined);
+  assert.equal(c.get("a"), "A");
+  assert.equal(c.bytes, 80);
+  c.set("huge", "H", 101);
+  assert.equal(c.get("huge"), undefined);
+  assert.equal(c.bytes, 80);
+  c.clear();
+  assert.equal(c.bytes, 0);
+});
+
+test("maxCacheBytes bounds the cache; 0 keeps nothing; clear() empties it", () => {
+  const none = new Symbolizer({ maxCacheBytes: 0 });
+  const [a] = none.symbolizeFile(libcPath, [0x9ec80n], { debugDirs: [] });
+  assert.ok(a.symbol);
+  assert.equal(none.cacheBytes, 0);
+  const some = new Symbolizer();
+  some.symbolizeFile(libcPath, [0x9ec80n], { debugDirs: [] });
+  assert.ok(some.cacheBytes > 0 && some.cacheBytes <= some.maxCacheBytes);
+  some.clear();
+  assert.equal(some.cacheBytes, 0);
+});
+
+test("a transient read failure is not cached; a good read is, and later calls read nothing", () => {
+  let preads = 0;
+  let fail = true;
+  const libc: Libc = {
+    ...real,
+    pread: (fd, buf, off) => (preads++, fail ? -12 /* ENOMEM */ : real.pread(fd, buf, off)),
+  };
+  const s = new Symbolizer();
+  const fd = real.openRead(libcPath);
+  assert.ok(fd >= 0);
+  try {
+    const key = "test:libc";
+    const ctx = { buildId: "00", path: libcPath, root: "", debugDirs: [] as string[] };
+    const failed = s.module(libc, fd, key, ctx);
+    assert.equal(failed.transient, true);
+    assert.equal(failed.tables.length, 0);
+    assert.equal(s.cacheBytes, 0);
+    fail = false;
+    const good = s.module(libc, fd, key, ctx);
+    assert.equal(good.transient, false);
+    assert.ok(good.tables.length > 0);
+    assert.ok(s.cacheBytes > 0);
+    preads = 0;
+    fail = true;
+    assert.equal(s.module(libc, fd, key, ctx), good);
+    assert.equal(preads, 0);
+  } finally {
+    real.close(fd);
+  }
+});
+
+test("one Symbolizer shared by two handles reads each file once", () => {
+  const s = new Symbolizer();
+  using a = ProcMaps.open("self");
+  const libcVma = [...a.vmasSync({ executable: true })].find((v) => v.name?.includes("libc.so"));
+  if (!libcVma) return; // statically linked runtime: nothing to share
+  const addr = libcVma.start + 0x100n;
+  const [r1] = a.symbolize([addr], { symbolizer: s });
+  const bytes = s.cacheBytes;
+  assert.ok(bytes > 0);
+  using b = ProcMaps.open("self", { backend: "text" });
+  const [r2] = b.symbolize([addr], { symbolizer: s });
+  assert.equal(s.cacheBytes, bytes);
+  assert.deepEqual(r2?.symbol, r1?.symbol);
+});
+
+test("bad options are refused before any work", () => {
+  using maps = ProcMaps.open("self");
+  assert.throws(() => maps.symbolize([1n], { symbolizer: {} as Symbolizer }), TypeError);
+  assert.throws(() => maps.symbolize([1n], { debugDirs: ["relative"] }), TypeError);
+  assert.throws(() => maps.symbolize([1n], { debugDirs: "/usr/lib/debug" as unknown as string[] }), TypeError);
+  assert.throws(() => maps.symbolize([1n], { perfMap: 1 as unknown as boolean }), TypeError);
+  assert.throws(() => maps.symbolize([1n], { nope: 1 } as never), TypeError);
+  assert.throws(() => maps.symbolize([-1n]), RangeError);
+  assert.throws(() => new Symbolizer({ maxCacheBytes: -1 }), RangeError);
+  assert.throws(() => new Symbolizer({ debugDirs: [""] }), TypeError);
+  assert.throws(() => new Symbolizer().symbolizeFile("", [0n]), TypeError);
+  maps.close();
+  assert.throws(() => maps.symbolize([1n]), /closed/);
+});
