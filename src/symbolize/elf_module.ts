@@ -136,12 +136,3 @@ export function loadModule(
   }
   return out;
 }
-
-/** The symbol covering `elfAddr` in a module, with the table that named it. */
-export function findInModule(m: ModuleSymbols, elfAddr: bigint) {
-  for (const t of m.tables) {
-    const s = t.find(elfAddr);
-    if (s) return { symbol: s, source: t.source };
-  }
-  return undefined;
-}

@@ -18,7 +18,7 @@ import { loadModule, type ModuleSymbols } from "./elf_module.ts";
 import { checkDebugDirs, Symbolizer } from "./symbolizer.ts";
 import { perfMapTable, readVdsoImage } from "./pending.ts";
 import type { Symbolized, SymbolReason } from "./result.ts";
-import type { SymbolTable } from "./types.ts";
+import type { SymbolInfo, SymbolTable } from "./types.ts";
 
 /** Options for {@link ProcMaps.symbolize}. */
 export interface SymbolizeOptions {
@@ -102,7 +102,6 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
   /** Modules of files without a build ID: for this call only. */
   const uncached = new Map<string, ModuleSymbols>();
   let perfMap: SymbolTable | undefined | null = null;
-  const done = new Map<Resolved, Symbolized>();
 
   const sourceOf = (r: Resolved): VmaSource => {
     const vma = r.vma;
@@ -149,44 +148,37 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
     }
   };
 
-  return resolved.map((r) => {
-    if (r === null) return null;
-    const seen = done.get(r);
-    if (seen) return seen;
+  // Each Resolved object is this call's own (equal addresses share one):
+  // completed in place, which saves a copy per address.
+  const out = resolved as (Symbolized | null)[];
+  for (let i = 0; i < out.length; i++) {
+    const r = out[i] as Writable | null;
+    if (r === null || r.symbolReason !== undefined || r.symbol !== undefined) continue;
     let s = byVma.get(r.vma);
     if (!s) byVma.set(r.vma, s = sourceOf(r));
-    let symbol, symbolReason: SymbolReason | undefined, symbolMessage: string | undefined;
-    let elfAddr = r.elfAddr;
-    if (s.elfAddr) elfAddr = s.elfAddr(r.addr);
+    let symbol: SymbolInfo | undefined;
+    let reason = s.reason, message = s.message;
     if (s.table) {
       const raw = s.table.find(r.addr);
       if (raw) symbol = symbolizer.info(raw, s.table.source, r.addr, o.demangle);
-      else [symbolReason, symbolMessage] = ["jit-no-perf-map", MESSAGES.jit];
+      else [reason, message] = ["jit-no-perf-map", MESSAGES.jit];
     } else if (s.module) {
-      if (elfAddr === undefined) {
-        [symbolReason, symbolMessage] = ["no-elf-address", r.reason ?? "no ELF address"];
-      } else {
-        const l = symbolizer.lookup(s.module, elfAddr, o.demangle);
-        [symbol, symbolReason, symbolMessage] = [l.symbol, l.reason, l.message];
+      if (s.elfAddr) r.elfAddr = s.elfAddr(r.addr);
+      if (r.elfAddr === undefined) [reason, message] = ["no-elf-address", r.reason ?? "no ELF address"];
+      else {
+        symbol = symbolizer.find(s.module, r.elfAddr, o.demangle);
+        if (!symbol) [reason, message] = symbolizer.whyNot(s.module);
       }
-    } else [symbolReason, symbolMessage] = [s.reason, s.message];
-    const out: Symbolized = {
-      addr: r.addr,
-      vma: r.vma,
-      kind: r.kind,
-      name: r.name,
-      buildId: r.buildId,
-      fileOffset: r.fileOffset,
-      elfAddr,
-      reason: r.reason,
-      symbol,
-      symbolReason,
-      symbolMessage,
-    };
-    done.set(r, out);
-    return out;
-  });
+    }
+    r.symbol = symbol;
+    r.symbolReason = symbol ? undefined : reason;
+    r.symbolMessage = symbol ? undefined : message;
+  }
+  return out;
 }
+
+/** A result being completed. */
+type Writable = { -readonly [K in keyof Symbolized]: Symbolized[K] };
 
 /** The vDSO as an ELF module read from the process's memory. */
 function vdsoSource(src: SymbolizeSources, symbolizer: Symbolizer, vma: Vma): VmaSource {

@@ -8,7 +8,7 @@ import { findBuildId } from "../elf/build_id.ts";
 import { fdReader, TRANSIENT_ERRNOS } from "../elf/read_at.ts";
 import { describeValue, toAddress } from "../options.ts";
 import { ByteLru } from "./cache.ts";
-import { findInModule, loadModule, type ModuleContext, type ModuleSymbols } from "./elf_module.ts";
+import { loadModule, type ModuleContext, type ModuleSymbols } from "./elf_module.ts";
 import { demangle, isMangled } from "./pending.ts";
 import type { FileSymbolized, SymbolReason } from "./result.ts";
 import type { RawSymbol, SymbolInfo, SymbolSource } from "./types.ts";
@@ -131,10 +131,10 @@ export class Symbolizer {
     const { module, reason, message } = this.#fileModule(libc, path, o.debugDirs);
     return addrs.map((elfAddr) => {
       if (!module) return { elfAddr, symbol: undefined, symbolReason: reason, symbolMessage: message };
-      const r = this.lookup(module, elfAddr, o.demangle);
-      return r.symbol
-        ? { elfAddr, symbol: r.symbol, symbolReason: undefined, symbolMessage: undefined }
-        : { elfAddr, symbol: undefined, symbolReason: r.reason, symbolMessage: r.message };
+      const symbol = this.find(module, elfAddr, o.demangle);
+      if (symbol) return { elfAddr, symbol, symbolReason: undefined, symbolMessage: undefined };
+      const [symbolReason, symbolMessage] = this.whyNot(module);
+      return { elfAddr, symbol: undefined, symbolReason, symbolMessage };
     });
   }
 
@@ -196,36 +196,29 @@ export class Symbolizer {
     return m;
   }
 
-  /** @internal The symbol at `elfAddr` in a module, as reported. */
-  lookup(m: ModuleSymbols, elfAddr: bigint, wantDemangled: boolean): {
-    symbol: SymbolInfo | undefined;
-    reason: SymbolReason | undefined;
-    message: string | undefined;
-  } {
-    if (m.tables.length === 0) {
-      return {
-        symbol: undefined,
-        reason: m.transient ? "transient" : MODULE_REASON[m.problem ?? "no-symbols"],
-        message: m.transient ? "a read failed for want of a resource (EMFILE, ENOMEM, ...); try again" : m.detail,
-      };
+  /** @internal The symbol at `elfAddr` in a module, or undefined ({@link whyNot} says why). */
+  find(m: ModuleSymbols, elfAddr: bigint, wantDemangled: boolean): SymbolInfo | undefined {
+    const tables = m.tables;
+    for (let i = 0; i < tables.length; i++) {
+      const raw = tables[i].find(elfAddr);
+      if (raw) return this.info(raw, tables[i].source, elfAddr, wantDemangled);
     }
-    const found = findInModule(m, elfAddr);
-    if (!found) {
-      return { symbol: undefined, reason: "no-symbol", message: `no symbol covers it in ${m.detail}` };
-    }
-    return {
-      symbol: this.info(found.symbol, found.source, elfAddr, wantDemangled),
-      reason: undefined,
-      message: undefined,
-    };
+    return undefined;
+  }
+
+  /** @internal Why {@link find} found nothing in `m`: a reason and its message. */
+  whyNot(m: ModuleSymbols): [SymbolReason, string] {
+    if (m.tables.length > 0) return ["no-symbol", `no symbol covers it in ${m.detail}`];
+    if (m.transient) return ["transient", "a read failed for want of a resource (EMFILE, ENOMEM, ...); try again"];
+    return [MODULE_REASON[m.problem ?? "no-symbols"], m.detail];
   }
 
   /** @internal A SymbolInfo for `addr` in `raw`; demangled names are cached per symbol. */
   info(raw: RawSymbol, source: SymbolSource, addr: bigint, wantDemangled: boolean): SymbolInfo {
     let demangled = raw.name;
-    if (wantDemangled && isMangled(raw.name)) {
+    if (wantDemangled) {
       let d = this.#demangled.get(raw);
-      if (d === undefined) this.#demangled.set(raw, d = demangle(raw.name));
+      if (d === undefined) this.#demangled.set(raw, d = isMangled(raw.name) ? demangle(raw.name) : raw.name);
       demangled = d;
     }
     return { name: raw.name, demangled, start: raw.start, size: raw.size, offset: addr - raw.start, source };
