@@ -10,6 +10,8 @@ import { realpathSync } from "node:fs";
 import { getLibc, type Libc } from "../ffi/mod.ts";
 import { ProcMaps, Symbolizer } from "../mod.ts";
 import { ByteLru } from "../src/symbolize/cache.ts";
+import { countCalls } from "./helpers/counting_libc.ts";
+import { IOCTL_SKIP } from "./helpers/backends.ts";
 
 const libcPath = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
 const real = getLibc();
@@ -101,4 +103,29 @@ test("bad options are refused before any work", () => {
   assert.throws(() => new Symbolizer().symbolizeFile("", [0n]), TypeError);
   maps.close();
   assert.throws(() => maps.symbolize([1n]), /closed/);
+});
+
+test("warm: a second symbolize() on a handle opens and reads no file", {
+  skip: IOCTL_SKIP || false,
+}, () => {
+  const s = new Symbolizer();
+  using maps = ProcMaps.open("self");
+  const addrs = [...maps.vmasSync({ executable: true, fileBacked: true })].map((v) => v.start + 0x40n);
+  const first = maps.symbolize(addrs, { symbolizer: s });
+  assert.ok(first.some((r) => r?.symbol));
+  // A handle keeps the binding it was opened with: open one under the counting binding.
+  let m: ProcMaps | undefined;
+  const counts = countCalls(() => {
+    m = ProcMaps.open("self");
+    m.symbolize(addrs, { symbolizer: s }); // resolve() reads program headers once per handle
+  });
+  try {
+    assert.ok(counts.open > 1, "the first call on that handle opened files: the count works");
+    const before = { ...counts };
+    const again = m!.symbolize(addrs, { symbolizer: s });
+    assert.deepEqual({ open: counts.open - before.open, pread: counts.pread - before.pread }, { open: 0, pread: 0 });
+    assert.deepEqual(again.map((r) => r?.symbol), first.map((r) => r?.symbol));
+  } finally {
+    m?.close();
+  }
 });

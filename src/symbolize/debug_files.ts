@@ -25,7 +25,7 @@ import type { ReadAt } from "../elf/segments.ts";
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 /** Debug files larger than this are not checksummed (nor used by debug link). */
-const MAX_CRC_BYTES = 2 ** 31;
+const MAX_CRC_BYTES = 2 ** 30;
 const CRC_CHUNK = 1 << 20;
 
 /** What is known about the file whose debug file is wanted. */

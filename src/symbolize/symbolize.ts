@@ -121,6 +121,9 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
     // A file: its ELF tables, through the same checked route resolve() used.
     const fileKey = `${vma.devMajor}:${vma.devMinor}:${vma.inode}`;
     if (!r.buildId && uncached.has(fileKey)) return { module: uncached.get(fileKey) };
+    // Warm: the tables are known by identity and build ID, so the file need not be opened.
+    const known = r.buildId ? symbolizer.cached(fileKey, r.buildId, debugDirs) : undefined;
+    if (known) return { module: known };
     const fd = openMappedFile(src.libc, src.pid, {
       start: vma.start,
       end: vma.end,
@@ -151,23 +154,33 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
   // Each Resolved object is this call's own (equal addresses share one):
   // completed in place, which saves a copy per address.
   const out = resolved as (Symbolized | null)[];
+  let lastVma: Vma | undefined;
+  let lastSource: VmaSource | undefined;
   for (let i = 0; i < out.length; i++) {
     const r = out[i] as Writable | null;
     if (r === null || r.symbolReason !== undefined || r.symbol !== undefined) continue;
-    let s = byVma.get(r.vma);
+    // Consecutive samples often share a VMA: remember the last one.
+    let s: VmaSource | undefined = r.vma === lastVma ? lastSource : byVma.get(r.vma);
     if (!s) byVma.set(r.vma, s = sourceOf(r));
+    lastVma = r.vma;
+    lastSource = s;
     let symbol: SymbolInfo | undefined;
     let reason = s.reason, message = s.message;
     if (s.table) {
       const raw = s.table.find(r.addr);
       if (raw) symbol = symbolizer.info(raw, s.table.source, r.addr, o.demangle);
-      else [reason, message] = ["jit-no-perf-map", MESSAGES.jit];
+      else {
+        reason = "jit-no-perf-map";
+        message = MESSAGES.jit;
+      }
     } else if (s.module) {
       if (s.elfAddr) r.elfAddr = s.elfAddr(r.addr);
-      if (r.elfAddr === undefined) [reason, message] = ["no-elf-address", r.reason ?? "no ELF address"];
-      else {
+      if (r.elfAddr === undefined) {
+        reason = "no-elf-address";
+        message = r.reason ?? "no ELF address";
+      } else {
         symbol = symbolizer.find(s.module, r.elfAddr, o.demangle);
-        if (!symbol) [reason, message] = symbolizer.whyNot(s.module);
+        if (!symbol) ({ reason, message } = symbolizer.whyNot(s.module));
       }
     }
     r.symbol = symbol;

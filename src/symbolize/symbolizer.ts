@@ -52,6 +52,13 @@ export function checkDebugDirs(v: unknown, fallback: readonly string[]): readonl
   return Object.freeze(v.map((d: string) => d.replace(/\/+$/, "") || "/"));
 }
 
+/** Why a module named nothing: a reason and its message. */
+export interface NoSymbol {
+  reason: SymbolReason;
+  message: string;
+}
+const noSymbol = new WeakMap<ModuleSymbols, NoSymbol>();
+
 /** The reason and message for a module without tables. */
 export const MODULE_REASON: Record<string, SymbolReason> = {
   "no-elf": "no-elf",
@@ -133,8 +140,8 @@ export class Symbolizer {
       if (!module) return { elfAddr, symbol: undefined, symbolReason: reason, symbolMessage: message };
       const symbol = this.find(module, elfAddr, o.demangle);
       if (symbol) return { elfAddr, symbol, symbolReason: undefined, symbolMessage: undefined };
-      const [symbolReason, symbolMessage] = this.whyNot(module);
-      return { elfAddr, symbol: undefined, symbolReason, symbolMessage };
+      const w = this.whyNot(module);
+      return { elfAddr, symbol: undefined, symbolReason: w.reason, symbolMessage: w.message };
     });
   }
 
@@ -179,12 +186,17 @@ export class Symbolizer {
       });
       buildId = b ? Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("") : undefined;
     }
-    const key = buildId ? `${fileKey}:${buildId}|${ctx.debugDirs.join("\0")}` : undefined;
+    const key = buildId ? moduleKey(fileKey, buildId, ctx.debugDirs) : undefined;
     const cached = key === undefined ? undefined : this.#cache.get(key);
     if (cached) return cached;
     const m = loadModule(libc, reader.read, () => reader.transient, { ...ctx, buildId });
     if (key !== undefined && !m.transient) this.#cache.set(key, m, m.byteSize);
     return m;
+  }
+
+  /** @internal The cached tables of a file, if any (no file is opened). */
+  cached(fileKey: string, buildId: string, debugDirs: readonly string[]): ModuleSymbols | undefined {
+    return this.#cache.get(moduleKey(fileKey, buildId, debugDirs));
   }
 
   /** @internal The tables of an in-memory image (the vDSO), cached by `key` when given. */
@@ -206,11 +218,17 @@ export class Symbolizer {
     return undefined;
   }
 
-  /** @internal Why {@link find} found nothing in `m`: a reason and its message. */
-  whyNot(m: ModuleSymbols): [SymbolReason, string] {
-    if (m.tables.length > 0) return ["no-symbol", `no symbol covers it in ${m.detail}`];
-    if (m.transient) return ["transient", "a read failed for want of a resource (EMFILE, ENOMEM, ...); try again"];
-    return [MODULE_REASON[m.problem ?? "no-symbols"], m.detail];
+  /** @internal Why {@link find} found nothing in `m`: a reason and its message (made once per module). */
+  whyNot(m: ModuleSymbols): NoSymbol {
+    let w = noSymbol.get(m);
+    if (!w) {
+      if (m.tables.length > 0) w = { reason: "no-symbol", message: `no symbol covers it in ${m.detail}` };
+      else if (m.transient) {
+        w = { reason: "transient", message: "a read failed for want of a resource (EMFILE, ENOMEM, ...); try again" };
+      } else w = { reason: MODULE_REASON[m.problem ?? "no-symbols"], message: m.detail };
+      noSymbol.set(m, w);
+    }
+    return w;
   }
 
   /** @internal A SymbolInfo for `addr` in `raw`; demangled names are cached per symbol. */
@@ -223,6 +241,11 @@ export class Symbolizer {
     }
     return { name: raw.name, demangled, start: raw.start, size: raw.size, offset: addr - raw.start, source };
   }
+}
+
+/** Cache key of a file's tables: its identity, build ID and the debug directories searched. */
+function moduleKey(fileKey: string, buildId: string, debugDirs: readonly string[]): string {
+  return `${fileKey}:${buildId}|${debugDirs.join("\0")}`;
 }
 
 function checkFileOptions(opts: unknown, dirs: readonly string[]) {
