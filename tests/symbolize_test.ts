@@ -10,7 +10,19 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -299,6 +311,47 @@ describe("a stripped file with MiniDebugInfo (.gnu_debugdata), made as Fedora's 
       }
       assert.ok(got.some((r) => r.symbol?.name === "static_function" && r.symbol.source === "minidebuginfo"));
       assertLikeNm(elf, got.map((r) => r.symbol), nm, "minidebuginfo");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the vDSO", { skip }, () => {
+  let child: Started<{ pid: number }>;
+  before(async () => {
+    child = await startChild<{ pid: number }>(compileC("sym_target", ["-g"]), []);
+  });
+  after(() => child?.stop());
+
+  test("its functions are named from its image in memory, as nm -D -S names that image", () => {
+    const vdso = readRows(child.pid).find((r) => r.name === "[vdso]");
+    if (!vdso) return; // no vDSO on this kernel
+    const image = Buffer.alloc(Number(vdso.end - vdso.start));
+    const fd = openSync(`/proc/${child.pid}/mem`, "r");
+    try {
+      readSync(fd, image, 0, image.length, Number(vdso.start));
+    } finally {
+      closeSync(fd);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "procmap-vdso-"));
+    try {
+      writeFileSync(join(dir, "vdso.so"), image);
+      const nm = nmSized(join(dir, "vdso.so"), true).filter(isCode).map((s) => ({
+        ...s,
+        name: s.name.replace(/@.*$/, ""),
+      }));
+      assert.ok(nm.some((s) => s.name.includes("clock_gettime")));
+      const elf = probes(nm);
+      using maps = ProcMaps.open(child.pid);
+      // The vDSO is mapped from its offset 0 and its PT_LOAD starts at 0: address - start is the ELF address.
+      const got = maps.symbolize(elf.map((a) => vdso.start + a));
+      got.forEach((r, i) => {
+        assert.equal(r?.kind, "special");
+        assert.equal(r?.elfAddr, elf[i]);
+        assert.equal(r?.symbol?.source, "vdso");
+      });
+      assertLikeNm(elf, got.map((r) => r?.symbol), nm, "vdso");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
