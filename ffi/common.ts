@@ -16,8 +16,8 @@ export const OPEN_FLAGS = 0o2000000 | 0o4000 | 0o400;
 export const AT_EMPTY_PATH = 0x1000;
 /** `AT_FDCWD`: statx of a path. */
 export const AT_FDCWD = -100;
-/** STATX_TYPE | STATX_MODE | STATX_INO | STATX_MNT_ID (device numbers are always filled in). */
-export const STATX_MASK = 0x1 | 0x2 | 0x100 | 0x1000;
+/** STATX_TYPE | STATX_MODE | STATX_UID | STATX_INO | STATX_SIZE | STATX_MNT_ID (device numbers are always filled in). */
+export const STATX_MASK = 0x1 | 0x2 | 0x8 | 0x100 | 0x200 | 0x1000;
 const STATX_MNT_ID = 0x1000;
 /** `sizeof(struct statx)`, the same on every architecture. */
 export const STATX_BUFFER_SIZE = 256;
@@ -47,6 +47,8 @@ export function decodeStatx(buf: Uint8Array, out: FileId): void {
   const le = nativeLittleEndian;
   const mask = v.getUint32(0, le); // stx_mask: what the kernel filled in
   out.mode = v.getUint16(28, le); // stx_mode
+  out.uid = v.getUint32(20, le); // stx_uid
+  out.size = v.getBigUint64(40, le); // stx_size
   out.inode = v.getBigUint64(32, le); // stx_ino
   out.devMajor = v.getUint32(136, le); // stx_dev_major
   out.devMinor = v.getUint32(140, le); // stx_dev_minor

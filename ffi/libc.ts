@@ -64,6 +64,10 @@ export interface FileId {
   mode: number;
   /** Mount ID, as in mountinfo's first column; 0n when not known. */
   mountId: bigint;
+  /** Owner (`st_uid`), as this process's user namespace sees it; filled in by fstat and stat. */
+  uid?: number;
+  /** Size in bytes (`st_size`); filled in by fstat and stat. */
+  size?: bigint;
 }
 
 /**

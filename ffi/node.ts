@@ -30,6 +30,8 @@ function identity(st: fs.BigIntStats, out: FileId): void {
   out.inode = st.ino;
   out.mode = Number(st.mode);
   out.mountId = 0n;
+  out.uid = Number(st.uid);
+  out.size = st.size;
 }
 
 /** Loads the binding. */

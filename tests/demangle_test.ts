@@ -88,6 +88,7 @@ describe("demangle", () => {
 
   it("C++ names of a g++-compiled program equal c++filt -i (template functions: without their return type)", {
     skip: has("g++") ? false : "g++ is not installed",
+    timeout: 60_000,
   }, () => {
     const bin = join(tmp, "names");
     run("g++", ["-O0", "-o", bin, join(FIXTURES, "names.cpp")]);
@@ -116,27 +117,31 @@ describe("demangle", () => {
     assert.ok(exact / names.length > 0.6, `${exact} of ${names.length} equal c++filt -i`);
   });
 
-  it("libstdc++'s exported names: every one is read, most exactly as c++filt -i prints them", () => {
-    const lib = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
-    if (!existsSync(lib)) return;
-    const names = [...new Set(nmPairs(lib, ["-D", "--defined-only"]).map(([n]) => n.replace(/@.*/, "")))].filter((n) =>
-      n.startsWith("_Z")
-    );
-    assert.ok(names.length > 3000);
-    const want = cxxfilt(names, ["-i"]);
-    let exact = 0, returnTypeOnly = 0, unread = 0;
-    for (let i = 0; i < names.length; i++) {
-      const got = demangle(names[i]);
-      if (got === names[i]) unread++;
-      else if (got === want[i]) exact++;
-      else if (want[i].endsWith(" " + got)) returnTypeOnly++;
-    }
-    assert.equal(unread, 0);
-    assert.ok(
-      (exact + returnTypeOnly) / names.length > 0.85,
-      `${exact} exact, ${returnTypeOnly} without return type, of ${names.length}`,
-    );
-  });
+  it(
+    "libstdc++'s exported names: every one is read, most exactly as c++filt -i prints them",
+    { timeout: 60_000 },
+    () => {
+      const lib = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
+      if (!existsSync(lib)) return;
+      const names = [...new Set(nmPairs(lib, ["-D", "--defined-only"]).map(([n]) => n.replace(/@.*/, "")))].filter((
+        n,
+      ) => n.startsWith("_Z"));
+      assert.ok(names.length > 3000);
+      const want = cxxfilt(names, ["-i"]);
+      let exact = 0, returnTypeOnly = 0, unread = 0;
+      for (let i = 0; i < names.length; i++) {
+        const got = demangle(names[i]);
+        if (got === names[i]) unread++;
+        else if (got === want[i]) exact++;
+        else if (want[i].endsWith(" " + got)) returnTypeOnly++;
+      }
+      assert.equal(unread, 0);
+      assert.ok(
+        (exact + returnTypeOnly) / names.length > 0.85,
+        `${exact} exact, ${returnTypeOnly} without return type, of ${names.length}`,
+      );
+    },
+  );
 
   it("documented differences from c++filt -i", () => {
     // Template functions: cpp_demangle leaves out the return type.
@@ -162,6 +167,7 @@ describe("demangle", () => {
 
   it("Rust legacy and v0 names equal nm --demangle (the short form gdb and perf print)", {
     skip: has("rustc") ? false : "rustc is not installed",
+    timeout: 60_000,
   }, () => {
     const src = join(FIXTURES, "names.rs");
     for (const v0 of [false, true]) {

@@ -29,7 +29,7 @@ function xzAccepts(data: Uint8Array): boolean {
 }
 
 describe("xzDecompress", { skip: noXz }, () => {
-  it("round-trips files compressed by xz (presets, checks, concatenated streams)", () => {
+  it("round-trips files compressed by xz (presets, checks, concatenated streams)", { timeout: 60_000 }, () => {
     const rng = new Rng(7);
     const rand = () => rng.u32() / 4294967296;
     const plain = new Uint8Array(100_000);
@@ -49,7 +49,7 @@ describe("xzDecompress", { skip: noXz }, () => {
     assert.deepEqual(xzDecompress(bytes("a.xz"), plain.length), plain);
   });
 
-  it("gives null beyond maxBytes, and bounds a decompression bomb", () => {
+  it("gives null beyond maxBytes, and bounds a decompression bomb", { timeout: 60_000 }, () => {
     sh("head -c 300000 /dev/zero | xz -c > z.xz; head -c 16000000 /dev/zero | xz -1 -c > bomb.xz");
     assert.equal(xzDecompress(bytes("z.xz"), 300_000)?.length, 300_000);
     assert.equal(xzDecompress(bytes("z.xz"), 299_999), null);
@@ -57,7 +57,7 @@ describe("xzDecompress", { skip: noXz }, () => {
     assert.ok(bytes("bomb.xz").length < 16_000);
   });
 
-  it("gives null for truncated, corrupt and non-xz input, as xz -t rejects it", () => {
+  it("gives null for truncated, corrupt and non-xz input, as xz -t rejects it", { timeout: 60_000 }, () => {
     sh("seq 1 40000 | xz -c > s.xz");
     const good = bytes("s.xz");
     assert.ok(xzDecompress(good, 1 << 20));
@@ -98,6 +98,7 @@ describe("xzDecompress", { skip: noXz }, () => {
 
   it("decompresses a MiniDebugInfo section made as Fedora makes it", {
     skip: spawnSync("gcc", ["--version"]).status === 0 ? false : "gcc missing",
+    timeout: 60_000,
   }, () => {
     writeFileSync(
       join(tmp, "prog.c"),

@@ -12,6 +12,7 @@ export type SymbolSource =
   | "debug-file"
   | "minidebuginfo"
   | "perf-map"
+  | "jitdump"
   | "vdso"
   | "kallsyms";
 
