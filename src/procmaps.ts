@@ -38,6 +38,7 @@ import { AsyncFromSync } from "./async_iter.ts";
 import { symbolizeBatch, type SymbolizeOptions, type SymbolizeSources } from "./symbolize/symbolize.ts";
 import type { Symbolized } from "./symbolize/result.ts";
 import { Symbolizer } from "./symbolize/symbolizer.ts";
+import { JitSources } from "./symbolize/jit.ts";
 import { VmaIterator } from "./vma_iterator.ts";
 
 /** Which backend {@link ProcMaps.open} should use. */
@@ -163,6 +164,8 @@ export class ProcMaps implements Disposable {
   #text: TextBackend | undefined;
   readonly #sources: ResolveSources;
   #symbolSources: SymbolizeSources | undefined;
+  /** perf map and jitdump of the process, kept open for symbolize(). */
+  #jit: JitSources | undefined;
 
   private constructor(libc: Libc, pid: Pid, path: string, fd: number, backend: Backend, pageSize: number) {
     this.#libc = libc;
@@ -347,6 +350,7 @@ export class ProcMaps implements Disposable {
         let own: Symbolizer | undefined;
         return () => (own ??= new Symbolizer());
       })(),
+      jit: () => (this.#jit ??= new JitSources(this.#libc, this.pid)),
     };
     return symbolizeBatch(this.#symbolSources, addrs, opts);
   }
@@ -374,6 +378,8 @@ export class ProcMaps implements Disposable {
     b.dispose();
     this.#text?.dispose();
     this.#text = undefined;
+    this.#jit?.close();
+    this.#jit = undefined;
     leaked.unregister(this);
     this.#libc.close(this.#fd);
     this.#fd = -1;

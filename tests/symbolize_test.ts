@@ -43,7 +43,7 @@ import {
   run,
 } from "./helpers/tools.ts";
 import { readelfBuildId } from "./helpers/elf_notes.ts";
-import { demangle } from "../src/symbolize/pending.ts";
+import { demangle } from "../src/symbolize/demangle.ts";
 import { xzUnavailable } from "../src/symbolize/xz.ts";
 import { spawnSync } from "node:child_process";
 

@@ -18,7 +18,7 @@ import { type ElfSections, readSections, sectionBytes, SHT_DYNSYM, SHT_NOBITS, S
 import type { ReadAt } from "../elf/segments.ts";
 import { ElfSymbolTable, readPltTable, readSymbolTable, type TableProblem } from "../elf/symbols.ts";
 import { openDebugFile } from "./debug_files.ts";
-import { xzDecompress } from "./pending.ts";
+import { xzDecompress } from "./xz.ts";
 import type { SymbolSource } from "./types.ts";
 
 /** MiniDebugInfo images larger than this (decompressed) are refused. */

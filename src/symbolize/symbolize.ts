@@ -16,7 +16,8 @@ import { readSections } from "../elf/sections.ts";
 import { sectionBuildId } from "../elf/debug_link.ts";
 import { loadModule, type ModuleSymbols } from "./elf_module.ts";
 import { checkDebugDirs, Symbolizer } from "./symbolizer.ts";
-import { perfMapTable, readVdsoImage } from "./pending.ts";
+import { readVdsoImage } from "./vdso.ts";
+import type { JitSources } from "./jit.ts";
 import type { Symbolized, SymbolReason } from "./result.ts";
 import type { SymbolInfo, SymbolTable } from "./types.ts";
 
@@ -41,6 +42,8 @@ export interface SymbolizeSources {
   resolve(addrs: unknown, opts: { strategy: ResolveStrategy }): (Resolved | null)[];
   /** The handle's own Symbolizer (made on first use). */
   symbolizer(): Symbolizer;
+  /** The handle's JIT tables (perf map, jitdump), kept open across calls. */
+  jit(): JitSources;
 }
 
 const KEYS = new Set(["demangle", "debugDirs", "perfMap", "symbolizer", "strategy"]);
@@ -76,7 +79,8 @@ function checkOptions(opts: unknown): Checked {
 /** What one VMA of the batch symbolizes with. */
 interface VmaSource {
   module?: ModuleSymbols;
-  table?: SymbolTable;
+  /** JIT tables, asked in order. */
+  tables?: SymbolTable[];
   /** For the vDSO: ELF address of an address in the VMA. */
   elfAddr?: (addr: bigint) => bigint | undefined;
   reason?: SymbolReason;
@@ -86,9 +90,10 @@ interface VmaSource {
 const MESSAGES: Record<string, string> = {
   anonymous: "anonymous memory: no file, so no symbols",
   special: "a kernel-provided area with no symbols",
-  jit: "JIT code: the target has no readable perf-<pid>.map naming it (start Node with --perf-basic-prof, " +
-    "Deno with --v8-flags=--perf-basic-prof)",
+  jit: "JIT code: the target has no readable perf-<pid>.map or jitdump (start Node with --perf-basic-prof, " +
+    "Deno with --v8-flags=--perf-basic-prof, Bun with BUN_JSC_useJITDump=1)",
   jitOff: "JIT code: perf maps were not asked for (perfMap: false)",
+  jitMiss: "JIT code that the target's perf map and jitdump do not name (yet)",
   vdso: "the vDSO image could not be read from the process (needs ptrace access to /proc/<pid>/mem)",
 };
 
@@ -101,7 +106,7 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
   const byVma = new Map<Vma, VmaSource>();
   /** Modules of files without a build ID: for this call only. */
   const uncached = new Map<string, ModuleSymbols>();
-  let perfMap: SymbolTable | undefined | null = null;
+  let jit: VmaSource | undefined;
 
   const sourceOf = (r: Resolved): VmaSource => {
     const vma = r.vma;
@@ -110,8 +115,13 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
         return { reason: "anonymous", message: MESSAGES.anonymous };
       case "jit": {
         if (!o.perfMap) return { reason: "jit-no-perf-map", message: MESSAGES.jitOff };
-        if (perfMap === null) perfMap = perfMapTable(src.libc, src.pid);
-        return perfMap ? { table: perfMap } : { reason: "jit-no-perf-map", message: MESSAGES.jit };
+        if (!jit) {
+          const { tables, missing } = src.jit().tables();
+          jit = tables.length
+            ? { tables }
+            : { reason: "jit-no-perf-map", message: `${MESSAGES.jit}: ${missing.join("; ")}` };
+        }
+        return jit;
       }
       case "special":
         return r.name === "[vdso]"
@@ -166,12 +176,17 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
     lastSource = s;
     let symbol: SymbolInfo | undefined;
     let reason = s.reason, message = s.message;
-    if (s.table) {
-      const raw = s.table.find(r.addr);
-      if (raw) symbol = symbolizer.info(raw, s.table.source, r.addr, o.demangle);
-      else {
+    if (s.tables) {
+      for (const t of s.tables) {
+        const raw = t.find(r.addr);
+        if (raw) {
+          symbol = symbolizer.info(raw, t.source, r.addr, o.demangle);
+          break;
+        }
+      }
+      if (!symbol) {
         reason = "jit-no-perf-map";
-        message = MESSAGES.jit;
+        message = MESSAGES.jitMiss;
       }
     } else if (s.module) {
       if (s.elfAddr) r.elfAddr = s.elfAddr(r.addr);

@@ -9,7 +9,7 @@ import { fdReader, TRANSIENT_ERRNOS } from "../elf/read_at.ts";
 import { describeValue, toAddress } from "../options.ts";
 import { ByteLru } from "./cache.ts";
 import { loadModule, type ModuleContext, type ModuleSymbols } from "./elf_module.ts";
-import { demangle, isMangled } from "./pending.ts";
+import { demangle, isMangled } from "./demangle.ts";
 import type { FileSymbolized, SymbolReason } from "./result.ts";
 import type { RawSymbol, SymbolInfo, SymbolSource } from "./types.ts";
 
