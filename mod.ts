@@ -21,5 +21,5 @@ export { RESOLVE_COSTS } from "./src/resolve/resolve.ts";
 export { Symbolizer } from "./src/symbolize/symbolizer.ts";
 export type { SymbolizeFileOptions, SymbolizerOptions } from "./src/symbolize/symbolizer.ts";
 export type { SymbolizeOptions } from "./src/symbolize/symbolize.ts";
-export type { FileSymbolized, Symbolized, SymbolReason } from "./src/symbolize/result.ts";
+export type { FileSymbolized, KernelSymbolized, Symbolized, SymbolReason } from "./src/symbolize/result.ts";
 export type { SymbolInfo, SymbolSource } from "./src/symbolize/types.ts";

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { getLibc, type Libc } from "../ffi/mod.ts";
 import { ProcMaps, Symbolizer } from "../mod.ts";
 import { ByteLru } from "../src/symbolize/cache.ts";
@@ -128,4 +128,28 @@ test("warm: a second symbolize() on a handle opens and reads no file", {
   } finally {
     m?.close();
   }
+});
+
+test("symbolizeKernel: names as /proc/kallsyms lists them, or kernel-hidden", () => {
+  const text = readFileSync("/proc/kallsyms", "utf8");
+  const lines = [...text.matchAll(/^([0-9a-f]+) ([Tt]) (\S+)(?:\t\[(\S+)\])?$/gm)].slice(0, 20000);
+  const s = new Symbolizer();
+  if (lines.every((m) => /^0+$/.test(m[1]))) {
+    const [r] = s.symbolizeKernel([0xffffffff81000000n]);
+    assert.equal(r.symbolReason, "kernel-hidden");
+    assert.ok(r.symbolMessage);
+    return;
+  }
+  // Names at addresses that only one symbol has (aliases at one address: any is right, so skip them).
+  const count = new Map<string, number>();
+  for (const m of lines) count.set(m[1], (count.get(m[1]) ?? 0) + 1);
+  const unique = lines.filter((m) => count.get(m[1]) === 1).slice(0, 2000);
+  const got = s.symbolizeKernel(unique.map((m) => BigInt("0x" + m[1])));
+  got.forEach((r, i) => {
+    assert.equal(r.symbol?.name, unique[i][3], `0x${unique[i][1]}`);
+    assert.equal(r.symbol?.source, "kallsyms");
+    assert.equal(r.symbol?.offset, 0n);
+    assert.equal(r.module, unique[i][4]);
+  });
+  assert.throws(() => s.symbolizeKernel([1n], { refresh: 1 as unknown as boolean }), TypeError);
 });

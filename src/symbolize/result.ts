@@ -22,7 +22,9 @@ import type { SymbolInfo } from "./types.ts";
  * - `"jit-no-perf-map"`: JIT code, and the target has no usable
  *   `perf-<pid>.map` (or `perfMap: false`), or it does not name the address;
  * - `"vdso-unreadable"`: the vDSO image could not be read;
- * - `"special"`: another kernel-provided area (`[vvar]`, `[vsyscall]`, ...).
+ * - `"special"`: another kernel-provided area (`[vvar]`, `[vsyscall]`, ...);
+ * - `"kernel-hidden"` ({@link Symbolizer.symbolizeKernel}): `/proc/kallsyms`
+ *   shows this process only zeros (`kernel.kptr_restrict`, no CAP_SYSLOG).
  */
 export type SymbolReason =
   | "no-symbol"
@@ -35,7 +37,8 @@ export type SymbolReason =
   | "anonymous"
   | "jit-no-perf-map"
   | "vdso-unreadable"
-  | "special";
+  | "special"
+  | "kernel-hidden";
 
 /** One symbolized address: everything {@link Resolved} gives, plus the symbol. */
 export interface Symbolized extends Resolved {
@@ -54,6 +57,20 @@ export interface FileSymbolized {
   /** The symbol it lies in, or undefined (see `symbolReason`). */
   readonly symbol: SymbolInfo | undefined;
   /** Why `symbol` is undefined; undefined when it is set. */
+  readonly symbolReason: SymbolReason | undefined;
+  /** `symbolReason` in words. */
+  readonly symbolMessage: string | undefined;
+}
+
+/** One address of {@link Symbolizer.symbolizeKernel}. */
+export interface KernelSymbolized {
+  /** The kernel address asked about. */
+  readonly addr: bigint;
+  /** The kernel symbol it lies in, or undefined (see `symbolReason`). */
+  readonly symbol: SymbolInfo | undefined;
+  /** The module the symbol belongs to (`"nf_tables"`), or undefined for the kernel image. */
+  readonly module: string | undefined;
+  /** Why `symbol` is undefined: `"kernel-hidden"` or `"no-symbol"`; undefined when it is set. */
   readonly symbolReason: SymbolReason | undefined;
   /** `symbolReason` in words. */
   readonly symbolMessage: string | undefined;

@@ -10,7 +10,8 @@ import { describeValue, toAddress } from "../options.ts";
 import { ByteLru } from "./cache.ts";
 import { loadModule, type ModuleContext, type ModuleSymbols } from "./elf_module.ts";
 import { demangle, isMangled } from "./demangle.ts";
-import type { FileSymbolized, SymbolReason } from "./result.ts";
+import type { FileSymbolized, KernelSymbolized, SymbolReason } from "./result.ts";
+import { type Kallsyms, readKallsyms } from "./kallsyms.ts";
 import type { RawSymbol, SymbolInfo, SymbolSource } from "./types.ts";
 
 /** Options for {@link Symbolizer}. */
@@ -83,6 +84,7 @@ export class Symbolizer {
   readonly #cache: ByteLru<ModuleSymbols>;
   readonly #debugDirs: readonly string[];
   readonly #demangled = new WeakMap<RawSymbol, string>();
+  #kallsyms: Kallsyms | undefined;
 
   /**
    * A Symbolizer with an empty cache.
@@ -142,6 +144,50 @@ export class Symbolizer {
       if (symbol) return { elfAddr, symbol, symbolReason: undefined, symbolMessage: undefined };
       const w = this.whyNot(module);
       return { elfAddr, symbol: undefined, symbolReason: w.reason, symbolMessage: w.message };
+    });
+  }
+
+  /**
+   * Names kernel addresses (as perf samples them) from `/proc/kallsyms`,
+   * the kernel's and loaded modules' symbols, read once per Symbolizer
+   * (`refresh: true` reads it again, after modules were loaded). Where the
+   * kernel hides addresses from this process (`kernel.kptr_restrict`, no
+   * CAP_SYSLOG) every result has `symbolReason` `"kernel-hidden"`.
+   *
+   * @throws {TypeError | RangeError} for a bad address or option.
+   */
+  symbolizeKernel(addrs: Iterable<bigint | number>, opts?: { refresh?: boolean }): KernelSymbolized[] {
+    if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+      throw new TypeError(`symbolizeKernel options must be an object, got ${describeValue(opts)}`);
+    }
+    if (opts?.refresh !== undefined && typeof opts.refresh !== "boolean") {
+      throw new TypeError(`option refresh must be a boolean, got ${describeValue(opts.refresh)}`);
+    }
+    const list = Array.from(addrs, (a, i) => toAddress(a, `address [${i}]`));
+    if (!this.#kallsyms || opts?.refresh || this.#kallsyms.hidden?.reason === "unreadable") {
+      this.#kallsyms = readKallsyms(getLibc());
+    }
+    const k = this.#kallsyms;
+    return list.map((addr) => {
+      const s = k.hidden ? undefined : k.find(addr);
+      if (s) {
+        return {
+          addr,
+          symbol: this.info(s, "kallsyms", addr, true),
+          module: s.module,
+          symbolReason: undefined,
+          symbolMessage: undefined,
+        };
+      }
+      return k.hidden
+        ? { addr, symbol: undefined, module: undefined, symbolReason: "kernel-hidden", symbolMessage: k.hidden.message }
+        : {
+          addr,
+          symbol: undefined,
+          module: undefined,
+          symbolReason: "no-symbol",
+          symbolMessage: "no kernel symbol covers it",
+        };
     });
   }
 
