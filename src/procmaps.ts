@@ -60,6 +60,9 @@ const BACKENDS = ["auto", "ioctl", "text"] as const;
 /** Per binding: does this kernel answer PROCMAP_QUERY? Probed once. */
 const ioctlSupport = new WeakMap<Libc, boolean>();
 
+/** Closes the perf map and jitdump of handles dropped without close(). */
+const leakedJit = new FinalizationRegistry<JitSources>((jit) => jit.close());
+
 /** Closes descriptors of handles dropped without close(). */
 const leaked = new FinalizationRegistry<{ libc: Libc; fd: number }>(({ libc, fd }) => {
   libc.close(fd);
@@ -350,7 +353,10 @@ export class ProcMaps implements Disposable {
         let own: Symbolizer | undefined;
         return () => (own ??= new Symbolizer());
       })(),
-      jit: () => (this.#jit ??= new JitSources(this.#libc, this.pid)),
+      jit: () => {
+        if (!this.#jit) leakedJit.register(this, this.#jit = new JitSources(this.#libc, this.pid), this.#jit);
+        return this.#jit;
+      },
     };
     return symbolizeBatch(this.#symbolSources, addrs, opts);
   }
@@ -378,8 +384,11 @@ export class ProcMaps implements Disposable {
     b.dispose();
     this.#text?.dispose();
     this.#text = undefined;
-    this.#jit?.close();
-    this.#jit = undefined;
+    if (this.#jit) {
+      leakedJit.unregister(this.#jit);
+      this.#jit.close();
+      this.#jit = undefined;
+    }
     leaked.unregister(this);
     this.#libc.close(this.#fd);
     this.#fd = -1;
