@@ -25,3 +25,8 @@ export type {
 } from "./src/options.ts";
 export type { MappingKind, Resolved, ResolvePlan, ResolveReason } from "./src/resolve/types.ts";
 export type { MemoryFigures, SmapsEntry, SmapsOptions, SmapsRollup } from "./src/smaps/types.ts";
+export { Symbolizer } from "./src/symbolize/symbolizer.ts";
+export type { SymbolizeFileOptions, SymbolizerOptions } from "./src/symbolize/symbolizer.ts";
+export type { SymbolizeOptions } from "./src/symbolize/symbolize.ts";
+export type { FileSymbolized, KernelSymbolized, Symbolized, SymbolReason } from "./src/symbolize/result.ts";
+export type { SymbolInfo, SymbolSource } from "./src/symbolize/types.ts";

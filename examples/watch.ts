@@ -16,10 +16,12 @@ const USAGE = `usage: watch.ts <pid|self> [--interval <ms>] [--count <n>] [--rss
 Samples the process's VMAs every <ms> milliseconds (default 1000), <n> times
 (default: until the process exits or Ctrl-C), and prints "+ <vma>" for each
 new mapping and "- <vma>" for each one gone (names as the kernel's maps print
-them, a newline as \\012). --rss also prints "rss <kB> kB (<+/-kB>)" when
+them, a newline as \\012). A process that execs is followed into its new
+program ("exec: ..." line). --rss also prints "rss <kB> kB (<+/-kB>)" when
 the resident size changes (and at the first sample). --json prints one JSON
 object per change: {"sample":i,"change":"+"|"-","vma":{...}} or
-{"sample":i,"change":"rss","rss":<bytes>,"delta":<bytes>}.`;
+{"sample":i,"change":"rss","rss":<bytes>,"delta":<bytes>} or
+{"sample":i,"change":"exec","vmas":<n>}.`;
 
 const { values: opt, positionals } = parseCli(PROG, USAGE, {
   interval: { type: "string" },
@@ -54,7 +56,18 @@ async function main(): Promise<number> {
     for (let sample = 0; sample < count && !ac.signal.aborted; sample++) {
       if (sample > 0) await sleep(interval);
       const current = new Map<string, Vma>();
-      for await (const v of maps.vmas({ signal: ac.signal })) current.set(keyOf(v), v);
+      try {
+        for await (const v of maps.vmas({ signal: ac.signal })) current.set(keyOf(v), v);
+      } catch (e) {
+        // exec replaces the address space the handle reads: follow the process into its new program.
+        // (Exit and pid reuse end the watch below; a reused pid is never followed.)
+        if (!(e instanceof ProcMapsError && e.code === "ESRCH" && e.reason === "exec")) throw e;
+        maps.close();
+        maps = ProcMaps.open(pid);
+        for await (const v of maps.vmas({ signal: ac.signal })) current.set(keyOf(v), v);
+        if (json) console.log(JSON.stringify({ sample, change: "exec", vmas: current.size }));
+        else console.log(`exec: process ${pid} replaced its program; following it (${current.size} VMAs)`);
+      }
       const report = (change: "+" | "-", v: Vma) =>
         console.log(json ? JSON.stringify({ sample, change, vma: v }) : `${change} ${v.toString()}`);
       if (sample === 0 && !json) console.log(`watching ${pid}: ${current.size} VMAs`);
@@ -76,7 +89,11 @@ async function main(): Promise<number> {
   } catch (e) {
     if (e instanceof ProcMapsError && e.code === "ESRCH") {
       // The process ended while watched: the normal end of a watch.
-      console.error(`${PROG}: process ${pid} has exited`);
+      console.error(
+        e.reason === "reused"
+          ? `${PROG}: process ${pid} has exited (its pid now belongs to another process, which is not followed)`
+          : `${PROG}: process ${pid} has exited`,
+      );
       return 0;
     }
     if (ac.signal.aborted) return 0;

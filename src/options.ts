@@ -150,7 +150,7 @@ function unknownOption(key: string, what: string, known: Iterable<string>): Type
  * plain record (so a getter cannot answer one thing to the check and
  * another to the use); a TypeError for a key not in `known`.
  */
-function ownOptions(opts: unknown, what: string, known: ReadonlySet<string>): Record<string, unknown> {
+export function ownOptions(opts: unknown, what: string, known: ReadonlySet<string>): Record<string, unknown> {
   const o = checkObject(opts, what);
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(o)) {
@@ -161,7 +161,7 @@ function ownOptions(opts: unknown, what: string, known: ReadonlySet<string>): Re
 }
 
 /** Option `key` of `o`: a boolean, or `fallback` when absent; a TypeError otherwise. */
-function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+export function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v === "boolean") return v;
@@ -169,7 +169,12 @@ function booleanOption(o: Record<string, unknown>, key: string, fallback: boolea
 }
 
 /** Option `key` of `o`: one of `values`, or `fallback` when absent; a TypeError otherwise. */
-function choiceOption<T extends string>(o: Record<string, unknown>, key: string, values: readonly T[], fallback: T): T {
+export function choiceOption<T extends string>(
+  o: Record<string, unknown>,
+  key: string,
+  values: readonly T[],
+  fallback: T,
+): T {
   const v = o[key] ?? fallback;
   if (typeof v === "string" && (values as readonly string[]).includes(v)) return v as T;
   const list = values.map((x) => JSON.stringify(x));

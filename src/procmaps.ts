@@ -31,9 +31,16 @@ import type { Vma } from "./vma.ts";
 import { planFor, resolveBatch, type ResolveSources } from "./resolve/resolve.ts";
 import type { Resolved, ResolvePlan } from "./resolve/types.ts";
 import { AsyncFromSync } from "./async_iter.ts";
+import { symbolizeBatch, type SymbolizeOptions, type SymbolizeSources } from "./symbolize/symbolize.ts";
+import type { Symbolized } from "./symbolize/result.ts";
+import { Symbolizer } from "./symbolize/symbolizer.ts";
+import { JitSources } from "./symbolize/jit.ts";
 import { VmaIterator } from "./vma_iterator.ts";
 import { SmapsSource } from "./smaps/source.ts";
 import type { SmapsEntry, SmapsOptions, SmapsRollup } from "./smaps/types.ts";
+
+/** Closes the perf map and jitdump of handles dropped without close(). */
+const leakedJit = new FinalizationRegistry<JitSources>((jit) => jit.close());
 
 /** Closes descriptors of handles dropped without close(). */
 const leaked = new FinalizationRegistry<{ libc: Libc; fd: number; proc: ProcessRef }>(({ libc, fd, proc }) => {
@@ -95,6 +102,9 @@ export class ProcMaps implements Disposable {
   readonly #proc: ProcessRef;
   readonly #sources: ResolveSources;
   #smapsSource: SmapsSource | undefined;
+  #symbolSources: SymbolizeSources | undefined;
+  /** perf map and jitdump of the process, kept open for symbolize(). */
+  #jit: JitSources | undefined;
 
   private constructor(
     libc: Libc,
@@ -263,6 +273,40 @@ export class ProcMaps implements Disposable {
     return resolveBatch(this.#sources, addrs, opts);
   }
 
+  /**
+   * Symbolizes a batch of addresses: one result per input address, in input
+   * order, null where nothing is mapped. Each result is what
+   * {@link resolve} gives plus `symbol` (`name`, `demangled`, `start`,
+   * `size`, `offset`, `source`), or `symbolReason` and `symbolMessage` saying
+   * why there is none. ELF files are named from `.symtab`, else their debug
+   * file (by build ID or `.gnu_debuglink` under `debugDirs`), else `.dynsym`
+   * and MiniDebugInfo, plus `name@plt` for PLT stubs; JIT code from the
+   * target's `perf-<pid>.map`; the vDSO from its image. Symbol tables are
+   * cached in a {@link Symbolizer} (the handle's own, or `opts.symbolizer` to
+   * share one between handles).
+   *
+   * @throws {TypeError | RangeError} for a bad address (naming its index) or option.
+   * @throws {ProcMapsError} `ESRCH` when the process has exited.
+   */
+  symbolize(addrs: Iterable<bigint | number> | BigUint64Array, opts?: SymbolizeOptions): (Symbolized | null)[] {
+    this.#open();
+    this.#symbolSources ??= {
+      libc: this.#libc,
+      pid: this.pid,
+      proc: this.#proc,
+      resolve: (a, o) => resolveBatch(this.#sources, a, o),
+      symbolizer: (() => {
+        let own: Symbolizer | undefined;
+        return () => (own ??= new Symbolizer());
+      })(),
+      jit: () => {
+        if (!this.#jit) leakedJit.register(this, this.#jit = new JitSources(this.#libc, this.pid), this.#jit);
+        return this.#jit;
+      },
+    };
+    return symbolizeBatch(this.#symbolSources, addrs, opts);
+  }
+
   /** Which strategy `resolve(addrs, opts)` would use, and why. */
   planResolve(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): ResolvePlan {
     this.#open();
@@ -326,6 +370,11 @@ export class ProcMaps implements Disposable {
     this.#text = undefined;
     this.#files.clear();
     this.#smapsSource = undefined; // drops its spare buffers
+    if (this.#jit) {
+      leakedJit.unregister(this.#jit);
+      this.#jit.close();
+      this.#jit = undefined;
+    }
     leaked.unregister(this);
     this.#libc.close(this.#fd);
     this.#fd = -1;

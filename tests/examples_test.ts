@@ -10,7 +10,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -529,3 +529,33 @@ function lineReader(stream: NodeJS.ReadableStream): { next(): Promise<string | u
         : new Promise((r) => waiters.push(r)),
   };
 }
+
+test("watch follows a process across exec: an exec event, then the new program's mappings", async () => {
+  // The shell waits for a line, then replaces itself with sleep(1); ground truth: /proc/<pid>/exe after the exec.
+  const child = spawn("/bin/sh", ["-c", "read x; exec sleep 30"], { stdio: ["pipe", "ignore", "inherit"] });
+  const [cmd, ...rest] = runtimeCommand("examples/watch.ts", [String(child.pid), "--interval", "50", "--json"]);
+  const w = spawn(cmd, rest, { stdio: ["ignore", "pipe", "inherit"] });
+  const events = lineReader(w.stdout!);
+  try {
+    const waitFor = async (pred: (e: { sample: number; change: string; vma?: { name?: string } }) => boolean) => {
+      for (;;) {
+        const line = await events.next();
+        if (line === undefined) throw new Error("watch ended early");
+        const e = JSON.parse(line);
+        if (pred(e)) return e;
+      }
+    };
+    await waitFor((e) => e.sample === 0); // watching the shell
+    child.stdin!.write("go\n");
+    const exec = await waitFor((e) => e.change === "exec");
+    assert.ok(exec.sample > 0);
+    const exe = readlinkSync(`/proc/${child.pid}/exe`);
+    assert.match(exe, /sleep$/);
+    // The new program's file shows up as new mappings (the diff after an exec is old out, new in).
+    await waitFor((e) => e.change === "+" && e.vma?.name === exe);
+  } finally {
+    w.kill();
+    child.kill();
+    await new Promise((r) => child.on("exit", r));
+  }
+});

@@ -184,7 +184,9 @@ test(`RSS stays flat over ${QUERIES} queries (${BACKENDS.join(" and ")}; names, 
     gc?.();
     return rssMiB();
   };
-  round(QUERIES / 10); // warm up: JIT, buffers, caches
+  // Warm up with a whole round: JIT, buffers, caches, and the allocator's high-water mark (RSS
+  // never shrinks after a peak, so a shorter warm-up let one late GC look like growth under load).
+  round(QUERIES);
   const start = await settle();
   round(QUERIES);
   const end = await settle();

@@ -1,6 +1,8 @@
 /**
  * resolve() against a brute-force answer: the kernel's text maps for the
- * VMA, `readelf -n` for build IDs and `readelf -lW` for PT_LOAD headers, on
+ * VMA, `readelf -n` for build IDs and `readelf -lW` for PT_LOAD headers
+ * (an ELF address where the file's load bias, from its lowest VMA, puts one
+ * of them and the page maps that segment's bytes), on
  * a child with known mappings and 10,000 random addresses (mapped and
  * unmapped, duplicated, unsorted), for every strategy.
  */
@@ -27,6 +29,7 @@ interface Load {
   offset: bigint;
   vaddr: bigint;
   filesz: bigint;
+  memsz: bigint;
 }
 
 /** PT_LOAD headers as `readelf -lW` prints them; null when readelf says it is not ELF. */
@@ -34,8 +37,9 @@ function readelfLoads(path: string): Load[] | null {
   const r = spawnSync("readelf", ["-lW", path], { encoding: "utf8" });
   if (r.status !== 0 || !/Program Headers:/.test(r.stdout)) return null;
   const loads: Load[] = [];
-  for (const m of r.stdout.matchAll(/^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)/gm)) {
-    loads.push({ offset: BigInt(m[1]), vaddr: BigInt(m[2]), filesz: BigInt(m[3]) });
+  const re = /^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)/gm;
+  for (const m of r.stdout.matchAll(re)) {
+    loads.push({ offset: BigInt(m[1]), vaddr: BigInt(m[2]), filesz: BigInt(m[3]), memsz: BigInt(m[4]) });
   }
   return loads;
 }
@@ -85,9 +89,13 @@ function bruteForce(addr: bigint, loadsOf: (p: string) => Load[] | null) {
   const fileOffset = fileBacked ? addr - r.start + r.offset : undefined;
   let elfAddr: bigint | undefined;
   const loads = onDisk ? loadsOf(r.name) : null;
-  if (fileOffset !== undefined && loads) {
-    const l = loads.find((l) => fileOffset >= l.offset && fileOffset < l.offset + l.filesz);
-    if (l) elfAddr = fileOffset - l.offset + l.vaddr;
+  if (fileOffset !== undefined && loads && loads.length) {
+    // The loader puts the first segment's page at the file's lowest VMA (offset 0 here).
+    const first = rows.find((o) => o.inode === r.inode && o.devMajor === r.devMajor && o.name === r.name);
+    const bias = first!.start - (loads[0].vaddr & ~0xfffn);
+    const vaddr = addr - bias;
+    const l = loads.find((l) => vaddr >= l.vaddr && vaddr < l.vaddr + l.memsz);
+    if (l && fileOffset === vaddr - l.vaddr + l.offset) elfAddr = vaddr;
   }
   return { row: r, fileOffset, elfAddr, buildId: onDisk ? buildIdOf(r.name) : undefined };
 }

@@ -36,6 +36,15 @@ export interface WalkText {
   table: MapsTable | undefined;
 }
 
+/** A build ID the kernel gave for the VMA starting at its key. */
+interface KnownBuildId {
+  end: bigint;
+  inode: bigint;
+  devMajor: number;
+  devMinor: number;
+  id: string | undefined;
+}
+
 /** VMAs whose build ID is remembered per handle at most. */
 const MAX_BUILD_IDS = 8192;
 
@@ -58,7 +67,8 @@ export class IoctlBackend implements Backend {
   readonly #q: QueryStruct;
   readonly #files: MappedFiles;
   /** Build IDs by "major:minor:inode:start:end", once per VMA per handle (until refresh()). */
-  readonly #buildIds = new Map<string, string | undefined>();
+  /** Build IDs asked of the kernel, by VMA start (checked against the rest of the VMA's identity). */
+  readonly #buildIds = new Map<bigint, KnownBuildId>();
   /** undefined until first needed; null when the process has no gate area. */
   #gate: Gate | null | undefined;
   /** Times the whole maps text was read (tests count them). */
@@ -206,9 +216,14 @@ export class IoctlBackend implements Backend {
 
   buildIdOf(vma: Vma): string | undefined {
     if (!vma.fileBacked) return undefined;
-    const key = `${vma.devMajor}:${vma.devMinor}:${vma.inode}:${vma.start}:${vma.end}`;
-    const known = this.#buildIds.get(key);
-    if (known !== undefined || this.#buildIds.has(key)) return known;
+    // Keyed by start, compared field by field: no key string (with three bigints) per query.
+    const known = this.#buildIds.get(vma.start);
+    if (
+      known !== undefined && known.end === vma.end && known.inode === vma.inode && known.devMajor === vma.devMajor &&
+      known.devMinor === vma.devMinor
+    ) {
+      return known.id;
+    }
     const vetted = this.#files.mayAskKernel(vma, () => mappedFileOf(vma));
     let id: string | undefined;
     if (vetted === true) {
@@ -227,7 +242,13 @@ export class IoctlBackend implements Backend {
       id = again.buildId;
     } else id = vetted.buildId;
     if (this.#buildIds.size >= MAX_BUILD_IDS) this.#buildIds.clear();
-    this.#buildIds.set(key, id);
+    this.#buildIds.set(vma.start, {
+      end: vma.end,
+      inode: vma.inode,
+      devMajor: vma.devMajor,
+      devMinor: vma.devMinor,
+      id,
+    });
     return id;
   }
 

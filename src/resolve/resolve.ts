@@ -10,7 +10,7 @@
 import type { Backend, Seeker } from "../backend.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import { mappedFileOf } from "../elf/mapped_file.ts";
-import type { LoadSegment } from "../elf/segments.ts";
+import { type LoadSegment, segmentForVma } from "../elf/segments.ts";
 import { checkResolveOptions, type Pid } from "../options.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
 import { type Batch, toBatch } from "./batch.ts";
@@ -179,7 +179,15 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
     if (o.elfAddr && noOffset === undefined) {
       const loads = segmentsOf(src.files, vma, buildId);
       if (loads) {
-        segments = loads.map((l) => ({ offset: l.offset, end: l.offset + l.fileSize, shift: l.vaddr - l.offset }));
+        // Only through the segment this VMA maps (padding, .bss: see segmentForVma); a tie
+        // between segments is settled against the file's other VMAs, asked of the handle's backend.
+        const seg = segmentForVma(loads, vma, (a) => {
+          const v = src.backend.query(a, 0);
+          return v && v.inode === vma.inode && v.devMajor === vma.devMajor && v.devMinor === vma.devMinor
+            ? a - v.start + v.offset
+            : undefined;
+        });
+        segments = seg ? [{ offset: seg.fileStart, end: seg.fileEnd, shift: seg.shift }] : [];
       } else why = "no-elf-headers";
     }
     finished[i] = {

@@ -19,18 +19,17 @@
  */
 import { getLibc } from "../../ffi/mod.ts";
 import { readFile } from "../procfs/read.ts";
+import * as glueModule from "gecko-profiler-demangle/index_bg.js";
 
 interface Glue {
   __wbg_set_wasm(exports: unknown): void;
   demangle_any(name: string): string;
 }
 
-// The glue is an ES module; a missing package must not break loading
-// procmap (demangling then just returns names as they are).
-const glue: Glue | undefined = await import("gecko-profiler-demangle/index_bg.js").then(
-  (m) => m as unknown as Glue,
-  () => undefined,
-);
+// The glue is a plain ES module without side effects beyond its own
+// definitions (3 KB), imported statically: procmap has no top-level await,
+// so that require("procmap") works and bundlers are happy.
+const glue: Glue = glueModule as unknown as Glue;
 
 /** Longer names are returned as they are (real ones stay far below). */
 const MAX_NAME = 65536;
@@ -45,7 +44,6 @@ let state: State = { kind: "unloaded" };
 let traps = 0;
 
 function load(): State {
-  if (!glue) return { kind: "failed", reason: "the package gecko-profiler-demangle could not be imported" };
   try {
     const url = import.meta.resolve("gecko-profiler-demangle/index_bg.wasm");
     const path = decodeURIComponent(new URL(url).pathname);

@@ -19,17 +19,19 @@ export const VDSO_MAX_BYTES = 64 * 1024;
 
 /**
  * The bytes of process `pid`'s `[vdso]` VMA `[start, end)`, read from
- * `/proc/<pid>/mem`; null when the range is empty, larger than
+ * `/proc/<pid>/mem` (`pid` may also be the path of a `/proc/<pid>` directory:
+ * a handle passes its pinned one, `/proc/self/fd/N`); null when the range is empty, larger than
  * {@link VDSO_MAX_BYTES} or not an ELF image, or the memory cannot be read
  * (no ptrace access, the process exited, the range is not mapped).
  */
-export function readVdsoImage(libc: Libc, pid: Pid, start: bigint, end: bigint): Uint8Array | null {
+export function readVdsoImage(libc: Libc, pid: Pid | string, start: bigint, end: bigint): Uint8Array | null {
   if (typeof start !== "bigint" || typeof end !== "bigint") {
     throw new TypeError("readVdsoImage: start and end must be bigint");
   }
   if (end <= start || end - start > BigInt(VDSO_MAX_BYTES)) return null;
   if (end > BigInt(Number.MAX_SAFE_INTEGER)) return null; // pread's offset is a double here
-  const fd = libc.openRead(`/proc/${pid}/mem`);
+  // A string is a /proc/<pid> directory path (a handle passes its pinned one, /proc/self/fd/N).
+  const fd = libc.openRead(typeof pid === "string" && pid !== "self" ? `${pid}/mem` : `/proc/${pid}/mem`);
   if (fd < 0) return null;
   try {
     const image = new Uint8Array(Number(end - start));

@@ -14,6 +14,9 @@ export function countCalls(fn: () => void): Counts {
   const counting: Libc = {
     ...real,
     openRead: (p) => (counts.open++, real.openRead(p)),
+    // Files are opened relative to a directory too (the handle's /proc/<pid>, O_PATH then reopen).
+    openAt: (dirfd, p, flags) => (counts.open++, real.openAt(dirfd, p, flags)),
+    openat2: (dirfd, p, flags, resolve) => (counts.open++, real.openat2(dirfd, p, flags, resolve)),
     ioctl: (fd, req, arg) => (counts.ioctl++, real.ioctl(fd, req, arg)),
     pread: (fd, buf, off) => (counts.pread++, real.pread(fd, buf, off)),
   };

@@ -1,0 +1,452 @@
+/**
+ * ELF symbol tables (`.symtab`, `.dynsym`) and PLT stubs, read once per
+ * file into sorted typed arrays for binary search.
+ *
+ * Which symbols: `STT_FUNC`, `STT_GNU_IFUNC` and sized `STT_OBJECT`
+ * defined in a section that is loaded (SHF_ALLOC; not undefined, absolute
+ * or common; not TLS, whose values are offsets in a TLS block). An address belongs to a symbol when it
+ * lies in `[value, value + size)`. A zero-sized symbol (an assembly function
+ * without `.size`) reaches up to the next symbol and the end of its section;
+ * in `.dynsym`, which lists only exported symbols and so is sparse, only its
+ * own address (as blazesym does: reaching to the next export would name
+ * static functions after it). A symbol nested in another (or overlapping its
+ * end) wins inside its own range; the outer one resumes after it.
+ *
+ * Aliases (several symbols at one address, e.g. libc's global
+ * `__strsep_1c@GLIBC_2.2.5` and local `__old_strsep_1c`): one is picked, by
+ * these rules in order: a sized symbol over a zero-sized one; global (and
+ * GNU unique) over weak over local; a function over an object; then perf's
+ * rules for the name it prints (`choose_best_symbol`): fewer leading
+ * underscores, then the longer name; then the earlier entry in the table.
+ * nm lists them all; perf and gdb print one.
+ *
+ * Everything is attacker input: tables are read whole with one read each,
+ * up to {@link MAX_TABLE_BYTES}; entries pointing outside their string table
+ * or at an unterminated string are dropped; names longer than 64 KiB give
+ * no symbol.
+ * @module
+ */
+import type { RawSymbol, SymbolSource, SymbolTable } from "../symbolize/types.ts";
+import type { ReadAt } from "./segments.ts";
+import { cString, type ElfSections, type Section, sectionBytes, SHT_NOBITS, SHT_RELA } from "./sections.ts";
+
+/** Symbol, string and relocation tables larger than this are refused (64 MiB: 2.8 million ELF64 symbols). */
+export const MAX_TABLE_BYTES = 64 << 20;
+/** Bytes of names scanned to rank aliases, per table; past it, aliases keep table order. */
+const NAME_SCAN_BUDGET = 64 << 20;
+
+const STT_OBJECT = 1;
+const STT_FUNC = 2;
+const STT_GNU_IFUNC = 10;
+const STB_LOCAL = 0;
+const STB_GLOBAL = 1;
+const STB_WEAK = 2;
+const STB_GNU_UNIQUE = 10;
+const SHN_UNDEF = 0;
+const SHN_LORESERVE = 0xff00;
+const SHN_XINDEX = 0xffff;
+const SHF_ALLOC = 2n;
+const TWO_53 = 2 ** 53;
+const TWO_32 = 2 ** 32;
+const EM_X86_64 = 62;
+const EM_AARCH64 = 183;
+
+/** Columns of the symbols a table keeps, before sorting. */
+interface Columns {
+  /** High and low 32 bits of st_value. */
+  hi: number[];
+  lo: number[];
+  size: number[];
+  /** 2 global/unique, 1 weak, 0 local. */
+  bind: number[];
+  /** 1 function, 0 object. */
+  func: number[];
+  nameOff: number[];
+  /** Index into the section ends given to buildTable, or -1 when not known. */
+  sectionEnd: number[];
+}
+
+function emptyColumns(): Columns {
+  return { hi: [], lo: [], size: [], bind: [], func: [], nameOff: [], sectionEnd: [] };
+}
+
+/**
+ * A sorted symbol table: addresses relative to `base` as doubles (exact
+ * below 2^53), a piece list for lookups (each piece names the symbol that
+ * covers its range, or none), names decoded on first use.
+ */
+export class ElfSymbolTable implements SymbolTable {
+  readonly source: SymbolSource;
+  /** Symbols kept (one per address). */
+  readonly count: number;
+  /** Approximate memory held, for cache accounting. */
+  readonly byteSize: number;
+  readonly #base: bigint;
+  readonly #baseNumber: number;
+  readonly #strtab: Uint8Array;
+  readonly #pieceStart: Float64Array;
+  readonly #pieceSym: Int32Array;
+  readonly #symStart: Float64Array;
+  readonly #symSize: Float64Array;
+  readonly #symName: Uint32Array;
+  readonly #named: (RawSymbol | null | undefined)[];
+
+  /** @internal Built by {@link buildTable}. */
+  constructor(
+    source: SymbolSource,
+    base: bigint,
+    strtab: Uint8Array,
+    pieceStart: Float64Array,
+    pieceSym: Int32Array,
+    symStart: Float64Array,
+    symSize: Float64Array,
+    symName: Uint32Array,
+  ) {
+    this.source = source;
+    this.#base = base;
+    this.#baseNumber = base < BigInt(TWO_53) ? Number(base) : NaN;
+    this.#strtab = strtab;
+    this.#pieceStart = pieceStart;
+    this.#pieceSym = pieceSym;
+    this.#symStart = symStart;
+    this.#symSize = symSize;
+    this.#symName = symName;
+    this.count = symStart.length;
+    this.#named = new Array(symStart.length);
+    this.byteSize = strtab.length + pieceStart.length * 12 + symStart.length * 28 + 256;
+  }
+
+  /** The symbol covering `addr` (an ELF address), or undefined. */
+  find(addr: bigint): RawSymbol | undefined {
+    let x: number;
+    const a = Number(addr);
+    if (a < TWO_53 && this.#baseNumber === this.#baseNumber) x = a - this.#baseNumber;
+    else {
+      const d = addr - this.#base;
+      if (d < 0n || d >= BigInt(TWO_53)) return undefined;
+      x = Number(d);
+    }
+    const starts = this.#pieceStart;
+    if (starts.length === 0 || !(x >= starts[0])) return undefined;
+    let lo = 0, hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid] <= x) lo = mid;
+      else hi = mid - 1;
+    }
+    const k = this.#pieceSym[lo];
+    return k < 0 ? undefined : this.#symbol(k) ?? undefined;
+  }
+
+  #symbol(k: number): RawSymbol | null {
+    let s = this.#named[k];
+    if (s === undefined) {
+      const name = cString(this.#strtab, this.#symName[k]);
+      s = name === undefined || name === "" ? null : {
+        name,
+        start: this.#base + BigInt(this.#symStart[k]),
+        size: BigInt(this.#symSize[k]),
+      };
+      this.#named[k] = s;
+    }
+    return s;
+  }
+
+  /** Every kept symbol, in address order (for tests and tools). */
+  *symbols(): IterableIterator<RawSymbol> {
+    for (let k = 0; k < this.count; k++) {
+      const s = this.#symbol(k);
+      if (s) yield s;
+    }
+  }
+}
+
+/** Counts leading underscores and the length of the name at `off`, within a scan budget. */
+function nameMetrics(strtab: Uint8Array, off: number, budget: { bytes: number }): [number, number] {
+  if (budget.bytes <= 0) return [0, 0];
+  const end = strtab.subarray(off, Math.min(strtab.length, off + 4096)).indexOf(0);
+  const len = end < 0 ? 4096 : end;
+  budget.bytes -= len + 1;
+  let u = 0;
+  while (u < len && strtab[off + u] === 0x5f) u++;
+  return [u, len];
+}
+
+/** Sorts, picks one symbol per address, sizes the zero-sized ones and builds the lookup pieces. */
+function buildTable(
+  source: SymbolSource,
+  c: Columns,
+  strtab: Uint8Array,
+  exactZeroSized: boolean,
+  sectionEnds: readonly bigint[] = [],
+): ElfSymbolTable {
+  const n = c.hi.length;
+  // The lowest value is the base; values are kept as doubles relative to it.
+  let bhi = 0, blo = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || c.hi[i] < bhi || (c.hi[i] === bhi && c.lo[i] < blo)) {
+      bhi = c.hi[i];
+      blo = c.lo[i];
+    }
+  }
+  const base = (BigInt(bhi) << 32n) | BigInt(blo);
+  const rel = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = (c.hi[i] - bhi) * TWO_32 + (c.lo[i] - blo);
+    rel[i] = d < TWO_53 ? d : Infinity;
+  }
+  const size = Float64Array.from(c.size);
+  const bindOf = Int8Array.from(c.bind);
+  const funcOf = Uint8Array.from(c.func);
+  let kept = 0;
+  for (let i = 0; i < n; i++) if (rel[i] !== Infinity) kept++;
+  const order = new Uint32Array(kept);
+  for (let i = 0, j = 0; i < n; i++) if (rel[i] !== Infinity) order[j++] = i;
+  order.sort((a, b) => rel[a] - rel[b] || a - b);
+  // Aliases: each run of equal starts sorted by preference, best first. Name
+  // metrics are computed for aliases only, within a budget (when it runs
+  // out, a run keeps table order) so that the comparison stays consistent.
+  const budget = { bytes: NAME_SCAN_BUDGET };
+  const under = new Map<number, number>();
+  const len = new Map<number, number>();
+  for (let j = 0; j < kept;) {
+    let e = j + 1;
+    while (e < kept && rel[order[e]] === rel[order[j]]) e++;
+    if (e - j > 1) {
+      const run = Array.from(order.subarray(j, e));
+      for (const i of run) {
+        const [u, l] = nameMetrics(strtab, c.nameOff[i], budget);
+        under.set(i, u);
+        len.set(i, l);
+      }
+      if (budget.bytes <= 0) { for (const i of run) under.set(i, 0), len.set(i, 0); }
+      run.sort((a, b) => {
+        const sa = size[a] > 0 ? 1 : 0, sb = size[b] > 0 ? 1 : 0;
+        if (sa !== sb) return sb - sa;
+        if (bindOf[a] !== bindOf[b]) return bindOf[b] - bindOf[a];
+        if (funcOf[a] !== funcOf[b]) return funcOf[b] - funcOf[a];
+        const ua = under.get(a)!, ub = under.get(b)!;
+        if (ua !== ub) return ua - ub;
+        const la = len.get(a)!, lb = len.get(b)!;
+        if (la !== lb) return lb - la;
+        return a - b;
+      });
+      order.set(run, j);
+    }
+    j = e;
+  }
+  // One symbol per address: the first of each run of equal starts.
+  const groups: number[] = [];
+  for (let j = 0; j < order.length; j++) {
+    if (j === 0 || rel[order[j]] !== rel[order[j - 1]]) groups.push(order[j]);
+  }
+  const g = groups.length;
+  const symStart = new Float64Array(g);
+  const symSize = new Float64Array(g);
+  const symEnd = new Float64Array(g);
+  const symName = new Uint32Array(g);
+  for (let k = 0; k < g; k++) {
+    const i = groups[k];
+    symStart[k] = rel[i];
+    symName[k] = c.nameOff[i];
+    if (size[i] > 0) {
+      symSize[k] = size[i];
+      symEnd[k] = rel[i] + size[i];
+    } else if (exactZeroSized) {
+      symSize[k] = 0;
+      symEnd[k] = rel[i] + 1;
+    } else {
+      const next = k + 1 < g ? rel[groups[k + 1]] : Infinity;
+      const e = c.sectionEnd[i] < 0 ? -1n : sectionEnds[c.sectionEnd[i]] - base;
+      const secEnd = e < 0n ? -1 : Number(e);
+      const end = Math.min(next, secEnd);
+      symEnd[k] = end > rel[i] ? end : rel[i];
+      symSize[k] = symEnd[k] - rel[i];
+    }
+  }
+  // Sweep: a stack of open symbols; the innermost (latest started) covers.
+  const ps: number[] = [];
+  const pk: number[] = [];
+  const emit = (pos: number, k: number) => {
+    const last = ps.length - 1;
+    if (last >= 0 && ps[last] === pos) pk[last] = k;
+    else if (last >= 0 && pk[last] === k) return;
+    else {
+      ps.push(pos);
+      pk.push(k);
+    }
+  };
+  const stack: number[] = [];
+  const closeUpTo = (limit: number) => {
+    while (stack.length && symEnd[stack[stack.length - 1]] <= limit) {
+      const pos = symEnd[stack.pop()!];
+      while (stack.length && symEnd[stack[stack.length - 1]] <= pos) stack.pop();
+      emit(pos, stack.length ? stack[stack.length - 1] : -1);
+    }
+  };
+  for (let k = 0; k < g; k++) {
+    if (symEnd[k] <= symStart[k]) continue; // no extent (a zero-sized symbol at its section's end)
+    closeUpTo(symStart[k]);
+    emit(symStart[k], k);
+    stack.push(k);
+  }
+  closeUpTo(Infinity);
+  return new ElfSymbolTable(
+    source,
+    base,
+    strtab,
+    Float64Array.from(ps),
+    Int32Array.from(pk),
+    symStart,
+    symSize,
+    symName,
+  );
+}
+
+/** Why a table could not be read. */
+export type TableProblem = "none" | "unreadable" | "too-big";
+
+/**
+ * Reads the symbol table in section `sym` (`.symtab` or `.dynsym`) with its
+ * string table, or says why not.
+ */
+export function readSymbolTable(
+  read: ReadAt,
+  elf: ElfSections,
+  sym: Section,
+  source: SymbolSource,
+): ElfSymbolTable | TableProblem {
+  const entsize = elf.is64 ? 24 : 16;
+  if (sym.type === SHT_NOBITS || sym.size === 0n) return "none";
+  if (sym.size > BigInt(MAX_TABLE_BYTES)) return "too-big";
+  if (sym.link >= elf.sections.length) return "unreadable";
+  const strSec = elf.sections[sym.link];
+  if (strSec.size > BigInt(MAX_TABLE_BYTES)) return "too-big";
+  const bytes = sectionBytes(read, sym, MAX_TABLE_BYTES);
+  const strtab = sectionBytes(read, strSec, MAX_TABLE_BYTES);
+  if (!bytes || !strtab) return "unreadable";
+  const le = elf.le;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const count = Math.floor(bytes.length / entsize);
+  const lastNul = strtab.lastIndexOf(0);
+  const c = emptyColumns();
+  const secEnds = elf.sections.map((s) => (s.flags & SHF_ALLOC) !== 0n ? s.addr + s.size : -1n);
+  const secStarts = elf.sections.map((s) => s.addr);
+  for (let i = 1; i < count; i++) {
+    const at = i * entsize;
+    let name: number, info: number, shndx: number, hi: number, lo: number, sizeHi: number, size: number;
+    if (elf.is64) {
+      name = v.getUint32(at, le);
+      info = bytes[at + 4];
+      shndx = v.getUint16(at + 6, le);
+      lo = v.getUint32(at + (le ? 8 : 12), le);
+      hi = v.getUint32(at + (le ? 12 : 8), le);
+      size = v.getUint32(at + (le ? 16 : 20), le);
+      sizeHi = v.getUint32(at + (le ? 20 : 16), le);
+    } else {
+      name = v.getUint32(at, le);
+      hi = 0;
+      lo = v.getUint32(at + 4, le);
+      size = v.getUint32(at + 8, le);
+      sizeHi = 0;
+      info = bytes[at + 12];
+      shndx = v.getUint16(at + 14, le);
+    }
+    const type = info & 0xf;
+    const bind = info >> 4;
+    const isFunc = type === STT_FUNC || type === STT_GNU_IFUNC;
+    const sized = size !== 0 || sizeHi !== 0;
+    if (!isFunc && !(type === STT_OBJECT && sized)) continue;
+    if (shndx === SHN_UNDEF || (shndx >= SHN_LORESERVE && shndx !== SHN_XINDEX)) continue;
+    if (name === 0 || name > lastNul) continue; // no name, or one that runs off the table
+    if (sizeHi >= 1 << 21) continue; // 2^53 bytes or more: not a real size
+    // Symbols of sections not loaded into memory (.gnu.warning.*, ...) name no address.
+    if (shndx !== SHN_XINDEX && shndx < secEnds.length && secEnds[shndx] < 0n) continue;
+    let section = -1;
+    if (shndx !== SHN_XINDEX && shndx < secEnds.length) {
+      const value = (BigInt(hi) << 32n) | BigInt(lo);
+      if (value >= secStarts[shndx] && value < secEnds[shndx]) section = shndx;
+    }
+    if (!sized && section < 0) continue; // no way to bound it
+    c.hi.push(hi);
+    c.lo.push(lo);
+    c.size.push(sizeHi * TWO_32 + size);
+    c.bind.push(
+      bind === STB_GLOBAL || bind === STB_GNU_UNIQUE ? 2 : bind === STB_WEAK ? 1 : bind === STB_LOCAL ? 0 : -1,
+    );
+    c.func.push(isFunc ? 1 : 0);
+    c.nameOff.push(name);
+    c.sectionEnd.push(section);
+  }
+  return buildTable(source, c, strtab, source === "dynsym", secEnds);
+}
+
+/**
+ * `name@plt` symbols for the PLT stubs, from `.rela.plt` and `.dynsym`, as
+ * objdump and perf name them. x86_64: `.plt.sec` (IBT) holds the stubs when
+ * present, 16 bytes each; else `.plt`, 16 bytes each after a 16-byte header.
+ * AArch64: `.plt`, 16 bytes each after a 32-byte header. The stub of each
+ * relocation is found from its GOT slot (`(r_offset - .got.plt) / 8 - 3`),
+ * which is how the linker lays them out (libc's relocations are not in stub
+ * order); IRELATIVE entries have no symbol and get no name. Other machines
+ * and ELF32: none.
+ */
+export function readPltTable(read: ReadAt, elf: ElfSections, source: SymbolSource): ElfSymbolTable | TableProblem {
+  if (!elf.is64 || (elf.machine !== EM_X86_64 && elf.machine !== EM_AARCH64)) return "none";
+  const rela = elf.byName(".rela.plt");
+  const pltSec = elf.machine === EM_X86_64 ? elf.byName(".plt.sec") : undefined;
+  const plt = pltSec ?? elf.byName(".plt");
+  const gotPlt = elf.byName(".got.plt");
+  if (!rela || rela.type !== SHT_RELA || !plt || rela.link >= elf.sections.length) return "none";
+  const header = pltSec ? 0n : elf.machine === EM_X86_64 ? 16n : 32n;
+  const stubs = plt.size > header ? (plt.size - header) / 16n : 0n;
+  if (stubs === 0n) return "none";
+  const dynsym = elf.sections[rela.link];
+  if (rela.size > BigInt(MAX_TABLE_BYTES) || dynsym.size > BigInt(MAX_TABLE_BYTES)) return "too-big";
+  const relas = sectionBytes(read, rela, MAX_TABLE_BYTES);
+  const syms = sectionBytes(read, dynsym, MAX_TABLE_BYTES);
+  const strSec = dynsym.link < elf.sections.length ? elf.sections[dynsym.link] : undefined;
+  const strtab = strSec ? sectionBytes(read, strSec, MAX_TABLE_BYTES) : null;
+  if (!relas || !syms || !strtab) return "unreadable";
+  const le = elf.le;
+  const rv = new DataView(relas.buffer, relas.byteOffset, relas.length);
+  const sv = new DataView(syms.buffer, syms.byteOffset, syms.length);
+  const lastNul = strtab.lastIndexOf(0);
+  const names: string[] = [];
+  const values: bigint[] = [];
+  const n = Math.floor(relas.length / 24);
+  for (let i = 0; i < n; i++) {
+    const offset = rv.getBigUint64(i * 24, le);
+    const symIndex = Number(rv.getBigUint64(i * 24 + 8, le) >> 32n);
+    let slot = BigInt(i);
+    if (gotPlt) {
+      const s = (offset - gotPlt.addr) / 8n - 3n;
+      if (offset >= gotPlt.addr && (offset - gotPlt.addr) % 8n === 0n) slot = s;
+    }
+    if (slot < 0n || slot >= stubs || symIndex === 0 || (symIndex + 1) * 24 > syms.length) continue;
+    const nameOff = sv.getUint32(symIndex * 24, le);
+    if (nameOff === 0 || nameOff > lastNul) continue;
+    const name = cString(strtab, nameOff);
+    if (!name) continue;
+    names.push(name + "@plt");
+    values.push(plt.addr + header + slot * 16n);
+  }
+  // The names as a string table of their own.
+  const encoder = new TextEncoder();
+  const encoded = names.map((s) => encoder.encode(s));
+  const table = new Uint8Array(1 + encoded.reduce((a, e) => a + e.length + 1, 0));
+  const c = emptyColumns();
+  let at = 1;
+  encoded.forEach((e, i) => {
+    table.set(e, at);
+    c.hi.push(Number(values[i] >> 32n));
+    c.lo.push(Number(values[i] & 0xffffffffn));
+    c.size.push(16);
+    c.bind.push(2);
+    c.func.push(1);
+    c.nameOff.push(at);
+    c.sectionEnd.push(-1);
+    at += e.length + 1;
+  });
+  return buildTable(source, c, table, false);
+}
