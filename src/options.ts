@@ -199,8 +199,10 @@ export function checkQueryOptions(opts: unknown): Request {
   if (opts === undefined) return DEFAULT_REQUEST;
   const o = checkObject(opts, "query");
   let request = DEFAULT_REQUEST;
-  // Object.keys: own properties only. Each value is read once, right here.
-  for (const key of Object.keys(o)) {
+  // Own properties only (for-in with hasOwn allocates nothing, unlike Object.keys: this is the
+  // per-query path). Each value is read once, right here.
+  for (const key in o) {
+    if (!Object.hasOwn(o, key)) continue;
     const bit = QUERY_BITS.get(key);
     if (bit === undefined) throw unknownOption(key, "query", QUERY_BITS.keys());
     request = applyBoolean(request, key, bit, o[key]);

@@ -29,38 +29,6 @@ export interface ResolveSources {
   files: MappedFiles;
 }
 
-/** An ioctl seeker that, after `budget` seeks, hands the rest of the batch to another (the text's). */
-class Budgeted implements Seeker {
-  readonly #then: () => Seeker;
-  #left: number;
-  #on: Seeker;
-  startHi = 0;
-  startLo = 0;
-  endHi = 0;
-  endLo = 0;
-
-  constructor(first: Seeker, budget: number, then: () => Seeker) {
-    this.#on = first;
-    this.#left = budget;
-    this.#then = then;
-  }
-
-  seek(addr: bigint, hi: number, lo: number): boolean {
-    if (this.#left-- === 0) this.#on = this.#then();
-    const s = this.#on;
-    if (!s.seek(addr, hi, lo)) return false;
-    this.startHi = s.startHi;
-    this.startLo = s.startLo;
-    this.endHi = s.endHi;
-    this.endLo = s.endLo;
-    return true;
-  }
-
-  current(): Vma {
-    return this.#on.current();
-  }
-}
-
 /** Resolution of distinct addresses: entry index per address (-1: unmapped), and the VMAs found. */
 interface Found {
   entryOf: Int32Array;
@@ -71,9 +39,11 @@ interface Found {
  * The resolution loop: one seek answers every following address inside the
  * VMA it returns, and every address in the gap before it.
  */
-function locate(s: Seeker, batch: Batch): Found {
+function locate(batch: Batch, first: Seeker, budget: number, then: () => Seeker): Found {
   const { unique, hi, lo } = batch;
   const found: Found = { entryOf: new Int32Array(unique.length), entries: [] };
+  let s = first;
+  let left = budget; // seeks before the rest of the batch goes to `then` (the text)
   let sought = false;
   let curEntry = -1; // the current VMA's entry, made when the first address lands in it
   for (let i = 0; i < unique.length; i++) {
@@ -81,6 +51,7 @@ function locate(s: Seeker, batch: Batch): Found {
     if (!sought || h > s.endHi || (h === s.endHi && l >= s.endLo)) {
       sought = true;
       curEntry = -1;
+      if (left-- === 0) s = then();
       if (!s.seek(unique[i], h, l)) {
         found.entryOf.fill(-1, i);
         break;
@@ -132,12 +103,11 @@ const NO_OFFSET: Partial<Record<MappingKind, ResolveReason>> = {
   special: "kernel",
 };
 
-/** The seeker a plan calls for. */
-function seekerFor(src: ResolveSources, plan: ResolvePlan): Seeker {
-  if (plan.strategy === "text") return src.text().seeker();
-  const ioctl = src.backend.seeker();
-  if (plan.queryBudget === Infinity) return ioctl;
-  return new Budgeted(ioctl, plan.queryBudget, () => src.text().seeker());
+/** The seekers a plan calls for: the first, how many seeks it gets, and the one after. */
+function seekersFor(src: ResolveSources, plan: ResolvePlan): [Seeker, number, () => Seeker] {
+  const text = () => src.text().seeker();
+  if (plan.strategy === "text") return [text(), Infinity, text];
+  return [src.backend.seeker(), plan.queryBudget, text];
 }
 
 /** Which strategy resolve() would use for `addrs`, and why. */
@@ -154,7 +124,7 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
   const plan = planBatch({ pid: src.pid, backend: src.backend, index: src.text().lastIndex() }, batch, o.strategy);
   // Headers of files without a build ID hold for this call only.
   src.files.newGeneration();
-  const found = locate(seekerFor(src, plan), batch);
+  const found = locate(batch, ...seekersFor(src, plan));
 
   // Per distinct VMA an address lands in: build ID (once per file), ELF headers (once per file), kind.
   const buildIds = new Map<string, string | undefined>();
