@@ -21,6 +21,7 @@ import { emptyFileId, type FileId, type Libc } from "../../ffi/mod.ts";
 import type { Pid } from "../options.ts";
 import { readFileText } from "../procfs/read.ts";
 import { namespacePid, statusFields } from "./proc_status.ts";
+import { openJitFile } from "./jit_file.ts";
 import { LatestRanges } from "./latest_ranges.ts";
 import type { RawSymbol, SymbolTable } from "./types.ts";
 
@@ -56,9 +57,6 @@ const LOAD_FIXED = RECORD_HEADER + 40;
 const MOVE_SIZE = RECORD_HEADER + 48;
 const NAME_MAX = 4096;
 const CHUNK = 1 << 20;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const ENOENT = 2;
 const TWO32 = 4294967296;
 
 /** A jitdump file, read so far; absolute addresses. */
@@ -121,23 +119,10 @@ export class JitDump implements SymbolTable {
     uids: string[] | undefined,
     pid: number | undefined,
   ): JitDump | JitDumpUnavailable {
-    const fd = libc.openRead(path); // O_NONBLOCK: a FIFO cannot block the open
-    if (fd < 0) {
-      return fd === -ENOENT
-        ? { reason: "no-file", path, message: `${path} does not exist` }
-        : { reason: "no-access", path, message: `cannot open ${path} (errno ${-fd})` };
-    }
+    const fd = openJitFile(libc, path, uids);
+    if (typeof fd !== "number") return fd;
     let keep = false;
     try {
-      const id: FileId = emptyFileId();
-      const r = libc.fstat(fd, id);
-      if (r < 0) return { reason: "no-access", path, message: `cannot fstat ${path} (errno ${-r})` };
-      if ((id.mode & S_IFMT) !== S_IFREG) {
-        return { reason: "not-regular-file", path, message: `${path} is not a regular file` };
-      }
-      if (uids && id.uid !== undefined && !uids.includes(String(id.uid))) {
-        return { reason: "foreign-owner", path, message: `${path} is owned by uid ${id.uid}, not by the process` };
-      }
       const head = new Uint8Array(HEADER_MIN);
       if (libc.pread(fd, head, 0) !== HEADER_MIN) {
         return { reason: "bad-header", path, message: `${path} is shorter than a jitdump header` };

@@ -18,10 +18,11 @@
  * lookup that misses refreshes once by itself).
  * @module
  */
-import { emptyFileId, type FileId, type Libc } from "../../ffi/mod.ts";
+import type { Libc } from "../../ffi/mod.ts";
 import type { Pid } from "../options.ts";
 import { readFileText } from "../procfs/read.ts";
 import { namespacePid, statusFields } from "./proc_status.ts";
+import { openJitFile } from "./jit_file.ts";
 import { LatestRanges } from "./latest_ranges.ts";
 import type { RawSymbol, SymbolTable } from "./types.ts";
 
@@ -52,10 +53,7 @@ export interface PerfMapUnavailable {
   readonly message: string;
 }
 
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
 const CHUNK = 1 << 20;
-const ENOENT = 2;
 
 /** A `perf-<pid>.map` file, read so far; absolute addresses. */
 export class PerfMap implements SymbolTable {
@@ -118,28 +116,10 @@ export class PerfMap implements SymbolTable {
     limits: PerfMapLimits,
     uids: string[] | undefined,
   ): PerfMap | PerfMapUnavailable {
-    // openRead uses O_NONBLOCK: a FIFO put there cannot block the open.
-    const fd = libc.openRead(path);
-    if (fd < 0) {
-      return fd === -ENOENT
-        ? { reason: "no-file", path, message: `${path} does not exist` }
-        : { reason: "no-access", path, message: `cannot open ${path} (errno ${-fd})` };
-    }
+    const fd = openJitFile(libc, path, uids);
+    if (typeof fd !== "number") return fd;
     let keep = false;
     try {
-      const id: FileId = emptyFileId();
-      const r = libc.fstat(fd, id);
-      if (r < 0) return { reason: "no-access", path, message: `cannot fstat ${path} (errno ${-r})` };
-      if ((id.mode & S_IFMT) !== S_IFREG) {
-        return { reason: "not-regular-file", path, message: `${path} is not a regular file` };
-      }
-      if (uids && id.uid !== undefined && !uids.includes(String(id.uid))) {
-        return {
-          reason: "foreign-owner",
-          path,
-          message: `${path} is owned by uid ${id.uid}, not by the process (uids ${uids.join(" ")})`,
-        };
-      }
       const map = new PerfMap(libc, fd, path, limits);
       keep = true;
       map.refresh();
