@@ -430,14 +430,7 @@ test("watch --rss reports the resident size from smaps_rollup, then its changes"
   const w = spawn(cmd, rest, { stdio: ["ignore", "pipe", "inherit"] });
   const events = lineReader(w.stdout!);
   try {
-    const waitFor = async (pred: (e: any) => boolean) => {
-      for (;;) {
-        const line = await events.next();
-        if (line === undefined) throw new Error("watch ended early");
-        const e = JSON.parse(line);
-        if (pred(e)) return e;
-      }
-    };
+    const waitFor = (pred: (e: WatchEvent) => boolean) => nextEvent(events, pred);
     const first = await waitFor((e) => e.change === "rss");
     assert.equal(first.sample, 0);
     assert.equal(first.delta, first.rss);
@@ -474,14 +467,7 @@ test("watch reports a mapping that appears and then disappears", async () => {
   const w = spawn(cmd, rest, { stdio: ["ignore", "pipe", "inherit"] });
   const events = lineReader(w.stdout!);
   try {
-    const waitFor = async (pred: (e: any) => boolean) => {
-      for (;;) {
-        const line = await events.next();
-        if (line === undefined) throw new Error("watch ended early");
-        const e = JSON.parse(line);
-        if (pred(e)) return e;
-      }
-    };
+    const waitFor = (pred: (e: WatchEvent) => boolean) => nextEvent(events, pred);
     await waitFor((e) => e.sample === 0);
     toggler.stdin!.write("map\n");
     const addr = await lines.next();
@@ -500,6 +486,22 @@ test("watch reports a mapping that appears and then disappears", async () => {
 });
 
 /** Async line iterator over a stream: next() resolves to a line, or undefined at the end. */
+/** One line of `watch --json`. */
+type WatchEvent = any;
+
+/** The next `watch --json` event that satisfies `pred`; throws when watch's output ends first. */
+async function nextEvent(
+  events: { next(): Promise<string | undefined> },
+  pred: (e: WatchEvent) => boolean,
+): Promise<WatchEvent> {
+  for (;;) {
+    const line = await events.next();
+    if (line === undefined) throw new Error("watch ended early");
+    const e = JSON.parse(line);
+    if (pred(e)) return e;
+  }
+}
+
 function lineReader(stream: NodeJS.ReadableStream): { next(): Promise<string | undefined> } {
   const queue: string[] = [];
   const waiters: ((l: string | undefined) => void)[] = [];
@@ -537,14 +539,7 @@ test("watch follows a process across exec: an exec event, then the new program's
   const w = spawn(cmd, rest, { stdio: ["ignore", "pipe", "inherit"] });
   const events = lineReader(w.stdout!);
   try {
-    const waitFor = async (pred: (e: { sample: number; change: string; vma?: { name?: string } }) => boolean) => {
-      for (;;) {
-        const line = await events.next();
-        if (line === undefined) throw new Error("watch ended early");
-        const e = JSON.parse(line);
-        if (pred(e)) return e;
-      }
-    };
+    const waitFor = (pred: (e: WatchEvent) => boolean) => nextEvent(events, pred);
     await waitFor((e) => e.sample === 0); // watching the shell
     child.stdin!.write("go\n");
     const exec = await waitFor((e) => e.change === "exec");
