@@ -30,6 +30,8 @@ import { fillHugePageSizes } from "../procfs/huge_pages.ts";
 import { FLAG } from "../ioctl/abi.ts";
 import type { Vma } from "../vma.ts";
 import { hiOf, loOf } from "../util/bytes.ts";
+import { TableBuilder } from "../table/builder.ts";
+import type { VmaTable } from "../table/vma_table.ts";
 
 /** How often to re-read a text whose lines overlap (it changed between reads). */
 const CONSISTENT_READ_ATTEMPTS = 4;
@@ -162,6 +164,30 @@ export class TextBackend implements Backend {
         return null;
       },
     };
+  }
+
+  /** A fresh snapshot's rows (as a walk reads one) copied into columns. */
+  table(from: bigint, to: bigint | undefined, request: Request, signal: AbortSignal | undefined): VmaTable {
+    signal?.throwIfAborted();
+    const table = this.snapshot();
+    const flags = request & KERNEL_FLAGS;
+    const withNames = (request & WANT_NAME) !== 0, withIds = (request & WANT_BUILD_ID) !== 0;
+    let row = table.firstEndingAbove(hiOf(from), loOf(from));
+    let last = table.count;
+    if (to !== undefined) {
+      // Rows starting below `to`: the first row ending above `to - 1` may still start below it.
+      const toHi = hiOf(to), toLo = loOf(to);
+      last = row;
+      while (last < table.count && !table.startsAtOrAbove(last, toHi, toLo)) last++;
+    }
+    const b = new TableBuilder(withNames, withIds, last - row);
+    for (; row < last; row++) {
+      if (!table.matches(row, flags)) continue;
+      const i = b.row();
+      table.copyRow(row, b, i, withNames);
+      if (withIds) b.setBuildId(i, this.#buildIdOfRow(table, row));
+    }
+    return b.finish();
   }
 
   refresh(): void {

@@ -17,8 +17,8 @@ import { ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
 import { PERM } from "../vma.ts";
 import { FLAG } from "../ioctl/abi.ts";
-import { hiOf, loOf, TWO_32 } from "../util/bytes.ts";
-import { HI, LO, MapsTable } from "./table.ts";
+import { HI, hiOf, LO, loOf, TWO_32 } from "../util/bytes.ts";
+import { MapsTable } from "./table.ts";
 
 const CH_NL = 0x0a;
 const CH_SPACE = 0x20;
@@ -248,8 +248,9 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       );
     }
     s = p;
-    while (p < length && t[p] !== CH_NL) p++;
-    if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+    // The name's end: a native scan (memchr speed), not a loop per byte.
+    if (c !== CH_NL) p = t.indexOf(CH_NL, p);
+    if (p < 0 || p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
     nameStart[i] = s;
     nameEnd[i] = p;
     p++;

@@ -8,22 +8,29 @@
 import { FLAG } from "../ioctl/abi.ts";
 import { decodeName } from "../util/names.ts";
 import { setRawName, Vma } from "../vma.ts";
-import { hiOf, loOf, nativeLittleEndian } from "../util/bytes.ts";
-
-// Word order of a u64 inside a Uint32Array that aliases a BigUint64Array.
-/** Index of the low 32-bit word of a u64 in a column's `words`. */
-export const LO: number = nativeLittleEndian ? 0 : 1;
-/** Index of the high 32-bit word of a u64 in a column's `words`. */
-export const HI: number = 1 - LO;
+import type { TableBuilder } from "../table/builder.ts";
+import { HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
 
 const CH_NL = 0x0a;
 const CH_BACKSLASH = 0x5c;
 
+/** A column of u64 values, stored as 32-bit word pairs (the parser writes words, not bigints). */
 export class U64Column {
   words: Uint32Array;
   #big: BigUint64Array | undefined;
+  #view: DataView;
   constructor(capacity: number) {
     this.words = new Uint32Array(capacity * 2);
+    this.#view = new DataView(this.words.buffer);
+  }
+  /**
+   * Row `i` as a bigint: 0n without allocating for a zero, else through a
+   * DataView (in JavaScriptCore a BigUint64Array element costs twice as much).
+   */
+  get(i: number): bigint {
+    const w = this.words;
+    if (w[2 * i] === 0 && w[2 * i + 1] === 0) return 0n;
+    return this.#view.getBigUint64(8 * i, nativeLittleEndian);
   }
   /** The column as bigints (a view made on first use: parsing does not need it). */
   get big(): BigUint64Array {
@@ -33,6 +40,7 @@ export class U64Column {
     const words = new Uint32Array(capacity * 2);
     words.set(this.words);
     this.words = words;
+    this.#view = new DataView(words.buffer);
     this.#big = undefined;
   }
   hi(i: number): number {
@@ -208,6 +216,37 @@ export class MapsTable {
     return sh < addrHi || (sh === addrHi && this.start.lo(i) <= addrLo);
   }
 
+  /** True when row `i` starts at or above the address. */
+  startsAtOrAbove(i: number, addrHi: number, addrLo: number): boolean {
+    const sh = this.start.hi(i);
+    return sh > addrHi || (sh === addrHi && this.start.lo(i) >= addrLo);
+  }
+
+  /** Copies row `i` into row `to` of a table being built (words as they are, no bigints). */
+  copyRow(i: number, b: TableBuilder, to: number, withName: boolean): void {
+    const i2 = 2 * i, t2 = 2 * to;
+    let w = this.start.words;
+    b.startWords[t2] = w[i2];
+    b.startWords[t2 + 1] = w[i2 + 1];
+    w = this.end.words;
+    b.endWords[t2] = w[i2];
+    b.endWords[t2 + 1] = w[i2 + 1];
+    w = this.offset.words;
+    b.offsetWords[t2] = w[i2];
+    b.offsetWords[t2 + 1] = w[i2 + 1];
+    w = this.inode.words;
+    b.inodeWords[t2] = w[i2];
+    b.inodeWords[t2 + 1] = w[i2 + 1];
+    b.flags[to] = this.flags[i] & 15;
+    b.devMajor[to] = this.devMajor[i];
+    b.devMinor[to] = this.devMinor[i];
+    b.pageSize[to] = this.pageSize(i);
+    if (withName) {
+      const name = this.name(i);
+      b.setName(to, name, this.#lastLossy && this.nameEnd[i] > this.nameStart[i] ? this.nameBytes(i) : undefined);
+    }
+  }
+
   /**
    * The row PROCMAP_QUERY would return for `addr` with these query flags
    * (same filter and covering-or-next rules as the kernel's
@@ -236,13 +275,13 @@ export class MapsTable {
   /** Builds row `i` as a Vma. */
   vma(i: number, withName: boolean, buildId: string | undefined): Vma {
     const vma = new Vma(
-      this.start.big[i],
-      this.end.big[i],
+      this.start.get(i),
+      this.end.get(i),
       this.flags[i] & 15,
-      this.offset.big[i],
+      this.offset.get(i),
       this.devMajor[i],
       this.devMinor[i],
-      this.inode.big[i],
+      this.inode.get(i),
       this.pageSize(i),
       withName ? this.name(i) : undefined,
       buildId,
