@@ -23,7 +23,7 @@ import type { Pid } from "../options.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
 import type { ProcessRef } from "../procfs/process.ts";
 import { parseMaps } from "./parser.ts";
-import type { MapsTable } from "./table.ts";
+import { FILTER_FLAGS, type MapsTable } from "./table.ts";
 import { type MappedFile, mappedFileOf } from "../elf/mapped_file.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import { fillHugePageSizes } from "../procfs/huge_pages.ts";
@@ -181,10 +181,14 @@ export class TextBackend implements Backend {
       while (last < table.count && !table.startsAtOrAbove(last, toHi, toLo)) last++;
     }
     const b = new TableBuilder(withNames, withIds, last - row);
+    const filtered = (flags & FILTER_FLAGS) !== 0;
+    if (!filtered) table.copyRows(row, last, b); // whole column ranges at once (native copies)
     for (; row < last; row++) {
-      if (!table.matches(row, flags)) continue;
-      const i = b.row();
-      table.copyRow(row, b, i, withNames);
+      let i: number;
+      if (!filtered) i = b.length - (last - row);
+      else if (table.matches(row, flags)) i = b.row(), table.copyRow(row, b, i);
+      else continue;
+      if (withNames) table.copyName(row, b, i);
       if (withIds) b.setBuildId(i, this.#buildIdOfRow(table, row));
     }
     return b.finish();

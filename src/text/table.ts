@@ -11,6 +11,9 @@ import { setRawName, Vma } from "../vma.ts";
 import type { TableBuilder } from "../table/builder.ts";
 import { HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
 
+/** The query flags that filter VMAs (the rest say how to search). */
+export const FILTER_FLAGS: number = FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked;
+
 const CH_NL = 0x0a;
 const CH_BACKSLASH = 0x5c;
 
@@ -222,8 +225,32 @@ export class MapsTable {
     return sh > addrHi || (sh === addrHi && this.start.lo(i) >= addrLo);
   }
 
-  /** Copies row `i` into row `to` of a table being built (words as they are, no bigints). */
-  copyRow(i: number, b: TableBuilder, to: number, withName: boolean): void {
+  /** Appends rows [from, to) to a table being built, column by column (native copies), names left to copyName(). */
+  copyRows(from: number, to: number, b: TableBuilder): void {
+    const n = to - from;
+    const first = b.length;
+    for (let k = 0; k < n; k++) b.row(); // reserves (and grows) the columns
+    const words = (c: U64Column) => c.words.subarray(2 * from, 2 * to);
+    b.startWords.set(words(this.start), 2 * first);
+    b.endWords.set(words(this.end), 2 * first);
+    b.offsetWords.set(words(this.offset), 2 * first);
+    b.inodeWords.set(words(this.inode), 2 * first);
+    b.devMajor.set(this.devMajor.subarray(from, to), first);
+    b.devMinor.set(this.devMinor.subarray(from, to), first);
+    const flags = b.flags, own = this.flags;
+    for (let k = 0; k < n; k++) flags[first + k] = own[from + k] & 15;
+    b.pageSize.fill(this.basePageSize, first, first + n);
+    for (const [row, size] of this.hugePageSizes) if (row >= from && row < to) b.pageSize[first + row - from] = size;
+  }
+
+  /** Sets row `to` of a table being built to row `i`'s name. */
+  copyName(i: number, b: TableBuilder, to: number): void {
+    const name = this.name(i);
+    b.setName(to, name, this.#lastLossy && this.nameEnd[i] > this.nameStart[i] ? this.nameBytes(i) : undefined);
+  }
+
+  /** Copies row `i` into row `to` of a table being built (words as they are, no bigints), name left to copyName(). */
+  copyRow(i: number, b: TableBuilder, to: number): void {
     const i2 = 2 * i, t2 = 2 * to;
     let w = this.start.words;
     b.startWords[t2] = w[i2];
@@ -241,10 +268,6 @@ export class MapsTable {
     b.devMajor[to] = this.devMajor[i];
     b.devMinor[to] = this.devMinor[i];
     b.pageSize[to] = this.pageSize(i);
-    if (withName) {
-      const name = this.name(i);
-      b.setName(to, name, this.#lastLossy && this.nameEnd[i] > this.nameStart[i] ? this.nameBytes(i) : undefined);
-    }
   }
 
   /**
@@ -255,7 +278,7 @@ export class MapsTable {
   find(addr: bigint, kernelFlags: number): number {
     const addrHi = hiOf(addr);
     const addrLo = loOf(addr);
-    const want = kernelFlags & (FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked);
+    const want = kernelFlags & FILTER_FLAGS;
     const next = (kernelFlags & FLAG.coveringOrNext) !== 0;
     for (let i = this.firstEndingAbove(addrHi, addrLo); i < this.count; i++) {
       if ((this.flags[i] & want) === want) {
@@ -268,7 +291,7 @@ export class MapsTable {
 
   /** True when row `i` passes the filters in `kernelFlags`. */
   matches(i: number, kernelFlags: number): boolean {
-    const want = kernelFlags & (FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked);
+    const want = kernelFlags & FILTER_FLAGS;
     return (this.flags[i] & want) === want;
   }
 
