@@ -285,7 +285,7 @@ export function renderReport(data, chartPath) {
     out.push(`## 4. Profiler batch over ${r.target.vmas} VMAs, per address`, ``);
     const notes = [...new Set(data.runtimes.flatMap((rt) => data.js[rt]?.resolve?.notes ?? []))];
     out.push(
-      `Sampled addresses: a random VMA, then a random 8-byte-aligned address in it (fixed seed), so nearly every address is in a different VMA: the hardest case for the ioctl. \`resolve\` runs with its defaults (names, build IDs, ELF addresses) on a handle kept open; \`query() per address\`: one ioctl each; \`text re-read\`: \`refresh()\` then \`query()\` per address on a text handle (reads and parses the whole text once per batch); \`baseline re-read\`: the idiomatic parser plus a binary search. Ratios vs the text re-read.`,
+      `Sampled addresses: a random VMA, then a random 8-byte-aligned address in it (fixed seed), so nearly every address is in a different VMA: the hardest case for the ioctl. \`resolve\` runs with its defaults (names, build IDs, ELF addresses) on a handle kept open; \`query() per address\`: one ioctl each; \`text re-read\`: \`refresh()\` then \`query()\` per address on a text handle (reads and parses the whole text once per batch); \`table() + find()\`: one columnar snapshot (through the ioctl, or the text) and a binary search per address; \`baseline re-read\`: the idiomatic parser plus a binary search. Ratios vs the text re-read.`,
       ``,
     );
     if (notes.length) out.push(...notes.map((n) => `- ${n}`), ``);
@@ -297,6 +297,8 @@ export function renderReport(data, chartPath) {
         specs: [
           "query() per address",
           "text re-read",
+          "ioctl table() + find()",
+          "text table() + find()",
           "baseline re-read",
           "resolve ioctl",
           "resolve text",
@@ -309,6 +311,12 @@ export function renderReport(data, chartPath) {
         })),
         first: "batch",
       }),
+      ``,
+    );
+    out.push(
+      `Totals per batch, the choice a tool has to make: per-address queries cost in proportion to the batch, a snapshot in proportion to the process; they cross where the lines meet.`,
+      ``,
+      `![time per batch vs addresses per batch](${crossoverPath(chartPath).split("/").pop()})`,
       ``,
     );
   }
@@ -442,6 +450,91 @@ export function renderChart(data) {
       }
     }
     const ly = T + 10 + i * 20;
+    parts.push(
+      `<line x1="${W - R + 12}" x2="${W - R + 42}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${
+        s.dash ? ` stroke-dasharray="${s.dash}"` : ""
+      }/>`,
+    );
+    parts.push(`<text x="${W - R + 48}" y="${ly + 4}">${esc(s.label)}</text>`);
+  });
+  parts.push(`</svg>`);
+  return parts.join("\n") + "\n";
+}
+
+/** Where the crossover chart goes, next to the walk chart. */
+export function crossoverPath(chartPath) {
+  return chartPath.replace(/chart(\.quick)?\.svg$/, "crossover$1.svg");
+}
+
+/**
+ * The point-query vs snapshot chart from case 4: total time per batch
+ * against addresses per batch (both log scales), per runtime.
+ */
+export function renderCrossover(data) {
+  const W = 720, H = 420, L = 70, R = 210, T = 40, B = 50;
+  const counts = data.config.resolve.samples.map((s) => s.count);
+  const colors = { deno: "#1f77b4", bun: "#d62728", node26: "#2ca02c" };
+  const tasks = [
+    ["query() per address", ""],
+    ["text re-read", "6 4"],
+    ["ioctl table() + find()", "2 3"],
+    ["resolve auto", "10 3 2 3"],
+  ];
+  const series = [];
+  for (const rt of data.runtimes) {
+    if (!data.js[rt]?.resolve) continue;
+    for (const [task, dash] of tasks) {
+      series.push({
+        label: `${RUNTIME_LABEL[rt]} ${task}`,
+        color: colors[rt],
+        dash,
+        pts: counts.map((k) => [k, jsResult(data, rt, "resolve", "resolve", k, task)?.nsPerOp * k]),
+      });
+    }
+  }
+  for (const s of series) s.pts = s.pts.filter(([, y]) => y !== undefined && Number.isFinite(y) && y > 0);
+  const ys = series.flatMap((s) => s.pts.map(([, y]) => y));
+  if (!ys.length) return undefined;
+  const xMin = Math.log10(Math.min(...counts)), xMax = Math.log10(Math.max(...counts));
+  const yMin = Math.floor(Math.log10(Math.min(...ys))), yMax = Math.ceil(Math.log10(Math.max(...ys)));
+  const px = (x) => L + ((Math.log10(x) - xMin) / (xMax - xMin || 1)) * (W - L - R);
+  const py = (y) => H - B - ((Math.log10(y) - yMin) / (yMax - yMin || 1)) * (H - T - B);
+  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${L}" y="22" font-size="14" font-weight="bold">Batch of sampled addresses over ${data.config.resolve.target.vmas} VMAs: time per batch${
+      data.quick ? " (quick run)" : ""
+    }</text>`,
+  ];
+  for (let e = yMin; e <= yMax; e++) {
+    const y = 10 ** e;
+    parts.push(`<line x1="${L}" x2="${W - R}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${L - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${esc(fmtNs(y))}</text>`);
+  }
+  for (const x of counts) {
+    parts.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
+    parts.push(
+      `<text x="${px(x).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${x.toLocaleString("en-US")}</text>`,
+    );
+  }
+  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">addresses per batch (log scale)</text>`);
+  parts.push(
+    `<text transform="translate(16 ${
+      (T + H - B) / 2
+    }) rotate(-90)" text-anchor="middle">time per batch (log scale)</text>`,
+  );
+  parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#888"/>`);
+  series.forEach((s, i) => {
+    if (s.pts.length) {
+      const d = s.pts.map(([x, y], j) => `${j ? "L" : "M"}${px(x).toFixed(1)} ${py(y).toFixed(1)}`).join(" ");
+      parts.push(
+        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${
+          s.dash ? ` stroke-dasharray="${s.dash}"` : ""
+        }/>`,
+      );
+    }
+    const ly = T + 10 + i * 18;
     parts.push(
       `<line x1="${W - R + 12}" x2="${W - R + 42}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${
         s.dash ? ` stroke-dasharray="${s.dash}"` : ""
