@@ -6,7 +6,7 @@
  * @module
  */
 import { FLAG } from "../ioctl/abi.ts";
-import { decodeName } from "../util/names.ts";
+import { decodeName, NameCache } from "../util/names.ts";
 import { setRawName, Vma } from "../vma.ts";
 import type { TableBuilder } from "../table/builder.ts";
 import { HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
@@ -140,26 +140,17 @@ export class MapsTable {
   name(i: number): string {
     const s = this.nameStart[i];
     const e = this.nameEnd[i];
-    const text = this.text;
     if (e === s) return "";
-    // Consecutive VMAs of one file repeat its name: compare with the last one decoded.
-    const ls = this.#lastNameStart, le = this.#lastNameEnd;
-    if (le - ls === e - s) {
-      let p = 0;
-      while (p < e - s && text[s + p] === text[ls + p]) p++;
-      if (p === e - s) return this.#lastName;
-    }
-    this.#lastNameStart = s;
-    this.#lastNameEnd = e;
-    const name = this.#decodeName(s, e);
+    // A process maps few files in many VMAs: a name seen before costs a byte compare, not a decode.
+    const hint = this.inode.lo(i);
+    const name = this.#names.getAt(this.text, s, e - s, hint) ??
+      this.#names.putAt(this.text, s, e - s, hint, this.#decodeName(s, e));
     // Not UTF-8 (or a real U+FFFD): vma() keeps the raw bytes for opening the file.
-    this.#lastLossy = name.includes("\uFFFD");
-    return (this.#lastName = name);
+    this.#lastLossy = this.#names.lastLossy;
+    return name;
   }
 
-  #lastNameStart = 0;
-  #lastNameEnd = 0;
-  #lastName = "";
+  readonly #names = new NameCache();
   #lastLossy = false;
 
   #decodeName(s: number, e: number): string {

@@ -61,13 +61,37 @@ export class NameCache {
         }
       }
     }
-    const s = decodeName(bytes, 0, len);
+    return this.#fill(slot, bytes, 0, len, decodeName(bytes, 0, len));
+  }
+
+  /**
+   * The string remembered for `text[start, start + len)` (any alignment: a
+   * name in a maps text, compared byte by byte), or undefined; on a miss
+   * the caller decodes it and gives it to {@link putAt}.
+   */
+  getAt(text: Uint8Array, start: number, len: number, hint: number): string | undefined {
+    const slot = ((hint ^ (hint >>> 7) ^ len) >>> 0) % NAME_SLOTS;
+    if (this.#len[slot] !== len) return undefined;
+    const b = this.#bytes[slot];
+    let j = 0;
+    while (j < len && text[start + j] === b[j]) j++;
+    if (j !== len) return undefined;
+    this.lastLossy = this.#lossy[slot] === 1;
+    return this.#strings[slot];
+  }
+
+  /** Remembers `s` as the string for `text[start, start + len)` (after a getAt() miss). */
+  putAt(text: Uint8Array, start: number, len: number, hint: number, s: string): string {
+    return this.#fill(((hint ^ (hint >>> 7) ^ len) >>> 0) % NAME_SLOTS, text, start, len, s);
+  }
+
+  #fill(slot: number, bytes: Uint8Array, start: number, len: number, s: string): string {
     // U+FFFD may also be a real character; keeping raw bytes for it is harmless.
     const lossy = s.includes("\uFFFD");
     this.#lossy[slot] = lossy ? 1 : 0;
     this.lastLossy = lossy;
     const copy = new Uint8Array(new ArrayBuffer((len + 3) & ~3));
-    copy.set(bytes.subarray(0, len));
+    copy.set(bytes.subarray(start, start + len));
     this.#len[slot] = len;
     this.#bytes[slot] = copy;
     this.#words[slot] = new Int32Array(copy.buffer);
