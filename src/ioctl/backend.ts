@@ -98,8 +98,28 @@ export class IoctlBackend implements Backend {
 
   /** One ioctl: 0 or -errno. */
   #call(addr: bigint, request: Request): number {
+    this.#inStruct = undefined;
     this.#q.prepare(addr, request);
     return this.#libc.ioctlAt(this.#fd, this.#request, this.#q.address);
+  }
+
+  /** The walk step's Vma the struct still describes (no other call since): the next step starts at its end. */
+  #inStruct: Vma | undefined;
+
+  /**
+   * A walk's step: the first matching VMA ending above `prev` (the step
+   * before), or at or after `from` for the first. When the struct still
+   * describes `prev`, the query address is its end copied in place.
+   */
+  walkNext(prev: Vma | undefined, from: bigint, request: Request, walk: WalkText): Vma | null {
+    const q = this.#q;
+    if (request & WANT_BUILD_ID) return this.query(prev === undefined ? from : prev.end, request, walk);
+    if (prev !== undefined && prev === this.#inStruct) q.prepareAfterLast(request);
+    else q.prepare(prev === undefined ? from : prev.end, request);
+    const r = this.#libc.ioctlAt(this.#fd, this.#request, q.address);
+    if (r >= 0) return (this.#inStruct = q.decode(request));
+    this.#inStruct = undefined;
+    return this.#failed(-r, q.queryAddr(), request, walk);
   }
 
   query(addr: bigint, request: Request, walk?: WalkText): Vma | null {
@@ -236,6 +256,7 @@ export class IoctlBackend implements Backend {
    */
   table(from: bigint, to: bigint | undefined, request: Request, signal: AbortSignal | undefined): VmaTable {
     const req = request | FLAG.coveringOrNext;
+    this.#inStruct = undefined; // the struct is about to describe other VMAs
     const b = new TableBuilder((req & WANT_NAME) !== 0, (req & WANT_BUILD_ID) !== 0, this.#lastTableRows);
     const toHi = to === undefined ? 0 : hiOf(to), toLo = to === undefined ? 0 : loOf(to);
     const walk: WalkText = { table: undefined };
@@ -364,18 +385,19 @@ class IoctlCursor implements Cursor {
   readonly #backend: IoctlBackend;
   readonly #request: Request;
   readonly #walk: WalkText = { table: undefined };
-  #addr: bigint;
+  readonly #from: bigint;
+  #prev: Vma | undefined;
 
   constructor(backend: IoctlBackend, from: bigint, request: Request) {
     this.#backend = backend;
-    this.#addr = from;
+    this.#from = from;
     this.#request = request;
   }
 
   next(): Vma | null {
-    const vma = this.#backend.query(this.#addr, this.#request, this.#walk);
-    // The kernel returns VMAs ending above addr, so this always advances.
-    if (vma) this.#addr = vma.end;
+    const vma = this.#backend.walkNext(this.#prev, this.#from, this.#request, this.#walk);
+    // The kernel returns VMAs ending above the address asked, so this always advances.
+    if (vma) this.#prev = vma;
     return vma;
   }
 }
