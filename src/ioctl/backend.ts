@@ -256,7 +256,6 @@ export class IoctlBackend implements Backend {
    */
   table(from: bigint, to: bigint | undefined, request: Request, signal: AbortSignal | undefined): VmaTable {
     const req = request | FLAG.coveringOrNext;
-    this.#inStruct = undefined; // the struct is about to describe other VMAs
     const b = new TableBuilder((req & WANT_NAME) !== 0, (req & WANT_BUILD_ID) !== 0, this.#lastTableRows);
     const toHi = to === undefined ? 0 : hiOf(to), toLo = to === undefined ? 0 : loOf(to);
     const walk: WalkText = { table: undefined };
