@@ -24,6 +24,7 @@ import { readMaps, requireOutlived } from "../procfs/read.ts";
 import type { ProcessRef } from "../procfs/process.ts";
 import { parseMaps } from "./parser.ts";
 import { FILTER_FLAGS, type MapsTable } from "./table.ts";
+import { NameCache } from "../util/names.ts";
 import { type MappedFile, mappedFileOf } from "../elf/mapped_file.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import { fillHugePageSizes } from "../procfs/huge_pages.ts";
@@ -50,6 +51,8 @@ export class TextBackend implements Backend {
   /** Page size per pseudo device, learned once per handle (see procfs/huge_pages.ts). */
   readonly #pageSizes = new Map<string, number>();
   #lastLength = 0;
+  /** Names decoded so far, kept across snapshots: a walk of a process seen before decodes none. */
+  readonly #names = new NameCache();
   constructor(
     libc: Libc,
     fd: number,
@@ -74,7 +77,7 @@ export class TextBackend implements Backend {
     for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS && !ordered; attempt++) {
       const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path, this.#lastLength);
       this.#lastLength = r.length;
-      table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
+      table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid, this.#names);
       ordered = isOrdered(table);
     }
     if (!ordered) dropOverlapped(table!);

@@ -75,8 +75,9 @@ export class MapsTable {
   /** Rows of hugetlb memory and their page size (see procfs/huge_pages.ts). */
   readonly hugePageSizes = new Map<number, number>();
 
-  constructor(text: Uint8Array, capacity: number, basePageSize: number) {
+  constructor(text: Uint8Array, capacity: number, basePageSize: number, names?: NameCache) {
     this.text = text;
+    this.#names = names;
     this.basePageSize = basePageSize;
     capacity = Math.max(capacity, 16);
     this.start = new U64Column(capacity);
@@ -143,14 +144,16 @@ export class MapsTable {
     if (e === s) return "";
     // A process maps few files in many VMAs: a name seen before costs a byte compare, not a decode.
     const hint = this.inode.lo(i);
-    const name = this.#names.getAt(this.text, s, e - s, hint) ??
-      this.#names.putAt(this.text, s, e - s, hint, this.#decodeName(s, e));
+    const names = this.#names ??= new NameCache();
+    const name = names.getAt(this.text, s, e - s, hint) ??
+      names.putAt(this.text, s, e - s, hint, this.#decodeName(s, e));
     // Not UTF-8 (or a real U+FFFD): vma() keeps the raw bytes for opening the file.
-    this.#lastLossy = this.#names.lastLossy;
+    this.#lastLossy = names.lastLossy;
     return name;
   }
 
-  readonly #names = new NameCache();
+  /** Where names are decoded through: the backend's (kept across snapshots), or the table's own, made when first needed. */
+  #names: NameCache | undefined;
   #lastLossy = false;
 
   #decodeName(s: number, e: number): string {
