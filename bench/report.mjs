@@ -437,28 +437,33 @@ export function renderChart(data) {
   );
   parts.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">time per VMA</text>`);
   parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#888"/>`);
-  series.forEach((s, i) => {
-    if (s.pts.length) {
-      const d = s.pts.map(([x, y], j) => `${j ? "L" : "M"}${px(x).toFixed(1)} ${py(y).toFixed(1)}`).join(" ");
-      parts.push(
-        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${
-          s.dash ? ` stroke-dasharray="${s.dash}"` : ""
-        }/>`,
-      );
-      for (const [x, y] of s.pts) {
-        parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
-      }
-    }
-    const ly = T + 10 + i * 20;
-    parts.push(
-      `<line x1="${W - R + 12}" x2="${W - R + 42}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${
-        s.dash ? ` stroke-dasharray="${s.dash}"` : ""
-      }/>`,
-    );
-    parts.push(`<text x="${W - R + 48}" y="${ly + 4}">${esc(s.label)}</text>`);
-  });
+  drawSeries(parts, series, { px, py, legendX: W - R, legendY: T, step: 20, dots: true });
   parts.push(`</svg>`);
   return parts.join("\n") + "\n";
+}
+
+/** Each series as a line (and dots), with its legend entry at (legendX, legendY + i * step). */
+function drawSeries(parts, series, { px, py, legendX, legendY, step, dots }) {
+  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  series.forEach((s, i) => {
+    const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : "";
+    if (s.pts.length) {
+      const d = s.pts.map(([x, y], j) => `${j ? "L" : "M"}${px(x).toFixed(1)} ${py(y).toFixed(1)}`).join(" ");
+      parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
+      if (dots) {
+        for (const [x, y] of s.pts) {
+          parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
+        }
+      }
+    }
+    const ly = legendY + 10 + i * step;
+    parts.push(
+      `<line x1="${legendX + 12}" x2="${
+        legendX + 42
+      }" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`,
+    );
+    parts.push(`<text x="${legendX + 48}" y="${ly + 4}">${esc(s.label)}</text>`);
+  });
 }
 
 /** Where the crossover chart goes, next to the walk chart. */
@@ -525,23 +530,7 @@ export function renderCrossover(data) {
     }) rotate(-90)" text-anchor="middle">time per batch (log scale)</text>`,
   );
   parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#888"/>`);
-  series.forEach((s, i) => {
-    if (s.pts.length) {
-      const d = s.pts.map(([x, y], j) => `${j ? "L" : "M"}${px(x).toFixed(1)} ${py(y).toFixed(1)}`).join(" ");
-      parts.push(
-        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${
-          s.dash ? ` stroke-dasharray="${s.dash}"` : ""
-        }/>`,
-      );
-    }
-    const ly = T + 10 + i * 18;
-    parts.push(
-      `<line x1="${W - R + 12}" x2="${W - R + 42}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${
-        s.dash ? ` stroke-dasharray="${s.dash}"` : ""
-      }/>`,
-    );
-    parts.push(`<text x="${W - R + 48}" y="${ly + 4}">${esc(s.label)}</text>`);
-  });
+  drawSeries(parts, series, { px, py, legendX: W - R, legendY: T, step: 18, dots: false });
   parts.push(`</svg>`);
   return parts.join("\n") + "\n";
 }
