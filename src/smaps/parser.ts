@@ -75,6 +75,29 @@ const MAX_NAME = 64;
 /** Longest decimal value accepted: 12 digits stay exact below 2^53 even times 1024. */
 const MAX_DIGITS = 12;
 
+/**
+ * The kernel prints each figure as its name and colon padded with spaces to
+ * 16 bytes, the value right-aligned in 8 (`seq_put_decimal_ull_width`), then
+ * ` kB` or nothing: a 28- or 25-byte line. PREFIX holds each field's 16
+ * bytes as four little-endian words (0 for a name too long to fit), so the
+ * expected field is recognised by four word compares; any other line takes
+ * the general path.
+ */
+const PREFIX = new Int32Array(4 * NFIELDS);
+for (let k = 0; k < NFIELDS; k++) {
+  const name = FIELDS[k][0] + ":";
+  if (name.length > 16) continue;
+  const b = encoder.encode(name.padEnd(16, " "));
+  const w = new DataView(b.buffer);
+  for (let j = 0; j < 4; j++) PREFIX[4 * k + j] = w.getInt32(4 * j, true);
+}
+/** `VmFlags:` as two little-endian words. */
+const VMFLAGS_0 = new DataView(encoder.encode("VmFl").buffer).getInt32(0, true);
+const VMFLAGS_1 = new DataView(encoder.encode("ags:").buffer).getInt32(0, true);
+/** ` kB\n` as a little-endian word. */
+const SPACES = 0x20202020;
+const KB_NL = new DataView(encoder.encode(" kB\n").buffer).getInt32(0, true);
+
 const IS_HEX = new Uint8Array(256);
 for (const c of "0123456789abcdefABCDEF") IS_HEX[c.charCodeAt(0)] = 1;
 
@@ -120,6 +143,7 @@ export class SmapsTable {
     this.flagsStart = flagsStart;
     this.flagsEnd = flagsEnd;
     this.other = other;
+    this.#dv = new DataView(text.buffer, text.byteOffset, text.length);
   }
 
   /** Row `i` as an entry: a Vma with its figures. */
@@ -130,12 +154,13 @@ export class SmapsTable {
       this.values,
       i * NFIELDS,
       this.present[i],
-      fs >= 0 ? this.#flags.get(this.text, fs, this.flagsEnd[i]) : undefined,
+      fs >= 0 ? this.#flags.get(this.text, this.#dv, fs, this.flagsEnd[i]) : undefined,
       this.other.get(i),
     );
   }
 
   readonly #flags = new FlagsCache();
+  readonly #dv: DataView;
 
   /** Row 0 as the rollup of the whole process. */
   rollup(): SmapsRollup {
@@ -146,10 +171,41 @@ export class SmapsTable {
 /**
  * An smaps entry. A class, so that every entry of a text has one shape with
  * its fields in the object itself; fields are assigned only when present
- * (`declare`d, so none exists as `undefined`).
+ * (`declare`d, so none exists as `undefined`). Each figure is stored with
+ * `this.` in the constructor itself (not by a helper), so that the engines
+ * see how many properties an entry gets and reserve room for them in the
+ * object: a helper's stores would grow an out-of-object store step by step.
+ * Same order as FIELDS.
  */
 class Entry implements SmapsEntry {
   declare readonly vma: SmapsEntry["vma"];
+  declare readonly size?: number;
+  declare readonly kernelPageSize?: number;
+  declare readonly mmuPageSize?: number;
+  declare readonly rss?: number;
+  declare readonly pss?: number;
+  declare readonly pssDirty?: number;
+  declare readonly pssAnon?: number;
+  declare readonly pssFile?: number;
+  declare readonly pssShmem?: number;
+  declare readonly sharedClean?: number;
+  declare readonly sharedDirty?: number;
+  declare readonly privateClean?: number;
+  declare readonly privateDirty?: number;
+  declare readonly referenced?: number;
+  declare readonly anonymous?: number;
+  declare readonly ksm?: number;
+  declare readonly lazyFree?: number;
+  declare readonly anonHugePages?: number;
+  declare readonly shmemPmdMapped?: number;
+  declare readonly filePmdMapped?: number;
+  declare readonly sharedHugetlb?: number;
+  declare readonly privateHugetlb?: number;
+  declare readonly swap?: number;
+  declare readonly swapPss?: number;
+  declare readonly locked?: number;
+  declare readonly thpEligible?: number;
+  declare readonly protectionKey?: number;
   declare readonly vmFlags?: readonly string[];
   declare readonly other?: Readonly<Record<string, number | string>>;
   constructor(
@@ -160,11 +216,36 @@ class Entry implements SmapsEntry {
     vmFlags: readonly string[] | undefined,
     other: Record<string, number | string> | undefined,
   ) {
-    const e = this as Figures & { vma: unknown; vmFlags?: readonly string[] };
-    e.vma = vma;
-    assignFigures(e, v, b, m);
-    if (vmFlags !== undefined) e.vmFlags = vmFlags;
-    if (other !== undefined) e.other = other;
+    this.vma = vma;
+    if (m & 1) this.size = int(v[b]);
+    if (m & 2) this.kernelPageSize = int(v[b + 1]);
+    if (m & 4) this.mmuPageSize = int(v[b + 2]);
+    if (m & 8) this.rss = int(v[b + 3]);
+    if (m & 0x10) this.pss = int(v[b + 4]);
+    if (m & 0x20) this.pssDirty = int(v[b + 5]);
+    if (m & 0x40) this.pssAnon = int(v[b + 6]);
+    if (m & 0x80) this.pssFile = int(v[b + 7]);
+    if (m & 0x100) this.pssShmem = int(v[b + 8]);
+    if (m & 0x200) this.sharedClean = int(v[b + 9]);
+    if (m & 0x400) this.sharedDirty = int(v[b + 10]);
+    if (m & 0x800) this.privateClean = int(v[b + 11]);
+    if (m & 0x1000) this.privateDirty = int(v[b + 12]);
+    if (m & 0x2000) this.referenced = int(v[b + 13]);
+    if (m & 0x4000) this.anonymous = int(v[b + 14]);
+    if (m & 0x8000) this.ksm = int(v[b + 15]);
+    if (m & 0x10000) this.lazyFree = int(v[b + 16]);
+    if (m & 0x20000) this.anonHugePages = int(v[b + 17]);
+    if (m & 0x40000) this.shmemPmdMapped = int(v[b + 18]);
+    if (m & 0x80000) this.filePmdMapped = int(v[b + 19]);
+    if (m & 0x100000) this.sharedHugetlb = int(v[b + 20]);
+    if (m & 0x200000) this.privateHugetlb = int(v[b + 21]);
+    if (m & 0x400000) this.swap = int(v[b + 22]);
+    if (m & 0x800000) this.swapPss = int(v[b + 23]);
+    if (m & 0x1000000) this.locked = int(v[b + 24]);
+    if (m & 0x2000000) this.thpEligible = int(v[b + 25]);
+    if (m & 0x4000000) this.protectionKey = int(v[b + 26]);
+    if (vmFlags !== undefined) this.vmFlags = vmFlags;
+    if (other !== undefined) this.other = other;
   }
 }
 
@@ -192,28 +273,36 @@ const NO_FLAGS: readonly string[] = Object.freeze([]);
 
 /** Slots of a FlagsCache: a process has few distinct VmFlags lines. */
 const FLAG_SLOTS = 64;
+/** Bytes of flags text a slot holds; a longer line is split each time (the kernel's are about 20-40). */
+const FLAG_SLOT_BYTES = 128;
 
 /**
  * Frozen flag lists by their text, shared by the entries of one table:
  * most VMAs repeat a few VmFlags lines. Direct-mapped by (length, first and
- * last flag); a hit is verified byte for byte.
+ * last flag); a hit is verified word by word.
  */
 class FlagsCache {
-  readonly #text: (Uint8Array | undefined)[] = new Array(FLAG_SLOTS);
-  readonly #lists: (readonly string[])[] = new Array(FLAG_SLOTS);
+  readonly #bytes = new Uint8Array(FLAG_SLOTS * FLAG_SLOT_BYTES);
+  readonly #words = new DataView(this.#bytes.buffer);
+  readonly #len = new Int32Array(FLAG_SLOTS).fill(-1);
+  readonly #lists: (readonly string[])[] = new Array(FLAG_SLOTS).fill(NO_FLAGS);
 
-  get(t: Uint8Array, s: number, e: number): readonly string[] {
+  /** The flags in `t[s, e)`; `dv` views `t`'s bytes from its offset 0. */
+  get(t: Uint8Array, dv: DataView, s: number, e: number): readonly string[] {
     const len = e - s;
-    if (len < 2) return len === 1 ? Object.freeze(splitFlags(t, s, e)) : NO_FLAGS;
-    const slot = ((len * 31 + t[s + 1] * 7 + t[e - 2]) >>> 0) % FLAG_SLOTS;
-    const k = this.#text[slot];
-    if (k !== undefined && k.length === len) {
+    if (len < 4 || len > FLAG_SLOT_BYTES) return len === 0 ? NO_FLAGS : Object.freeze(splitFlags(t, s, e));
+    const slot = (len * 31 + t[s + 1] * 7 + t[e - 2]) & (FLAG_SLOTS - 1);
+    const o = slot * FLAG_SLOT_BYTES;
+    if (this.#len[slot] === len) {
+      const w = this.#words;
       let j = 0;
-      while (j < len && k[j] === t[s + j]) j++;
-      if (j === len) return this.#lists[slot];
+      while (j + 4 < len && w.getInt32(o + j) === dv.getInt32(s + j)) j += 4;
+      // The last word (overlapping the one before when len is not a multiple of 4).
+      if (j + 4 >= len && w.getInt32(o + len - 4) === dv.getInt32(e - 4)) return this.#lists[slot];
     }
     const list = Object.freeze(splitFlags(t, s, e));
-    this.#text[slot] = t.slice(s, e);
+    this.#bytes.set(t.subarray(s, e), o);
+    this.#len[slot] = len;
     this.#lists[slot] = list;
     return list;
   }
@@ -339,6 +428,7 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
   // Never read past the bytes given (a reused buffer holds older text there):
   // reads past the end give undefined, which every test below rejects.
   const t = length < text.length ? text.subarray(0, length) : text;
+  const dv = new DataView(t.buffer, t.byteOffset, length);
   // An smaps entry is about 25 lines of some 30 bytes: rows sized for 600 bytes each rarely grow.
   let cap = Math.max(16, Math.ceil(length / 600));
   // (Only figures whose bit is set in `present` are read: a reused buffer needs no clearing.)
@@ -349,6 +439,7 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
   let headerAt = new Int32Array(cap);
   let headers = spare && spare.headers.length >= cap * 128 ? spare.headers : new Uint8Array(Math.max(4096, cap * 128));
   let headersLength = 0;
+  let hv = new DataView(headers.buffer, headers.byteOffset, headers.length);
   const other = new Map<number, Record<string, number | string>>();
   let row = -1;
   // follow[j]: the field that came after field j last time (START: after the maps line).
@@ -363,8 +454,8 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
     // Field names start with an uppercase letter, maps lines with a digit or lowercase hex.
     if (!(c0 >= 0x41 && c0 <= 0x5a)) {
       if (!isHeader(t, p, length)) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
-      while (p < length && t[p] !== CH_NL) p++;
-      if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+      p = t.indexOf(CH_NL, p);
+      if (p < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
       p++;
       row++;
       if (row === cap) {
@@ -379,15 +470,74 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
       }
       headerAt[row] = lineStart;
       const n = p - lineStart;
-      if (headersLength + n > headers.length) headers = grown(headers, Math.max(headers.length * 2, headersLength + n));
-      headers.set(t.subarray(lineStart, p), headersLength);
-      headersLength += n;
+      if (headersLength + n > headers.length) {
+        headers = grown(headers, Math.max(headers.length * 2, headersLength + n));
+        hv = new DataView(headers.buffer);
+      }
+      // Copied a word at a time (reading whole words only inside the line).
+      let j = lineStart;
+      for (; j + 4 <= p; j += 4, headersLength += 4) hv.setInt32(headersLength, dv.getInt32(j, true), true);
+      for (; j < p; j++) headers[headersLength++] = t[j];
       prev = START;
       continue;
     }
     if (row < 0) throw new LineError("field before the first maps line", lineStart);
-    // Field: Name ':' spaces value '\n'. First the name that followed the previous field last time.
     let k = follow[prev];
+    // Fast path: the expected field in the kernel's layout (see PREFIX); anything else falls through.
+    if (k < NFIELDS && p + 25 <= length) {
+      const w = 4 * k;
+      if (
+        dv.getInt32(p, true) === PREFIX[w] && dv.getInt32(p + 4, true) === PREFIX[w + 1] &&
+        dv.getInt32(p + 8, true) === PREFIX[w + 2] && dv.getInt32(p + 12, true) === PREFIX[w + 3]
+      ) {
+        // Spaces, then at least one digit, filling [p + 16, p + 24).
+        const e = p + 24;
+        let q = e;
+        let v = 0;
+        const w1 = dv.getInt32(p + 20, true);
+        if (dv.getInt32(p + 16, true) === SPACES && (w1 & 0xffffff) === 0x202020) {
+          // One digit, the commonest value.
+          v = (w1 >>> 24) - 0x30;
+          if (!(v >= 0 && v <= 9)) q = -1;
+        } else {
+          q = p + 16;
+          while (q < e - 1 && t[q] === CH_SPACE) q++;
+          for (; q < e; q++) {
+            const d = t[q] - 0x30;
+            if (!(d >= 0 && d <= 9)) break;
+            v = v * 10 + d;
+          }
+        }
+        if (q === e) {
+          let next = -1;
+          if (p + 28 <= length && dv.getInt32(e, true) === KB_NL) {
+            v *= 1024;
+            next = p + 28;
+          } else if (t[e] === CH_NL) next = p + 25;
+          if (next >= 0) {
+            values[row * NFIELDS + k] = v;
+            present[row] |= 1 << k;
+            prev = k;
+            p = next;
+            continue;
+          }
+        }
+      }
+    } else if (
+      k === VMFLAGS && p + 9 <= length && dv.getInt32(p, true) === VMFLAGS_0 && dv.getInt32(p + 4, true) === VMFLAGS_1
+    ) {
+      let q = p + 8;
+      while (t[q] === CH_SPACE) q++;
+      const vs = q;
+      q = t.indexOf(CH_NL, q);
+      if (q < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
+      flagsStart[row] = vs;
+      flagsEnd[row] = q;
+      prev = k;
+      p = q + 1;
+      continue;
+    }
+    // General path. Field: Name ':' spaces value '\n'. First the name that followed the previous field last time.
     let colon = -1;
     if (k <= VMFLAGS) {
       const want = NAME_BYTES[k];
