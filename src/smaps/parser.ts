@@ -119,9 +119,10 @@ export class SmapsTable {
   readonly values: Float64Array;
   /** Bit k set when row i has field k. */
   readonly present: Int32Array;
-  /** Byte range of each row's VmFlags value in `text` (start === -1: none). */
-  readonly flagsStart: Int32Array;
-  readonly flagsEnd: Int32Array;
+  /** Each row's VmFlags as an index in `flagLists` (-1: none). */
+  readonly flagsOf: Int32Array;
+  /** The distinct VmFlags lists of the text (frozen). */
+  readonly flagLists: readonly (readonly string[])[];
   /** Unknown fields, by row. */
   readonly other: Map<number, Record<string, number | string>>;
   readonly text: Uint8Array;
@@ -131,8 +132,8 @@ export class SmapsTable {
     maps: MapsTable,
     values: Float64Array,
     present: Int32Array,
-    flagsStart: Int32Array,
-    flagsEnd: Int32Array,
+    flagsOf: Int32Array,
+    flagLists: readonly (readonly string[])[],
     other: Map<number, Record<string, number | string>>,
   ) {
     this.text = text;
@@ -140,27 +141,25 @@ export class SmapsTable {
     this.count = maps.count;
     this.values = values;
     this.present = present;
-    this.flagsStart = flagsStart;
-    this.flagsEnd = flagsEnd;
+    this.flagsOf = flagsOf;
+    this.flagLists = flagLists;
     this.other = other;
-    this.#dv = new DataView(text.buffer, text.byteOffset, text.length);
   }
 
   /** Row `i` as an entry: a Vma with its figures. */
   entry(i: number): SmapsEntry {
-    const fs = this.flagsStart[i];
+    // Nothing here reads the text: by now it has left the CPU caches (a large one), and the
+    // parse resolved everything while it was there.
+    const f = this.flagsOf[i];
     return new Entry(
       this.maps.vma(i, true, undefined),
       this.values,
       i * NFIELDS,
       this.present[i],
-      fs >= 0 ? this.#flags.get(this.text, this.#dv, fs, this.flagsEnd[i]) : undefined,
-      this.other.get(i),
+      f >= 0 ? this.flagLists[f] : undefined,
+      this.other.size === 0 ? undefined : this.other.get(i),
     );
   }
-
-  readonly #flags = new FlagsCache();
-  readonly #dv: DataView;
 
   /** Row 0 as the rollup of the whole process. */
   rollup(): SmapsRollup {
@@ -277,20 +276,27 @@ const FLAG_SLOTS = 64;
 const FLAG_SLOT_BYTES = 128;
 
 /**
- * Frozen flag lists by their text, shared by the entries of one table:
- * most VMAs repeat a few VmFlags lines. Direct-mapped by (length, first and
- * last flag); a hit is verified word by word.
+ * The VmFlags lists of one text, each distinct line split once: most VMAs
+ * repeat a few lines. Direct-mapped by (length, first and last flag); a hit
+ * is verified word by word. Used while parsing, when the line's bytes are
+ * in the CPU caches.
  */
 class FlagsCache {
+  /** Every list handed out, by index (a refilled slot does not change an index given before). */
+  readonly lists: (readonly string[])[] = [];
   readonly #bytes = new Uint8Array(FLAG_SLOTS * FLAG_SLOT_BYTES);
   readonly #words = new DataView(this.#bytes.buffer);
   readonly #len = new Int32Array(FLAG_SLOTS).fill(-1);
-  readonly #lists: (readonly string[])[] = new Array(FLAG_SLOTS).fill(NO_FLAGS);
+  readonly #index = new Int32Array(FLAG_SLOTS);
+  #empty = -1;
 
-  /** The flags in `t[s, e)`; `dv` views `t`'s bytes from its offset 0. */
-  get(t: Uint8Array, dv: DataView, s: number, e: number): readonly string[] {
+  /** The index in `lists` of the flags in `t[s, e)`; `dv` views `t`'s bytes from its offset 0. */
+  get(t: Uint8Array, dv: DataView, s: number, e: number): number {
     const len = e - s;
-    if (len < 4 || len > FLAG_SLOT_BYTES) return len === 0 ? NO_FLAGS : Object.freeze(splitFlags(t, s, e));
+    if (len < 4 || len > FLAG_SLOT_BYTES) {
+      if (len === 0) return this.#empty >= 0 ? this.#empty : (this.#empty = this.lists.push(NO_FLAGS) - 1);
+      return this.lists.push(Object.freeze(splitFlags(t, s, e))) - 1;
+    }
     const slot = (len * 31 + t[s + 1] * 7 + t[e - 2]) & (FLAG_SLOTS - 1);
     const o = slot * FLAG_SLOT_BYTES;
     if (this.#len[slot] === len) {
@@ -298,13 +304,13 @@ class FlagsCache {
       let j = 0;
       while (j + 4 < len && w.getInt32(o + j) === dv.getInt32(s + j)) j += 4;
       // The last word (overlapping the one before when len is not a multiple of 4).
-      if (j + 4 >= len && w.getInt32(o + len - 4) === dv.getInt32(e - 4)) return this.#lists[slot];
+      if (j + 4 >= len && w.getInt32(o + len - 4) === dv.getInt32(e - 4)) return this.#index[slot];
     }
-    const list = Object.freeze(splitFlags(t, s, e));
+    const index = this.lists.push(Object.freeze(splitFlags(t, s, e))) - 1;
     this.#bytes.set(t.subarray(s, e), o);
     this.#len[slot] = len;
-    this.#lists[slot] = list;
-    return list;
+    this.#index[slot] = index;
+    return index;
   }
 }
 
@@ -434,8 +440,8 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
   // (Only figures whose bit is set in `present` are read: a reused buffer needs no clearing.)
   let values = spare && spare.values.length >= cap * NFIELDS ? spare.values : new Float64Array(cap * NFIELDS);
   let present = new Int32Array(cap);
-  let flagsStart = new Int32Array(cap).fill(-1);
-  let flagsEnd = new Int32Array(cap);
+  let flagsOf = new Int32Array(cap).fill(-1);
+  const flags = new FlagsCache();
   let headerAt = new Int32Array(cap);
   let headers = spare && spare.headers.length >= cap * 128 ? spare.headers : new Uint8Array(Math.max(4096, cap * 128));
   let headersLength = 0;
@@ -463,9 +469,8 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
         values = grown(values, cap * NFIELDS);
         present = grown(present, cap);
         const fs = new Int32Array(cap).fill(-1);
-        fs.set(flagsStart);
-        flagsStart = fs;
-        flagsEnd = grown(flagsEnd, cap);
+        fs.set(flagsOf);
+        flagsOf = fs;
         headerAt = grown(headerAt, cap);
       }
       headerAt[row] = lineStart;
@@ -482,62 +487,63 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
       continue;
     }
     if (row < 0) throw new LineError("field before the first maps line", lineStart);
-    let k = follow[prev];
-    // Fast path: the expected field in the kernel's layout (see PREFIX); anything else falls through.
-    if (k < NFIELDS && p + 25 <= length) {
+    // Fast path: the fields that come in the expected order in the kernel's layout (see PREFIX);
+    // the first line that does not is left to the general path below.
+    const base = row * NFIELDS;
+    let mask = 0;
+    for (;;) {
+      const k = follow[prev];
+      if (k >= NFIELDS || p + 25 > length) break;
       const w = 4 * k;
       if (
-        dv.getInt32(p, true) === PREFIX[w] && dv.getInt32(p + 4, true) === PREFIX[w + 1] &&
-        dv.getInt32(p + 8, true) === PREFIX[w + 2] && dv.getInt32(p + 12, true) === PREFIX[w + 3]
-      ) {
-        // Spaces, then at least one digit, filling [p + 16, p + 24).
-        const e = p + 24;
-        let q = e;
-        let v = 0;
-        const w1 = dv.getInt32(p + 20, true);
-        if (dv.getInt32(p + 16, true) === SPACES && (w1 & 0xffffff) === 0x202020) {
-          // One digit, the commonest value.
-          v = (w1 >>> 24) - 0x30;
-          if (!(v >= 0 && v <= 9)) q = -1;
-        } else {
-          q = p + 16;
-          while (q < e - 1 && t[q] === CH_SPACE) q++;
-          for (; q < e; q++) {
-            const d = t[q] - 0x30;
-            if (!(d >= 0 && d <= 9)) break;
-            v = v * 10 + d;
-          }
+        dv.getInt32(p, true) !== PREFIX[w] || dv.getInt32(p + 4, true) !== PREFIX[w + 1] ||
+        dv.getInt32(p + 8, true) !== PREFIX[w + 2] || dv.getInt32(p + 12, true) !== PREFIX[w + 3]
+      ) break;
+      // Spaces, then at least one digit, filling [p + 16, p + 24).
+      const e = p + 24;
+      let v = 0;
+      const w1 = dv.getInt32(p + 20, true);
+      if (dv.getInt32(p + 16, true) === SPACES && (w1 & 0xffffff) === 0x202020) {
+        // One digit, the commonest value.
+        v = (w1 >>> 24) - 0x30;
+        if (!(v >= 0 && v <= 9)) break;
+      } else {
+        let q = p + 16;
+        while (q < e - 1 && t[q] === CH_SPACE) q++;
+        for (; q < e; q++) {
+          const d = t[q] - 0x30;
+          if (!(d >= 0 && d <= 9)) break;
+          v = v * 10 + d;
         }
-        if (q === e) {
-          let next = -1;
-          if (p + 28 <= length && dv.getInt32(e, true) === KB_NL) {
-            v *= 1024;
-            next = p + 28;
-          } else if (t[e] === CH_NL) next = p + 25;
-          if (next >= 0) {
-            values[row * NFIELDS + k] = v;
-            present[row] |= 1 << k;
-            prev = k;
-            p = next;
-            continue;
-          }
-        }
+        if (q !== e) break;
       }
-    } else if (
-      k === VMFLAGS && p + 9 <= length && dv.getInt32(p, true) === VMFLAGS_0 && dv.getInt32(p + 4, true) === VMFLAGS_1
+      if (p + 28 <= length && dv.getInt32(e, true) === KB_NL) {
+        v *= 1024;
+        p += 28;
+      } else if (t[e] === CH_NL) p += 25;
+      else break;
+      values[base + k] = v;
+      mask |= 1 << k;
+      prev = k;
+    }
+    present[row] |= mask;
+    if (p !== lineStart) continue;
+    const k0 = follow[prev];
+    if (
+      k0 === VMFLAGS && p + 9 <= length && dv.getInt32(p, true) === VMFLAGS_0 && dv.getInt32(p + 4, true) === VMFLAGS_1
     ) {
       let q = p + 8;
       while (t[q] === CH_SPACE) q++;
       const vs = q;
       q = t.indexOf(CH_NL, q);
       if (q < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
-      flagsStart[row] = vs;
-      flagsEnd[row] = q;
-      prev = k;
+      flagsOf[row] = flags.get(t, dv, vs, q);
+      prev = VMFLAGS;
       p = q + 1;
       continue;
     }
     // General path. Field: Name ':' spaces value '\n'. First the name that followed the previous field last time.
+    let k = k0;
     let colon = -1;
     if (k <= VMFLAGS) {
       const want = NAME_BYTES[k];
@@ -563,8 +569,7 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
     if (k === VMFLAGS) {
       while (p < length && t[p] !== CH_NL) p++;
       if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
-      flagsStart[row] = vs;
-      flagsEnd[row] = p;
+      flagsOf[row] = flags.get(t, dv, vs, p);
       p++;
       continue;
     }
@@ -609,7 +614,7 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
       maps.hugePageSizes.set(i, values[i * NFIELDS + 1]);
     }
   }
-  return new SmapsTable(text, maps, values, present, flagsStart, flagsEnd, other);
+  return new SmapsTable(text, maps, values, present, flagsOf, flags.lists, other);
 }
 
 /** The gathered maps lines as a table; a malformed one is reported at its line in the smaps text. */
