@@ -59,13 +59,21 @@ const quiet = opt.quiet ?? false;
 const hex = (n: bigint | number, width: number) => n.toString(16).padStart(width, "0");
 const kb = (bytes: bigint | number | undefined) => (BigInt(bytes ?? 0) >> 10n).toString();
 
-/** The command line as pmap prints it: arguments joined by spaces, control characters as '?'. */
+/**
+ * The command line as pmap prints it: arguments joined by spaces, control
+ * characters as '?'; a process without one (a kernel thread, a zombie) as
+ * its name in brackets, `[kthreadd]`.
+ */
 function cmdline(pid: number): string {
   const raw = readProcFile(`/proc/${pid}/cmdline`);
-  if (raw === undefined) return "";
-  const args = new TextDecoder().decode(raw).replace(/\0$/, "").split("\0");
+  const decoder = new TextDecoder();
   // deno-lint-ignore no-control-regex
-  return args.join(" ").replaceAll("\n", " ").replace(/[\x00-\x1f\x7f]/g, "?");
+  const printable = (s: string) => s.replaceAll("\n", " ").replace(/[\x00-\x1f\x7f]/g, "?");
+  if (raw === undefined || raw.length === 0) {
+    const comm = readProcFile(`/proc/${pid}/comm`);
+    return comm === undefined ? "" : `[${printable(decoder.decode(comm).replace(/\n$/, ""))}]`;
+  }
+  return printable(decoder.decode(raw).replace(/\0$/, "").split("\0").join(" "));
 }
 
 /** The mapping column of the default, -x and -d formats, as pmap names it. */
@@ -146,6 +154,8 @@ function kernelLayout(first: SmapsEntry | undefined): SmapsLayout {
 
 /** pmap -X / -XX: a column per smaps field, widths fitted to the values and totals. */
 function printSmaps(entries: SmapsEntry[], all: boolean): void {
+  // No VMA (a kernel thread): procps prints no table at all.
+  if (entries.length === 0) return;
   const layout = kernelLayout(entries[0]);
   const cols = smapsColumns(layout, all);
   const rows = entries.map((e) => ({

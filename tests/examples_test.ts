@@ -233,6 +233,30 @@ describe(
   },
 );
 
+/** True when pid 2 is a kernel thread (PF_KTHREAD in its stat flags). */
+function pid2IsKernelThread(): boolean {
+  try {
+    const stat = readFileSync("/proc/2/stat", "utf8");
+    return (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]) & 0x00200000) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+test("pmap on a kernel thread (pid 2) equals procps pmap: its [name] as the command line, no VMAs", {
+  skip: !havePmap
+    ? "procps pmap is not installed"
+    : !pid2IsKernelThread()
+    ? "pid 2 is not a kernel thread here (a container's own pid namespace)"
+    : false,
+}, () => {
+  for (const flags of [[], ["-x"], ["-X"], ["-XX"], ["-d"]]) {
+    const ours = run("pmap", [...flags, "2"]);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(ours.stdout, spawnSync("pmap", [...flags, "2"], { encoding: "utf8" }).stdout, flags.join(" "));
+  }
+});
+
 test("pmap -X/-XX columns: the kernel's fields in its order, new ones too (from other), units as printed", () => {
   const text = "7f0000000000-7f0000002000 rw-p 00000000 00:00 0 \n" +
     "Size:                  8 kB\nRss:                   4 kB\nNew_Field:             3 kB\n" +

@@ -41,6 +41,16 @@ let rollup: ReturnType<ProcMaps["rollup"]>;
 let rollupTruth: SmapsTruth;
 let vmas: Vma[];
 
+/** True when pid 2 is a kernel thread (PF_KTHREAD in its stat flags). */
+function pid2IsKernelThread(): boolean {
+  try {
+    const stat = readFileSync("/proc/2/stat", "utf8");
+    return (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]) & 0x00200000) !== 0;
+  } catch {
+    return false;
+  }
+}
+
 function stateOf(pid: number): string {
   return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0];
 }
@@ -448,6 +458,19 @@ describe("smaps lifecycle and errors", () => {
     } finally {
       process.kill(child.pid, "SIGCONT");
     }
+  });
+
+  test("a kernel thread (pid 2) has no entries and an empty rollup, not ESRCH", {
+    skip: pid2IsKernelThread() ? false : "pid 2 is not a kernel thread here (a container's own pid namespace)",
+  }, async () => {
+    // Ground truth: the kernel's smaps is empty (and its smaps_rollup refuses with ESRCH).
+    assert.equal(readFileSync("/proc/2/smaps", "utf8"), "");
+    using maps = ProcMaps.open(2);
+    assert.deepEqual([...maps.smapsSync()], []);
+    const seen = [];
+    for await (const e of maps.smaps()) seen.push(e);
+    assert.deepEqual(seen, []);
+    assert.deepEqual({ ...maps.rollup() }, { start: 0n, end: 0n });
   });
 
   test("a process that has exited gives ESRCH", async () => {
