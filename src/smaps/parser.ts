@@ -380,6 +380,22 @@ function splitFlags(t: Uint8Array, s: number, e: number): string[] {
   return out;
 }
 
+/** Four newlines, to find one in a word: a zero byte of `word ^ NL4`. */
+const NL4 = 0x0a0a0a0a;
+
+/**
+ * The newline at or after `p` in `t[0, length)`, or -1: four bytes at a
+ * time (`dv` views `t`), with the classic test for a zero byte in a word.
+ */
+function lineEnd(t: Uint8Array, dv: DataView, p: number, length: number): number {
+  for (; p + 4 <= length; p += 4) {
+    const x = dv.getInt32(p, true) ^ NL4;
+    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+  }
+  for (; p < length; p++) if (t[p] === CH_NL) return p;
+  return -1;
+}
+
 /** True when the line at p starts like a maps line: hex digits, then '-'. */
 function isHeader(t: Uint8Array, p: number, length: number): boolean {
   const s = p;
@@ -460,7 +476,7 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
     // Field names start with an uppercase letter, maps lines with a digit or lowercase hex.
     if (!(c0 >= 0x41 && c0 <= 0x5a)) {
       if (!isHeader(t, p, length)) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
-      p = t.indexOf(CH_NL, p);
+      p = lineEnd(t, dv, p, length);
       if (p < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
       p++;
       row++;
@@ -535,7 +551,7 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
       let q = p + 8;
       while (t[q] === CH_SPACE) q++;
       const vs = q;
-      q = t.indexOf(CH_NL, q);
+      q = lineEnd(t, dv, q, length);
       if (q < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
       flagsOf[row] = flags.get(t, dv, vs, q);
       prev = VMFLAGS;
