@@ -29,6 +29,8 @@ export class SmapsSource {
    * process again allocates nothing large. Bounded by MAX_SPARE.
    */
   #spare: (SpareBuffers & { text: Uint8Array }) | undefined;
+  /** Length of the last smaps text read. */
+  #lastLength = 0;
 
   constructor(libc: Libc, proc: ProcessRef, pageSize: number) {
     this.#libc = libc;
@@ -44,7 +46,9 @@ export class SmapsSource {
     if (this.#proc.kernelThread) return parseSmaps(new Uint8Array(0), 0, this.#pageSize, this.#pid);
     const spare = this.#spare;
     this.#spare = undefined;
-    const r = readSmapsText(this.#libc, this.#proc, "smaps", spare?.text);
+    // Without a spare buffer (another walk holds it), one the size of the last text: no growing copies.
+    const r = readSmapsText(this.#libc, this.#proc, "smaps", spare?.text, this.#lastLength);
+    this.#lastLength = r.length;
     return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid, spare);
   }
 
