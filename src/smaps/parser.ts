@@ -79,9 +79,9 @@ const MAX_DIGITS = 12;
  * The kernel prints each figure as its name and colon padded with spaces to
  * 16 bytes, the value right-aligned in 8 (`seq_put_decimal_ull_width`), then
  * ` kB` or nothing: a 28- or 25-byte line. PREFIX holds each field's 16
- * bytes as four little-endian words (0 for a name too long to fit), so the
- * expected field is recognised by four word compares; any other line takes
- * the general path.
+ * bytes as four little-endian words (0, which no line starts with, for a
+ * name too long to fit), so the expected field is recognised by four word
+ * compares; any other line takes the general path.
  */
 const PREFIX = new Int32Array(4 * NFIELDS);
 for (let k = 0; k < NFIELDS; k++) {
@@ -94,8 +94,9 @@ for (let k = 0; k < NFIELDS; k++) {
 /** `VmFlags:` as two little-endian words. */
 const VMFLAGS_0 = new DataView(encoder.encode("VmFl").buffer).getInt32(0, true);
 const VMFLAGS_1 = new DataView(encoder.encode("ags:").buffer).getInt32(0, true);
-/** ` kB\n` as a little-endian word. */
+/** Four spaces as a word. */
 const SPACES = 0x20202020;
+/** ` kB\n` as a little-endian word. */
 const KB_NL = new DataView(encoder.encode(" kB\n").buffer).getInt32(0, true);
 
 const IS_HEX = new Uint8Array(256);
