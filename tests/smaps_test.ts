@@ -382,7 +382,11 @@ describe("smaps parser", () => {
     bad("Rss:                   4 kB ");
     bad("Rss:                   4  kB");
     bad("Rss:                  -4 kB");
-    bad("Rss:            1234567890123 kB");
+
+    assert.throws(
+      () => parse(head + "Rss:            1234567890123 kB\n"),
+      (e: unknown) => e instanceof ProcMapsError && /line 2 \(value of Rss has more than 12 digits/.test(e.message),
+    );
     // Still fine: a value wider than 8, and other spacing.
     assert.equal(parse(head + "Rss:            123456789 kB\n").entry(0).rss, 123456789 * 1024);
     assert.equal(parse(head + "Rss:                 0004 kB\n").entry(0).rss, 4096);
@@ -402,7 +406,8 @@ describe("smaps parser", () => {
       head + "Size:  8 kB\n7f0000002000-7f0000001000 rw-p 00000000 00:00 0 \n",
       /line 3 \(end address not above start\)/,
     );
-    bad(head + "Size:  99999999999999999 kB\n", /bad value for Size/);
+    bad(head + "Size:  99999999999999999 kB\n", /line 2 \(value of Size has more than 12 digits/);
+    bad(head + "Size:  999999999999 kB\nRss:  4096x kB\n", /line 3 \(bad value for Rss\)/);
   });
 });
 

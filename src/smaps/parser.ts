@@ -597,6 +597,7 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
       v = v * 10 + d;
       d = t[++p] - 0x30;
     }
+    const tooLong = p - vs === MAX_DIGITS && d >= 0 && d <= 9;
     let ok = p > vs && !(d >= 0 && d <= 9);
     const c = t[p];
     if (ok && c === CH_SPACE && t[p + 1] === 0x6b && t[p + 2] === 0x42 && t[p + 3] === CH_NL) {
@@ -620,7 +621,14 @@ function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid,
       }
       continue;
     }
-    if (!ok) throw new LineError(`bad value for ${FIELDS[k][0]}`, lineStart);
+    if (!ok) {
+      throw new LineError(
+        tooLong
+          ? `value of ${FIELDS[k][0]} has more than ${MAX_DIGITS} digits: in bytes it would not be exact as a number`
+          : `bad value for ${FIELDS[k][0]}`,
+        lineStart,
+      );
+    }
     values[row * NFIELDS + k] = v;
     present[row] |= 1 << k;
   }
