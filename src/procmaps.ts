@@ -336,7 +336,8 @@ export class ProcMaps implements Disposable {
    * proportional, dirty, swapped sizes in bytes, `vmFlags`), in address
    * order, as an async iterator. The whole text is read at the first step
    * (the kernel walks the page tables of every VMA for it) and checked to
-   * be complete; `break` drops it, `signal` aborts the loop.
+   * be complete; `break` drops it, `signal` aborts the loop. A kernel
+   * thread has no entries.
    *
    * @throws {ProcMapsError} `EACCES`/`EPERM` when the caller lacks
    *   ptrace-read access to the process (smaps checks it when opened, so an
@@ -357,7 +358,8 @@ export class ProcMaps implements Disposable {
   /**
    * The process's memory figures summed over every VMA, from
    * `/proc/<pid>/smaps_rollup` (cheaper than summing {@link smaps}: the
-   * kernel formats one entry).
+   * kernel formats one entry). A kernel thread, which maps nothing, gives
+   * no figures and `start` = `end` = 0.
    *
    * @throws {ProcMapsError} as {@link smaps}.
    */
