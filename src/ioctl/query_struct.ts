@@ -217,28 +217,26 @@ export class QueryStruct {
   decode(request: Request): Vma {
     const u32 = this.#u32;
     const v = this.#view;
-    const le = nativeLittleEndian;
     // Zero offsets and inodes (anonymous memory) without allocating a bigint.
-    const offset = u32[U32.vmaOffsetLo] === 0 && u32[U32.vmaOffsetHi] === 0 ? 0n : v.getBigUint64(OFF.vmaOffset, le);
-    const inode = u32[U32.inodeLo] === 0 && u32[U32.inodeHi] === 0 ? 0n : v.getBigUint64(OFF.inode, le);
-    // vma_flags: only the four permission bits (the low word) are defined.
     const vma = new Vma(
-      v.getBigUint64(OFF.vmaStart, le),
-      v.getBigUint64(OFF.vmaEnd, le),
+      v.getBigUint64(OFF.vmaStart, nativeLittleEndian),
+      v.getBigUint64(OFF.vmaEnd, nativeLittleEndian),
       u32[U32.vmaFlags],
-      offset,
+      (u32[U32.vmaOffsetLo] | u32[U32.vmaOffsetHi]) === 0 ? 0n : v.getBigUint64(OFF.vmaOffset, nativeLittleEndian),
       u32[U32.devMajor],
       u32[U32.devMinor],
-      inode,
+      (u32[U32.inodeLo] | u32[U32.inodeHi]) === 0 ? 0n : v.getBigUint64(OFF.inode, nativeLittleEndian),
       u32[U32.vmaPageSizeLo] + u32[U32.vmaPageSizeHi] * TWO_32,
       request & WANT_NAME ? this.#decodeName() : undefined,
       request & WANT_BUILD_ID ? this.#decodeBuildId() : undefined,
     );
-    if (this.#lossy) {
-      this.#lossy = false;
-      setRawName(vma, this.#name.slice(0, Math.min(u32[U32.vmaNameSize], this.#name.length) - 1));
-    }
+    if (this.#lossy) this.#keepRawName(vma);
     return vma;
+  }
+
+  #keepRawName(vma: Vma): void {
+    this.#lossy = false;
+    setRawName(vma, this.#name.slice(0, Math.min(this.#u32[U32.vmaNameSize], this.#name.length) - 1));
   }
 
   /** Set by #decodeName() when the name is not UTF-8 (decode() then keeps its bytes). */
