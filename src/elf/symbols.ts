@@ -47,6 +47,7 @@ const SHN_LORESERVE = 0xff00;
 const SHN_XINDEX = 0xffff;
 const SHF_ALLOC = 2n;
 const TWO_53 = 2 ** 53;
+const TWO_52 = 2 ** 52;
 const TWO_32 = 2 ** 32;
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
@@ -70,6 +71,12 @@ function emptyColumns(): Columns {
   return { hi: [], lo: [], size: [], bind: [], func: [], nameOff: [], sectionEnd: [] };
 }
 
+/** A symbol of an ELF table. */
+export interface ElfSymbol extends RawSymbol {
+  /** `start` as a double (exact below 2^53), for arithmetic without bigints. */
+  readonly at: number;
+}
+
 /**
  * A sorted symbol table: addresses relative to `base` as doubles (exact
  * below 2^53), a piece list for lookups (each piece names the symbol that
@@ -89,7 +96,7 @@ export class ElfSymbolTable implements SymbolTable {
   readonly #symStart: Float64Array;
   readonly #symSize: Float64Array;
   readonly #symName: Uint32Array;
-  readonly #named: (RawSymbol | null | undefined)[];
+  readonly #named: (ElfSymbol | null | undefined)[];
 
   /** @internal Built by {@link buildTable}. */
   constructor(
@@ -118,14 +125,57 @@ export class ElfSymbolTable implements SymbolTable {
 
   /** The symbol covering `addr` (an ELF address), or undefined. */
   find(addr: bigint): RawSymbol | undefined {
-    let x: number;
     const a = Number(addr);
-    if (a < TWO_53 && this.#baseNumber === this.#baseNumber) x = a - this.#baseNumber;
-    else {
-      const d = addr - this.#base;
-      if (d < 0n || d >= BigInt(TWO_53)) return undefined;
-      x = Number(d);
+    if (a < TWO_52 && this.#baseNumber === this.#baseNumber) return this.symbolOfPiece(this.pieceOf(a, -1));
+    const d = addr - this.#base;
+    if (d < 0n || d >= BigInt(TWO_53)) return undefined;
+    return this.#symbolOfRelative(Number(d));
+  }
+
+  /**
+   * @internal The piece covering ELF address `a`, a double below 2^52 (so
+   * exact), or -1: searched forward from `hint` (the answer for a lower
+   * address, or -1), as sorted batches ask, else by binary search.
+   */
+  pieceOf(a: number, hint: number): number {
+    const x = a - this.#baseNumber;
+    if (!(x >= 0)) return -1; // below the base, or a base past 2^53 (NaN)
+    const starts = this.#pieceStart;
+    const n = starts.length;
+    let lo: number, hi: number;
+    if (hint >= 0 && hint < n && starts[hint] <= x) {
+      // Galloping: the next address is usually in the same piece or one close after.
+      lo = hint;
+      let step = 1;
+      hi = hint + 1;
+      while (hi < n && starts[hi] <= x) {
+        lo = hi;
+        step += step;
+        hi = lo + step;
+      }
+      if (hi >= n) hi = n;
+      hi--; // starts[hi + 1] > x (or hi + 1 == n)
+    } else {
+      if (n === 0 || !(x >= starts[0])) return -1;
+      lo = 0;
+      hi = n - 1;
     }
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid] <= x) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** @internal The symbol of piece `p` ({@link pieceOf}), or undefined for none (or -1). */
+  symbolOfPiece(p: number): ElfSymbol | undefined {
+    if (p < 0) return undefined;
+    const k = this.#pieceSym[p];
+    return k < 0 ? undefined : this.#symbol(k) ?? undefined;
+  }
+
+  #symbolOfRelative(x: number): RawSymbol | undefined {
     const starts = this.#pieceStart;
     if (starts.length === 0 || !(x >= starts[0])) return undefined;
     let lo = 0, hi = starts.length - 1;
@@ -134,11 +184,10 @@ export class ElfSymbolTable implements SymbolTable {
       if (starts[mid] <= x) lo = mid;
       else hi = mid - 1;
     }
-    const k = this.#pieceSym[lo];
-    return k < 0 ? undefined : this.#symbol(k) ?? undefined;
+    return this.symbolOfPiece(lo);
   }
 
-  #symbol(k: number): RawSymbol | null {
+  #symbol(k: number): ElfSymbol | null {
     let s = this.#named[k];
     if (s === undefined) {
       const name = cString(this.#strtab, this.#symName[k]);
@@ -146,6 +195,8 @@ export class ElfSymbolTable implements SymbolTable {
         name,
         start: this.#base + BigInt(this.#symStart[k]),
         size: BigInt(this.#symSize[k]),
+        demangled: undefined,
+        at: this.#baseNumber + this.#symStart[k],
       };
       this.#named[k] = s;
     }
