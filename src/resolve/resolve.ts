@@ -87,7 +87,7 @@ export interface Finished {
 }
 
 /** The sentence for each reason. */
-const REASON_TEXT: Record<ResolveReason, string> = {
+export const REASON_TEXT: Record<ResolveReason, string> = {
   "anonymous": "anonymous memory: no file behind it",
   "jit": "anonymous executable memory (JIT-compiled code): no file behind it",
   "kernel": "provided by the kernel, not a file",

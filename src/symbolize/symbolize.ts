@@ -7,9 +7,10 @@
 import type { Libc } from "../../ffi/mod.ts";
 import { booleanOption, choiceOption, describeValue, ownOptions, type Pid, type ResolveStrategy } from "../options.ts";
 import type { Resolved } from "../resolve/types.ts";
-import { type Finished, type LocatedBatch, resolvedAt } from "../resolve/resolve.ts";
+import { type Finished, type LocatedBatch, REASON_TEXT, resolvedAt } from "../resolve/resolve.ts";
 import type { ElfSymbol, ElfSymbolTable } from "../elf/symbols.ts";
 import type { Vma } from "../vma.ts";
+import { nativeLittleEndian } from "../util/bytes.ts";
 import { mappedFileOf, openMappedFile } from "../elf/mapped_file.ts";
 import { errnoName, isTransient } from "../errors.ts";
 import type { ProcessRef } from "../procfs/process.ts";
@@ -113,8 +114,6 @@ const SAFE_HIGH = 2n ** 52n;
  * found from numbers and only the results' own bigints are made.
  */
 interface Fast {
-  delta: bigint;
-  shift: bigint;
   shiftZero: boolean;
   deltaNum: number;
   shiftNum: number;
@@ -127,13 +126,30 @@ interface Fast {
 
 /** Small offsets as bigints, made once: most addresses lie less than this far into their function. */
 const SMALL_OFFSETS = 8192;
-const smallOffsets: (bigint | undefined)[] = new Array(SMALL_OFFSETS);
+let smallOffsets: bigint[] | undefined;
 
 /** `elfAddr - raw.start`, shared when small (bigints are immutable, and allocating one per address shows in GC). */
 function offsetBigint(ea: number, raw: ElfSymbol, elfAddr: bigint): bigint {
   const d = ea - raw.at;
-  if (d >= 0 && d < SMALL_OFFSETS) return smallOffsets[d] ??= elfAddr - raw.start;
-  return elfAddr - raw.start;
+  if (d >= 0 && d < SMALL_OFFSETS) {
+    // A dense array of small integers' bigints, made on first use (8192 bigints, 200 KB).
+    smallOffsets ??= Array.from({ length: SMALL_OFFSETS }, (_, k) => BigInt(k));
+    return smallOffsets[d | 0];
+  }
+  return d >= 0 && d < TWO_52 ? toBigint(d) : elfAddr - raw.start;
+}
+
+/** One u64 as two 32-bit words: a bigint made by reading it back allocates nothing else. */
+const oneU64 = new BigUint64Array(1);
+const oneWords = new Uint32Array(oneU64.buffer);
+const LO = nativeLittleEndian ? 0 : 1;
+
+/** The bigint of `v`, a non-negative integer below 2^53. */
+function toBigint(v: number): bigint {
+  const h = Math.floor(v / TWO_32);
+  oneWords[LO] = v - h * TWO_32;
+  oneWords[1 - LO] = h;
+  return oneU64[0];
 }
 
 function isSafe(v: bigint): boolean {
@@ -147,8 +163,6 @@ function fastFor(f: Finished, s: VmaSource): Fast | undefined {
   if (!isSafe(f.delta) || !isSafe(seg.offset) || !isSafe(seg.end) || !isSafe(seg.shift)) return undefined;
   const tables = s.module.tables;
   return {
-    delta: f.delta,
-    shift: seg.shift,
     shiftZero: seg.shift === 0n,
     deltaNum: Number(f.delta),
     shiftNum: Number(seg.shift),
@@ -246,11 +260,13 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
     if (fast && h < TWO_52 / TWO_32) {
       const addr = unique[i];
       const fo = h * TWO_32 + los[i] + fast.deltaNum;
-      const fileOffset = addr + fast.delta;
       if (fo >= fast.segStart && fo < fast.segEnd) {
+        // Bigints made from the doubles (exact here): V8 makes one from a typed array
+        // element far faster than it adds two.
+        const fileOffset = toBigint(fo);
         const ea = fo + fast.shiftNum;
         // Libraries map their code at file offset = ELF address: one bigint serves both.
-        const elfAddr = fast.shiftZero ? fileOffset : fileOffset + fast.shift;
+        const elfAddr = fast.shiftZero ? fileOffset : toBigint(ea);
         const { tables, hints } = fast;
         let symbol: SymbolInfo | undefined;
         for (let t = 0; t < tables.length; t++) {
@@ -285,6 +301,23 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
         };
         continue;
       }
+      // Page padding past the segment: a file offset, no ELF address.
+      const reasonText = REASON_TEXT["outside-load"];
+      perUnique[i] = {
+        addr,
+        vma: f!.vma,
+        kind: f!.kind,
+        name: f!.name,
+        buildId: f!.buildId,
+        fileOffset: toBigint(fo),
+        elfAddr: undefined,
+        reason: "outside-load",
+        reasonText,
+        symbol: undefined,
+        symbolReason: "no-elf-address",
+        symbolMessage: reasonText,
+      };
+      continue;
     }
     perUnique[i] = symbolizeOne(resolvedAt(f!, unique[i]), s!, symbolizer, want, miss);
   }
