@@ -52,23 +52,62 @@ const TWO_32 = 2 ** 32;
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 
-/** Columns of the symbols a table keeps, before sorting. */
-interface Columns {
+/** Columns of the symbols a table keeps, before sorting: typed arrays filled up to `n`, grown by doubling. */
+class Columns {
+  n = 0;
   /** High and low 32 bits of st_value. */
-  hi: number[];
-  lo: number[];
-  size: number[];
-  /** 2 global/unique, 1 weak, 0 local. */
-  bind: number[];
+  hi: Uint32Array;
+  lo: Uint32Array;
+  size: Float64Array;
+  /** 2 global/unique, 1 weak, 0 local, -1 other. */
+  bind: Int8Array;
   /** 1 function, 0 object. */
-  func: number[];
-  nameOff: number[];
+  func: Uint8Array;
+  nameOff: Uint32Array;
   /** Index into the section ends given to buildTable, or -1 when not known. */
-  sectionEnd: number[];
-}
+  sectionEnd: Int32Array;
 
-function emptyColumns(): Columns {
-  return { hi: [], lo: [], size: [], bind: [], func: [], nameOff: [], sectionEnd: [] };
+  constructor(capacity: number) {
+    const c = Math.max(16, capacity);
+    this.hi = new Uint32Array(c);
+    this.lo = new Uint32Array(c);
+    this.size = new Float64Array(c);
+    this.bind = new Int8Array(c);
+    this.func = new Uint8Array(c);
+    this.nameOff = new Uint32Array(c);
+    this.sectionEnd = new Int32Array(c);
+  }
+
+  push(hi: number, lo: number, size: number, bind: number, func: number, nameOff: number, sectionEnd: number): void {
+    const i = this.n++;
+    if (i === this.hi.length) this.#grow();
+    this.hi[i] = hi;
+    this.lo[i] = lo;
+    this.size[i] = size;
+    this.bind[i] = bind;
+    this.func[i] = func;
+    this.nameOff[i] = nameOff;
+    this.sectionEnd[i] = sectionEnd;
+  }
+
+  #grow(): void {
+    const c = this.hi.length * 2;
+    const grown = <T extends Uint32Array | Float64Array | Int8Array | Uint8Array | Int32Array>(
+      a: T,
+      make: new (n: number) => T,
+    ) => {
+      const b = new make(c);
+      b.set(a as never);
+      return b;
+    };
+    this.hi = grown(this.hi, Uint32Array);
+    this.lo = grown(this.lo, Uint32Array);
+    this.size = grown(this.size, Float64Array);
+    this.bind = grown(this.bind, Int8Array);
+    this.func = grown(this.func, Uint8Array);
+    this.nameOff = grown(this.nameOff, Uint32Array);
+    this.sectionEnd = grown(this.sectionEnd, Int32Array);
+  }
 }
 
 /** A symbol of an ELF table. */
@@ -212,15 +251,40 @@ export class ElfSymbolTable implements SymbolTable {
   }
 }
 
-/** Counts leading underscores and the length of the name at `off`, within a scan budget. */
-function nameMetrics(strtab: Uint8Array, off: number, budget: { bytes: number }): [number, number] {
-  if (budget.bytes <= 0) return [0, 0];
-  const end = strtab.subarray(off, Math.min(strtab.length, off + 4096)).indexOf(0);
-  const len = end < 0 ? 4096 : end;
+/** Counts leading underscores and the length of the name at `off` (into `out`), within a scan budget. */
+function nameMetrics(strtab: Uint8Array, off: number, budget: { bytes: number }, out: Int32Array, i: number): void {
+  if (budget.bytes <= 0) {
+    out[2 * i] = out[2 * i + 1] = 0;
+    return;
+  }
+  const stop = Math.min(strtab.length, off + 4096);
+  let end = off;
+  while (end < stop && strtab[end] !== 0) end++;
+  const len = end < stop ? end - off : 4096;
   budget.bytes -= len + 1;
   let u = 0;
   while (u < len && strtab[off + u] === 0x5f) u++;
-  return [u, len];
+  out[2 * i] = u;
+  out[2 * i + 1] = len;
+}
+
+/**
+ * The entries with a finite start (`kept` of them), ordered by start and
+ * then by index. Where start and index fit in one double together
+ * (start * n + index below 2^53: every real table), a native numeric sort of
+ * those keys; else a sort with a comparator, several times slower.
+ */
+function sortedByStart(rel: Float64Array, n: number, kept: number, maxRel: number): Uint32Array {
+  const order = new Uint32Array(kept);
+  if ((maxRel + 1) * n < TWO_53) {
+    const keys = new Float64Array(kept);
+    for (let i = 0, j = 0; i < n; i++) if (rel[i] !== Infinity) keys[j++] = rel[i] * n + i;
+    keys.sort();
+    for (let j = 0; j < kept; j++) order[j] = keys[j] % n;
+    return order;
+  }
+  for (let i = 0, j = 0; i < n; i++) if (rel[i] !== Infinity) order[j++] = i;
+  return order.sort((a, b) => rel[a] - rel[b] || a - b);
 }
 
 /** Sorts, picks one symbol per address, sizes the zero-sized ones and builds the lookup pieces. */
@@ -231,7 +295,7 @@ function buildTable(
   exactZeroSized: boolean,
   sectionEnds: readonly bigint[] = [],
 ): ElfSymbolTable {
-  const n = c.hi.length;
+  const n = c.n;
   // The lowest value is the base; values are kept as doubles relative to it.
   let bhi = 0, blo = 0;
   for (let i = 0; i < n; i++) {
@@ -242,43 +306,39 @@ function buildTable(
   }
   const base = (BigInt(bhi) << 32n) | BigInt(blo);
   const rel = new Float64Array(n);
+  let kept = 0, maxRel = 0;
   for (let i = 0; i < n; i++) {
     const d = (c.hi[i] - bhi) * TWO_32 + (c.lo[i] - blo);
     rel[i] = d < TWO_53 ? d : Infinity;
+    if (d < TWO_53) {
+      kept++;
+      if (d > maxRel) maxRel = d;
+    }
   }
-  const size = Float64Array.from(c.size);
-  const bindOf = Int8Array.from(c.bind);
-  const funcOf = Uint8Array.from(c.func);
-  let kept = 0;
-  for (let i = 0; i < n; i++) if (rel[i] !== Infinity) kept++;
-  const order = new Uint32Array(kept);
-  for (let i = 0, j = 0; i < n; i++) if (rel[i] !== Infinity) order[j++] = i;
-  order.sort((a, b) => rel[a] - rel[b] || a - b);
+  const { size, bind: bindOf, func: funcOf } = c;
+  const order = sortedByStart(rel, n, kept, maxRel);
   // Aliases: each run of equal starts sorted by preference, best first. Name
   // metrics are computed for aliases only, within a budget (when it runs
   // out, a run keeps table order) so that the comparison stays consistent.
   const budget = { bytes: NAME_SCAN_BUDGET };
-  const under = new Map<number, number>();
-  const len = new Map<number, number>();
+  // Per entry: leading underscores and length of its name (aliases only).
+  let metrics: Int32Array | undefined;
   for (let j = 0; j < kept;) {
     let e = j + 1;
     while (e < kept && rel[order[e]] === rel[order[j]]) e++;
     if (e - j > 1) {
+      const m = metrics ??= new Int32Array(2 * n);
       const run = Array.from(order.subarray(j, e));
-      for (const i of run) {
-        const [u, l] = nameMetrics(strtab, c.nameOff[i], budget);
-        under.set(i, u);
-        len.set(i, l);
-      }
-      if (budget.bytes <= 0) { for (const i of run) under.set(i, 0), len.set(i, 0); }
+      for (const i of run) nameMetrics(strtab, c.nameOff[i], budget, m, i);
+      if (budget.bytes <= 0) { for (const i of run) m[2 * i] = m[2 * i + 1] = 0; }
       run.sort((a, b) => {
         const sa = size[a] > 0 ? 1 : 0, sb = size[b] > 0 ? 1 : 0;
         if (sa !== sb) return sb - sa;
         if (bindOf[a] !== bindOf[b]) return bindOf[b] - bindOf[a];
         if (funcOf[a] !== funcOf[b]) return funcOf[b] - funcOf[a];
-        const ua = under.get(a)!, ub = under.get(b)!;
+        const ua = m[2 * a], ub = m[2 * b];
         if (ua !== ub) return ua - ub;
-        const la = len.get(a)!, lb = len.get(b)!;
+        const la = m[2 * a + 1], lb = m[2 * b + 1];
         if (la !== lb) return lb - la;
         return a - b;
       });
@@ -287,11 +347,11 @@ function buildTable(
     j = e;
   }
   // One symbol per address: the first of each run of equal starts.
-  const groups: number[] = [];
-  for (let j = 0; j < order.length; j++) {
-    if (j === 0 || rel[order[j]] !== rel[order[j - 1]]) groups.push(order[j]);
+  const groups = new Uint32Array(kept);
+  let g = 0;
+  for (let j = 0; j < kept; j++) {
+    if (j === 0 || rel[order[j]] !== rel[order[j - 1]]) groups[g++] = order[j];
   }
-  const g = groups.length;
   const symStart = new Float64Array(g);
   const symSize = new Float64Array(g);
   const symEnd = new Float64Array(g);
@@ -380,9 +440,14 @@ export function readSymbolTable(
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const count = Math.floor(bytes.length / entsize);
   const lastNul = strtab.lastIndexOf(0);
-  const c = emptyColumns();
+  // Sized for a typical table (most entries are kept); a huge one grows as kept entries come.
+  const c = new Columns(Math.min(count, 1 << 16));
   const secEnds = elf.sections.map((s) => (s.flags & SHF_ALLOC) !== 0n ? s.addr + s.size : -1n);
   const secStarts = elf.sections.map((s) => s.addr);
+  // The same bounds as doubles where exact (NaN where not: those take the bigint route).
+  const exact = (v: bigint) => (v < BigInt(TWO_53) ? Number(v) : NaN);
+  const secEndsNum = secEnds.map((e) => (e < 0n ? -1 : exact(e)));
+  const secStartsNum = secStarts.map(exact);
   for (let i = 1; i < count; i++) {
     const at = i * entsize;
     let name: number, info: number, shndx: number, hi: number, lo: number, sizeHi: number, size: number;
@@ -412,22 +477,28 @@ export function readSymbolTable(
     if (name === 0 || name > lastNul) continue; // no name, or one that runs off the table
     if (sizeHi >= 1 << 21) continue; // 2^53 bytes or more: not a real size
     // Symbols of sections not loaded into memory (.gnu.warning.*, ...) name no address.
-    if (shndx !== SHN_XINDEX && shndx < secEnds.length && secEnds[shndx] < 0n) continue;
+    if (shndx !== SHN_XINDEX && shndx < secEnds.length && secEndsNum[shndx] === -1) continue;
     let section = -1;
     if (shndx !== SHN_XINDEX && shndx < secEnds.length) {
-      const value = (BigInt(hi) << 32n) | BigInt(lo);
-      if (value >= secStarts[shndx] && value < secEnds[shndx]) section = shndx;
+      const start = secStartsNum[shndx], end = secEndsNum[shndx];
+      if (hi < 1 << 21 && start === start && end === end) {
+        const value = hi * TWO_32 + lo;
+        if (value >= start && value < end) section = shndx;
+      } else {
+        const value = (BigInt(hi) << 32n) | BigInt(lo);
+        if (value >= secStarts[shndx] && value < secEnds[shndx]) section = shndx;
+      }
     }
     if (!sized && section < 0) continue; // no way to bound it
-    c.hi.push(hi);
-    c.lo.push(lo);
-    c.size.push(sizeHi * TWO_32 + size);
-    c.bind.push(
+    c.push(
+      hi,
+      lo,
+      sizeHi * TWO_32 + size,
       bind === STB_GLOBAL || bind === STB_GNU_UNIQUE ? 2 : bind === STB_WEAK ? 1 : bind === STB_LOCAL ? 0 : -1,
+      isFunc ? 1 : 0,
+      name,
+      section,
     );
-    c.func.push(isFunc ? 1 : 0);
-    c.nameOff.push(name);
-    c.sectionEnd.push(section);
   }
   return buildTable(source, c, strtab, source === "dynsym", secEnds);
 }
@@ -486,17 +557,11 @@ export function readPltTable(read: ReadAt, elf: ElfSections, source: SymbolSourc
   const encoder = new TextEncoder();
   const encoded = names.map((s) => encoder.encode(s));
   const table = new Uint8Array(1 + encoded.reduce((a, e) => a + e.length + 1, 0));
-  const c = emptyColumns();
+  const c = new Columns(encoded.length);
   let at = 1;
   encoded.forEach((e, i) => {
     table.set(e, at);
-    c.hi.push(Number(values[i] >> 32n));
-    c.lo.push(Number(values[i] & 0xffffffffn));
-    c.size.push(16);
-    c.bind.push(2);
-    c.func.push(1);
-    c.nameOff.push(at);
-    c.sectionEnd.push(-1);
+    c.push(Number(values[i] >> 32n), Number(values[i] & 0xffffffffn), 16, 2, 1, at, -1);
     at += e.length + 1;
   });
   return buildTable(source, c, table, false);
