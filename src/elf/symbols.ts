@@ -270,22 +270,53 @@ function nameMetrics(strtab: Uint8Array, off: number, budget: { bytes: number },
 
 /**
  * The entries with a finite start (`kept` of them), ordered by start and
- * then by index. Where start and index fit in one double together
- * (start * n + index below 2^53: every real table), a native numeric sort of
- * those keys; else a sort with a comparator, several times slower.
+ * then by index: a stable LSD radix sort of the starts' 32-bit halves, 11
+ * bits at a time, skipping digits that are the same in every start (a
+ * table's symbols share their high bits). Linear, and several times faster
+ * than the engines' sorts.
  */
-function sortedByStart(rel: Float64Array, n: number, kept: number, maxRel: number): Uint32Array {
-  const order = new Uint32Array(kept);
-  if ((maxRel + 1) * n < TWO_53) {
-    const keys = new Float64Array(kept);
-    for (let i = 0, j = 0; i < n; i++) if (rel[i] !== Infinity) keys[j++] = rel[i] * n + i;
-    keys.sort();
-    for (let j = 0; j < kept; j++) order[j] = keys[j] % n;
-    return order;
+function sortedByStart(rel: Float64Array, n: number, kept: number): Uint32Array {
+  let order = new Uint32Array(kept);
+  const hi = new Uint32Array(n), lo = new Uint32Array(n);
+  for (let i = 0, j = 0; i < n; i++) {
+    const r = rel[i];
+    if (r === Infinity) continue;
+    order[j++] = i;
+    const h = Math.floor(r / TWO_32);
+    hi[i] = h;
+    lo[i] = r - h * TWO_32;
   }
-  for (let i = 0, j = 0; i < n; i++) if (rel[i] !== Infinity) order[j++] = i;
-  return order.sort((a, b) => rel[a] - rel[b] || a - b);
+  if (kept < 2) return order;
+  let next = new Uint32Array(kept);
+  const count = new Uint32Array(1 << 11);
+  for (const half of [lo, hi]) {
+    let diff = 0;
+    const first = half[order[0]];
+    for (let j = 1; j < kept; j++) diff |= half[order[j]] ^ first;
+    for (let shift = 0; shift < 32; shift += 11) {
+      if (((diff >>> shift) & 0x7ff) === 0) continue;
+      count.fill(0);
+      for (let j = 0; j < kept; j++) count[(half[order[j]] >>> shift) & 0x7ff]++;
+      let sum = 0;
+      for (let d = 0; d < count.length; d++) {
+        const c = count[d];
+        count[d] = sum;
+        sum += c;
+      }
+      for (let j = 0; j < kept; j++) {
+        const i = order[j];
+        next[count[(half[i] >>> shift) & 0x7ff]++] = i;
+      }
+      const t = order;
+      order = next;
+      next = t;
+    }
+  }
+  return order;
 }
+
+/** Longer runs of aliases than this are sorted with Array.prototype.sort (insertion sort below). */
+const SHORT_RUN = 16;
 
 /** Sorts, picks one symbol per address, sizes the zero-sized ones and builds the lookup pieces. */
 function buildTable(
@@ -306,17 +337,14 @@ function buildTable(
   }
   const base = (BigInt(bhi) << 32n) | BigInt(blo);
   const rel = new Float64Array(n);
-  let kept = 0, maxRel = 0;
+  let kept = 0;
   for (let i = 0; i < n; i++) {
     const d = (c.hi[i] - bhi) * TWO_32 + (c.lo[i] - blo);
     rel[i] = d < TWO_53 ? d : Infinity;
-    if (d < TWO_53) {
-      kept++;
-      if (d > maxRel) maxRel = d;
-    }
+    if (d < TWO_53) kept++;
   }
   const { size, bind: bindOf, func: funcOf } = c;
-  const order = sortedByStart(rel, n, kept, maxRel);
+  const order = sortedByStart(rel, n, kept);
   // Aliases: each run of equal starts sorted by preference, best first. Name
   // metrics are computed for aliases only, within a budget (when it runs
   // out, a run keeps table order) so that the comparison stays consistent.
@@ -328,10 +356,9 @@ function buildTable(
     while (e < kept && rel[order[e]] === rel[order[j]]) e++;
     if (e - j > 1) {
       const m = metrics ??= new Int32Array(2 * n);
-      const run = Array.from(order.subarray(j, e));
-      for (const i of run) nameMetrics(strtab, c.nameOff[i], budget, m, i);
-      if (budget.bytes <= 0) { for (const i of run) m[2 * i] = m[2 * i + 1] = 0; }
-      run.sort((a, b) => {
+      for (let x = j; x < e; x++) nameMetrics(strtab, c.nameOff[order[x]], budget, m, order[x]);
+      if (budget.bytes <= 0) { for (let x = j; x < e; x++) m[2 * order[x]] = m[2 * order[x] + 1] = 0; }
+      const worse = (a: number, b: number): number => {
         const sa = size[a] > 0 ? 1 : 0, sb = size[b] > 0 ? 1 : 0;
         if (sa !== sb) return sb - sa;
         if (bindOf[a] !== bindOf[b]) return bindOf[b] - bindOf[a];
@@ -341,8 +368,19 @@ function buildTable(
         const la = m[2 * a + 1], lb = m[2 * b + 1];
         if (la !== lb) return lb - la;
         return a - b;
-      });
-      order.set(run, j);
+      };
+      if (e - j <= SHORT_RUN) {
+        // Insertion sort in place: most runs are two or three names.
+        for (let x = j + 1; x < e; x++) {
+          const v = order[x];
+          let y = x - 1;
+          while (y >= j && worse(order[y], v) > 0) {
+            order[y + 1] = order[y];
+            y--;
+          }
+          order[y + 1] = v;
+        }
+      } else order.set(Array.from(order.subarray(j, e)).sort(worse), j);
     }
     j = e;
   }
