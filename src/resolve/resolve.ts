@@ -189,13 +189,14 @@ export function locateBatch(src: ResolveSources, addrs: unknown, opts: unknown):
 export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown): (Resolved | null)[] {
   const { batch, entryOf, finished } = locateBatch(src, addrs, opts);
   const unique = batch.unique;
-  const perUnique: (Resolved | null)[] = new Array(unique.length);
+  // Arrays filled in order from empty (JavaScriptCore makes \`new Array(n)\` sparse from n = 100,000).
+  const perUnique: (Resolved | null)[] = [];
   for (let i = 0; i < unique.length; i++) {
     const e = entryOf[i];
-    perUnique[i] = e < 0 ? null : resolvedAt(finished[e], unique[i]);
+    perUnique.push(e < 0 ? null : resolvedAt(finished[e], unique[i]));
   }
-  const out: (Resolved | null)[] = new Array(batch.slot.length);
-  for (let i = 0; i < out.length; i++) out[i] = perUnique[batch.slot[i]];
+  const out: (Resolved | null)[] = [];
+  for (let i = 0; i < batch.slot.length; i++) out.push(perUnique[batch.slot[i]]);
   return out;
 }
 

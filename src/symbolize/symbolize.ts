@@ -236,7 +236,8 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
 
   const { unique, hi: his, lo: los } = batch;
   const want = o.demangle;
-  const perUnique: (Symbolized | null)[] = new Array(unique.length);
+  // Arrays filled in index order from empty (JavaScriptCore makes \`new Array(n)\` sparse from n = 100,000).
+  const perUnique: (Symbolized | null)[] = [];
   // Distinct addresses are sorted, so each VMA's come in one run: its source is set up once.
   let lastEntry = -1;
   let f: Finished | undefined;
@@ -321,8 +322,8 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
     }
     perUnique[i] = symbolizeOne(resolvedAt(f!, unique[i]), s!, symbolizer, want, miss);
   }
-  const out: (Symbolized | null)[] = new Array(batch.slot.length);
-  for (let i = 0; i < out.length; i++) out[i] = perUnique[batch.slot[i]];
+  const out: (Symbolized | null)[] = [];
+  for (let i = 0; i < batch.slot.length; i++) out.push(perUnique[batch.slot[i]]);
   return out;
 }
 
