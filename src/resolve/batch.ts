@@ -38,6 +38,41 @@ const MAX_U64 = 0xffffffffffffffffn;
 const LO_WORD = nativeLittleEndian ? 0 : 1;
 const HI_WORD = 1 - LO_WORD;
 
+/** toBatch's working arrays, for batches of up to `size` addresses. */
+interface Scratch {
+  size: number;
+  big: BigUint64Array;
+  /** `big`'s buffer as 32-bit words. */
+  words: Uint32Array;
+  /** The sort's keys and positions, twice (it moves them from one set to the other). */
+  sort: Uint32Array[];
+  count: Uint32Array;
+}
+
+/** Batches up to this size reuse one set of working arrays (4.5 MB at most), larger ones get their own. */
+const SCRATCH_MAX = 1 << 17;
+let scratch: Scratch | undefined;
+
+function newScratch(size: number): Scratch {
+  const big = new BigUint64Array(size);
+  return {
+    size,
+    big,
+    words: new Uint32Array(big.buffer),
+    sort: Array.from({ length: 6 }, () => new Uint32Array(size)),
+    count: new Uint32Array(1 << 16),
+  };
+}
+
+/** Working arrays for `n` addresses: the kept set, grown when needed, or (past SCRATCH_MAX) a set of their own. */
+function scratchFor(n: number): Scratch {
+  if (n > SCRATCH_MAX) return newScratch(n);
+  if (!scratch || scratch.size < n) {
+    scratch = newScratch(Math.min(SCRATCH_MAX, Math.max(n, 1024, 2 * (scratch?.size ?? 0))));
+  }
+  return scratch;
+}
+
 /**
  * Checks and sorts a batch. Each address is stored into a BigUint64Array
  * and read back as two 32-bit halves (no bigint arithmetic, no conversion
@@ -49,7 +84,9 @@ const HI_WORD = 1 - LO_WORD;
 export function toBatch(addrs: unknown): Batch {
   const list = copyOf(addrs);
   const n = list.length;
-  const big = new BigUint64Array(n);
+  // No user code runs from here on (the copy is made), so the scratch arrays cannot be re-entered.
+  const tmp = scratchFor(n);
+  const big = tmp.big;
   for (let i = 0; i < n; i++) {
     const a = list[i];
     // The common case, a bigint in range, is stored as it is; anything else
@@ -62,8 +99,7 @@ export function toBatch(addrs: unknown): Batch {
     list[i] = b;
     big[i] = b;
   }
-  const words = new Uint32Array(big.buffer);
-  const { order, hi, lo } = sortByHalves(words, n);
+  const { order, hi, lo } = sortByHalves(tmp, n);
   const unique: bigint[] = [];
   const uhi = new Uint32Array(n);
   const ulo = new Uint32Array(n);
@@ -91,8 +127,9 @@ export function toBatch(addrs: unknown): Batch {
  * 16-bit digits (fewer passes), small ones 11-bit digits (a smaller count
  * table).
  */
-function sortByHalves(words: Uint32Array, n: number): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
-  let order = new Uint32Array(n), hi = new Uint32Array(n), lo = new Uint32Array(n);
+function sortByHalves(tmp: Scratch, n: number): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
+  const words = tmp.words;
+  let [order, hi, lo, order2, hi2, lo2] = tmp.sort;
   for (let i = 0; i < n; i++) {
     order[i] = i;
     lo[i] = words[2 * i + LO_WORD];
@@ -108,8 +145,7 @@ function sortByHalves(words: Uint32Array, n: number): { order: Uint32Array; hi: 
   const bits = n >= 1 << 14 ? 16 : 11;
   const radix = 1 << bits;
   const mask = radix - 1;
-  const count = new Uint32Array(radix);
-  let order2 = new Uint32Array(n), hi2 = new Uint32Array(n), lo2 = new Uint32Array(n);
+  const count = tmp.count;
   for (let w = 0; w < 2; w++) {
     const diff = w === 0 ? diffLo : diffHi;
     for (let shift = 0; shift < 32; shift += bits) {
