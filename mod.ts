@@ -13,7 +13,8 @@ export { ProcMaps } from "./src/procmaps.ts";
 export type { BackendKind } from "./src/backend.ts";
 export { ProcMapsError } from "./src/errors.ts";
 export type { ProcessGoneReason, ProcMapsErrorCode, ProcMapsErrorOptions } from "./src/errors.ts";
-export { Vma } from "./src/vma.ts";
+export { PERM, Vma } from "./src/vma.ts";
+export { VmaTable } from "./src/table/vma_table.ts";
 export type {
   BackendChoice,
   IterateOptions,

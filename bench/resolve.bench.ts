@@ -2,9 +2,12 @@
  * Case 4: a profiler's batch. 100 / 1,000 / 10,000 sampled addresses over a
  * 10,000-VMA process: `maps.resolve(addrs, { strategy })` with each strategy
  * (default options: names, build IDs, ELF addresses) vs what can be done
- * without it: one query() per address (ioctl), or re-reading and parsing the
- * whole text and looking every address up in it (procmap's text backend,
- * and the idiomatic baseline). Cost per sampled address.
+ * without it: one query() per address (ioctl), a columnar snapshot
+ * (`table()`, through the ioctl or the text) searched per address, or
+ * re-reading and parsing the whole text and looking every address up in it
+ * (procmap's text backend, and the idiomatic baseline). Cost per sampled
+ * address; the chart of totals per batch shows where a snapshot starts to
+ * pay.
  * @module
  */
 import { ProcMaps, type ResolveStrategy } from "../mod.ts";
@@ -46,7 +49,7 @@ for (const { count, file } of samples) {
       ops: count,
       fn: () => {
         let n = 0;
-        for (const a of addrs) n += ioctl.query(a)!.pageSize;
+        for (const a of addrs) n += ioctl.query(a)!.name!.length;
         sink(n);
       },
     },
@@ -56,7 +59,28 @@ for (const { count, file } of samples) {
       fn: () => {
         text.refresh(); // the next query reads and parses the whole text again
         let n = 0;
-        for (const a of addrs) n += text.query(a)!.pageSize;
+        for (const a of addrs) n += text.query(a)!.name!.length;
+        sink(n);
+      },
+    },
+    {
+      name: "ioctl table() + find()",
+      ops: count,
+      fn: () => {
+        // One columnar snapshot through the ioctl, then a binary search per address.
+        const t = ioctl.table();
+        let n = 0;
+        for (const a of addrs) n += t.name(t.find(a))!.length;
+        sink(n);
+      },
+    },
+    {
+      name: "text table() + find()",
+      ops: count,
+      fn: () => {
+        const t = text.table();
+        let n = 0;
+        for (const a of addrs) n += t.name(t.find(a))!.length;
         sink(n);
       },
     },

@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderChart, renderReport } from "./report.mjs";
+import { crossoverPath, renderChart, renderCrossover, renderReport } from "./report.mjs";
 import { bin, node26, NODE26_FLAGS, root } from "../scripts/runtimes.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -282,6 +282,8 @@ async function main() {
     const { markdown, targetLines } = renderReport(data, chart);
     writeFileSync(report, markdown);
     if (suites.includes("walk")) writeFileSync(chart, renderChart(data));
+    const crossover = suites.includes("resolve") ? renderCrossover(data) : undefined;
+    if (crossover) writeFileSync(crossoverPath(chart), crossover);
     log(`\n${targetLines.join("\n")}`);
     log(
       `bench: wrote ${report.replace(root + "/", "")}${

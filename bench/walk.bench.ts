@@ -1,30 +1,78 @@
 /**
- * Case 2: a full walk of every VMA (with names), ioctl backend vs text
- * backend, plus the idiomatic baseline (read the file, regex per line) for
- * reference. Cost per VMA.
+ * Case 2: a full walk of every VMA (with names): `vmasSync()` and `table()`
+ * on the ioctl and the text backend, the floor (a bare ioctl walk through
+ * procmap's own binding: struct written, start and end read back, the name
+ * left as bytes), and the idiomatic baseline (read the file, regex per
+ * line). Every loop reads what a caller reads (start, end, name). Cost per
+ * VMA.
  * @module
  */
-import { ProcMaps } from "../mod.ts";
+import { ProcMaps, type VmaTable } from "../mod.ts";
+import { getLibc } from "../ffi/mod.ts";
 import { readMapsBaseline } from "./baseline_parser.ts";
 import { check, loadConfig, sink, Suite } from "./lib.ts";
 
+/** struct procmap_query offsets (include/uapi/linux/fs.h). */
+const OFF = { size: 0, flags: 8, addr: 16, start: 24, end: 32, nameSize: 80, nameAddr: 88 };
+const COVERING_OR_NEXT = 0x10n, PROCMAP_QUERY = 0xC0686611n, ENOENT = 2;
+const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const suite = new Suite("walk", loadConfig());
+const libc = getLibc();
 for (const target of suite.config.targets) {
   // Handles stay open, as in a tool that watches a process.
   using ioctl = ProcMaps.open(target.pid, { backend: "ioctl" });
   using text = ProcMaps.open(target.pid, { backend: "text" });
   const walk = (maps: ProcMaps) => () => {
     let n = 0;
-    for (const v of maps.vmasSync()) n += v.name!.length;
+    for (const v of maps.vmasSync()) n += Number(v.end - v.start) + v.name!.length;
+    sink(n);
+  };
+  const walkTable = (maps: ProcMaps) => () => {
+    const t: VmaTable = maps.table();
+    let n = 0;
+    for (let i = 0; i < t.length; i++) n += Number(t.end[i] - t.start[i]) + t.name(i)!.length;
+    sink(n);
+  };
+  const fd = libc.openRead(`/proc/${target.pid}/maps`);
+  check(fd >= 0, "the maps file opens");
+  const q = new Uint8Array(new ArrayBuffer(104));
+  const name = new Uint8Array(new ArrayBuffer(256));
+  const view = new DataView(q.buffer);
+  const qAddr = libc.addressOf(q);
+  view.setBigUint64(OFF.size, 104n, le);
+  view.setBigUint64(OFF.flags, COVERING_OR_NEXT, le);
+  view.setBigUint64(OFF.nameAddr, libc.addressOf(name), le);
+  const bare = () => {
+    let n = 0;
+    let addr = 0n;
+    for (;;) {
+      view.setBigUint64(OFF.addr, addr, le);
+      view.setUint32(OFF.nameSize, name.length, le);
+      const r = libc.ioctlAt(fd, PROCMAP_QUERY, qAddr);
+      if (r === -ENOENT) break;
+      if (r !== 0) throw new Error("bare ioctl failed");
+      const start = view.getBigUint64(OFF.start, le);
+      addr = view.getBigUint64(OFF.end, le);
+      n += Number(addr - start) + view.getUint32(OFF.nameSize, le);
+    }
     sink(n);
   };
   const count = [...ioctl.vmasSync()].length;
   check(count === [...text.vmasSync()].length, "both backends see the same VMAs");
+  check(count === ioctl.table().length && count === text.table().length, "tables see the same VMAs");
   check(count === readMapsBaseline(target.pid).length, "the baseline sees the same VMAs");
-  await suite.measure("walk", target, [
-    { name: "ioctl", ops: count, fn: walk(ioctl) },
-    { name: "text", ops: count, fn: walk(text) },
-    { name: "baseline", ops: count, fn: () => sink(readMapsBaseline(target.pid).length) },
-  ]);
+  try {
+    await suite.measure("walk", target, [
+      { name: "bare ioctl (floor)", ops: count, fn: bare },
+      { name: "ioctl", ops: count, fn: walk(ioctl) },
+      { name: "ioctl table()", ops: count, fn: walkTable(ioctl) },
+      { name: "text", ops: count, fn: walk(text) },
+      { name: "text table()", ops: count, fn: walkTable(text) },
+      { name: "baseline", ops: count, fn: () => sink(readMapsBaseline(target.pid).length) },
+    ]);
+  } finally {
+    libc.close(fd);
+  }
 }
 suite.finish();

@@ -83,20 +83,20 @@ export function reportError(prog: string, e: unknown): number {
 }
 
 /**
- * A small /proc file (cmdline, comm) as bytes, or undefined. Read through
+ * A small /proc file (cmdline, comm) as bytes, at most `max` of them, or undefined. Read through
  * procmap's libc binding: Deno's own file API wants --allow-all for
  * /proc/<pid> paths, while --allow-ffi, which procmap needs anyway, covers this.
  */
-export function readProcFile(path: string): Uint8Array | undefined {
+export function readProcFile(path: string, max = 1 << 20): Uint8Array | undefined {
   const libc = getLibc();
   const fd = libc.openRead(path);
   if (fd < 0) return undefined;
   try {
     const chunks: Uint8Array[] = [];
     let total = 0;
-    // Bounded: a command line is at most a few MB (ARG_MAX); stop at 1 MiB.
-    while (total < 1 << 20) {
-      const buf = new Uint8Array(65536);
+    // Bounded: a command line is at most a few MB (ARG_MAX); stop at `max` (1 MiB).
+    while (total < max) {
+      const buf = new Uint8Array(Math.min(65536, max - total));
       const n = libc.pread(fd, buf, total);
       if (n <= 0) break;
       chunks.push(buf.subarray(0, n));

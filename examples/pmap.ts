@@ -7,8 +7,9 @@
  *   bun examples/pmap.ts -x <pid>
  */
 import process from "node:process";
-import { type MemoryFigures, ProcMaps, type SmapsEntry, type Vma } from "../mod.ts";
+import { ProcMaps, type SmapsEntry, type Vma } from "../mod.ts";
 import { escapeName, parseCli, parsePid, readProcFile, reportError, usageError } from "./cli.ts";
+import { knownLayout, parseLayout, smapsColumns, type SmapsLayout } from "./smaps_columns.ts";
 
 const PROG = "pmap";
 const USAGE = `usage: pmap.ts [options] <pid|self>...
@@ -58,13 +59,21 @@ const quiet = opt.quiet ?? false;
 const hex = (n: bigint | number, width: number) => n.toString(16).padStart(width, "0");
 const kb = (bytes: bigint | number | undefined) => (BigInt(bytes ?? 0) >> 10n).toString();
 
-/** The command line as pmap prints it: arguments joined by spaces, control characters as '?'. */
+/**
+ * The command line as pmap prints it: arguments joined by spaces, control
+ * characters as '?'; a process without one (a kernel thread, a zombie) as
+ * its name in brackets, `[kthreadd]`.
+ */
 function cmdline(pid: number): string {
   const raw = readProcFile(`/proc/${pid}/cmdline`);
-  if (raw === undefined) return "";
-  const args = new TextDecoder().decode(raw).replace(/\0$/, "").split("\0");
+  const decoder = new TextDecoder();
   // deno-lint-ignore no-control-regex
-  return args.join(" ").replaceAll("\n", " ").replace(/[\x00-\x1f\x7f]/g, "?");
+  const printable = (s: string) => s.replaceAll("\n", " ").replace(/[\x00-\x1f\x7f]/g, "?");
+  if (raw === undefined || raw.length === 0) {
+    const comm = readProcFile(`/proc/${pid}/comm`);
+    return comm === undefined ? "" : `[${printable(decoder.decode(comm).replace(/\n$/, ""))}]`;
+  }
+  return printable(decoder.decode(raw).replace(/\0$/, "").split("\0").join(" "));
 }
 
 /** The mapping column of the default, -x and -d formats, as pmap names it. */
@@ -129,64 +138,41 @@ function printExtended(entries: SmapsEntry[]): void {
   }
 }
 
-/** Kernel field names and properties, in the kernel's order; units: kB or a plain number. */
-const SMAPS_COLUMNS: readonly [string, keyof MemoryFigures, "kB" | ""][] = [
-  ["Size", "size", "kB"],
-  ["KernelPageSize", "kernelPageSize", "kB"],
-  ["MMUPageSize", "mmuPageSize", "kB"],
-  ["Rss", "rss", "kB"],
-  ["Pss", "pss", "kB"],
-  ["Pss_Dirty", "pssDirty", "kB"],
-  ["Shared_Clean", "sharedClean", "kB"],
-  ["Shared_Dirty", "sharedDirty", "kB"],
-  ["Private_Clean", "privateClean", "kB"],
-  ["Private_Dirty", "privateDirty", "kB"],
-  ["Referenced", "referenced", "kB"],
-  ["Anonymous", "anonymous", "kB"],
-  ["KSM", "ksm", "kB"],
-  ["LazyFree", "lazyFree", "kB"],
-  ["AnonHugePages", "anonHugePages", "kB"],
-  ["ShmemPmdMapped", "shmemPmdMapped", "kB"],
-  ["FilePmdMapped", "filePmdMapped", "kB"],
-  ["Shared_Hugetlb", "sharedHugetlb", "kB"],
-  ["Private_Hugetlb", "privateHugetlb", "kB"],
-  ["Swap", "swap", "kB"],
-  ["SwapPss", "swapPss", "kB"],
-  ["Locked", "locked", "kB"],
-  ["THPeligible", "thpEligible", ""],
-  ["ProtectionKey", "protectionKey", ""],
-];
-/** What pmap -X leaves out (-XX shows them). */
-const UNIMPORTANT = new Set([
-  "AnonHugePages",
-  "KernelPageSize",
-  "MMUPageSize",
-  "Shared_Dirty",
-  "Private_Dirty",
-  "Shared_Clean",
-  "Private_Clean",
-]);
+/**
+ * The kernel's smaps fields in its order, as procps takes them from the
+ * text: from this process's own smaps (one kernel prints the same fields
+ * for every VMA of every process), so that -XX shows fields this program
+ * does not know too. Read once, only its start.
+ */
+function kernelLayout(first: SmapsEntry | undefined): SmapsLayout {
+  const raw = readProcFile("/proc/self/smaps", 65536);
+  const layout = raw && parseLayout(new TextDecoder().decode(raw));
+  if (layout && layout.fields.length > 0) return layout;
+  console.error(`${PROG}: cannot read /proc/self/smaps for the kernel's field order: showing the fields it knows`);
+  return knownLayout(first);
+}
 
 /** pmap -X / -XX: a column per smaps field, widths fitted to the values and totals. */
 function printSmaps(entries: SmapsEntry[], all: boolean): void {
-  // Columns the kernel printed (for the first VMA: it prints the same set for each).
-  const first = entries[0] ?? {};
-  const cols = SMAPS_COLUMNS.filter(([k, p]) => first[p] !== undefined && (all || !UNIMPORTANT.has(k)));
-  const value = (e: SmapsEntry, c: (typeof cols)[number]) => {
-    const v = e[c[1]] as number | undefined ?? 0;
-    return c[2] === "kB" ? v / 1024 : v;
-  };
+  // No VMA (a kernel thread): procps prints no table at all.
+  if (entries.length === 0) return;
+  const layout = kernelLayout(entries[0]);
+  const cols = smapsColumns(layout, all);
   const rows = entries.map((e) => ({
     start: hex(e.vma.start, 8),
     perms: e.vma.perms,
     offset: hex(e.vma.offset, 8),
     dev: `${hex(e.vma.devMajor, 2)}:${hex(e.vma.devMinor, 2)}`,
     inode: e.vma.inode.toString(),
-    values: cols.map((c) => String(value(e, c))),
+    values: cols.map((c) => String(c.value(e) ?? 0)),
     flags: (e.vmFlags ?? []).join(" "),
     name: escapeName(e.vma.name ?? ""),
   }));
-  const totals = cols.map((_, i) => rows.reduce((s, r) => s + Number(r.values[i]), 0));
+  // A column of text (a field of a newer kernel that is not a number) has no total.
+  const totals = cols.map((_, i) => {
+    const t = rows.reduce((s, r) => s + Number(r.values[i]), 0);
+    return Number.isNaN(t) ? "" : String(t);
+  });
   const width = (title: string, xs: string[]) => Math.max(quiet ? 0 : title.length, ...xs.map((x) => x.length));
   const wAddr = width("Address", rows.map((r) => r.start));
   const wPerm = width("Perm", rows.map((r) => r.perms));
@@ -194,14 +180,14 @@ function printSmaps(entries: SmapsEntry[], all: boolean): void {
   const wDev = width("Device", rows.map((r) => r.dev));
   const wInode = width("Inode", rows.map((r) => r.inode));
   const wCols = cols.map((c, i) =>
-    Math.max(width(c[0], rows.map((r) => r.values[i])), quiet ? 0 : String(totals[i]).length)
+    Math.max(width(c.title, rows.map((r) => r.values[i])), quiet ? 0 : totals[i].length)
   );
-  const hasFlags = all && entries.some((e) => e.vmFlags !== undefined);
+  const hasFlags = all && layout.vmFlags;
   const wFlags = width("VmFlags", rows.map((r) => r.flags));
   if (!quiet) {
     let h = `${"Address".padStart(wAddr)} ${"Perm".padStart(wPerm)} ${"Offset".padStart(wOff)} ` +
       `${"Device".padStart(wDev)} ${"Inode".padStart(wInode)} `;
-    cols.forEach((c, i) => h += c[0].padStart(wCols[i]) + " ");
+    cols.forEach((c, i) => h += c.title.padStart(wCols[i]) + " ");
     if (hasFlags) h += "VmFlags".padStart(wFlags) + " ";
     console.log(h + "Mapping");
   }
@@ -218,7 +204,7 @@ function printSmaps(entries: SmapsEntry[], all: boolean): void {
   if (!quiet && cols.length > 0) {
     const gap = " ".repeat(wAddr + wPerm + wOff + wDev + wInode + 5);
     console.log(gap + wCols.map((w) => "=".repeat(w) + " ").join(""));
-    console.log(gap + totals.map((t, i) => String(t).padStart(wCols[i]) + " ").join("") + "KB ");
+    console.log(gap + totals.map((t, i) => t.padStart(wCols[i]) + " ").join("") + "KB ");
   }
 }
 

@@ -14,6 +14,7 @@ import process from "node:process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
+import { escapeName } from "./cli.ts";
 
 const USAGE = `usage: symbolize.ts -p PID [-C] [--json] [--debug-dir DIR]... [--input FILE] [ADDR...]
 
@@ -100,7 +101,8 @@ async function main(): Promise<number> {
         return;
       }
       out.push("0x" + addrs[i].toString(16).padStart(16, "0"));
-      out.push(s ? (v.demangle ? s.demangled : s.name) : "??");
+      // A symbol name is bytes from the file: a newline in it would forge a line (escaped as the kernel does).
+      out.push(s ? escapeName(v.demangle ? s.demangled : s.name) : "??");
       out.push("??:0");
     });
     console.log(out.join("\n"));

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Vma } from "./vma.ts";
+import type { VmaTable } from "./table/vma_table.ts";
 
 /** Which source a handle reads: the PROCMAP_QUERY ioctl or the maps text. */
 export type BackendKind = "ioctl" | "text";
@@ -71,6 +72,11 @@ export interface Backend {
    * `from`, in address order.
    */
   cursor(from: bigint, request: Request): Cursor;
+  /**
+   * The VMAs a cursor over the same arguments would return, below `to`
+   * (all when undefined), as a table; `signal` is checked as it goes.
+   */
+  table(from: bigint, to: bigint | undefined, request: Request, signal: AbortSignal | undefined): VmaTable;
   /**
    * A seeker for one batch of ascending addresses. The text backend reads a
    * fresh snapshot for it; the ioctl backend queries live.

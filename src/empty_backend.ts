@@ -4,8 +4,11 @@
  * error: the thread is alive, there is just nothing mapped.
  * @module
  */
-import type { Backend, BackendKind, Cursor, Seeker, VmaIndex } from "./backend.ts";
+import type { Backend, BackendKind, Cursor, Request, Seeker, VmaIndex } from "./backend.ts";
+import { WANT_BUILD_ID, WANT_NAME } from "./backend.ts";
 import type { Vma } from "./vma.ts";
+import { TableBuilder } from "./table/builder.ts";
+import type { VmaTable } from "./table/vma_table.ts";
 
 const NONE: Cursor & Seeker = {
   next: () => null,
@@ -34,6 +37,10 @@ export class EmptyBackend implements Backend {
 
   cursor(): Cursor {
     return NONE;
+  }
+
+  table(_from: bigint, _to: bigint | undefined, request: Request): VmaTable {
+    return new TableBuilder((request & WANT_NAME) !== 0, (request & WANT_BUILD_ID) !== 0).finish();
   }
 
   seeker(): Seeker {

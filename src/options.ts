@@ -194,6 +194,30 @@ function applyBoolean(request: Request, key: string, bit: number, v: unknown): R
   throw new TypeError(`option ${key} must be a boolean, got ${describeValue(v)}`);
 }
 
+/** The Request bit of query option `key`, or -1 for an unknown one (a switch: no hashing per query). */
+function queryBit(key: string): number {
+  switch (key) {
+    case "name":
+      return WANT_NAME;
+    case "buildId":
+      return WANT_BUILD_ID;
+    case "coveringOrNext":
+      return FLAG.coveringOrNext;
+    case "readable":
+      return FLAG.readable;
+    case "writable":
+      return FLAG.writable;
+    case "executable":
+      return FLAG.executable;
+    case "shared":
+      return FLAG.shared;
+    case "fileBacked":
+      return FLAG.fileBacked;
+    default:
+      return -1;
+  }
+}
+
 /** Checks query options and turns them into a Request. */
 export function checkQueryOptions(opts: unknown): Request {
   if (opts === undefined) return DEFAULT_REQUEST;
@@ -203,8 +227,8 @@ export function checkQueryOptions(opts: unknown): Request {
   // per-query path). Each value is read once, right here.
   for (const key in o) {
     if (!Object.hasOwn(o, key)) continue;
-    const bit = QUERY_BITS.get(key);
-    if (bit === undefined) throw unknownOption(key, "query", QUERY_BITS.keys());
+    const bit = queryBit(key);
+    if (bit < 0) throw unknownOption(key, "query", QUERY_BITS.keys());
     request = applyBoolean(request, key, bit, o[key]);
   }
   return request;

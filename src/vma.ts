@@ -17,47 +17,48 @@ const PERMS: readonly string[] = Array.from(
 /**
  * One virtual memory area of a process: a range of addresses with the same
  * permissions and backing, as `/proc/<pid>/maps` lists it.
+ *
+ * A VMA holds only what the kernel reported; `perms`, `readable`,
+ * `writable`, `executable`, `shared`, `size` and `fileBacked` are computed
+ * from those fields when read (so a query that only reads `start` and `end`
+ * pays for nothing else).
  */
 export class Vma {
+  // `declare`: assigned once in the constructor, no field initialisers to run first.
   /** First address of the area. */
-  readonly start: bigint;
+  declare readonly start: bigint;
   /** One past the last address of the area. */
-  readonly end: bigint;
-  /** Permissions as the text maps print them, e.g. `"r-xp"` or `"rw-s"`. */
-  readonly perms: string;
-  /** `r`: readable. */
-  readonly readable: boolean;
-  /** `w`: writable. */
-  readonly writable: boolean;
-  /** `x`: executable. */
-  readonly executable: boolean;
-  /** `s`: shared (may be shared with other processes); `p` otherwise. */
-  readonly shared: boolean;
+  declare readonly end: bigint;
+  /**
+   * Permission bits as PROCMAP_QUERY's `vma_flags` has them: {@link PERM}
+   * `read` (1), `write` (2), `exec` (4), `shared` (8).
+   */
+  declare readonly flags: number;
   /** Offset in the backing file of `start` (0 for anonymous memory). */
-  readonly offset: bigint;
+  declare readonly offset: bigint;
   /** Major device number of the backing file (0 for anonymous memory). */
-  readonly devMajor: number;
+  declare readonly devMajor: number;
   /** Minor device number of the backing file (0 for anonymous memory). */
-  readonly devMinor: number;
+  declare readonly devMinor: number;
   /** Inode number of the backing file (0 for anonymous memory). */
-  readonly inode: bigint;
+  declare readonly inode: bigint;
   /**
    * Page size of the area in bytes: the huge page size for hugetlb memory,
    * else the base page size.
    */
-  readonly pageSize: number;
+  declare readonly pageSize: number;
   /**
    * The name as the text maps print it (with a newline unescaped): a path
    * (with ` (deleted)` when unlinked), `[heap]`, `[stack]`, `[vdso]`,
    * `[anon:<name>]`, ...; `""` when the area has none; `undefined` when the
    * name was not requested. Bytes that are not UTF-8 become U+FFFD.
    */
-  readonly name: string | undefined;
+  declare readonly name: string | undefined;
   /**
    * ELF build ID of the backing file as lowercase hex, when requested and the
    * file has one; otherwise `undefined`.
    */
-  readonly buildId: string | undefined;
+  declare readonly buildId: string | undefined;
 
   /** @internal Backends construct VMAs; user code receives them. */
   constructor(
@@ -74,11 +75,7 @@ export class Vma {
   ) {
     this.start = start;
     this.end = end;
-    this.perms = PERMS[flags & 15];
-    this.readable = (flags & PERM.read) !== 0;
-    this.writable = (flags & PERM.write) !== 0;
-    this.executable = (flags & PERM.exec) !== 0;
-    this.shared = (flags & PERM.shared) !== 0;
+    this.flags = flags & 15;
     this.offset = offset;
     this.devMajor = devMajor;
     this.devMinor = devMinor;
@@ -86,6 +83,31 @@ export class Vma {
     this.pageSize = pageSize;
     this.name = name;
     this.buildId = buildId;
+  }
+
+  /** Permissions as the text maps print them, e.g. `"r-xp"` or `"rw-s"`. */
+  get perms(): string {
+    return PERMS[this.flags];
+  }
+
+  /** `r`: readable. */
+  get readable(): boolean {
+    return (this.flags & PERM.read) !== 0;
+  }
+
+  /** `w`: writable. */
+  get writable(): boolean {
+    return (this.flags & PERM.write) !== 0;
+  }
+
+  /** `x`: executable. */
+  get executable(): boolean {
+    return (this.flags & PERM.exec) !== 0;
+  }
+
+  /** `s`: shared (may be shared with other processes); `p` otherwise. */
+  get shared(): boolean {
+    return (this.flags & PERM.shared) !== 0;
   }
 
   /** Size in bytes (`end - start`). */
@@ -150,12 +172,10 @@ export function nameBytesOf(vma: Vma): Uint8Array {
 
 /** A copy of `vma` with another name and build ID. */
 export function withNameAndBuildId(vma: Vma, name: string | undefined, buildId: string | undefined): Vma {
-  const flags = (vma.readable ? PERM.read : 0) | (vma.writable ? PERM.write : 0) |
-    (vma.executable ? PERM.exec : 0) | (vma.shared ? PERM.shared : 0);
   const copy = new Vma(
     vma.start,
     vma.end,
-    flags,
+    vma.flags,
     vma.offset,
     vma.devMajor,
     vma.devMinor,

@@ -50,6 +50,34 @@ test("NameCache decodes bytes that are not UTF-8 as TextDecoder does", () => {
   assert.equal(cache.get(bytes, words, 5, 1), "/\uFFFD\uFFFDA\uFFFD");
 });
 
+test("NameCache.getAt/putAt: names at any offset of a text, hit or miss, and a working set that fits stays", () => {
+  const cache = new NameCache();
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const rng = new Rng(11);
+  // A text of names at unaligned offsets; the same bytes at different places are one name.
+  const names = ["[heap]", "[vdso]", "[vvar]", "[stack]", "/usr/lib/libc.so.6", "/usr/bin/cat", "/a", "/b"];
+  for (let i = 0; i < 40; i++) names.push(`/tmp/file-${i}-${"x".repeat(rng.int(60))}`);
+  let misses = 0;
+  for (let round = 0; round < 20; round++) {
+    for (const [k, name] of names.entries()) {
+      const text = new Uint8Array(300);
+      const at = 1 + rng.int(100);
+      const bytes = enc.encode(name);
+      text.set(bytes, at);
+      const hint = name.startsWith("[") ? 0 : k; // pseudo files have no inode
+      let got = cache.getAt(text, at, bytes.length, hint);
+      if (got === undefined) {
+        misses++;
+        got = cache.putAt(text, at, bytes.length, hint, dec.decode(bytes));
+      }
+      assert.equal(got, name);
+    }
+  }
+  // 48 names in 256 slots: after the first round almost every lookup hits.
+  assert.ok(misses < names.length + 10, `${misses} misses`);
+});
+
 test("toHex gives lowercase two-digit bytes", () => {
   assert.equal(toHex(new Uint8Array([0, 1, 0xab, 0xff, 0x10]), 5), "0001abff10");
   assert.equal(toHex(new Uint8Array([0xaa, 0xbb]), 1), "aa");

@@ -6,7 +6,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getLibc } from "../ffi/mod.ts";
-import { nativeLittleEndian } from "../ffi/common.ts";
 import { FLAG, requestFor } from "../src/ioctl/abi.ts";
 import { ERRNO } from "../src/errors.ts";
 import { QueryStruct } from "../src/ioctl/query_struct.ts";
@@ -24,8 +23,8 @@ test("ioctl errnos in this process: ENOENT, ENOTTY, ENAMETOOLONG, interleaved wi
   const smaps = libc.openRead("/proc/self/smaps");
   assert.ok(maps >= 0 && smaps >= 0);
   try {
-    const q = new QueryStruct((b) => libc.addressOf(b), nativeLittleEndian);
-    const tiny = new QueryStruct((b) => libc.addressOf(b), nativeLittleEndian, 2);
+    const q = new QueryStruct((b) => libc.addressOf(b));
+    const tiny = new QueryStruct((b) => libc.addressOf(b), 2);
     q.prepare(0n, FLAG.coveringOrNext | FLAG.fileBacked);
     assert.equal(libc.ioctl(maps, req, q.bytes), 0);
     const named = q.start();

@@ -20,6 +20,9 @@ import { readRows, readText } from "./helpers/ground_truth.ts";
 import { runtimeCommand } from "./helpers/runtime.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
 import { IOCTL_SKIP } from "./helpers/backends.ts";
+import { readSmapsTruth } from "./helpers/smaps_truth.ts";
+import { parseSmaps } from "../src/smaps/parser.ts";
+import { parseLayout, smapsColumns } from "../examples/smaps_columns.ts";
 
 const havePmap = existsSync("/usr/bin/pmap");
 const haveScript = existsSync("/usr/bin/script");
@@ -190,6 +193,17 @@ describe(
         }
         assert.ok(compared >= vmaCount - 3, `${compared} of ${vmaCount} rows compared`);
         assert.equal(oursLines[0], theirLines[0]); // the PID:   cmdline header
+        if (flags.includes("-XX")) {
+          // Every field the kernel prints, in its order (read from the kernel's text here, not from procps).
+          const first = readSmapsTruth(child.pid)[0];
+          const titles = oursLines[1].trim().split(/ +/);
+          assert.deepEqual(titles, [
+            ...["Address", "Perm", "Offset", "Device", "Inode"],
+            ...first.fields.keys(),
+            ...(first.vmFlags ? ["VmFlags"] : []),
+            "Mapping",
+          ]);
+        }
       });
     }
 
@@ -218,6 +232,62 @@ describe(
     });
   },
 );
+
+/** True when pid 2 is a kernel thread (PF_KTHREAD in its stat flags). */
+function pid2IsKernelThread(): boolean {
+  try {
+    const stat = readFileSync("/proc/2/stat", "utf8");
+    return (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]) & 0x00200000) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+test("pmap on a kernel thread (pid 2) equals procps pmap: its [name] as the command line, no VMAs", {
+  skip: !havePmap
+    ? "procps pmap is not installed"
+    : !pid2IsKernelThread()
+    ? "pid 2 is not a kernel thread here (a container's own pid namespace)"
+    : false,
+}, () => {
+  for (const flags of [[], ["-x"], ["-X"], ["-XX"], ["-d"]]) {
+    const ours = run("pmap", [...flags, "2"]);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(ours.stdout, spawnSync("pmap", [...flags, "2"], { encoding: "utf8" }).stdout, flags.join(" "));
+  }
+});
+
+test("pmap -X/-XX columns: the kernel's fields in its order, new ones too (from other), units as printed", () => {
+  const text = "7f0000000000-7f0000002000 rw-p 00000000 00:00 0 \n" +
+    "Size:                  8 kB\nRss:                   4 kB\nNew_Field:             3 kB\n" +
+    "Shared_Clean:          0 kB\nCount:                 7\nMode:           fast\nTHPeligible:           1\n" +
+    "VmFlags: rd wr \n7f0000002000-7f0000003000 r--p 00000000 00:00 0 \nSize:  4 kB\n";
+  const layout = parseLayout(text);
+  assert.deepEqual(layout.fields, [
+    { name: "Size", kb: true },
+    { name: "Rss", kb: true },
+    { name: "New_Field", kb: true },
+    { name: "Shared_Clean", kb: true },
+    { name: "Count", kb: false },
+    { name: "Mode", kb: false },
+    { name: "THPeligible", kb: false },
+  ]);
+  assert.equal(layout.vmFlags, true);
+  const bytes = new TextEncoder().encode(text);
+  const entry = parseSmaps(bytes, bytes.length, 4096).entry(0);
+  const show = (all: boolean) => Object.fromEntries(smapsColumns(layout, all).map((c) => [c.title, c.value(entry)]));
+  assert.deepEqual(show(true), {
+    Size: 8,
+    Rss: 4,
+    New_Field: 3,
+    Shared_Clean: 0,
+    Count: 7,
+    Mode: "fast",
+    THPeligible: 1,
+  });
+  // -X leaves out what procps calls unimportant, and nothing else.
+  assert.deepEqual(Object.keys(show(false)), ["Size", "Rss", "New_Field", "Count", "Mode", "THPeligible"]);
+});
 
 test("procfs_query --json equals resolve(), in both modes", () => {
   const rows = readRows(mapper.pid);

@@ -17,6 +17,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileS
 import { Buffer } from "node:buffer";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { nameBytesOf } from "../src/vma.ts";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
 import { emptyFileId, getLibc, setLibcForTesting } from "../ffi/mod.ts";
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from "../ffi/constants.ts";
@@ -124,6 +125,12 @@ test("names that are not UTF-8 keep elfAddr and the build ID in every backend (m
         assert.equal(r.kind, "file");
         assert.equal(r.elfAddr, probeVaddr, `${backend}: elfAddr is nm's address (${r.reason})`);
         if (want) assert.equal(r.buildId, want, `${backend}: build ID as readelf reads it`);
+        // A table row keeps the raw bytes too, as query() does.
+        const t = maps.table();
+        const row = t.find(addr);
+        assert.ok(row >= 0, backend);
+        assert.deepEqual(nameBytesOf(t.at(row)!), nameBytesOf(maps.query(addr)!), backend);
+        assert.ok(nameBytesOf(t.at(row)!).includes(0xff), backend);
       });
     }
   } finally {

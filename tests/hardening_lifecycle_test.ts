@@ -203,6 +203,7 @@ test('a kernel thread (pid 2) has an empty map: no VMAs, query() null, not "has 
     assert.equal(maps.query(0n, { coveringOrNext: true }), null, backend);
     assert.equal(maps.query(0x400000n), null, backend);
     assert.deepEqual([...maps.vmasSync()], [], backend);
+    assert.equal(maps.table().length, 0, backend);
     assert.deepEqual(maps.resolve([0x1000n, 0x7fff0000n]), [null, null], backend);
   }
 });

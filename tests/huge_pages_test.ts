@@ -65,5 +65,10 @@ test("hugetlb VMAs report the huge page size in every backend, as smaps does", {
     for (const v of maps.vmasSync()) {
       if (!regions.some(([, a]) => BigInt(a) === v.start)) assert.equal(v.pageSize, 4096, v.toString());
     }
+    // A table's pageSize column says the same, unfiltered and filtered.
+    for (const opts of [{}, { writable: true }]) {
+      const t = maps.table(opts);
+      assert.deepEqual([...t.pageSize], [...maps.vmasSync(opts)].map((v) => v.pageSize), backend);
+    }
   }
 });

@@ -14,7 +14,7 @@ import process from "node:process";
 import { ProcMaps, ProcMapsError, type SmapsEntry, Vma } from "../mod.ts";
 import { FIELD_NAMES, parseSmaps } from "../src/smaps/parser.ts";
 import { compileC, startChild, type Started } from "./helpers/child.ts";
-import { camel, readSmapsTruth, type SmapsTruth } from "./helpers/smaps_truth.ts";
+import { camel, parseSmapsText, readSmapsTruth, type SmapsTruth } from "./helpers/smaps_truth.ts";
 import { isRoot, runtimeCommand } from "./helpers/runtime.ts";
 
 interface ChildInfo {
@@ -40,6 +40,16 @@ let truth: SmapsTruth[];
 let rollup: ReturnType<ProcMaps["rollup"]>;
 let rollupTruth: SmapsTruth;
 let vmas: Vma[];
+
+/** True when pid 2 is a kernel thread (PF_KTHREAD in its stat flags). */
+function pid2IsKernelThread(): boolean {
+  try {
+    const stat = readFileSync("/proc/2/stat", "utf8");
+    return (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]) & 0x00200000) !== 0;
+  } catch {
+    return false;
+  }
+}
 
 function stateOf(pid: number): string {
   return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0];
@@ -264,6 +274,124 @@ describe("smaps parser", () => {
     assert.equal(parseSmaps(b, b.length, PAGE).entry(0).size, 8192);
   });
 
+  /** A small deterministic generator (the test must not depend on luck). */
+  function rng(seed: number): () => number {
+    return () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+  }
+  const NOT_KB = new Set(["THPeligible", "ProtectionKey"]);
+
+  /**
+   * Random entries in the kernel's layout (name and colon padded to 16,
+   * value right-aligned in 8) and the same with single spaces: values of
+   * 1 to 12 digits (wider than 8 too), fields left out, swapped, and
+   * unknown ones (short, long, counts, text) in between.
+   */
+  function randomTexts(seed: number, rows: number): { kernel: string; loose: string } {
+    const r = rng(seed);
+    const known = [...FIELD_NAMES.keys()];
+    let kernel = "", loose = "";
+    let addr = 0x7f0000000000;
+    for (let i = 0; i < rows; i++) {
+      const end = addr + 4096 * (1 + Math.floor(r() * 8));
+      const head = `${addr.toString(16)}-${end.toString(16)} rw-p 00000000 00:00 0 ` +
+        (r() < 0.5 ? "".padEnd(25) + "/tmp/x y" : "") + "\n";
+      addr = end + 4096;
+      kernel += head;
+      loose += head;
+      const names = known.filter(() => r() < 0.9);
+      if (r() < 0.2 && names.length > 2) [names[0], names[1]] = [names[1], names[0]];
+      if (r() < 0.3) names.splice(Math.floor(r() * names.length), 0, r() < 0.5 ? "Pss_New" : "AVeryLongNewField");
+      for (const name of names) {
+        const digits = 1 + Math.floor(r() * r() * 12);
+        let value = String(Math.floor(r() * 10 ** digits));
+        if (r() < 0.5) value = value.slice(0, 1);
+        const kb = !NOT_KB.has(name) && !(name === "Pss_New" && r() < 0.5);
+        // As task_mmu.c prints: name and colon padded to 16 (with at least one space), the value to column 24.
+        const prefix = name.length >= 15 ? name + ": " : (name + ":").padEnd(16);
+        kernel += prefix + value.padStart(24 - prefix.length) + (kb ? " kB" : "") + "\n";
+        loose += `${name}: ${value}${kb ? " kB" : ""}\n`;
+      }
+      if (r() < 0.1) {
+        kernel += "Mode:           fast lane\n";
+        loose += "Mode: fast lane\n";
+      }
+      const flags = ["rd", "wr", "mr", "mw", "me", "ac", "nr", "sd"].filter(() => r() < 0.6);
+      if (r() < 0.9) {
+        const line = "VmFlags:" + flags.map((f) => " " + f).join("") + " \n";
+        kernel += line;
+        loose += line;
+      }
+    }
+    return { kernel, loose };
+  }
+
+  const shown = (t: ReturnType<typeof parse>) =>
+    Array.from({ length: t.count }, (_, i) => {
+      const e = t.entry(i);
+      return { vma: e.vma.toString(), figures: [...figuresOf(e)], vmFlags: e.vmFlags, other: e.other };
+    });
+
+  test("the kernel's layout and any other spacing parse alike, as an independent parse does", () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const { kernel, loose } = randomTexts(seed, 30);
+      const k = parse(kernel);
+      assert.deepEqual(shown(k), shown(parse(loose)), `seed ${seed}`);
+      const truth = parseSmapsText(kernel.replaceAll(/^Mode: .*\n/gm, ""));
+      assert.equal(k.count, truth.length);
+      truth.forEach((row, i) => {
+        const e = k.entry(i);
+        const figures = figuresOf(e);
+        figures.delete("Mode");
+        assert.deepEqual(figures, row.fields, `seed ${seed} row ${i}`);
+        assert.deepEqual(e.vmFlags, row.vmFlags, `seed ${seed} row ${i}`);
+      });
+    }
+  });
+
+  test("a text cut anywhere parses to its whole lines or fails as truncated, never reading past its end", () => {
+    const { kernel } = randomTexts(7, 3);
+    const whole = enc.encode(kernel);
+    for (let cut = 1; cut < whole.length; cut++) {
+      // The bytes past the cut are still in the buffer, as in a reused one.
+      if (whole[cut - 1] === 0x0a) {
+        assert.deepEqual(shown(parseSmaps(whole, cut, PAGE)), shown(parse(kernel.slice(0, cut))), `cut ${cut}`);
+      } else {
+        assert.throws(
+          () => parseSmaps(whole, cut, PAGE),
+          (e: unknown) => e instanceof ProcMapsError && e.code === "EBADMSG",
+          `cut ${cut}`,
+        );
+      }
+    }
+  });
+
+  test("a malformed value in the kernel's layout is refused as in any other", () => {
+    const bad = (line: string) =>
+      assert.throws(
+        () => parse(head + "Size:                  8 kB\n" + line + "\n"),
+        (e: unknown) =>
+          e instanceof ProcMapsError && e.code === "EBADMSG" && /line 3 \(bad value for Rss\)/.test(e.message),
+        JSON.stringify(line),
+      );
+    bad("Rss:                    kB");
+    bad("Rss:            12x4     kB");
+    bad("Rss:                   4 kb");
+    bad("Rss:                   4 kB ");
+    bad("Rss:                   4  kB");
+    bad("Rss:                  -4 kB");
+
+    assert.throws(
+      () => parse(head + "Rss:            1234567890123 kB\n"),
+      (e: unknown) => e instanceof ProcMapsError && /line 2 \(value of Rss has more than 12 digits/.test(e.message),
+    );
+    // Still fine: a value wider than 8, and other spacing.
+    assert.equal(parse(head + "Rss:            123456789 kB\n").entry(0).rss, 123456789 * 1024);
+    assert.equal(parse(head + "Rss:                 0004 kB\n").entry(0).rss, 4096);
+  });
+
   test("malformed text gives EBADMSG naming the smaps line", () => {
     const bad = (s: string, re: RegExp) =>
       assert.throws(
@@ -278,7 +406,8 @@ describe("smaps parser", () => {
       head + "Size:  8 kB\n7f0000002000-7f0000001000 rw-p 00000000 00:00 0 \n",
       /line 3 \(end address not above start\)/,
     );
-    bad(head + "Size:  99999999999999999 kB\n", /bad value for Size/);
+    bad(head + "Size:  99999999999999999 kB\n", /line 2 \(value of Size has more than 12 digits/);
+    bad(head + "Size:  999999999999 kB\nRss:  4096x kB\n", /line 3 \(bad value for Rss\)/);
   });
 });
 
@@ -334,6 +463,19 @@ describe("smaps lifecycle and errors", () => {
     } finally {
       process.kill(child.pid, "SIGCONT");
     }
+  });
+
+  test("a kernel thread (pid 2) has no entries and an empty rollup, not ESRCH", {
+    skip: pid2IsKernelThread() ? false : "pid 2 is not a kernel thread here (a container's own pid namespace)",
+  }, async () => {
+    // Ground truth: the kernel's smaps is empty (and its smaps_rollup refuses with ESRCH).
+    assert.equal(readFileSync("/proc/2/smaps", "utf8"), "");
+    using maps = ProcMaps.open(2);
+    assert.deepEqual([...maps.smapsSync()], []);
+    const seen = [];
+    for await (const e of maps.smaps()) seen.push(e);
+    assert.deepEqual(seen, []);
+    assert.deepEqual({ ...maps.rollup() }, { start: 0n, end: 0n });
   });
 
   test("a process that has exited gives ESRCH", async () => {

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { hiOf, loOf, nativeLittleEndian } from "../util/bytes.ts";
+import { hiOf, loOf } from "../util/bytes.ts";
 import { FLAG, VSYSCALL_START } from "./abi.ts";
 import type { Backend, Cursor, Seeker, VmaIndex } from "../backend.ts";
 import { ERRNO, ProcMapsError } from "../errors.ts";
@@ -27,6 +27,8 @@ import type { MapsTable } from "../text/table.ts";
 import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
 import { mappedFileOf } from "../elf/mapped_file.ts";
+import { TableBuilder } from "../table/builder.ts";
+import type { VmaTable } from "../table/vma_table.ts";
 
 /**
  * What one walk (or one resolve() batch) shares: the maps text, read at most
@@ -91,32 +93,63 @@ export class IoctlBackend implements Backend {
     this.#path = path;
     this.#pageSize = pageSize;
     this.#files = files;
-    this.#q = new QueryStruct((b) => libc.addressOf(b), nativeLittleEndian);
+    this.#q = new QueryStruct((b) => libc.addressOf(b));
   }
 
   /** One ioctl: 0 or -errno. */
   #call(addr: bigint, request: Request): number {
+    this.#inStruct = undefined;
     this.#q.prepare(addr, request);
     return this.#libc.ioctlAt(this.#fd, this.#request, this.#q.address);
+  }
+
+  /** The walk step's Vma the struct still describes (no other call since): the next step starts at its end. */
+  #inStruct: Vma | undefined;
+
+  /**
+   * A walk's step: the first matching VMA ending above `prev` (the step
+   * before), or at or after `from` for the first. When the struct still
+   * describes `prev`, the query address is its end copied in place.
+   */
+  walkNext(prev: Vma | undefined, from: bigint, request: Request, walk: WalkText): Vma | null {
+    const q = this.#q;
+    if (request & WANT_BUILD_ID) return this.query(prev === undefined ? from : prev.end, request, walk);
+    if (prev !== undefined && prev === this.#inStruct) q.prepareAfterLast(request);
+    else q.prepare(prev === undefined ? from : prev.end, request);
+    const r = this.#libc.ioctlAt(this.#fd, this.#request, q.address);
+    if (r >= 0) return (this.#inStruct = q.decode(request));
+    this.#inStruct = undefined;
+    return this.#failed(-r, q.queryAddr(), request, walk);
   }
 
   query(addr: bigint, request: Request, walk?: WalkText): Vma | null {
     if (request & WANT_BUILD_ID) return this.#queryWithBuildId(addr, request, walk);
     const r = this.#call(addr, request);
-    if (r >= 0) return (this.#decoded = this.#q.decode(request));
+    if (r >= 0) return this.#q.decode(request);
     return this.#failed(-r, addr, request, walk);
   }
 
-  /** The Vma the query struct last described (build-ID queries and fallbacks such as the gate area return others). */
-  #decoded: Vma | undefined;
-
-  /** `vma`'s bounds as 32-bit halves into `out`: from the struct when it describes `vma`, which costs no bigints. */
-  boundsOf(vma: Vma, out: Bounds): void {
-    if (vma === this.#decoded) return this.#q.bounds(out);
-    out.startHi = hiOf(vma.start);
-    out.startLo = loOf(vma.start);
-    out.endHi = hiOf(vma.end);
-    out.endLo = loOf(vma.end);
+  /**
+   * A seeker's query: as query(), with the VMA's bounds as 32-bit halves
+   * into `out`, from the struct when the kernel answered (no bigints).
+   */
+  seek(addr: bigint, request: Request, walk: WalkText, out: Bounds): Vma | null {
+    let vma: Vma | null;
+    if (!(request & WANT_BUILD_ID)) {
+      const r = this.#call(addr, request);
+      if (r >= 0) {
+        this.#q.bounds(out);
+        return this.#q.decode(request);
+      }
+      vma = this.#failed(-r, addr, request, walk);
+    } else vma = this.query(addr, request, walk);
+    if (vma !== null) {
+      out.startHi = hiOf(vma.start);
+      out.startLo = loOf(vma.start);
+      out.endHi = hiOf(vma.end);
+      out.endLo = loOf(vma.end);
+    }
+    return vma;
   }
 
   /** A query wanting a build ID: the VMA first, then its file's build ID (vetted, cached). */
@@ -214,6 +247,46 @@ export class IoctlBackend implements Backend {
     return new IoctlSeeker(this);
   }
 
+  /**
+   * A walk straight into columns: each step's query address is the last
+   * VMA's end, copied inside the struct, and each row is copied word by
+   * word, so the common step makes no bigint and no Vma. What the struct
+   * cannot say (build IDs, the gate area, names longer than PATH_MAX) takes
+   * the ordinary query path for that row.
+   */
+  table(from: bigint, to: bigint | undefined, request: Request, signal: AbortSignal | undefined): VmaTable {
+    const req = request | FLAG.coveringOrNext;
+    const b = new TableBuilder((req & WANT_NAME) !== 0, (req & WANT_BUILD_ID) !== 0, this.#lastTableRows);
+    const toHi = to === undefined ? 0 : hiOf(to), toLo = to === undefined ? 0 : loOf(to);
+    const walk: WalkText = { table: undefined };
+    const q = this.#q;
+    const direct = (req & WANT_BUILD_ID) === 0;
+    let r = direct ? this.#call(from, req) : -1;
+    let addr = from;
+    for (let n = 1;; n++) {
+      if ((n & 1023) === 0) signal?.throwIfAborted();
+      if (r >= 0) {
+        if (to !== undefined && q.startsAtOrAbove(toHi, toLo)) break;
+        q.appendTo(b, req);
+        q.prepareAfterLast(req);
+        r = this.#libc.ioctlAt(this.#fd, this.#request, q.address);
+        continue;
+      }
+      // A step the struct alone does not answer: the ordinary query path.
+      if (direct) addr = q.queryAddr();
+      const vma = direct ? this.#failed(-r, addr, req, walk) : this.query(addr, req, walk);
+      if (vma === null || (to !== undefined && vma.start >= to)) break;
+      b.appendVma(vma);
+      addr = vma.end;
+      r = direct ? this.#call(addr, req) : -1;
+    }
+    this.#lastTableRows = b.length;
+    return b.finish();
+  }
+
+  /** Rows of the last table, to size the next one's columns. */
+  #lastTableRows = 0;
+
   buildIdOf(vma: Vma): string | undefined {
     if (!vma.fileBacked) return undefined;
     // Keyed by start, compared field by field: no key string (with three bigints) per query.
@@ -283,10 +356,7 @@ class IoctlSeeker implements Seeker {
   }
 
   seek(addr: bigint): boolean {
-    const vma = this.#vma = this.#backend.query(addr, FLAG.coveringOrNext | WANT_NAME, this.#walk);
-    if (vma === null) return false;
-    this.#backend.boundsOf(vma, this);
-    return true;
+    return (this.#vma = this.#backend.seek(addr, FLAG.coveringOrNext | WANT_NAME, this.#walk, this)) !== null;
   }
 
   current(): Vma {
@@ -314,18 +384,19 @@ class IoctlCursor implements Cursor {
   readonly #backend: IoctlBackend;
   readonly #request: Request;
   readonly #walk: WalkText = { table: undefined };
-  #addr: bigint;
+  readonly #from: bigint;
+  #prev: Vma | undefined;
 
   constructor(backend: IoctlBackend, from: bigint, request: Request) {
     this.#backend = backend;
-    this.#addr = from;
+    this.#from = from;
     this.#request = request;
   }
 
   next(): Vma | null {
-    const vma = this.#backend.query(this.#addr, this.#request, this.#walk);
-    // The kernel returns VMAs ending above addr, so this always advances.
-    if (vma) this.#addr = vma.end;
+    const vma = this.#backend.walkNext(this.#prev, this.#from, this.#request, this.#walk);
+    // The kernel returns VMAs ending above the address asked, so this always advances.
+    if (vma) this.#prev = vma;
     return vma;
   }
 }

@@ -12,14 +12,21 @@ import type { ProcessRef } from "../procfs/process.ts";
 export type SmapsFile = "smaps" | "smaps_rollup";
 
 /**
- * Reads `<file>` of the handle's `/proc/<pid>` directory whole, then checks
+ * Reads `<file>` of the handle's `/proc/<pid>` directory whole (into
+ * `buffer`, or a new one of about `sizeHint` bytes), then checks
  * that the handle's address space outlived the read: a process that exits
  * or execs mid-read cuts the text short (it still looks whole).
  *
  * @throws {ProcMapsError} `EACCES`/`EPERM` (smaps needs ptrace-read access),
  *   `ESRCH` when the process has gone, or the read's errno.
  */
-export function readSmapsText(libc: Libc, proc: ProcessRef, file: SmapsFile, buffer?: Uint8Array): TextRead {
+export function readSmapsText(
+  libc: Libc,
+  proc: ProcessRef,
+  file: SmapsFile,
+  buffer?: Uint8Array,
+  sizeHint = 0,
+): TextRead {
   const pid = proc.pid;
   const path = `/proc/${pid}/${file}`;
   // Relative to the handle's /proc/<pid> directory: never another process's smaps.
@@ -27,7 +34,7 @@ export function readSmapsText(libc: Libc, proc: ProcessRef, file: SmapsFile, buf
   if (fd < 0) throw smapsError(-fd, proc, "open", path);
   let r: TextRead | number;
   try {
-    r = readWhole(libc, fd, 0, buffer);
+    r = readWhole(libc, fd, sizeHint, buffer);
   } finally {
     libc.close(fd);
   }

@@ -11,6 +11,9 @@ import { readSmapsText } from "./read.ts";
 import type { ProcessRef } from "../procfs/process.ts";
 import type { SmapsEntry, SmapsRollup } from "./types.ts";
 
+/** The rollup of a kernel thread. */
+const KERNEL_THREAD_ROLLUP: SmapsRollup = Object.freeze({ start: 0n, end: 0n });
+
 /** Most a handle keeps in spare buffers between reads (bytes). */
 const MAX_SPARE = 64 << 20;
 
@@ -26,6 +29,8 @@ export class SmapsSource {
    * process again allocates nothing large. Bounded by MAX_SPARE.
    */
   #spare: (SpareBuffers & { text: Uint8Array }) | undefined;
+  /** Length of the last smaps text read. */
+  #lastLength = 0;
 
   constructor(libc: Libc, proc: ProcessRef, pageSize: number) {
     this.#libc = libc;
@@ -36,9 +41,14 @@ export class SmapsSource {
 
   /** The whole smaps text, read now and parsed; give it back with {@link release} when done. */
   table(): SmapsTable {
+    // A kernel thread has no user memory: its smaps is empty (the kernel's read says ESRCH), which is
+    // not the thread having exited.
+    if (this.#proc.kernelThread) return parseSmaps(new Uint8Array(0), 0, this.#pageSize, this.#pid);
     const spare = this.#spare;
     this.#spare = undefined;
-    const r = readSmapsText(this.#libc, this.#proc, "smaps", spare?.text);
+    // Without a spare buffer (another walk holds it), one the size of the last text: no growing copies.
+    const r = readSmapsText(this.#libc, this.#proc, "smaps", spare?.text, this.#lastLength);
+    this.#lastLength = r.length;
     return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid, spare);
   }
 
@@ -50,6 +60,8 @@ export class SmapsSource {
 
   /** smaps_rollup, read now. */
   rollup(): SmapsRollup {
+    // Nothing mapped, nothing summed: no figures (the kernel prints none), an empty range.
+    if (this.#proc.kernelThread) return KERNEL_THREAD_ROLLUP;
     const r = readSmapsText(this.#libc, this.#proc, "smaps_rollup");
     const t = parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid);
     if (t.count !== 1) {

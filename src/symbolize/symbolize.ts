@@ -384,7 +384,15 @@ function vdsoSource(src: SymbolizeSources, symbolizer: Symbolizer, vma: Vma): Vm
   if (!image) return { reason: "vdso-unreadable", message: MESSAGES.vdso };
   const read = memoryReader(image);
   const loads = loadSegments(read);
-  const seg = loads && segmentForVma(loads, { ...vma, offset: 0n, pageSize: vma.pageSize });
+  const seg = loads && segmentForVma(loads, {
+    start: vma.start,
+    end: vma.end,
+    offset: 0n,
+    pageSize: vma.pageSize,
+    readable: vma.readable,
+    writable: vma.writable,
+    executable: vma.executable,
+  });
   if (!seg) return { reason: "no-elf", message: "the vDSO image has no usable program headers" };
   const elf = readSections(read);
   const id = elf ? sectionBuildId(read, elf) : undefined;

@@ -23,13 +23,16 @@ import type { Pid } from "../options.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
 import type { ProcessRef } from "../procfs/process.ts";
 import { parseMaps } from "./parser.ts";
-import type { MapsTable } from "./table.ts";
+import { FILTER_FLAGS, type MapsTable } from "./table.ts";
+import { NameCache } from "../util/names.ts";
 import { type MappedFile, mappedFileOf } from "../elf/mapped_file.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import { fillHugePageSizes } from "../procfs/huge_pages.ts";
 import { FLAG } from "../ioctl/abi.ts";
 import type { Vma } from "../vma.ts";
 import { hiOf, loOf } from "../util/bytes.ts";
+import { TableBuilder } from "../table/builder.ts";
+import type { VmaTable } from "../table/vma_table.ts";
 
 /** How often to re-read a text whose lines overlap (it changed between reads). */
 const CONSISTENT_READ_ATTEMPTS = 4;
@@ -48,6 +51,8 @@ export class TextBackend implements Backend {
   /** Page size per pseudo device, learned once per handle (see procfs/huge_pages.ts). */
   readonly #pageSizes = new Map<string, number>();
   #lastLength = 0;
+  /** Names decoded so far, kept across snapshots: a walk of a process seen before decodes none. */
+  readonly #names = new NameCache();
   constructor(
     libc: Libc,
     fd: number,
@@ -72,7 +77,7 @@ export class TextBackend implements Backend {
     for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS && !ordered; attempt++) {
       const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path, this.#lastLength);
       this.#lastLength = r.length;
-      table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
+      table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid, this.#names);
       ordered = isOrdered(table);
     }
     if (!ordered) dropOverlapped(table!);
@@ -162,6 +167,34 @@ export class TextBackend implements Backend {
         return null;
       },
     };
+  }
+
+  /** A fresh snapshot's rows (as a walk reads one) copied into columns. */
+  table(from: bigint, to: bigint | undefined, request: Request, signal: AbortSignal | undefined): VmaTable {
+    signal?.throwIfAborted();
+    const table = this.snapshot();
+    const flags = request & KERNEL_FLAGS;
+    const withNames = (request & WANT_NAME) !== 0, withIds = (request & WANT_BUILD_ID) !== 0;
+    let row = table.firstEndingAbove(hiOf(from), loOf(from));
+    let last = table.count;
+    if (to !== undefined) {
+      // Rows starting below `to`: the first row ending above `to - 1` may still start below it.
+      const toHi = hiOf(to), toLo = loOf(to);
+      last = row;
+      while (last < table.count && !table.startsAtOrAbove(last, toHi, toLo)) last++;
+    }
+    const b = new TableBuilder(withNames, withIds, last - row);
+    const filtered = (flags & FILTER_FLAGS) !== 0;
+    if (!filtered) table.copyRows(row, last, b); // whole column ranges at once (native copies)
+    for (; row < last; row++) {
+      let i: number;
+      if (!filtered) i = b.length - (last - row);
+      else if (table.matches(row, flags)) i = b.row(), table.copyRow(row, b, i);
+      else continue;
+      if (withNames) table.copyName(row, b, i);
+      if (withIds) b.setBuildId(i, this.#buildIdOfRow(table, row));
+    }
+    return b.finish();
   }
 
   refresh(): void {

@@ -6,24 +6,34 @@
  * @module
  */
 import { FLAG } from "../ioctl/abi.ts";
-import { decodeName } from "../util/names.ts";
+import { decodeName, NameCache } from "../util/names.ts";
 import { setRawName, Vma } from "../vma.ts";
-import { hiOf, loOf, nativeLittleEndian } from "../util/bytes.ts";
+import type { TableBuilder } from "../table/builder.ts";
+import { HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
 
-// Word order of a u64 inside a Uint32Array that aliases a BigUint64Array.
-/** Index of the low 32-bit word of a u64 in a column's `words`. */
-export const LO: number = nativeLittleEndian ? 0 : 1;
-/** Index of the high 32-bit word of a u64 in a column's `words`. */
-export const HI: number = 1 - LO;
+/** The query flags that filter VMAs (the rest say how to search). */
+export const FILTER_FLAGS: number = FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked;
 
 const CH_NL = 0x0a;
 const CH_BACKSLASH = 0x5c;
 
+/** A column of u64 values, stored as 32-bit word pairs (the parser writes words, not bigints). */
 export class U64Column {
   words: Uint32Array;
   #big: BigUint64Array | undefined;
+  #view: DataView;
   constructor(capacity: number) {
     this.words = new Uint32Array(capacity * 2);
+    this.#view = new DataView(this.words.buffer);
+  }
+  /**
+   * Row `i` as a bigint: 0n without allocating for a zero, else through a
+   * DataView (in JavaScriptCore a BigUint64Array element costs twice as much).
+   */
+  get(i: number): bigint {
+    const w = this.words;
+    if (w[2 * i] === 0 && w[2 * i + 1] === 0) return 0n;
+    return this.#view.getBigUint64(8 * i, nativeLittleEndian);
   }
   /** The column as bigints (a view made on first use: parsing does not need it). */
   get big(): BigUint64Array {
@@ -33,6 +43,7 @@ export class U64Column {
     const words = new Uint32Array(capacity * 2);
     words.set(this.words);
     this.words = words;
+    this.#view = new DataView(words.buffer);
     this.#big = undefined;
   }
   hi(i: number): number {
@@ -64,8 +75,9 @@ export class MapsTable {
   /** Rows of hugetlb memory and their page size (see procfs/huge_pages.ts). */
   readonly hugePageSizes = new Map<number, number>();
 
-  constructor(text: Uint8Array, capacity: number, basePageSize: number) {
+  constructor(text: Uint8Array, capacity: number, basePageSize: number, names?: NameCache) {
     this.text = text;
+    this.#names = names;
     this.basePageSize = basePageSize;
     capacity = Math.max(capacity, 16);
     this.start = new U64Column(capacity);
@@ -129,26 +141,19 @@ export class MapsTable {
   name(i: number): string {
     const s = this.nameStart[i];
     const e = this.nameEnd[i];
-    const text = this.text;
     if (e === s) return "";
-    // Consecutive VMAs of one file repeat its name: compare with the last one decoded.
-    const ls = this.#lastNameStart, le = this.#lastNameEnd;
-    if (le - ls === e - s) {
-      let p = 0;
-      while (p < e - s && text[s + p] === text[ls + p]) p++;
-      if (p === e - s) return this.#lastName;
-    }
-    this.#lastNameStart = s;
-    this.#lastNameEnd = e;
-    const name = this.#decodeName(s, e);
+    // A process maps few files in many VMAs: a name seen before costs a byte compare, not a decode.
+    const hint = this.inode.lo(i);
+    const names = this.#names ??= new NameCache();
+    const name = names.getAt(this.text, s, e - s, hint) ??
+      names.putAt(this.text, s, e - s, hint, this.#decodeName(s, e));
     // Not UTF-8 (or a real U+FFFD): vma() keeps the raw bytes for opening the file.
-    this.#lastLossy = name.includes("\uFFFD");
-    return (this.#lastName = name);
+    this.#lastLossy = names.lastLossy;
+    return name;
   }
 
-  #lastNameStart = 0;
-  #lastNameEnd = 0;
-  #lastName = "";
+  /** Where names are decoded through: the backend's (kept across snapshots), or the table's own, made when first needed. */
+  #names: NameCache | undefined;
   #lastLossy = false;
 
   #decodeName(s: number, e: number): string {
@@ -208,6 +213,57 @@ export class MapsTable {
     return sh < addrHi || (sh === addrHi && this.start.lo(i) <= addrLo);
   }
 
+  /** True when row `i` starts at or above the address. */
+  startsAtOrAbove(i: number, addrHi: number, addrLo: number): boolean {
+    const sh = this.start.hi(i);
+    return sh > addrHi || (sh === addrHi && this.start.lo(i) >= addrLo);
+  }
+
+  /** Appends rows [from, to) to a table being built, column by column (native copies), names left to copyName(). */
+  copyRows(from: number, to: number, b: TableBuilder): void {
+    const n = to - from;
+    const first = b.length;
+    for (let k = 0; k < n; k++) b.row(); // reserves (and grows) the columns
+    const words = (c: U64Column) => c.words.subarray(2 * from, 2 * to);
+    b.startWords.set(words(this.start), 2 * first);
+    b.endWords.set(words(this.end), 2 * first);
+    b.offsetWords.set(words(this.offset), 2 * first);
+    b.inodeWords.set(words(this.inode), 2 * first);
+    b.devMajor.set(this.devMajor.subarray(from, to), first);
+    b.devMinor.set(this.devMinor.subarray(from, to), first);
+    const flags = b.flags, own = this.flags;
+    for (let k = 0; k < n; k++) flags[first + k] = own[from + k] & 15;
+    b.pageSize.fill(this.basePageSize, first, first + n);
+    for (const [row, size] of this.hugePageSizes) if (row >= from && row < to) b.pageSize[first + row - from] = size;
+  }
+
+  /** Sets row `to` of a table being built to row `i`'s name. */
+  copyName(i: number, b: TableBuilder, to: number): void {
+    const name = this.name(i);
+    b.setName(to, name, this.#lastLossy && this.nameEnd[i] > this.nameStart[i] ? this.nameBytes(i) : undefined);
+  }
+
+  /** Copies row `i` into row `to` of a table being built (words as they are, no bigints), name left to copyName(). */
+  copyRow(i: number, b: TableBuilder, to: number): void {
+    const i2 = 2 * i, t2 = 2 * to;
+    let w = this.start.words;
+    b.startWords[t2] = w[i2];
+    b.startWords[t2 + 1] = w[i2 + 1];
+    w = this.end.words;
+    b.endWords[t2] = w[i2];
+    b.endWords[t2 + 1] = w[i2 + 1];
+    w = this.offset.words;
+    b.offsetWords[t2] = w[i2];
+    b.offsetWords[t2 + 1] = w[i2 + 1];
+    w = this.inode.words;
+    b.inodeWords[t2] = w[i2];
+    b.inodeWords[t2 + 1] = w[i2 + 1];
+    b.flags[to] = this.flags[i] & 15;
+    b.devMajor[to] = this.devMajor[i];
+    b.devMinor[to] = this.devMinor[i];
+    b.pageSize[to] = this.pageSize(i);
+  }
+
   /**
    * The row PROCMAP_QUERY would return for `addr` with these query flags
    * (same filter and covering-or-next rules as the kernel's
@@ -216,7 +272,7 @@ export class MapsTable {
   find(addr: bigint, kernelFlags: number): number {
     const addrHi = hiOf(addr);
     const addrLo = loOf(addr);
-    const want = kernelFlags & (FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked);
+    const want = kernelFlags & FILTER_FLAGS;
     const next = (kernelFlags & FLAG.coveringOrNext) !== 0;
     for (let i = this.firstEndingAbove(addrHi, addrLo); i < this.count; i++) {
       if ((this.flags[i] & want) === want) {
@@ -229,20 +285,20 @@ export class MapsTable {
 
   /** True when row `i` passes the filters in `kernelFlags`. */
   matches(i: number, kernelFlags: number): boolean {
-    const want = kernelFlags & (FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked);
+    const want = kernelFlags & FILTER_FLAGS;
     return (this.flags[i] & want) === want;
   }
 
   /** Builds row `i` as a Vma. */
   vma(i: number, withName: boolean, buildId: string | undefined): Vma {
     const vma = new Vma(
-      this.start.big[i],
-      this.end.big[i],
+      this.start.get(i),
+      this.end.get(i),
       this.flags[i] & 15,
-      this.offset.big[i],
+      this.offset.get(i),
       this.devMajor[i],
       this.devMinor[i],
-      this.inode.big[i],
+      this.inode.get(i),
       this.pageSize(i),
       withName ? this.name(i) : undefined,
       buildId,

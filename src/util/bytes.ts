@@ -27,3 +27,9 @@ export function loOf(v: bigint): number {
   const k = Number(v);
   return k < TWO_53 ? k % TWO_32 : Number(v & 0xffffffffn);
 }
+
+// Word order of a u64 seen as two 32-bit words (a Uint32Array over u64 data).
+/** Index of the low 32-bit word of a u64 in a word pair. */
+export const LO: number = nativeLittleEndian ? 0 : 1;
+/** Index of the high 32-bit word of a u64 in a word pair. */
+export const HI: number = 1 - LO;
