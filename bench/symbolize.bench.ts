@@ -103,10 +103,10 @@ try {
   // the caches (tinybench's own warm-up is two batches in --quick runs, too few for Bun).
   for (let i = 0; i < 4; i++) sink(maps.symbolize(addrs, { symbolizer }).length + maps.resolve(addrs).length);
   const warmTarget: Target = { size: WARM_ADDRS, vmas: code.length, pid: proc.pid!, addrsFile: "-", mapsFile: "-" };
-  // A batch takes tens of ms, so the usual budget gives a dozen samples and the garbage
-  // collector's pauses swing the median: a full run gives these two tasks 2 s each.
+  // A batch takes tens of ms, so the usual budget gives a dozen samples (--quick: five) and the
+  // garbage collector's pauses swing the median: these two tasks get 2 s each (--quick: 0.4 s).
   const budget = config.timeMs;
-  if (!config.quick) config.timeMs = Math.max(budget, 2000);
+  config.timeMs = Math.max(budget, config.quick ? 400 : 2000);
   await suite.measure("symbolize", warmTarget, [
     { name: "symbolize warm", ops: WARM_ADDRS, fn: () => sink(maps.symbolize(addrs, { symbolizer }).length) },
     { name: "resolve", ops: WARM_ADDRS, fn: () => sink(maps.resolve(addrs).length) },
