@@ -172,6 +172,27 @@ function evaluateTargets(data) {
         status(v, v <= 1.3),
       ]);
     }
+    if (ran("symbolize")) {
+      const warm = ns("symbolize", "symbolize", 100000, "symbolize warm");
+      rows.push([
+        `symbolize() warm ≤ 0.5 µs per address (100,000 addresses)`,
+        R,
+        fmtNs(warm),
+        status(warm, warm <= 500),
+      ]);
+      const cold = ns("symbolize", "symbolize-cold", 1, "cold libc");
+      rows.push([`cold libc with its debug file < 20 ms`, R, fmtNs(cold), status(cold, cold < 20e6)]);
+      const ours = ns("symbolize", "symbolize-file", 1000, "symbolizeFile warm");
+      for (const tool of ["addr2line", "llvm-symbolizer"]) {
+        const gain = ratio(ns("symbolize", "symbolize-file", 1000, tool), ours);
+        rows.push([
+          `symbolizeFile() ≥ 20× cheaper per address than ${tool} (which also reads line tables)`,
+          R,
+          gain !== undefined ? fmtRatio(gain) : "–",
+          status(gain, gain >= 20),
+        ]);
+      }
+    }
   }
   return rows;
 }
@@ -366,6 +387,59 @@ export function renderReport(data, chartPath) {
           { label: "smapsSync()", task: "smapsSync", vs: "C read+parse" },
           { label: "C read + parse", task: "C read+parse" },
           { label: "C read only (kernel)", task: "C read (kernel)", vs: "C read+parse" },
+        ],
+      }),
+      ``,
+    );
+  }
+  if (data.suites.includes("symbolize")) {
+    out.push(`## 7. Symbolization, per address`, ``);
+    const notes = data.runtimes.flatMap((rt) =>
+      (data.js[rt]?.symbolize?.notes ?? []).map((n) => `${RUNTIME_LABEL[rt]}: ${n}`)
+    );
+    out.push(
+      `Warm: \`maps.symbolize()\` of 100,000 addresses sampled from a C++ process's executable file mappings (a fixed seed), every symbol table already in the Symbolizer's cache; \`resolve()\` of the same batch beside it. Cold: the first \`symbolizeFile()\` of libc, named from libc6-dbg's debug file, with a fresh Symbolizer (open, build ID, debug file, symbol tables). Tools: the same 1,000 (libc, ELF address) pairs through \`symbolizeFile()\` (warm), \`addr2line -f -e\` and \`llvm-symbolizer\`; a tool's cost is its marginal cost per address (one process for the 1,000 minus one for one address, so start-up is left out), and it includes reading DWARF line tables (file:line), which procmap does not do. Ratios vs procmap.`,
+      ``,
+    );
+    if (notes.length) out.push(...notes.map((n) => `- ${n}`), ``);
+    out.push(
+      caseTable(data, {
+        suite: "symbolize",
+        sizes: [100000],
+        refLabel: "/ resolve",
+        first: "batch",
+        specs: [
+          { label: "symbolize() warm", task: "symbolize warm", vs: "resolve", vmasLabel: () => "100,000 addr." },
+          { label: "resolve()", task: "resolve", vmasLabel: () => "100,000 addr." },
+        ],
+      }),
+      ``,
+    );
+    out.push(
+      caseTable(data, {
+        suite: "symbolize",
+        caseId: "symbolize-cold",
+        sizes: [1],
+        first: "batch",
+        specs: [{ label: "cold libc + debug file (per call)", task: "cold libc", vmasLabel: () => "1 addr." }],
+      }),
+      ``,
+    );
+    out.push(
+      caseTable(data, {
+        suite: "symbolize",
+        caseId: "symbolize-file",
+        sizes: [1000],
+        refLabel: "/ procmap",
+        first: "batch",
+        specs: [
+          { label: "symbolizeFile() warm", task: "symbolizeFile warm", vmasLabel: () => "1,000 addr." },
+          ...["addr2line", "llvm-symbolizer"].map((task) => ({
+            label: `${task} (marginal)`,
+            task,
+            vs: "symbolizeFile warm",
+            vmasLabel: () => "1,000 addr.",
+          })),
         ],
       }),
       ``,

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Runs the procmap benchmarks and writes bench/RESULTS.md and bench/chart.svg.
 //
-//   node bench/run.mjs [--quick] [--only point,walk,parse,resolve,async] [--runtimes deno,bun,node26] [--time-ms N]
+//   node bench/run.mjs [--quick] [--only point,walk,parse,resolve,async,smaps,symbolize] [--runtimes deno,bun,node26] [--time-ms N]
 //
 // Builds bench/target.c and bench/ref.c (gcc -O2), starts one target process
 // per size, runs the C reference and every bench/*.bench.ts suite under each
 // runtime (one after the other, so they do not compete for the CPU), and
 // writes the report (rendered by bench/report.mjs). Node.js 26 (node:ffi)
-// runs the compiled suites from dist/bench/, and only point, walk and
-// resolve. --quick: small sizes and short runs, for CI; its report goes to
+// runs the compiled suites from dist/bench/, and only point, walk,
+// resolve and symbolize. --quick: small sizes and short runs, for CI; its report goes to
 // bench/out/ so it never overwrites the committed one. Exits non-zero
 // when anything crashes; missed targets are reported, not fatal.
 import { spawn, spawnSync } from "node:child_process";
@@ -29,12 +29,12 @@ const option = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const quick = flag("--quick");
-const ALL_SUITES = ["point", "walk", "parse", "resolve", "async", "smaps"];
+const ALL_SUITES = ["point", "walk", "parse", "resolve", "async", "smaps", "symbolize"];
 const suites = option("--only", ALL_SUITES.join(",")).split(",");
 const ALL_RUNTIMES = ["deno", "bun", "node26"];
 const runtimes = option("--runtimes", ALL_RUNTIMES.join(",")).split(",");
 /** The suites Node.js 26 runs (the cases whose cost is the FFI's). */
-const NODE26_SUITES = ["point", "walk", "resolve"];
+const NODE26_SUITES = ["point", "walk", "resolve", "symbolize"];
 const partial = flag("--only") || flag("--runtimes") || flag("--time-ms");
 for (const s of suites) if (!ALL_SUITES.includes(s)) fail(`unknown suite ${s}`);
 for (const r of runtimes) if (!ALL_RUNTIMES.includes(r)) fail(`unknown runtime ${r}`);

@@ -1,47 +1,35 @@
 /**
- * Symbolization costs, one run, side by side (not part of run.mjs's suites;
- * run it directly):
+ * Case 7: symbolization, one run, side by side:
  *
- *   deno run -A bench/symbolize.bench.ts     bun bench/symbolize.bench.ts
+ * - warm: `maps.symbolize()` of 100,000 addresses sampled from a C++
+ *   process's executable file mappings (the binary, libstdc++, libm,
+ *   libgcc_s, libc, ld.so), every table already in the Symbolizer's cache;
+ *   cost per address (target: at most 0.5 us), with `resolve()` of the same
+ *   batch beside it (the part symbolize() shares);
+ * - cold: the first `symbolizeFile()` of libc with libc6-dbg's debug file, a
+ *   fresh Symbolizer each time (target: under 20 ms);
+ * - the same 1,000 (libc, ELF address) pairs through `symbolizeFile()` (warm),
+ *   `addr2line -f -e` and `llvm-symbolizer`: the tools' marginal cost per
+ *   address (one process for all of them, minus one process for one address,
+ *   so start-up is left out); they also read DWARF line tables, which procmap
+ *   does not (target: procmap at least 20x cheaper).
  *
- * 1. warm: `maps.symbolize()` of 100,000 addresses sampled from a C++
- *    process's executable file mappings (the binary, libstdc++, libm,
- *    libgcc_s, libc, ld.so), with every table already cached: cost per
- *    address (target: at most 0.5 us);
- * 2. cold: the first `symbolizeFile()` of libc with libc6-dbg's debug file,
- *    a fresh Symbolizer each time (target: under 20 ms);
- * 3. 1,000 of those (libc, ELF address) pairs through `addr2line -f -e`
- *    and `llvm-symbolizer`, one process for all of them (their cost per
- *    address includes reading DWARF line tables, which procmap does not).
+ *   <runtime> bench/symbolize.bench.ts --config bench/out/config.json [--out file]   (from bench/run.mjs)
+ *   <runtime> bench/symbolize.bench.ts [--time-ms 400] [--quick]                     (alone)
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { ProcMaps, Symbolizer } from "../mod.ts";
+import { check, type Config, loadConfig, type Result, sink, Suite, type Target } from "./lib.ts";
 
-const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
-  ? "bun"
-  : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
-  ? "deno"
-  : "node";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-/** Median of `runs` timings of fn, in ms. */
-function time(runs: number, fn: () => void): number {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    out.push(performance.now() - t0);
-  }
-  return median(out);
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 /** A deterministic xorshift, so every runtime samples the same addresses. */
@@ -55,72 +43,145 @@ function rng(seed: number) {
   };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** The C++ fixture, from bench/ or (Node 26) dist/bench/. */
+function fixture(): string {
+  for (const rel of ["../tests/fixtures/sym_target_cpp.cc", "../../tests/fixtures/sym_target_cpp.cc"]) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error("tests/fixtures/sym_target_cpp.cc not found");
+}
+
+const config: Config = arg("--config") ? loadConfig() : {
+  quick: process.argv.includes("--quick"),
+  timeMs: Number(arg("--time-ms") ?? 400),
+  warmupMs: 100,
+  targets: [],
+  resolve: { target: { size: 0, vmas: 0, pid: 0, addrsFile: "-", mapsFile: "-" }, samples: [] },
+};
+const suite = new Suite("symbolize", config);
+const WARM_ADDRS = 100_000;
+const FILE_ADDRS = 1000;
+
 const dir = mkdtempSync(join(tmpdir(), "procmap-symbench-"));
-const src = new URL("../tests/fixtures/sym_target_cpp.cc", import.meta.url).pathname;
 const bin = join(dir, "target");
-const cc = spawnSync("g++", ["-O2", "-g", "-o", bin, src], { encoding: "utf8" });
+const cc = spawnSync("g++", ["-O2", "-g", "-o", bin, fixture()], { encoding: "utf8" });
 if (cc.status !== 0) throw new Error(`g++: ${cc.stderr}`);
 // Started with a stdin that stays open until it is killed.
 const proc = spawn(bin, [], { stdio: ["pipe", "pipe", "inherit"] });
 await new Promise((r) => proc.stdout!.once("data", r));
-const pid = proc.pid!;
-const lines: string[] = [];
 try {
-  using maps = ProcMaps.open(pid);
-  const code = [...maps.vmasSync({ executable: true, fileBacked: true })];
+  using maps = ProcMaps.open(proc.pid!);
+  // In a fixed order (libraries land in a different order in each run), so every run samples the same addresses.
+  const code = [...maps.vmasSync({ executable: true, fileBacked: true })]
+    .sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : Number(a.offset - b.offset)));
   const next = rng(20261201);
   const addrs: bigint[] = [];
-  for (let i = 0; i < 100_000; i++) {
+  for (let i = 0; i < WARM_ADDRS; i++) {
     const v = code[Math.floor(next() * code.length)];
     addrs.push(v.start + BigInt(Math.floor(next() * Number(v.end - v.start))));
   }
   const symbolizer = new Symbolizer();
-  const first = maps.symbolize(addrs, { symbolizer });
-  const named = first.filter((r) => r?.symbol).length;
-  maps.symbolize(addrs, { symbolizer }); // JIT warm-up
-  const warm = time(7, () => maps.symbolize(addrs, { symbolizer }));
-  const resolveOnly = time(7, () => maps.resolve(addrs));
-  lines.push(
-    `warm symbolize: ${((warm * 1000) / addrs.length).toFixed(3)} us/address (resolve alone ${
-      ((resolveOnly * 1000) / addrs.length).toFixed(3)
-    }); ${named} of ${addrs.length} named, over ${code.length} executable VMAs`,
+  const libc = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
+  // The first call reads every table; what is kept of it is its count and the
+  // libc addresses (not its 100,000 results, which would burden the heap measured next).
+  const { named, pairs } = (() => {
+    const first = maps.symbolize(addrs, { symbolizer });
+    return {
+      named: first.filter((r) => r?.symbol).length,
+      // The same (file, ELF address) pairs for procmap and the tools: the batch's libc addresses.
+      pairs: first.filter((r) => r?.symbol && r.name === libc).map((r) => r!.elfAddr!).slice(0, FILE_ADDRS),
+    };
+  })();
+  check(named > WARM_ADDRS / 2, `most sampled addresses are named (${named})`);
+  // Warm as in a profiler that has run a while: the engines' optimising tiers too, not only
+  // the caches (tinybench's own warm-up is two batches in --quick runs, too few for Bun).
+  for (let i = 0; i < 4; i++) sink(maps.symbolize(addrs, { symbolizer }).length + maps.resolve(addrs).length);
+  const warmTarget: Target = { size: WARM_ADDRS, vmas: code.length, pid: proc.pid!, addrsFile: "-", mapsFile: "-" };
+  // A batch takes tens of ms, so the usual budget gives a dozen samples (--quick: five) and the
+  // garbage collector's pauses swing the median: these two tasks get 2 s each (--quick: 0.4 s).
+  const budget = config.timeMs;
+  config.timeMs = Math.max(budget, config.quick ? 400 : 2000);
+  await suite.measure("symbolize", warmTarget, [
+    { name: "symbolize warm", ops: WARM_ADDRS, fn: () => sink(maps.symbolize(addrs, { symbolizer }).length) },
+    { name: "resolve", ops: WARM_ADDRS, fn: () => sink(maps.resolve(addrs).length) },
+  ]);
+  config.timeMs = budget;
+  suite.notes.push(
+    `warm: ${named} of ${WARM_ADDRS} sampled addresses named, over ${code.length} executable VMAs ` +
+      `(${code.map((v) => v.name!.split("/").pop()).join(", ")})`,
   );
 
-  const libc = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
-  const lnext = rng(7);
-  const libcAddrs = Array.from({ length: 10_000 }, () => BigInt(0x28000 + Math.floor(lnext() * 0x150000)));
+  check(pairs.length === FILE_ADDRS, `${FILE_ADDRS} named libc addresses in the batch (${pairs.length})`);
   let source = "";
-  const cold = time(9, () => {
-    const r = new Symbolizer().symbolizeFile(libc, [libcAddrs[0]]);
-    source = r[0].symbol?.source ?? String(r[0].symbolReason);
-  });
-  lines.push(`cold libc (first use, ${source}): ${cold.toFixed(2)} ms`);
-  const s = new Symbolizer();
-  s.symbolizeFile(libc, libcAddrs);
-  const warmFile = time(7, () => s.symbolizeFile(libc, libcAddrs));
-  const ours = (warmFile * 1000) / libcAddrs.length;
-  lines.push(`symbolizeFile warm, 10,000 libc addresses: ${ours.toFixed(3)} us/address`);
-  // The tools get the first 1,000 pairs (they take milliseconds per address).
-  const toolAddrs = libcAddrs.slice(0, 1000);
-  const hex = toolAddrs.map((a) => "0x" + a.toString(16)).join("\n") + "\n";
-  for (const [tool, args] of [["addr2line", ["-f", "-e", libc]], ["llvm-symbolizer", [`--obj=${libc}`]]] as const) {
-    const t0 = performance.now();
-    const r = spawnSync(tool, [...args], { input: hex, encoding: "utf8", maxBuffer: 256 << 20, timeout: 120_000 });
-    const ms = performance.now() - t0;
-    if (r.status !== 0 || r.error) {
-      lines.push(`${tool}: not available (${r.error ?? r.stderr.trim()})`);
+  // Cold means a fresh Symbolizer (no table read yet), not unoptimised code.
+  for (let i = 0; i < 10; i++) sink(new Symbolizer().symbolizeFile(libc, [pairs[0]]).length);
+  await suite.measure("symbolize-cold", { ...warmTarget, size: 1 }, [{
+    name: "cold libc",
+    ops: 1,
+    fn: () => {
+      const r = new Symbolizer().symbolizeFile(libc, [pairs[0]]);
+      source = r[0].symbol?.source ?? String(r[0].symbolReason);
+    },
+  }]);
+  check(source === "debug-file", `cold libc is named from its debug file (libc6-dbg), got ${source}`);
+  const fileSymbolizer = new Symbolizer();
+  for (let i = 0; i < 20; i++) fileSymbolizer.symbolizeFile(libc, pairs);
+  const fileTarget = { ...warmTarget, size: FILE_ADDRS };
+  await suite.measure("symbolize-file", fileTarget, [
+    { name: "symbolizeFile warm", ops: FILE_ADDRS, fn: () => sink(fileSymbolizer.symbolizeFile(libc, pairs).length) },
+  ]);
+  const ours = suite.results[suite.results.length - 1].nsPerOp;
+
+  const runs = config.quick ? 1 : 3;
+  const hex = (xs: bigint[]) => xs.map((a) => "0x" + a.toString(16)).join("\n") + "\n";
+  const tools = [["addr2line", ["-f", "-e", libc]], ["llvm-symbolizer", [`--obj=${libc}`]]] as const;
+  for (const [tool, args] of tools) {
+    const timeOf = (input: string) => {
+      const t0 = performance.now();
+      const r = spawnSync(tool, [...args], { input, encoding: "utf8", maxBuffer: 256 << 20, timeout: 120_000 });
+      const ms = performance.now() - t0;
+      return r.status === 0 && !r.error ? ms : undefined;
+    };
+    const all: number[] = [], one: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const a = timeOf(hex(pairs)), b = timeOf(hex(pairs.slice(0, 1)));
+      if (a === undefined || b === undefined) break;
+      all.push(a);
+      one.push(b);
+    }
+    if (all.length < runs) {
+      suite.notes.push(`${tool}: not available here`);
       continue;
     }
-    const per = (ms * 1000) / toolAddrs.length;
-    lines.push(
-      `${tool} (one process, 1,000 addresses, reads line tables too): ${per.toFixed(2)} us/address, ` +
-        `${(per / ours).toFixed(0)}x procmap's warm cost`,
+    const perAddrNs = ((median(all) - median(one)) * 1e6) / (FILE_ADDRS - 1);
+    const r: Result = {
+      case: "symbolize-file",
+      size: FILE_ADDRS,
+      vmas: code.length,
+      task: tool,
+      nsPerOp: perAddrNs,
+      minNsPerOp: perAddrNs,
+      opsPerIter: FILE_ADDRS,
+      samples: runs,
+      rme: 0,
+    };
+    suite.results.push(r);
+    suite.notes.push(
+      `${tool} (one process for ${FILE_ADDRS} addresses minus one for one address: start-up ${
+        median(one).toFixed(0)
+      } ms left out; it reads line tables too): ${(perAddrNs / 1000).toFixed(1)} us/address, ` +
+        `${(perAddrNs / ours).toFixed(0)}x symbolizeFile's warm cost`,
     );
   }
 } finally {
   proc.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`# symbolize bench (${runtime}, ${new Date().toISOString()})`);
-for (const l of lines) console.log(l);
+suite.finish();
 process.exitCode = 0;

@@ -29,7 +29,7 @@ import {
 } from "./options.ts";
 import type { Vma } from "./vma.ts";
 import type { VmaTable } from "./table/vma_table.ts";
-import { planFor, resolveBatch, type ResolveSources } from "./resolve/resolve.ts";
+import { locateBatch, planFor, resolveBatch, type ResolveSources } from "./resolve/resolve.ts";
 import type { Resolved, ResolvePlan } from "./resolve/types.ts";
 import { AsyncFromSync } from "./async_iter.ts";
 import { symbolizeBatch, type SymbolizeOptions, type SymbolizeSources } from "./symbolize/symbolize.ts";
@@ -312,7 +312,7 @@ export class ProcMaps implements Disposable {
       libc: this.#libc,
       pid: this.pid,
       proc: this.#proc,
-      resolve: (a, o) => resolveBatch(this.#sources, a, o),
+      locate: (a, o) => locateBatch(this.#sources, a, o),
       symbolizer: (() => {
         let own: Symbolizer | undefined;
         return () => (own ??= new Symbolizer());

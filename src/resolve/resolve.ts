@@ -68,14 +68,14 @@ function locate(batch: Batch, first: Seeker, budget: number, then: () => Seeker)
 }
 
 /** A PT_LOAD segment as resolve() uses it: file bytes [offset, end) sit at file offset + shift. */
-interface Shifted {
+export interface Shifted {
   offset: bigint;
   end: bigint;
   shift: bigint;
 }
 
 /** What resolve() knows about a distinct VMA of the batch. */
-interface Finished {
+export interface Finished {
   vma: Vma;
   kind: MappingKind;
   name: string;
@@ -87,7 +87,7 @@ interface Finished {
 }
 
 /** The sentence for each reason. */
-const REASON_TEXT: Record<ResolveReason, string> = {
+export const REASON_TEXT: Record<ResolveReason, string> = {
   "anonymous": "anonymous memory: no file behind it",
   "jit": "anonymous executable memory (JIT-compiled code): no file behind it",
   "kernel": "provided by the kernel, not a file",
@@ -116,11 +116,22 @@ export function planFor(src: ResolveSources, addrs: unknown, opts: unknown): Res
   return planBatch({ pid: src.pid, backend: src.backend, index: src.text().lastIndex() }, toBatch(addrs), o.strategy);
 }
 
-/** Resolves a batch; see ProcMaps.resolve. */
-export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown): (Resolved | null)[] {
+/**
+ * A batch located, before any result object is made: {@link resolveBatch}
+ * makes Resolved objects of it, symbolize() its own (with all of their
+ * fields at once, and the symbol found from the same numbers).
+ */
+export interface LocatedBatch {
+  batch: Batch;
+  /** Per distinct address (`batch.unique`), its entry in `finished`, or -1 (nothing mapped). */
+  entryOf: Int32Array;
+  finished: Finished[];
+}
+
+/** Locates a batch and reads what each VMA it lands in needs (build ID, ELF headers); see ProcMaps.resolve. */
+export function locateBatch(src: ResolveSources, addrs: unknown, opts: unknown): LocatedBatch {
   const o = checkResolveOptions(opts);
   const batch = toBatch(addrs);
-  const unique = batch.unique;
   const plan = planBatch({ pid: src.pid, backend: src.backend, index: src.text().lastIndex() }, batch, o.strategy);
   // Headers of files without a build ID hold for this call only.
   src.files.newGeneration();
@@ -171,47 +182,53 @@ export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown)
     };
   });
 
-  // Per distinct address: two bigint additions at most.
-  const perUnique: (Resolved | null)[] = new Array(unique.length);
+  return { batch, entryOf: found.entryOf, finished };
+}
+
+/** Resolves a batch; see ProcMaps.resolve. */
+export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown): (Resolved | null)[] {
+  const { batch, entryOf, finished } = locateBatch(src, addrs, opts);
+  const unique = batch.unique;
+  // Arrays filled in order from empty (JavaScriptCore makes \`new Array(n)\` sparse from n = 100,000).
+  const perUnique: (Resolved | null)[] = [];
   for (let i = 0; i < unique.length; i++) {
-    const e = found.entryOf[i];
-    if (e < 0) {
-      perUnique[i] = null;
-      continue;
-    }
-    const f = finished[e];
-    const addr = unique[i];
-    let fileOffset: bigint | undefined;
-    let elfAddr: bigint | undefined;
-    let reason = f.why;
-    if (f.delta !== undefined) {
-      fileOffset = addr + f.delta;
-      if (f.segments) {
-        reason = "outside-load";
-        for (const seg of f.segments) {
-          if (fileOffset >= seg.offset && fileOffset < seg.end) {
-            elfAddr = fileOffset + seg.shift;
-            reason = undefined;
-            break;
-          }
+    const e = entryOf[i];
+    perUnique.push(e < 0 ? null : resolvedAt(finished[e], unique[i]));
+  }
+  const out: (Resolved | null)[] = [];
+  for (let i = 0; i < batch.slot.length; i++) out.push(perUnique[batch.slot[i]]);
+  return out;
+}
+
+/** The result for `addr` in the VMA of `f`: two bigint additions at most. */
+export function resolvedAt(f: Finished, addr: bigint): Resolved {
+  let fileOffset: bigint | undefined;
+  let elfAddr: bigint | undefined;
+  let reason = f.why;
+  if (f.delta !== undefined) {
+    fileOffset = addr + f.delta;
+    if (f.segments) {
+      reason = "outside-load";
+      for (const seg of f.segments) {
+        if (fileOffset >= seg.offset && fileOffset < seg.end) {
+          elfAddr = fileOffset + seg.shift;
+          reason = undefined;
+          break;
         }
       }
     }
-    perUnique[i] = {
-      addr,
-      vma: f.vma,
-      kind: f.kind,
-      name: f.name,
-      buildId: f.buildId,
-      fileOffset,
-      elfAddr,
-      reason,
-      reasonText: reason && REASON_TEXT[reason],
-    };
   }
-  const out: (Resolved | null)[] = new Array(batch.slot.length);
-  for (let i = 0; i < out.length; i++) out[i] = perUnique[batch.slot[i]];
-  return out;
+  return {
+    addr,
+    vma: f.vma,
+    kind: f.kind,
+    name: f.name,
+    buildId: f.buildId,
+    fileOffset,
+    elfAddr,
+    reason,
+    reasonText: reason && REASON_TEXT[reason],
+  };
 }
 
 /** PT_LOAD headers of a VMA's file, through the handle's file cache. */

@@ -71,7 +71,8 @@ export class Kallsyms implements SymbolTable {
     this.#ends = ends;
     this.#text = text;
     this.#line = line;
-    this.#symbols = new Array(starts.length);
+    // Filled (JavaScriptCore makes `new Array(n)` sparse, and slow, from n = 100,000).
+    this.#symbols = Array.from({ length: starts.length }, () => undefined);
   }
 
   /** Number of symbols (one per address). */

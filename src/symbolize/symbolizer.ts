@@ -83,7 +83,6 @@ export const MODULE_REASON: Record<string, SymbolReason> = {
 export class Symbolizer {
   readonly #cache: ByteLru<ModuleSymbols>;
   readonly #debugDirs: readonly string[];
-  readonly #demangled = new WeakMap<RawSymbol, string>();
   #kallsyms: Kallsyms | undefined;
 
   /**
@@ -279,14 +278,14 @@ export class Symbolizer {
 
   /** @internal A SymbolInfo for `addr` in `raw`; demangled names are cached per symbol. */
   info(raw: RawSymbol, source: SymbolSource, addr: bigint, wantDemangled: boolean): SymbolInfo {
-    let demangled = raw.name;
-    if (wantDemangled) {
-      let d = this.#demangled.get(raw);
-      if (d === undefined) this.#demangled.set(raw, d = isMangled(raw.name) ? demangle(raw.name) : raw.name);
-      demangled = d;
-    }
+    const demangled = wantDemangled ? raw.demangled ?? demangledOf(raw) : raw.name;
     return { name: raw.name, demangled, start: raw.start, size: raw.size, offset: addr - raw.start, source };
   }
+}
+
+/** The readable name of `raw`, computed once and kept on the symbol. */
+export function demangledOf(raw: RawSymbol): string {
+  return raw.demangled = isMangled(raw.name) ? demangle(raw.name) : raw.name;
 }
 
 /** Cache key of a file's tables: its identity, build ID and the debug directories searched. */

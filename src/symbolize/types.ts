@@ -24,6 +24,8 @@ export interface RawSymbol {
   readonly start: bigint;
   /** Size in bytes (for a zero-sized symbol: up to the next symbol within its section). */
   readonly size: bigint;
+  /** The readable name, once a lookup wanted it: a cache on the symbol, as demangling is costly. */
+  demangled?: string;
 }
 
 /** One source of symbols, searched by address. */
