@@ -17,14 +17,19 @@ export const FILTER_FLAGS: number = FLAG.readable | FLAG.writable | FLAG.executa
 const CH_NL = 0x0a;
 const CH_BACKSLASH = 0x5c;
 
+/**
+ * The name cache of tables parsed without one (a backend's own text reads,
+ * tests): shared, since making one per table costs more than a small parse.
+ */
+let sharedNames: NameCache | undefined;
+
 /** A column of u64 values, stored as 32-bit word pairs (the parser writes words, not bigints). */
 export class U64Column {
   words: Uint32Array;
   #big: BigUint64Array | undefined;
-  #view: DataView;
+  #view: DataView | undefined;
   constructor(capacity: number) {
     this.words = new Uint32Array(capacity * 2);
-    this.#view = new DataView(this.words.buffer);
   }
   /**
    * Row `i` as a bigint: 0n without allocating for a zero, else through a
@@ -33,7 +38,8 @@ export class U64Column {
   get(i: number): bigint {
     const w = this.words;
     if (w[2 * i] === 0 && w[2 * i + 1] === 0) return 0n;
-    return this.#view.getBigUint64(8 * i, nativeLittleEndian);
+    // Made on first use: a parse that nobody reads a bigint of makes none.
+    return (this.#view ??= new DataView(w.buffer)).getBigUint64(8 * i, nativeLittleEndian);
   }
   /** The column as bigints (a view made on first use: parsing does not need it). */
   get big(): BigUint64Array {
@@ -43,7 +49,7 @@ export class U64Column {
     const words = new Uint32Array(capacity * 2);
     words.set(this.words);
     this.words = words;
-    this.#view = new DataView(words.buffer);
+    this.#view = undefined;
     this.#big = undefined;
   }
   hi(i: number): number {
@@ -144,7 +150,7 @@ export class MapsTable {
     if (e === s) return "";
     // A process maps few files in many VMAs: a name seen before costs a byte compare, not a decode.
     const hint = this.inode.lo(i);
-    const names = this.#names ??= new NameCache();
+    const names = this.#names ??= sharedNames ??= new NameCache();
     const name = names.getAt(this.text, s, e - s, hint) ??
       names.putAt(this.text, s, e - s, hint, this.#decodeName(s, e));
     // Not UTF-8 (or a real U+FFFD): vma() keeps the raw bytes for opening the file.
@@ -152,7 +158,7 @@ export class MapsTable {
     return name;
   }
 
-  /** Where names are decoded through: the backend's (kept across snapshots), or the table's own, made when first needed. */
+  /** Where names are decoded through: the backend's (kept across snapshots), else one this module shares. */
   #names: NameCache | undefined;
   #lastLossy = false;
 
