@@ -194,44 +194,37 @@ function applyBoolean(request: Request, key: string, bit: number, v: unknown): R
   throw new TypeError(`option ${key} must be a boolean, got ${describeValue(v)}`);
 }
 
-/** The Request bit of query option `key`, or -1 for an unknown one (a switch: no hashing per query). */
-function queryBit(key: string): number {
-  switch (key) {
-    case "name":
-      return WANT_NAME;
-    case "buildId":
-      return WANT_BUILD_ID;
-    case "coveringOrNext":
-      return FLAG.coveringOrNext;
-    case "readable":
-      return FLAG.readable;
-    case "writable":
-      return FLAG.writable;
-    case "executable":
-      return FLAG.executable;
-    case "shared":
-      return FLAG.shared;
-    case "fileBacked":
-      return FLAG.fileBacked;
-    default:
-      return -1;
-  }
-}
+/** Request bit of each query option, by name (no prototype: only these keys). */
+const QUERY_BIT: Readonly<Record<string, number>> = Object.assign(
+  Object.create(null),
+  Object.fromEntries(QUERY_BITS),
+);
 
-/** Checks query options and turns them into a Request. */
+/**
+ * Checks query options and turns them into a Request. Kept small (a table
+ * lookup per key, the errors out of line): it runs on every query, and the
+ * engines inline the whole query path only while it fits their budget.
+ */
 export function checkQueryOptions(opts: unknown): Request {
   if (opts === undefined) return DEFAULT_REQUEST;
-  const o = checkObject(opts, "query");
+  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) checkObject(opts, "query");
   let request = DEFAULT_REQUEST;
   // Own properties only (for-in with hasOwn allocates nothing, unlike Object.keys: this is the
   // per-query path). Each value is read once, right here.
-  for (const key in o) {
-    if (!Object.hasOwn(o, key)) continue;
-    const bit = queryBit(key);
-    if (bit < 0) throw unknownOption(key, "query", QUERY_BITS.keys());
-    request = applyBoolean(request, key, bit, o[key]);
+  for (const key in opts as object) {
+    if (!Object.hasOwn(opts as object, key)) continue;
+    const v = (opts as Record<string, unknown>)[key];
+    const bit = QUERY_BIT[key];
+    if (v === true && bit !== undefined) request |= bit;
+    else if (v === false && bit !== undefined) request &= ~bit;
+    else if (bit === undefined || v !== undefined) throw badQueryOption(key, v);
   }
   return request;
+}
+
+function badQueryOption(key: string, v: unknown): TypeError {
+  if (QUERY_BIT[key] === undefined) return unknownOption(key, "query", QUERY_BITS.keys());
+  return new TypeError(`option ${key} must be a boolean, got ${describeValue(v)}`);
 }
 
 /** Checked iteration options. */
