@@ -76,3 +76,37 @@ test("forcing text works everywhere", () => {
   using maps = ProcMaps.open("self", { backend: "text" });
   assert.equal(maps.backend, "text");
 });
+
+test("EAGAIN from PROCMAP_QUERY (the map changing under per-VMA locks) is asked again, a bounded number of times", {
+  skip: IOCTL_SKIP,
+}, () => {
+  const real = getLibc();
+  let eagains = 0, calls = 0;
+  const flaky: Partial<Libc> = {
+    ioctlAt: (fd, req, addr) => {
+      calls++;
+      if (eagains > 0) {
+        eagains--;
+        return -ERRNO.EAGAIN;
+      }
+      return real.ioctlAt(fd, req, addr);
+    },
+  };
+  withLibc(flaky, () => {
+    using maps = ProcMaps.open("self", { backend: "ioctl" });
+    const rows = readRows("self");
+    const stack = rows.find((r) => r.name === "[stack]")!;
+    // A few EAGAINs: the query, a walk step and a table row answer as if none had happened.
+    eagains = 3;
+    assert.equal(maps.query(stack.start)?.start, stack.start);
+    eagains = 3;
+    assert.equal(maps.vmasSync({ from: stack.start }).next().value?.start, stack.start);
+    eagains = 3;
+    assert.equal(maps.table({ from: stack.start }).start[0], stack.start);
+    // EAGAIN that does not stop: a typed, transient error after a bounded number of calls.
+    eagains = Infinity;
+    calls = 0;
+    expectError(() => maps.query(stack.start), "EAGAIN", /EAGAIN/);
+    assert.ok(calls > 1 && calls <= 20, `${calls} calls`);
+  });
+});

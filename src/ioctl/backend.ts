@@ -47,6 +47,9 @@ interface KnownBuildId {
   id: string | undefined;
 }
 
+/** Times a query answered EAGAIN is asked again before the error is reported. */
+const EAGAIN_RETRIES = 16;
+
 /** VMAs whose build ID is remembered per handle at most. */
 const MAX_BUILD_IDS = 8192;
 
@@ -100,7 +103,22 @@ export class IoctlBackend implements Backend {
   #call(addr: bigint, request: Request): number {
     this.#inStruct = undefined;
     this.#q.prepare(addr, request);
-    return this.#libc.ioctlAt(this.#fd, this.#request, this.#q.address);
+    const r = this.#libc.ioctlAt(this.#fd, this.#request, this.#q.address);
+    return r === -ERRNO.EAGAIN ? this.#again() : r;
+  }
+
+  /**
+   * PROCMAP_QUERY can answer EAGAIN while another thread changes the map
+   * (seen on Linux 6.18, where it runs under per-VMA locks): the same query
+   * again, a bounded number of times. The kernel wrote nothing back, so the
+   * struct is still as prepared.
+   */
+  #again(): number {
+    let r = -ERRNO.EAGAIN;
+    for (let i = 0; i < EAGAIN_RETRIES && r === -ERRNO.EAGAIN; i++) {
+      r = this.#libc.ioctlAt(this.#fd, this.#request, this.#q.address);
+    }
+    return r;
   }
 
   /** The walk step's Vma the struct still describes (no other call since): the next step starts at its end. */
@@ -116,7 +134,8 @@ export class IoctlBackend implements Backend {
     if (request & WANT_BUILD_ID) return this.query(prev === undefined ? from : prev.end, request, walk);
     if (prev !== undefined && prev === this.#inStruct) q.prepareAfterLast(request);
     else q.prepare(prev === undefined ? from : prev.end, request);
-    const r = this.#libc.ioctlAt(this.#fd, this.#request, q.address);
+    let r = this.#libc.ioctlAt(this.#fd, this.#request, q.address);
+    if (r === -ERRNO.EAGAIN) r = this.#again();
     if (r >= 0) return (this.#inStruct = q.decode(request));
     this.#inStruct = undefined;
     return this.#failed(-r, q.queryAddr(), request, walk);
@@ -270,6 +289,7 @@ export class IoctlBackend implements Backend {
         q.appendTo(b, req);
         q.prepareAfterLast(req);
         r = this.#libc.ioctlAt(this.#fd, this.#request, q.address);
+        if (r === -ERRNO.EAGAIN) r = this.#again();
         continue;
       }
       // A step the struct alone does not answer: the ordinary query path.
