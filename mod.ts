@@ -26,6 +26,7 @@ export type {
 } from "./src/options.ts";
 export type { MappingKind, Resolved, ResolvePlan, ResolveReason } from "./src/resolve/types.ts";
 export type { MemoryFigures, SmapsEntry, SmapsOptions, SmapsRollup } from "./src/smaps/types.ts";
+export { FIELD_NAMES as SMAPS_FIELDS } from "./src/smaps/parser.ts";
 export { Symbolizer } from "./src/symbolize/symbolizer.ts";
 export type { SymbolizeFileOptions, SymbolizerOptions } from "./src/symbolize/symbolizer.ts";
 export type { SymbolizeOptions } from "./src/symbolize/symbolize.ts";

@@ -5,7 +5,7 @@
  * as procps pmap takes them from the first VMA it reads.
  * @module
  */
-import type { MemoryFigures, SmapsEntry } from "../mod.ts";
+import { SMAPS_FIELDS, type SmapsEntry } from "../mod.ts";
 
 /** One smaps field as the kernel prints it. */
 export interface KernelField {
@@ -22,35 +22,7 @@ export interface SmapsLayout {
 }
 
 /** Kernel names of the figures the library knows, and their properties. */
-const KNOWN: ReadonlyMap<string, keyof MemoryFigures> = new Map([
-  ["Size", "size"],
-  ["KernelPageSize", "kernelPageSize"],
-  ["MMUPageSize", "mmuPageSize"],
-  ["Rss", "rss"],
-  ["Pss", "pss"],
-  ["Pss_Dirty", "pssDirty"],
-  ["Pss_Anon", "pssAnon"],
-  ["Pss_File", "pssFile"],
-  ["Pss_Shmem", "pssShmem"],
-  ["Shared_Clean", "sharedClean"],
-  ["Shared_Dirty", "sharedDirty"],
-  ["Private_Clean", "privateClean"],
-  ["Private_Dirty", "privateDirty"],
-  ["Referenced", "referenced"],
-  ["Anonymous", "anonymous"],
-  ["KSM", "ksm"],
-  ["LazyFree", "lazyFree"],
-  ["AnonHugePages", "anonHugePages"],
-  ["ShmemPmdMapped", "shmemPmdMapped"],
-  ["FilePmdMapped", "filePmdMapped"],
-  ["Shared_Hugetlb", "sharedHugetlb"],
-  ["Private_Hugetlb", "privateHugetlb"],
-  ["Swap", "swap"],
-  ["SwapPss", "swapPss"],
-  ["Locked", "locked"],
-  ["THPeligible", "thpEligible"],
-  ["ProtectionKey", "protectionKey"],
-]);
+const KNOWN = SMAPS_FIELDS;
 
 /** What pmap -X leaves out (procps' "unimportant" fields; -XX shows them, and VmFlags). */
 const UNIMPORTANT: ReadonlySet<string> = new Set([

@@ -18,10 +18,10 @@ import type { MapsTable } from "../text/table.ts";
 import { ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
 import { decodeName } from "../util/names.ts";
-import type { SmapsEntry, SmapsRollup } from "./types.ts";
+import type { MemoryFigures, SmapsEntry, SmapsRollup } from "./types.ts";
 
 /** Kernel field names in the kernel's order, with their property names. Bit k of a row's mask: field k. */
-const FIELDS: readonly (readonly [string, string])[] = [
+const FIELDS: readonly (readonly [string, keyof MemoryFigures])[] = [
   ["Size", "size"],
   ["KernelPageSize", "kernelPageSize"],
   ["MMUPageSize", "mmuPageSize"],
@@ -58,8 +58,13 @@ const UNKNOWN = -1;
 /** Slot of the learned field order for "right after the maps line". */
 const START = NFIELDS + 1;
 
-/** The property name of each kernel field, for tests and tools. */
-export const FIELD_NAMES: ReadonlyMap<string, string> = new Map(FIELDS);
+/**
+ * The smaps fields procmap knows: each kernel name (`Pss_Dirty`) with the
+ * {@link MemoryFigures} property that holds it (`pssDirty`), in the
+ * kernel's order. Fields the kernel prints and this map lacks are kept in
+ * an entry's `other`, under the kernel's name.
+ */
+export const FIELD_NAMES: ReadonlyMap<string, keyof MemoryFigures> = new Map(FIELDS);
 
 const encoder = new TextEncoder();
 const NAME_BYTES: readonly Uint8Array[] = [...FIELDS.map(([k]) => encoder.encode(k)), encoder.encode("VmFlags")];

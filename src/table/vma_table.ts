@@ -5,7 +5,7 @@
  */
 import { setRawName, Vma } from "../vma.ts";
 import { toAddress } from "../options.ts";
-import { HI, hiOf, LO, loOf } from "../util/bytes.ts";
+import { firstEndAbove, HI, hiOf, LO, loOf } from "../util/bytes.ts";
 
 /** What a {@link VmaTable} is made of (the backends' table builder fills it). */
 export interface VmaColumns {
@@ -140,16 +140,9 @@ export class VmaTable implements Iterable<Vma> {
    *   [0, 2^64) or a non-negative safe integer.
    */
   find(addr: bigint | number): number {
-    const a = typeof addr === "bigint" && addr >= 0n && addr <= 0xffffffffffffffffn ? addr : toAddress(addr);
+    const a = toAddress(addr);
     const hi = hiOf(a), lo = loOf(a);
-    const ends = this.#endWords;
-    let l = 0, h = this.length;
-    while (l < h) {
-      const mid = (l + h) >>> 1;
-      const eh = ends[2 * mid + HI];
-      if (eh > hi || (eh === hi && ends[2 * mid + LO] > lo)) h = mid;
-      else l = mid + 1;
-    }
+    const l = firstEndAbove(this.#endWords, this.length, hi, lo);
     if (l === this.length) return -1;
     const starts = this.#startWords;
     const sh = starts[2 * l + HI];

@@ -9,7 +9,7 @@ import { FLAG } from "../ioctl/abi.ts";
 import { decodeName, NameCache } from "../util/names.ts";
 import { setRawName, Vma } from "../vma.ts";
 import type { TableBuilder } from "../table/builder.ts";
-import { HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
+import { firstEndAbove, HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
 
 /** The query flags that filter VMAs (the rest say how to search). */
 export const FILTER_FLAGS: number = FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked;
@@ -184,17 +184,7 @@ export class MapsTable {
    * sorted and disjoint, as a consistent snapshot is.
    */
   firstEndingAbove(addrHi: number, addrLo: number): number {
-    let lo = 0;
-    let hi = this.count;
-    const ends = this.end.words;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const eh = ends[2 * mid + HI];
-      const above = eh > addrHi || (eh === addrHi && ends[2 * mid + LO] > addrLo);
-      if (above) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    return firstEndAbove(this.end.words, this.count, addrHi, addrLo);
   }
 
   /**

@@ -33,3 +33,19 @@ export function loOf(v: bigint): number {
 export const LO: number = nativeLittleEndian ? 0 : 1;
 /** Index of the high 32-bit word of a u64 in a word pair. */
 export const HI: number = 1 - LO;
+
+/**
+ * In a column of u64 ends stored as word pairs (`ends`, native order) of
+ * `count` sorted rows, the first row whose end lies above the address
+ * `hi:lo`, by binary search on numbers; `count` when there is none.
+ */
+export function firstEndAbove(ends: Uint32Array, count: number, hi: number, lo: number): number {
+  let l = 0, h = count;
+  while (l < h) {
+    const mid = (l + h) >>> 1;
+    const eh = ends[2 * mid + HI];
+    if (eh > hi || (eh === hi && ends[2 * mid + LO] > lo)) h = mid;
+    else l = mid + 1;
+  }
+  return l;
+}
