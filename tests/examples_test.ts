@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcMaps } from "../mod.ts";
 import { compileC, type MapperInfo, startChild, type Started, startMapper } from "./helpers/child.ts";
-import { readRows, readText } from "./helpers/ground_truth.ts";
+import { pid2IsKernelThread, readRows, readText } from "./helpers/ground_truth.ts";
 import { runtimeCommand } from "./helpers/runtime.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
 import { IOCTL_SKIP } from "./helpers/backends.ts";
@@ -232,16 +232,6 @@ describe(
     });
   },
 );
-
-/** True when pid 2 is a kernel thread (PF_KTHREAD in its stat flags). */
-function pid2IsKernelThread(): boolean {
-  try {
-    const stat = readFileSync("/proc/2/stat", "utf8");
-    return (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]) & 0x00200000) !== 0;
-  } catch {
-    return false;
-  }
-}
 
 test("pmap on a kernel thread (pid 2) equals procps pmap: its [name] as the command line, no VMAs", {
   skip: !havePmap

@@ -17,6 +17,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
 import { getLibc, setLibcForTesting } from "../ffi/mod.ts";
+import { pid2IsKernelThread } from "./helpers/ground_truth.ts";
 import { compileC, startChild } from "./helpers/child.ts";
 import { BACKENDS } from "./helpers/backends.ts";
 import {
@@ -178,17 +179,6 @@ test(
     }
   },
 );
-
-/** True when pid 2 is a kernel thread (PF_KTHREAD in its stat flags). */
-function pid2IsKernelThread(): boolean {
-  try {
-    const stat = readFileSync("/proc/2/stat", "utf8");
-    const flags = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]);
-    return (flags & 0x00200000) !== 0;
-  } catch {
-    return false;
-  }
-}
 
 test('a kernel thread (pid 2) has an empty map: no VMAs, query() null, not "has exited"', {
   skip: pid2IsKernelThread() ? false : "pid 2 is not a kernel thread here (a container's own pid namespace)",

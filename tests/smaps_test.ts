@@ -13,6 +13,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { ProcMaps, ProcMapsError, type SmapsEntry, Vma } from "../mod.ts";
 import { FIELD_NAMES, parseSmaps } from "../src/smaps/parser.ts";
+import { pid2IsKernelThread } from "./helpers/ground_truth.ts";
 import { compileC, startChild, type Started } from "./helpers/child.ts";
 import { camel, parseSmapsText, readSmapsTruth, type SmapsTruth } from "./helpers/smaps_truth.ts";
 import { isRoot, runtimeCommand } from "./helpers/runtime.ts";
@@ -31,7 +32,7 @@ interface ChildInfo {
 }
 
 const PAGE = 4096;
-const KNOWN = new Set(FIELD_NAMES.values());
+const KNOWN = new Set<string>(FIELD_NAMES.values());
 let child: Started<ChildInfo>;
 let dir: string;
 /** Library and kernel answers, both taken while the child is stopped. */
@@ -40,16 +41,6 @@ let truth: SmapsTruth[];
 let rollup: ReturnType<ProcMaps["rollup"]>;
 let rollupTruth: SmapsTruth;
 let vmas: Vma[];
-
-/** True when pid 2 is a kernel thread (PF_KTHREAD in its stat flags). */
-function pid2IsKernelThread(): boolean {
-  try {
-    const stat = readFileSync("/proc/2/stat", "utf8");
-    return (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]) & 0x00200000) !== 0;
-  } catch {
-    return false;
-  }
-}
 
 function stateOf(pid: number): string {
   return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0];

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { ProcMaps, Symbolizer } from "../mod.ts";
 import { startChild, type Started } from "./helpers/child.ts";
 import { readRows } from "./helpers/ground_truth.ts";
+import { Rng } from "./helpers/rng.ts";
 import { compileCxx, haveGxx } from "./helpers/tools.ts";
 
 let child: Started<{ pid: number }>;
@@ -17,22 +18,12 @@ before(async () => {
 });
 after(() => child?.stop());
 
-/** A deterministic xorshift. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
-
 test("a batch of 6,000 addresses equals each address alone and resolve() + symbolizeFile()", {
   skip: haveGxx ? false : "g++ is needed",
 }, () => {
   const rows = readRows(child.pid).filter((r) => r.start < 0xffff800000000000n);
-  const next = rng(15);
+  const rng = new Rng(15);
+  const next = () => rng.u32() / 2 ** 32;
   const addrs: bigint[] = [];
   // Dense runs in code (the forward search), anywhere in every VMA, just past each VMA (gaps and padding).
   const code = rows.filter((r) => r.perms[2] === "x" && r.name.startsWith("/"));

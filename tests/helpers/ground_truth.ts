@@ -125,3 +125,13 @@ export function atSameMoment<T>(pid: number | "self", read: () => T, attempts = 
   }
   throw new Error(`the maps of ${pid} kept changing during ${attempts} attempts`);
 }
+
+/** True when pid 2 is a kernel thread (PF_KTHREAD in its stat flags): not so in a container's own pid namespace. */
+export function pid2IsKernelThread(): boolean {
+  try {
+    const stat = readFileSync("/proc/2/stat", "utf8");
+    return (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]) & 0x00200000) !== 0;
+  } catch {
+    return false;
+  }
+}
