@@ -4,13 +4,16 @@
  *
  * Each task does a batch of operations per call (all query addresses, one
  * whole walk, one parse), so every sample is long enough to time well; the
- * reported cost is the median sample divided by the operations in a batch,
- * the same statistic bench/ref.c reports for C.
+ * reported cost is a batch's time divided by the operations in it (the
+ * fastest batch, and the median), the statistics bench/ref.c reports for C.
+ * The tasks of one measurement run in interleaved rounds, the C reference
+ * among them where a suite has one (bench/ref_lib.ts).
  * @module
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { Bench } from "tinybench";
+import { loadRef, REF_MODE, type RefBatch, type RefMode } from "./ref_lib.ts";
 
 /** One target process (bench/target.c) as run.mjs started it. */
 export interface Target {
@@ -34,11 +37,19 @@ export interface ResolveConfig {
 /** bench/out/config.json. */
 export interface Config {
   quick: boolean;
-  /** tinybench time budget per task (ms). */
+  /** tinybench time budget per task (ms), over all rounds. */
   timeMs: number;
+  /**
+   * Rounds per measurement: each runs every task for its share of the time
+   * budget, in alternating order, so that a slow stretch of the host's (they
+   * last seconds here) lands on every task rather than on one.
+   */
+  rounds: number;
   warmupMs: number;
   targets: Target[];
   resolve: ResolveConfig;
+  /** bench/ref.c built as a shared library, for the in-process C tasks. */
+  refLib?: string;
 }
 
 /** One measured task. */
@@ -47,13 +58,15 @@ export interface Result {
   size: number;
   vmas: number;
   task: string;
-  /** Median time per operation (ns). */
+  /** For the in-process C reference: the bench/ref.c mode it ran. */
+  cMode?: RefMode;
+  /** Median time per operation (ns): the median of the rounds' medians. */
   nsPerOp: number;
   /** Fastest sample per operation (ns). */
   minNsPerOp: number;
   opsPerIter: number;
   samples: number;
-  /** Relative margin of error of the mean (%). */
+  /** Relative margin of error of the mean (%), in the worst round. */
   rme: number;
 }
 
@@ -71,6 +84,13 @@ export interface BenchTask {
   name: string;
   ops: number;
   fn: () => unknown;
+  cMode?: RefMode;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function arg(name: string): string | undefined {
@@ -116,36 +136,66 @@ export function sink(x: number): void {
 export class Suite {
   readonly results: Result[] = [];
   readonly notes: string[] = [];
+  #ref: RefBatch | undefined;
   constructor(readonly name: string, readonly config: Config) {}
 
-  /** Runs `tasks` side by side (one tinybench run) for one case and target size. */
+  /**
+   * A task running bench/ref.c's `mode` in this process, one FFI call per
+   * batch (see {@link RefBatch} for `data` and `n`), costed per operation C
+   * itself counts: about `ops`, give or take [vsyscall], which the ioctl
+   * never reports and procmap's walk adds from the text.
+   */
+  cTask(mode: RefMode, fd: number, data: bigint, n: number, ops: number): BenchTask {
+    check(this.config.refLib, "the config names bench/ref.c's shared library (run.mjs builds it)");
+    const batch = this.#ref ??= loadRef(this.config.refLib);
+    const m = REF_MODE[mode];
+    const done = batch(m, fd, data, n);
+    check(done === ops || done === ops - 1, `C ${mode} does the ${ops} operations JS does (it did ${done})`);
+    return { name: `C ${mode}`, ops: done, cMode: mode, fn: () => batch(m, fd, data, n) };
+  }
+
+  /** Runs `tasks` side by side, in interleaved tinybench rounds, for one case and target size. */
   async measure(caseId: string, target: Target, tasks: BenchTask[]): Promise<void> {
-    const { timeMs, warmupMs } = this.config;
-    const bench = new Bench({
-      time: timeMs,
-      warmupTime: warmupMs,
-      // Batches are long; a few samples are enough once the time budget is spent.
-      iterations: 5,
-      warmupIterations: 2,
-      throws: true,
-    });
-    // Each task starts with a clean heap, so garbage one task leaves behind is
-    // not collected on the next task's time.
-    for (const t of tasks) bench.add(t.name, t.fn, { beforeAll: collectGarbage });
-    await bench.run();
+    const { timeMs, warmupMs, rounds } = this.config;
+    const stats = new Map(tasks.map((t) => [t, { min: Infinity, p50: [] as number[], samples: 0, rme: 0 }]));
+    for (let round = 0; round < rounds; round++) {
+      const bench = new Bench({
+        time: timeMs / rounds,
+        // The optimising compilers warm up once; later rounds only refill caches.
+        warmupTime: round === 0 ? warmupMs : warmupMs / 10,
+        // Batches are long; a few samples are enough once the time budget is spent.
+        iterations: 2,
+        warmupIterations: 1,
+        throws: true,
+      });
+      // Each task starts with a clean heap, so garbage one task leaves behind is
+      // not collected on the next task's time.
+      const order = round % 2 ? [...tasks].reverse() : tasks;
+      for (const t of order) bench.add(t.name, t.fn, { beforeAll: collectGarbage });
+      await bench.run();
+      for (const t of tasks) {
+        const r = bench.getTask(t.name)?.result;
+        if (!r || r.state !== "completed") throw new Error(`${caseId}/${t.name}: ${r?.state ?? "not run"}`);
+        const acc = stats.get(t)!;
+        acc.min = Math.min(acc.min, r.latency.min);
+        acc.p50.push(r.latency.p50);
+        acc.samples += r.latency.samplesCount;
+        acc.rme = Math.max(acc.rme, r.latency.rme);
+      }
+    }
     for (const t of tasks) {
-      const r = bench.getTask(t.name)?.result;
-      if (!r || r.state !== "completed") throw new Error(`${caseId}/${t.name}: ${r?.state ?? "not run"}`);
+      const acc = stats.get(t)!;
       this.results.push({
         case: caseId,
         size: target.size,
         vmas: target.vmas,
         task: t.name,
-        nsPerOp: (r.latency.p50 * 1e6) / t.ops,
-        minNsPerOp: (r.latency.min * 1e6) / t.ops,
+        ...(t.cMode ? { cMode: t.cMode } : {}),
+        nsPerOp: (median(acc.p50) * 1e6) / t.ops,
+        minNsPerOp: (acc.min * 1e6) / t.ops,
         opsPerIter: t.ops,
-        samples: r.latency.samplesCount,
-        rme: r.latency.rme,
+        samples: acc.samples,
+        rme: acc.rme,
       });
     }
     process.stderr.write(

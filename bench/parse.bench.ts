@@ -2,11 +2,13 @@
  * Case 3: parsing a saved maps text, no system calls: procmap's parser
  * (columns only, then also materialising every Vma with its name) vs the
  * idiomatic baseline (string split + regex + BigInt; it gets the text already
- * decoded as a string, which favours it). Cost per line.
+ * decoded as a string, which favours it); and bench/ref.c's parser in this
+ * process, interleaved with them. Cost per line.
  * @module
  */
 import { readFileSync } from "node:fs";
 import { parseMaps } from "../src/text/parser.ts";
+import { getLibc } from "../ffi/mod.ts";
 import { parseMapsBaseline } from "./baseline_parser.ts";
 import { check, loadConfig, sink, Suite } from "./lib.ts";
 
@@ -32,6 +34,7 @@ for (const target of suite.config.targets) {
       },
     },
     { name: "baseline", ops: lines, fn: () => sink(parseMapsBaseline(text).length) },
+    suite.cTask("parse", -1, getLibc().addressOf(bytes), bytes.length, lines),
   ]);
 }
 suite.finish();

@@ -3,8 +3,9 @@
  * name, with it, and with name + build ID, over the same addresses
  * bench/ref.c queries; plus the floor: a bare ioctl through procmap's own
  * binding (struct written, two bigints read back), which is what the FFI
- * alone costs. Every loop reads what a caller reads (start, end, name).
- * Cost per query.
+ * alone costs; and bench/ref.c's loops in this process, interleaved with
+ * them. Every loop reads what a caller reads (start, end, name). Cost per
+ * query.
  * @module
  */
 import { ProcMaps, type QueryOptions } from "../mod.ts";
@@ -42,6 +43,11 @@ for (const target of suite.config.targets) {
   const view = new DataView(q.buffer);
   view.setBigUint64(SIZE, 104n, le);
   const qAddr = libc.addressOf(q);
+  // C's own copy of the addresses, in memory the batch closures keep alive.
+  const cAddrs = BigUint64Array.from(addrs);
+  const cAddrsAt = libc.addressOf(new Uint8Array(cAddrs.buffer));
+  const c = (mode: "point-noname" | "point-name" | "point-buildid") =>
+    suite.cTask(mode, fd, cAddrsAt, cAddrs.length, addrs.length);
   const bare = () => {
     let n = 0;
     for (const a of addrs) {
@@ -62,6 +68,9 @@ for (const target of suite.config.targets) {
       { name: "no name", ops: addrs.length, fn: queryAll(NO_NAME) },
       { name: "name", ops: addrs.length, fn: queryAll(NAME) },
       { name: "name + build ID", ops: addrs.length, fn: queryAll(BUILD_ID) },
+      c("point-noname"),
+      c("point-name"),
+      c("point-buildid"),
     ]);
   } finally {
     libc.close(fd);

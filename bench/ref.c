@@ -19,6 +19,11 @@
  * a warm-up, until BUDGET_MS has passed and at least MIN_RUNS were made. One
  * JSON line per mode: {"mode":..,"nsPerOp":median,"minNsPerOp":..,"runs":..,"opsPerRun":..}.
  * The parser is hand-written (no sscanf), like procmap's.
+ *
+ * Built with -shared -fPIC (bench/out/libref.so), the same code runs inside
+ * a JS suite's process: ref_batch() does one batch, called through the
+ * runtime's FFI between the JS batches, so C and JS are timed by the same
+ * clock at the same moments (see ref_batch below).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -209,6 +214,14 @@ static long op_parse(void) {
   return n;
 }
 
+/*
+ * In-process entry: one batch of modes[mode] on the open maps file `fd`.
+ * For the point modes, `data` is the address of `n` query addresses
+ * (uint64_t); for parse, of `n` bytes of maps text; the walks ignore both.
+ * Returns the operations done, or -1 for an unknown mode.
+ */
+long ref_batch(int mode, int fd, uint64_t data, long n);
+
 /* ---- timing ---- */
 
 static int cmp_double(const void *a, const void *b) {
@@ -296,6 +309,15 @@ static const struct mode modes[] = {
     {"parse", op_parse, 0, 0, 1},
 };
 #define N_MODES (sizeof modes / sizeof modes[0])
+
+long ref_batch(int mode, int fd, uint64_t data, long n) {
+  if (mode < 0 || (size_t)mode >= N_MODES) return -1;
+  if (!hexval['1']) init_hex();
+  maps_fd = fd;
+  if (modes[mode].needs_addrs) addrs = (uint64_t *)(uintptr_t)data, n_addrs = n;
+  if (modes[mode].needs_maps) saved = (char *)(uintptr_t)data, saved_len = n;
+  return modes[mode].op();
+}
 
 static int mode_known(const char *m) {
   for (size_t i = 0; i < N_MODES; i++)

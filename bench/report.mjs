@@ -28,9 +28,31 @@ function jsResult(data, runtime, suite, caseId, size, task) {
  */
 const STAT = "minNsPerOp";
 
-/** The best of the C runs next to a runtime's suite (one before it, one after), or undefined. */
+/** C's cost in a runtime's own suite process (bench/ref.c through its FFI, interleaved with the JS tasks), or undefined. */
 function cBest(data, runtime, size, mode) {
   return data.c[runtime]?.[size]?.[mode]?.[STAT];
+}
+
+/** C alone (its own process) next to C in each runtime's suite process, per mode and size. */
+function cAloneTable(data) {
+  if (!data.cAlone) return undefined;
+  const rts = data.runtimes.filter((r) => data.c[r]);
+  const rows = [];
+  for (const [size, modes] of Object.entries(data.cAlone)) {
+    const vmas = data.config.targets.find((t) => String(t.size) === size)?.vmas ?? size;
+    for (const [mode, r] of Object.entries(modes)) {
+      rows.push([
+        String(vmas),
+        mode,
+        fmtNs(r[STAT]),
+        ...rts.map((rt) => {
+          const inside = data.c[rt]?.[size]?.[mode]?.[STAT];
+          return inside === undefined ? "–" : `${fmtNs(inside)} (${fmtRatio(inside / r[STAT])})`;
+        }),
+      ]);
+    }
+  }
+  return table(["VMAs", "C mode", "C alone", ...rts.map((rt) => `C in ${RUNTIME_LABEL[rt]}`)], rows);
 }
 
 function table(header, rows) {
@@ -232,9 +254,11 @@ export function renderReport(data, chartPath) {
   );
   out.push(`- Date: ${info.date}; the run took ${data.seconds.toFixed(0)} s`);
   out.push(
-    `- Method: a target process (bench/target.c) per size; each measurement runs a batch (every query address, one whole walk, one parse) per sample, many times. Tables and ratios give the fastest batch divided by the operations in it, for JS and C alike (on a shared machine interference only adds time; medians are in bench/out/raw.json); the smaps (case 6, which interleaves its own C runs) and symbolization (case 7) figures are medians. C (bench/ref.c) times the same batches with \`clock_gettime(CLOCK_MONOTONIC)\`, JS with tinybench (${config.timeMs} ms per task after ${config.warmupMs} ms of warm-up). C runs right before and right after each runtime's suite, and each runtime's \`C\` column and ratios use the better of those two C runs. Ratios above 1× are slower than the reference.`,
+    `- Method: a target process (bench/target.c) per size; each measurement runs a batch (every query address, one whole walk, one parse) per sample, many times. Tables and ratios give the fastest batch divided by the operations in it, for JS and C alike (on a shared machine interference only adds time; medians are in bench/out/raw.json); the smaps (case 6, which interleaves its own C runs) and symbolization (case 7) figures are medians. C (bench/ref.c, gcc \`-O2\`) does the same batches inside each runtime's suite process, as a shared library called once per batch through that runtime's FFI, timed by the same tinybench loop: every task, C's among them, runs in ${config.rounds} interleaved rounds (${config.timeMs} ms per task in all, after ${config.warmupMs} ms of warm-up), so a slow stretch of the host's falls on C and JS alike; each runtime's \`C\` column and ratios are C's in that runtime's process. The same C as its own program (\`clock_gettime(CLOCK_MONOTONIC)\` around each batch), run once before the suites, is in the table below: in a runtime's process C is a few percent slower than alone (a larger process, the runtime's other threads), the same for every runtime. Ratios above 1× are slower than the reference.`,
   );
   out.push(``);
+  const alone = cAloneTable(data);
+  if (alone) out.push(alone, ``);
   if (targetRows.length) {
     out.push(`## Targets`, ``, table(["target", "runtime", "measured", "status"], targetRows), ``);
   }

@@ -3,10 +3,11 @@
 //
 //   node bench/run.mjs [--quick] [--only point,walk,parse,resolve,async,smaps,symbolize] [--runtimes deno,bun,node26] [--time-ms N]
 //
-// Builds bench/target.c and bench/ref.c (gcc -O2), starts one target process
-// per size, runs the C reference and every bench/*.bench.ts suite under each
-// runtime (one after the other, so they do not compete for the CPU), and
-// writes the report (rendered by bench/report.mjs). Node.js 26 (node:ffi)
+// Builds bench/target.c and bench/ref.c (gcc -O2; ref.c also as a shared
+// library the suites call in their own process, interleaved with the JS
+// tasks), starts one target process per size, runs the standalone C
+// reference once and every bench/*.bench.ts suite under each runtime (one
+// after the other, so they do not compete for the CPU), and writes the report (rendered by bench/report.mjs). Node.js 26 (node:ffi)
 // runs the compiled suites from dist/bench/, and only point, walk,
 // resolve and symbolize. --quick: small sizes and short runs, for CI; its report goes to
 // bench/out/ so it never overwrites the committed one. Exits non-zero
@@ -47,6 +48,8 @@ const RESOLVE_COUNTS = quick ? [100, 1000] : [100, 1000, 10000];
 /** Addresses per point-query batch (fewer when the target has fewer VMAs). */
 const POINT_ADDRS = 1000;
 const TIME_MS = Number(option("--time-ms", quick ? 50 : 400));
+/** Interleaved rounds per measurement (each task gets TIME_MS / ROUNDS of each). */
+const ROUNDS = 4;
 // Warm-up long enough for the optimising compilers even in quick mode.
 const WARMUP_MS = 100;
 
@@ -58,8 +61,8 @@ const log = (msg) => console.error(msg);
 
 // ---- build ----
 
-function gcc(name, extra = []) {
-  const out = join(outDir, name);
+function gcc(name, extra = [], outName = name) {
+  const out = join(outDir, outName);
   const r = spawnSync("gcc", ["-O2", "-Wall", "-Wextra", ...extra, "-o", out, join(benchDir, `${name}.c`)], {
     encoding: "utf8",
   });
@@ -212,6 +215,7 @@ async function main() {
   }
   const targetBin = gcc("target", ["-Wl,--build-id"]);
   const refBin = gcc("ref");
+  const refLib = gcc("ref", ["-shared", "-fPIC"], "libref.so");
 
   const sizes = [...new Set([...SIZES, RESOLVE_SIZE])].sort((a, b) => a - b);
   const running = [];
@@ -236,42 +240,42 @@ async function main() {
     const config = {
       quick,
       timeMs: TIME_MS,
+      rounds: ROUNDS,
       warmupMs: WARMUP_MS,
       targets: targets.filter((t) => SIZES.includes(t.size)).map(strip),
       resolve: { target: strip(resolveTarget), samples },
+      refLib,
     };
     const configPath = join(outDir, "config.json");
     writeFileSync(configPath, JSON.stringify(config, null, 1) + "\n");
 
-    // C runs right before and right after each runtime's suite, and each
-    // ratio uses the better of the two: load from elsewhere on the machine
-    // then skews both sides alike, and a slow moment on one side is not taken
-    // for the code's cost.
+    // The C figures the ratios use come from each suite's own process: its
+    // in-process C tasks, run in the same interleaved rounds as the JS ones,
+    // so a slow stretch of the host's falls on both. The standalone C
+    // program runs once per suite beforehand, to show the in-process figures
+    // are C's ordinary cost (cAlone).
     const c = {};
+    const cAlone = {};
     const js = {};
-    const measureC = (runtime, suite) => {
+    for (const suite of suites) {
+      if (!C_MODES[suite]) continue;
       for (const t of config.targets) {
         log(`$ bench/out/ref ${C_MODES[suite]} ${t.pid} (${t.vmas} VMAs)`);
-        const known = c[runtime][t.size] ??= {};
-        for (const r of runC(refBin, t, C_MODES[suite], TIME_MS)) {
-          const k = known[r.mode];
-          known[r.mode] = k === undefined ? r : {
-            ...r,
-            nsPerOp: Math.min(k.nsPerOp, r.nsPerOp),
-            minNsPerOp: Math.min(k.minNsPerOp, r.minNsPerOp),
-            runs: k.runs + r.runs,
-          };
-        }
+        const known = cAlone[t.size] ??= {};
+        for (const r of runC(refBin, t, C_MODES[suite], TIME_MS)) known[r.mode] = r;
       }
-    };
+    }
     for (const runtime of runtimes) {
       c[runtime] = {};
       js[runtime] = {};
       for (const suite of suites) {
         if (runtime === "node26" && !NODE26_SUITES.includes(suite)) continue;
-        if (C_MODES[suite]) measureC(runtime, suite);
-        js[runtime][suite] = runSuite(runtime, suite, configPath);
-        if (C_MODES[suite]) measureC(runtime, suite);
+        const out = runSuite(runtime, suite, configPath);
+        for (const r of out.results) {
+          if (r.cMode) (c[runtime][r.size] ??= {})[r.cMode] = r;
+        }
+        out.results = out.results.filter((r) => !r.cMode);
+        js[runtime][suite] = out;
       }
     }
     const data = {
@@ -280,6 +284,7 @@ async function main() {
       info,
       config,
       c,
+      cAlone,
       js,
       runtimes,
       suites,

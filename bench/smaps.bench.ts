@@ -80,6 +80,7 @@ async function ownConfig(): Promise<{ config: Config; stop: () => void }> {
     quick: false,
     timeMs,
     warmupMs: 100,
+    rounds: 4,
     targets: [target],
     resolve: { target, samples: [] },
   };

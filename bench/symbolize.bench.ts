@@ -61,6 +61,7 @@ const config: Config = arg("--config") ? loadConfig() : {
   quick: process.argv.includes("--quick"),
   timeMs: Number(arg("--time-ms") ?? 400),
   warmupMs: 100,
+  rounds: 4,
   targets: [],
   resolve: { target: { size: 0, vmas: 0, pid: 0, addrsFile: "-", mapsFile: "-" }, samples: [] },
 };

@@ -3,8 +3,8 @@
  * on the ioctl and the text backend, the floor (a bare ioctl walk through
  * procmap's own binding: struct written, start and end read back, the name
  * left as bytes), and the idiomatic baseline (read the file, regex per
- * line). Every loop reads what a caller reads (start, end, name). Cost per
- * VMA.
+ * line); and bench/ref.c's walks in this process, interleaved with them.
+ * Every loop reads what a caller reads (start, end, name). Cost per VMA.
  * @module
  */
 import { ProcMaps, type VmaTable } from "../mod.ts";
@@ -70,6 +70,8 @@ for (const target of suite.config.targets) {
       { name: "text", ops: count, fn: walk(text) },
       { name: "text table()", ops: count, fn: walkTable(text) },
       { name: "baseline", ops: count, fn: () => sink(readMapsBaseline(target.pid).length) },
+      suite.cTask("walk-ioctl", fd, 0n, 0, count),
+      suite.cTask("walk-text", fd, 0n, 0, count),
     ]);
   } finally {
     libc.close(fd);

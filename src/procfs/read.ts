@@ -27,7 +27,9 @@ export interface TextRead {
  * Returns -errno on failure.
  */
 export function readWhole(libc: Libc, fd: number, sizeHint = 0, buffer?: Uint8Array): TextRead | number {
-  let bytes = buffer ?? new Uint8Array(Math.max(65536, Math.ceil(sizeHint * 1.25) + 4096));
+  // A hint sizes the buffer to the text (a quarter and a page to spare): zeroing
+  // a larger fresh buffer costs a small process's read more than its parse.
+  let bytes = buffer ?? new Uint8Array(sizeHint > 0 ? Math.ceil(sizeHint * 1.25) + 4096 : 65536);
   let length = 0;
   for (;;) {
     if (bytes.length - length < 4096) {

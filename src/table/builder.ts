@@ -6,9 +6,15 @@
 import { type VmaColumns, VmaTable } from "./vma_table.ts";
 import { nameBytesOf, type Vma } from "../vma.ts";
 import { HI, hiOf, LO, loOf } from "../util/bytes.ts";
+import { Columns } from "../util/columns.ts";
 
 /** Rows of a builder's first allocation. */
 const INITIAL_ROWS = 256;
+
+/** Room for a table's columns, in the order the builder takes them. */
+function columns(rows: number, withNames: boolean): Columns {
+  return new Columns(rows, 4, 1, withNames ? 3 : 2, 1);
+}
 
 /** A table being filled; `row()` reserves the next row, the setters fill it. */
 export class TableBuilder implements VmaColumns {
@@ -30,19 +36,19 @@ export class TableBuilder implements VmaColumns {
   #lastId = 0;
 
   constructor(withNames: boolean, withBuildIds: boolean, rows = INITIAL_ROWS) {
-    rows = Math.max(16, rows);
-    this.startWords = new Uint32Array(2 * rows);
-    this.endWords = new Uint32Array(2 * rows);
-    this.offsetWords = new Uint32Array(2 * rows);
-    this.inodeWords = new Uint32Array(2 * rows);
-    this.flags = new Uint8Array(rows);
-    this.devMajor = new Uint32Array(rows);
-    this.devMinor = new Uint32Array(rows);
-    this.pageSize = new Float64Array(rows);
+    const c = columns(Math.max(16, rows), withNames);
+    this.startWords = c.u64();
+    this.endWords = c.u64();
+    this.offsetWords = c.u64();
+    this.inodeWords = c.u64();
+    this.pageSize = c.f64();
+    this.devMajor = c.u32();
+    this.devMinor = c.u32();
     if (withNames) {
       this.names = [];
-      this.nameIndex = new Uint32Array(rows);
+      this.nameIndex = c.u32();
     }
+    this.flags = c.u8();
     if (withBuildIds) this.buildIds = [];
   }
 
@@ -55,21 +61,17 @@ export class TableBuilder implements VmaColumns {
   }
 
   #grow(): void {
-    const rows = this.flags.length * 2;
-    const grown = <T extends Uint8Array | Uint32Array | Float64Array>(a: T, n: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
-      b.set(a);
-      return b;
-    };
-    this.startWords = grown(this.startWords, 2 * rows);
-    this.endWords = grown(this.endWords, 2 * rows);
-    this.offsetWords = grown(this.offsetWords, 2 * rows);
-    this.inodeWords = grown(this.inodeWords, 2 * rows);
-    this.flags = grown(this.flags, rows);
-    this.devMajor = grown(this.devMajor, rows);
-    this.devMinor = grown(this.devMinor, rows);
-    this.pageSize = grown(this.pageSize, rows);
-    if (this.nameIndex) this.nameIndex = grown(this.nameIndex, rows);
+    const c = columns(this.flags.length * 2, this.nameIndex !== undefined);
+    const moved = <T extends Uint8Array | Uint32Array | Float64Array>(from: T, to: T): T => (to.set(from), to);
+    this.startWords = moved(this.startWords, c.u64());
+    this.endWords = moved(this.endWords, c.u64());
+    this.offsetWords = moved(this.offsetWords, c.u64());
+    this.inodeWords = moved(this.inodeWords, c.u64());
+    this.pageSize = moved(this.pageSize, c.f64());
+    this.devMajor = moved(this.devMajor, c.u32());
+    this.devMinor = moved(this.devMinor, c.u32());
+    if (this.nameIndex) this.nameIndex = moved(this.nameIndex, c.u32());
+    this.flags = moved(this.flags, c.u8());
   }
 
   /**

@@ -45,20 +45,19 @@ function lineText(text: Uint8Array, s: number, length: number): string {
   return e - s >= 200 ? t + "..." : t;
 }
 
-/** Doubles hold integers exactly up to 2^53: 13 hex or 15 decimal digits. */
+/** Doubles hold integers exactly up to 2^53: 15 decimal digits. */
 // (A 16-20 digit inode that is exact only as a bigint sets v imprecisely, but
 // v !== 0 still tells whether it is zero, which is all v is used for then.)
-const EXACT_HEX_DIGITS = 13;
 const EXACT_DEC_DIGITS = 15;
 
 /**
- * Stores the digits text[s, e) as a u64 in row `i` of `words` exactly, for
- * fields too long for a double (rare: the vsyscall page, offsets or inodes
- * above 2^52). Returns false above 2^64 - 1.
+ * Stores the decimal digits text[s, e) as a u64 in row `i` of `words`
+ * exactly, for an inode too long for a double (rare). Returns false above
+ * 2^64 - 1.
  */
-function storeLong(words: Uint32Array, i: number, text: Uint8Array, s: number, e: number, radix: 10 | 16): boolean {
+function storeLongDecimal(words: Uint32Array, i: number, text: Uint8Array, s: number, e: number): boolean {
   let big = 0n;
-  for (let p = s; p < e; p++) big = big * BigInt(radix) + BigInt(radix === 16 ? HEX_VALUE[text[p]] : text[p] - 0x30);
+  for (let p = s; p < e; p++) big = big * 10n + BigInt(text[p] - 0x30);
   if (big >= 1n << 64n) return false;
   words[2 * i + HI] = hiOf(big);
   words[2 * i + LO] = loOf(big);
@@ -104,9 +103,9 @@ export function parseMaps(
 }
 
 /**
- * The parsing loop. Fields are accumulated as doubles (exact to 13 hex
- * digits, which covers user-space addresses); longer fields are re-read
- * exactly by storeLong. One function without try/catch inside, so the
+ * The parsing loop. Hex fields are accumulated as 32-bit halves (exact to
+ * 16 digits), the decimal inode as a double (exact to 15 digits; a longer
+ * one is re-read exactly by storeLongDecimal). One function without try/catch inside, so the
  * engines keep it tight, and each hex field's loop is written out in place
  * (V8 did not inline a helper into a function this large: 10% more per
  * line on a text full of names). A digit read past the end gives
@@ -129,48 +128,43 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       flags = table.flags, devMajor = table.devMajor, devMinor = table.devMinor;
       nameStart = table.nameStart, nameEnd = table.nameEnd;
     }
-    let v = 0, c = 0, d = 0, s = p, hi = 0;
+    let v = 0, c = 0, d = 0, s = p, h = 0, hi = 0, lo = 0;
 
-    // start-end
-    v = 0;
+    // start-end. Hex fields accumulate as two 32-bit halves with integer
+    // shifts (the halves the columns store): a double's multiply-add chain
+    // costs several times more per digit. 16 digits at most.
     for (;;) {
-      const h = HEX_VALUE[t[p]];
+      h = HEX_VALUE[t[p]];
       if (!(h >= 0)) break;
-      v = v * 16 + h;
+      hi = (hi << 4) | (lo >>> 28);
+      lo = (lo << 4) | h;
       p++;
     }
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad start address", lineStart);
     if (c !== CH_DASH) throw new LineError("expected '-' after the start address", lineStart);
-    const startValue = v;
-    let exact = p - s <= EXACT_HEX_DIGITS;
-    if (exact) {
-      hi = Math.floor(v / TWO_32);
-      sw[2 * i + HI] = hi;
-      sw[2 * i + LO] = v - hi * TWO_32;
-    } else storeLong(sw, i, t, s, p, 16);
+    const startHi = hi >>> 0, startLo = lo >>> 0;
+    sw[2 * i + HI] = startHi;
+    sw[2 * i + LO] = startLo;
     p++;
     s = p;
-    v = 0;
+    hi = 0, lo = 0;
     for (;;) {
-      const h = HEX_VALUE[t[p]];
+      h = HEX_VALUE[t[p]];
       if (!(h >= 0)) break;
-      v = v * 16 + h;
+      hi = (hi << 4) | (lo >>> 28);
+      lo = (lo << 4) | h;
       p++;
     }
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad end address", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the end address", lineStart);
-    if (exact && p - s <= EXACT_HEX_DIGITS) {
-      hi = Math.floor(v / TWO_32);
-      ew[2 * i + HI] = hi;
-      ew[2 * i + LO] = v - hi * TWO_32;
-      exact = v > startValue;
-    } else {
-      storeLong(ew, i, t, s, p, 16);
-      exact = endAboveStart(table, i);
+    hi >>>= 0, lo >>>= 0;
+    if (!(hi > startHi || (hi === startHi && lo > startLo))) {
+      throw new LineError("end address not above start", lineStart);
     }
-    if (!exact) throw new LineError("end address not above start", lineStart);
+    ew[2 * i + HI] = hi;
+    ew[2 * i + LO] = lo;
     p++;
 
     // perms: [r-][w-][x-][sp]
@@ -193,28 +187,26 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
 
     // offset
     s = p;
-    v = 0;
+    hi = 0, lo = 0;
     for (;;) {
-      const h = HEX_VALUE[t[p]];
+      h = HEX_VALUE[t[p]];
       if (!(h >= 0)) break;
-      v = v * 16 + h;
+      hi = (hi << 4) | (lo >>> 28);
+      lo = (lo << 4) | h;
       p++;
     }
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad offset", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the offset", lineStart);
-    if (p - s <= EXACT_HEX_DIGITS) {
-      hi = Math.floor(v / TWO_32);
-      ow[2 * i + HI] = hi;
-      ow[2 * i + LO] = v - hi * TWO_32;
-    } else storeLong(ow, i, t, s, p, 16);
+    ow[2 * i + HI] = hi;
+    ow[2 * i + LO] = lo;
     p++;
 
     // major:minor (hex, below 2^32 each)
     s = p;
     let major = 0;
     for (;;) {
-      const h = HEX_VALUE[t[p]];
+      h = HEX_VALUE[t[p]];
       if (!(h >= 0)) break;
       major = major * 16 + h;
       p++;
@@ -226,7 +218,7 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     s = p;
     let minor = 0;
     for (;;) {
-      const h = HEX_VALUE[t[p]];
+      h = HEX_VALUE[t[p]];
       if (!(h >= 0)) break;
       minor = minor * 16 + h;
       p++;
@@ -250,7 +242,7 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       hi = Math.floor(v / TWO_32);
       iw[2 * i + HI] = hi;
       iw[2 * i + LO] = v - hi * TWO_32;
-    } else if (p - s > 20 || !storeLong(iw, i, t, s, p, 10)) {
+    } else if (p - s > 20 || !storeLongDecimal(iw, i, t, s, p)) {
       throw new LineError("inode number out of range", lineStart);
     }
 
@@ -304,10 +296,4 @@ function lineEnd(t: Uint8Array, words: Uint32Array | undefined, p: number, lengt
   }
   while (p < length && t[p] !== CH_NL) p++;
   return p;
-}
-
-/** Exact comparison of row i's end and start (for fields too long for doubles). */
-function endAboveStart(table: MapsTable, i: number): boolean {
-  const sh = table.start.hi(i), eh = table.end.hi(i);
-  return eh > sh || (eh === sh && table.end.lo(i) > table.start.lo(i));
 }

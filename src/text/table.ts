@@ -10,6 +10,7 @@ import { decodeName, NameCache } from "../util/names.ts";
 import { setRawName, Vma } from "../vma.ts";
 import type { TableBuilder } from "../table/builder.ts";
 import { firstEndAbove, HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
+import { Columns } from "../util/columns.ts";
 
 /** The query flags that filter VMAs (the rest say how to search). */
 export const FILTER_FLAGS: number = FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked;
@@ -28,8 +29,9 @@ export class U64Column {
   words: Uint32Array;
   #big: BigUint64Array | undefined;
   #view: DataView | undefined;
-  constructor(capacity: number) {
-    this.words = new Uint32Array(capacity * 2);
+  /** Over `words` (two per row, at an 8-byte-aligned offset of their buffer). */
+  constructor(words: Uint32Array) {
+    this.words = words;
   }
   /**
    * Row `i` as a bigint: 0n without allocating for a zero, else through a
@@ -39,14 +41,15 @@ export class U64Column {
     const w = this.words;
     if (w[2 * i] === 0 && w[2 * i + 1] === 0) return 0n;
     // Made on first use: a parse that nobody reads a bigint of makes none.
-    return (this.#view ??= new DataView(w.buffer)).getBigUint64(8 * i, nativeLittleEndian);
+    return (this.#view ??= new DataView(w.buffer, w.byteOffset, w.byteLength)).getBigUint64(8 * i, nativeLittleEndian);
   }
   /** The column as bigints (a view made on first use: parsing does not need it). */
   get big(): BigUint64Array {
-    return this.#big ??= new BigUint64Array(this.words.buffer);
+    const w = this.words;
+    return this.#big ??= new BigUint64Array(w.buffer, w.byteOffset, w.length >> 1);
   }
-  grow(capacity: number): void {
-    const words = new Uint32Array(capacity * 2);
+  /** Moves the column onto `words` (a larger capacity), keeping its rows. */
+  moveTo(words: Uint32Array): void {
     words.set(this.words);
     this.words = words;
     this.#view = undefined;
@@ -85,16 +88,16 @@ export class MapsTable {
     this.text = text;
     this.#names = names;
     this.basePageSize = basePageSize;
-    capacity = Math.max(capacity, 16);
-    this.start = new U64Column(capacity);
-    this.end = new U64Column(capacity);
-    this.offset = new U64Column(capacity);
-    this.inode = new U64Column(capacity);
-    this.flags = new Uint8Array(capacity);
-    this.devMajor = new Uint32Array(capacity);
-    this.devMinor = new Uint32Array(capacity);
-    this.nameStart = new Uint32Array(capacity);
-    this.nameEnd = new Uint32Array(capacity);
+    const c = new Columns(Math.max(capacity, 16), 4, 0, 4, 1);
+    this.start = new U64Column(c.u64());
+    this.end = new U64Column(c.u64());
+    this.offset = new U64Column(c.u64());
+    this.inode = new U64Column(c.u64());
+    this.devMajor = c.u32();
+    this.devMinor = c.u32();
+    this.nameStart = c.u32();
+    this.nameEnd = c.u32();
+    this.flags = c.u8();
   }
 
   /** Page size of row `i`. */
@@ -109,18 +112,14 @@ export class MapsTable {
 
   /** Doubles the capacity. */
   grow(): void {
-    const cap = this.capacity * 2;
-    for (const c of [this.start, this.end, this.offset, this.inode]) c.grow(cap);
-    const grown = <T extends Uint8Array | Uint32Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap);
-      b.set(a);
-      return b;
-    };
-    this.flags = grown(this.flags);
-    this.devMajor = grown(this.devMajor);
-    this.devMinor = grown(this.devMinor);
-    this.nameStart = grown(this.nameStart);
-    this.nameEnd = grown(this.nameEnd);
+    const c = new Columns(this.capacity * 2, 4, 0, 4, 1);
+    for (const col of [this.start, this.end, this.offset, this.inode]) col.moveTo(c.u64());
+    const moved = <T extends Uint8Array | Uint32Array>(from: T, to: T): T => (to.set(from), to);
+    this.devMajor = moved(this.devMajor, c.u32());
+    this.devMinor = moved(this.devMinor, c.u32());
+    this.nameStart = moved(this.nameStart, c.u32());
+    this.nameEnd = moved(this.nameEnd, c.u32());
+    this.flags = moved(this.flags, c.u8());
   }
 
   /** Keeps only the rows listed (ascending), renumbered from 0. */
