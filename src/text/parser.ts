@@ -24,6 +24,8 @@ const CH_NL = 0x0a;
 const CH_SPACE = 0x20;
 const CH_DASH = 0x2d;
 const CH_COLON = 0x3a;
+/** Four spaces as a 32-bit word (either byte order). */
+const SPACES = 0x20202020;
 
 /** Value of a hex digit byte, or -1. */
 const HEX_VALUE = new Int8Array(256).fill(-1);
@@ -31,6 +33,18 @@ for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i;
 for (let i = 0; i < 6; i++) {
   HEX_VALUE[0x61 + i] = 10 + i;
   HEX_VALUE[0x41 + i] = 10 + i;
+}
+
+/**
+ * Value of two hex digit bytes (the first in the high byte of the index),
+ * or -1 unless both are hex digits: address fields are read two digits a
+ * step. (A read past the end gives undefined, which `<<` and `|` turn into
+ * a 0 byte, no digit.)
+ */
+const HEX_PAIR = new Int16Array(65536).fill(-1);
+for (let a = 0; a < 256; a++) {
+  if (HEX_VALUE[a] < 0) continue;
+  for (let b = 0; b < 256; b++) if (HEX_VALUE[b] >= 0) HEX_PAIR[(a << 8) | b] = HEX_VALUE[a] * 16 + HEX_VALUE[b];
 }
 
 /** Where parsing failed, for the error message. */
@@ -131,15 +145,18 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     let v = 0, c = 0, d = 0, s = p, h = 0, hi = 0, lo = 0;
 
     // start-end. Hex fields accumulate as two 32-bit halves with integer
-    // shifts (the halves the columns store): a double's multiply-add chain
-    // costs several times more per digit. 16 digits at most.
+    // shifts (the halves the columns store), two digits a step, then a last
+    // odd one: a double's multiply-add chain costs several times more per
+    // digit. 16 digits at most.
     for (;;) {
-      h = HEX_VALUE[t[p]];
-      if (!(h >= 0)) break;
-      hi = (hi << 4) | (lo >>> 28);
-      lo = (lo << 4) | h;
-      p++;
+      h = HEX_PAIR[(t[p] << 8) | t[p + 1]];
+      if (h < 0) break;
+      hi = (hi << 8) | (lo >>> 24);
+      lo = (lo << 8) | h;
+      p += 2;
     }
+    h = HEX_VALUE[t[p]];
+    if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad start address", lineStart);
     if (c !== CH_DASH) throw new LineError("expected '-' after the start address", lineStart);
@@ -150,12 +167,14 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     s = p;
     hi = 0, lo = 0;
     for (;;) {
-      h = HEX_VALUE[t[p]];
-      if (!(h >= 0)) break;
-      hi = (hi << 4) | (lo >>> 28);
-      lo = (lo << 4) | h;
-      p++;
+      h = HEX_PAIR[(t[p] << 8) | t[p + 1]];
+      if (h < 0) break;
+      hi = (hi << 8) | (lo >>> 24);
+      lo = (lo << 8) | h;
+      p += 2;
     }
+    h = HEX_VALUE[t[p]];
+    if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad end address", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the end address", lineStart);
@@ -189,12 +208,14 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     s = p;
     hi = 0, lo = 0;
     for (;;) {
-      h = HEX_VALUE[t[p]];
-      if (!(h >= 0)) break;
-      hi = (hi << 4) | (lo >>> 28);
-      lo = (lo << 4) | h;
-      p++;
+      h = HEX_PAIR[(t[p] << 8) | t[p + 1]];
+      if (h < 0) break;
+      hi = (hi << 8) | (lo >>> 24);
+      lo = (lo << 8) | h;
+      p += 2;
     }
+    h = HEX_VALUE[t[p]];
+    if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad offset", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the offset", lineStart);
@@ -249,6 +270,11 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     // name: after the padding, up to the newline; none on a bare line
     if (c === CH_SPACE) {
       p++;
+      // The padding to the name's column: four spaces a step where aligned.
+      if (words !== undefined) {
+        while ((p & 3) !== 0 && t[p] === CH_SPACE) p++;
+        while (words[p >>> 2] === SPACES) p += 4;
+      }
       while (t[p] === CH_SPACE) p++;
     } else if (c !== CH_NL) {
       throw new LineError(
