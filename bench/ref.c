@@ -9,7 +9,8 @@
  *   point-name     ... with the name (256-byte buffer, as procmap's first one)
  *   point-buildid  ... with the name and the build ID
  *   walk-ioctl     every VMA by PROCMAP_QUERY (covering-or-next), with names
- *   walk-text      read /proc/PID/maps whole (pread on a kept-open fd) + parse
+ *   walk-text      read /proc/PID/maps whole (pread on a kept-open fd) + parse,
+ *                  then each row's start, end and name length read
  *   parse          parse MAPS_FILE (already in memory) only
  *   all            every mode above
  * or several modes separated by commas. Unused arguments may be "-".
@@ -197,7 +198,8 @@ static long op_walk_text(void) {
     fprintf(stderr, "ref: malformed maps text\n");
     exit(1);
   }
-  sink += rows[n - 1].end;
+  /* What the JS walks read of every row: start, end and the name. */
+  for (long i = 0; i < n; i++) sink += rows[i].end - rows[i].start + rows[i].name_len;
   return n;
 }
 

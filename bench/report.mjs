@@ -148,8 +148,12 @@ function evaluateTargets(data) {
       const floor = floorOf("walk", "walk-ioctl");
       walkTarget(`full ioctl walk ≤ 1.2× C (worst)`, "ioctl", "walk-ioctl", 1.2, floor);
       walkTarget(`ioctl table() ≤ 1.1× C walk (worst)`, "ioctl table()", "walk-ioctl", 1.1, floor);
-      walkTarget(`text walk ≤ 1.5× C read + parse (worst)`, "text", "walk-text", 1.5);
-      walkTarget(`text table() ≤ 1.25× C read + parse (worst)`, "text table()", "walk-text", 1.25);
+      const textFloor = worst(sizes.map((s) => ({
+        value: ratio(ns("walk", "walk", s, "bare read (floor)"), cBest(data, rt, s, "walk-text")),
+        where: `@${s}`,
+      })));
+      walkTarget(`text walk ≤ 1.5× C read + parse (worst)`, "text", "walk-text", 1.5, textFloor);
+      walkTarget(`text table() ≤ 1.25× C read + parse (worst)`, "text table()", "walk-text", 1.25, textFloor);
     }
     if (ran("parse")) {
       const w = worst(
@@ -288,7 +292,7 @@ export function renderReport(data, chartPath) {
   if (data.suites.includes("walk")) {
     out.push(`## 2. Full walk of all VMAs, per VMA`, ``);
     out.push(
-      `JS: \`for (const v of maps.vmasSync())\` with names, and \`maps.table()\` (columns, no Vma per row), on a handle kept open (ioctl backend: one ioctl per VMA; text backend: read + parse + a Vma per line), each loop reading \`start\`, \`end\` and \`name\`; the floor: the ioctl walk as bare calls through procmap's own binding (start and end read back, the name left as bytes). C: the ioctl walk with names; the text read with \`pread\` + the hand-written parser. Baseline: \`readFileSync\` + split + regex + BigInt (bench/baseline_parser.ts). Ratios: ioctl vs C ioctl, text and baseline vs C text.`,
+      `JS: \`for (const v of maps.vmasSync())\` with names, and \`maps.table()\` (columns, no Vma per row), on a handle kept open (ioctl backend: one ioctl per VMA; text backend: read + parse + a Vma per line), each loop reading \`start\`, \`end\` and \`name\`; the floors: the ioctl walk as bare calls through procmap's own binding (start and end read back, the name left as bytes), and the whole text read through it with \`pread\` into a kept buffer, not parsed (what the kernel's printing and the FFI cost before any parser starts). C: the ioctl walk with names; the text read with \`pread\` + the hand-written parser, then each row's start, end and name length read (as the JS loops read them). Baseline: \`readFileSync\` + split + regex + BigInt (bench/baseline_parser.ts). Ratios: ioctl vs C ioctl, text and baseline vs C text.`,
       ``,
     );
     out.push(
@@ -300,6 +304,7 @@ export function renderReport(data, chartPath) {
           { label: "bare ioctl (floor)", task: "bare ioctl (floor)", c: "walk-ioctl", vs: "C" },
           { label: "ioctl", task: "ioctl", c: "walk-ioctl", vs: "C" },
           { label: "ioctl table()", task: "ioctl table()", c: "walk-ioctl", vs: "C" },
+          { label: "bare read (floor)", task: "bare read (floor)", c: "walk-text", vs: "C" },
           { label: "text", task: "text", c: "walk-text", vs: "C" },
           { label: "text table()", task: "text table()", c: "walk-text", vs: "C" },
           { label: "baseline (regex)", task: "baseline", c: "walk-text", vs: "C" },

@@ -409,6 +409,17 @@ test("a parse that stops short of the buffer's end ignores the rest", () => {
   assert.equal(parseMaps(text, 0, PAGE, "self").count, 0);
 });
 
+test("the parser tells a text whose rows overlap (changed while it was read) from an ordered one", () => {
+  const table = (t: string) => parseMaps(encoder.encode(t), encoder.encode(t).length, PAGE, "self");
+  const row = (s: string, e: string) => `${s}-${e} r--p 00000000 00:00 0\n`;
+  assert.equal(table(row("1000", "2000") + row("2000", "3000") + row("5000", "6000")).ordered, true);
+  // Starting below the previous end, by a page or in the high half of a 64-bit address.
+  assert.equal(table(row("1000", "3000") + row("2000", "4000")).ordered, false);
+  assert.equal(table(row("100000000", "300000000") + row("1ffffffff", "400000000")).ordered, false);
+  assert.equal(table(row("5000", "6000") + row("1000", "2000")).ordered, false);
+  assert.equal(table(row("ffffffff", "100000000") + row("100000000", "100001000")).ordered, true);
+});
+
 const GOOD = "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n";
 const NAMED = PAD("7f0000001000-7f0000002000 r--p 00000000 fe:00 42 ") + "/lib/x.so\n";
 

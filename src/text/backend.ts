@@ -78,7 +78,7 @@ export class TextBackend implements Backend {
       const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path, this.#lastLength);
       this.#lastLength = r.length;
       table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid, this.#names);
-      ordered = isOrdered(table);
+      ordered = table.ordered;
     }
     if (!ordered) dropOverlapped(table!);
     fillHugePageSizes(table!, this.#libc, this.#proc.dirfd, this.#pageSize, this.#pageSizes);
@@ -245,15 +245,6 @@ function fileOfRow(table: MapsTable, row: number): MappedFile {
     inode: table.inode.big[row],
     path: table.nameBytes(row),
   };
-}
-
-/** True when every row starts at or after the end of the one before. */
-function isOrdered(t: MapsTable): boolean {
-  for (let i = 1; i < t.count; i++) {
-    const ph = t.end.hi(i - 1), sh = t.start.hi(i);
-    if (sh < ph || (sh === ph && t.start.lo(i) < t.end.lo(i - 1))) return false;
-  }
-  return true;
 }
 
 /**

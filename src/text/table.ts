@@ -69,6 +69,11 @@ export class MapsTable {
   readonly text: Uint8Array;
   /** Number of rows. */
   count = 0;
+  /**
+   * Rows sorted and disjoint, as a consistent read gives them (the parser
+   * sets it; false when the text changed while it was read).
+   */
+  ordered = true;
   readonly start: U64Column;
   readonly end: U64Column;
   readonly offset: U64Column;
