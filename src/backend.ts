@@ -28,6 +28,8 @@ export const DEFAULT_REQUEST: Request = WANT_NAME;
 /** Steps through VMAs: each call returns the next one, or null at the end. */
 export interface Cursor {
   next(): Vma | null;
+  /** Ends the walk early (a `break`): what it holds may be reused. */
+  close?(): void;
 }
 
 /**

@@ -47,14 +47,13 @@ export class VmaIterator implements IterableIterator<Vma> {
       this.#done = true;
       throw e;
     }
-    this.#done = true;
-    this.#cursor = undefined;
-    return DONE;
+    return this.return();
   }
 
-  /** Stops the iteration (`break` calls it). */
+  /** Stops the iteration (`break` calls it), letting the cursor go. */
   return(): IteratorResult<Vma, undefined> {
     this.#done = true;
+    this.#cursor?.close?.();
     this.#cursor = undefined;
     return DONE;
   }

@@ -68,11 +68,19 @@ export function readFileText(libc: Libc, path: string, dirfd?: number): string |
 }
 
 /**
- * The whole text of an open maps file. Throws ProcMapsError: the read's
- * errno, or ESRCH for an empty text (a live process always has VMAs).
+ * The whole text of an open maps file, into `buffer` when given (see
+ * readWhole). Throws ProcMapsError: the read's errno, or ESRCH for an empty
+ * text (a live process always has VMAs).
  */
-export function readMaps(libc: Libc, fd: number, proc: FailsAs, path: string, sizeHint = 0): TextRead {
-  const r = readWhole(libc, fd, sizeHint);
+export function readMaps(
+  libc: Libc,
+  fd: number,
+  proc: FailsAs,
+  path: string,
+  sizeHint = 0,
+  buffer?: Uint8Array,
+): TextRead {
+  const r = readWhole(libc, fd, sizeHint, buffer);
   if (typeof r === "number") throw proc.error(-r, "read", path);
   if (r.length === 0) throw proc.error(ERRNO.ESRCH, "read", path);
   return r;

@@ -70,13 +70,24 @@ export class TextBackend implements Backend {
     this.#files = files;
   }
 
+  /**
+   * Where the next snapshot is read: the text of the one before the current
+   * one, once nothing reads it any more (a fresh buffer is zeroed, and a
+   * large one page-faulted in, at a cost of the order of the parse).
+   */
+  #spare: Uint8Array | undefined;
+
   /** Reads and parses the whole text; re-reads when it changed mid-read. */
   snapshot(): MapsTable {
+    const prev = this.#table;
+    let buffer = this.#spare;
+    this.#spare = undefined;
     let table: MapsTable | undefined;
     let ordered = false;
     for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS && !ordered; attempt++) {
-      const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path, this.#lastLength);
+      const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path, this.#lastLength, buffer);
       this.#lastLength = r.length;
+      buffer = r.bytes;
       table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid, this.#names);
       ordered = table.ordered;
     }
@@ -86,7 +97,14 @@ export class TextBackend implements Backend {
     requireOutlived(this.#libc, this.#fd, this.#proc, this.#path);
     // Build IDs read from now on belong to this moment's files.
     this.#files.newGeneration();
-    return (this.#table = table!);
+    this.#table = table!;
+    if (prev !== undefined) this.#recycle(prev);
+    return table!;
+  }
+
+  /** Keeps a replaced snapshot's text as the spare, unless a walk or seeker still reads it. */
+  #recycle(old: MapsTable): void {
+    if (old.readers === 0 && old.text !== this.#table?.text) this.#spare = old.text;
   }
 
   lastIndex(): VmaIndex | undefined {
@@ -125,7 +143,10 @@ export class TextBackend implements Backend {
   }
 
   seeker(): Seeker {
-    return new TextSeeker(this.snapshot());
+    const table = this.snapshot();
+    // A seeker has no end to tell: its text is never recycled.
+    table.readers++;
+    return new TextSeeker(table);
   }
 
   query(addr: bigint, request: Request): Vma | null {
@@ -158,14 +179,23 @@ export class TextBackend implements Backend {
         if (table.matches(r, flags)) this.#buildIdOfRow(table, r);
       }
     }
+    // Names are decoded from the text as the walk gets to them: it stays
+    // read (not recycled) until the walk ends or is closed.
+    table.readers++;
+    let open = true;
+    const close = () => {
+      if (open) open = false, table.readers--;
+    };
     return {
       next: () => {
         while (row < table.count) {
           const r = row++;
           if (table.matches(r, flags)) return this.#vma(table, r, request);
         }
+        close();
         return null;
       },
+      close,
     };
   }
 
@@ -198,11 +228,14 @@ export class TextBackend implements Backend {
   }
 
   refresh(): void {
+    const old = this.#table;
     this.#table = undefined;
+    if (old !== undefined) this.#recycle(old);
   }
 
   dispose(): void {
     this.#table = undefined;
+    this.#spare = undefined;
   }
 }
 

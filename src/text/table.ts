@@ -70,6 +70,12 @@ export class MapsTable {
   /** Number of rows. */
   count = 0;
   /**
+   * Walks and seekers still reading this table (its names are decoded from
+   * the text on demand): the text backend reuses the text's buffer for a
+   * later read only at 0.
+   */
+  readers = 0;
+  /**
    * Rows sorted and disjoint, as a consistent read gives them (the parser
    * sets it; false when the text changed while it was read).
    */
