@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcMaps, type Vma } from "../mod.ts";
 import { compileC, startChild, type Started } from "./helpers/child.ts";
-import { fields } from "./helpers/ground_truth.ts";
+import { fields, readRows } from "./helpers/ground_truth.ts";
 
 interface SwapperInfo {
   addr: string;
@@ -50,10 +50,9 @@ function swap(): Promise<void> {
   });
 }
 
-/** The name the kernel reports at `addr` now. */
+/** The name the kernel reports at `addr` now (the ground-truth parser on a fresh read). */
 function mappedNow(): string {
-  using maps = ProcMaps.open(child.pid, { backend: "ioctl" });
-  return maps.query(addr)!.name!;
+  return readRows(child.pid).find((r) => r.start === addr)!.name;
 }
 
 const at = (vmas: Vma[]) => vmas.find((v) => v.start === addr);
