@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { Bench } from "tinybench";
 import { loadRef, REF_MODE, type RefBatch, type RefMode } from "./ref_lib.ts";
+import { getLibc } from "../ffi/mod.ts";
 
 /** One target process (bench/target.c) as run.mjs started it. */
 export interface Target {
@@ -42,9 +43,9 @@ export interface Config {
   /**
    * Rounds per measurement: each runs every task for its share of the time
    * budget, in alternating order, so that a slow stretch of the host's (they
-   * last seconds here) lands on every task rather than on one.
+   * last seconds here) lands on every task rather than on one. Default 4.
    */
-  rounds: number;
+  rounds?: number;
   warmupMs: number;
   targets: Target[];
   resolve: ResolveConfig;
@@ -85,6 +86,8 @@ export interface BenchTask {
   ops: number;
   fn: () => unknown;
   cMode?: RefMode;
+  /** Memory the task's C reads by address, kept alive with the task. */
+  keep?: unknown;
 }
 
 function median(xs: number[]): number {
@@ -141,22 +144,33 @@ export class Suite {
 
   /**
    * A task running bench/ref.c's `mode` in this process, one FFI call per
-   * batch (see {@link RefBatch} for `data` and `n`), costed per operation C
-   * itself counts: about `ops`, give or take [vsyscall], which the ioctl
-   * never reports and procmap's walk adds from the text.
+   * batch; `data` is what the mode reads (the query addresses, or the
+   * text for parse), copied. Costed per operation of the JS tasks (`ops`),
+   * so ratios compare whole batches: C's ioctl walk stops one VMA short
+   * ([vsyscall], which the ioctl never reports and procmap's walk adds).
    */
-  cTask(mode: RefMode, fd: number, data: bigint, n: number, ops: number): BenchTask {
+  cTask(mode: RefMode, fd: number, data: BigUint64Array | Uint8Array | undefined, ops: number): BenchTask {
     check(this.config.refLib, "the config names bench/ref.c's shared library (run.mjs builds it)");
     const batch = this.#ref ??= loadRef(this.config.refLib);
     const m = REF_MODE[mode];
-    const done = batch(m, fd, data, n);
+    // C's own copy, on an explicit ArrayBuffer (a small typed array's bytes may move with the
+    // garbage collector in JavaScriptCore), kept alive by the task.
+    let bytes: Uint8Array | undefined;
+    if (data !== undefined) {
+      bytes = new Uint8Array(new ArrayBuffer(data.byteLength));
+      bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+    const at = bytes ? getLibc().addressOf(bytes) : 0n;
+    const n = data ? data.length : 0;
+    const done = batch(m, fd, at, n);
     check(done === ops || done === ops - 1, `C ${mode} does the ${ops} operations JS does (it did ${done})`);
-    return { name: `C ${mode}`, ops: done, cMode: mode, fn: () => batch(m, fd, data, n) };
+    return { name: `C ${mode}`, ops, cMode: mode, fn: () => batch(m, fd, at, n), keep: bytes };
   }
 
   /** Runs `tasks` side by side, in interleaved tinybench rounds, for one case and target size. */
   async measure(caseId: string, target: Target, tasks: BenchTask[]): Promise<void> {
-    const { timeMs, warmupMs, rounds } = this.config;
+    const { timeMs, warmupMs } = this.config;
+    const rounds = this.config.rounds ?? 4;
     const stats = new Map(tasks.map((t) => [t, { min: Infinity, p50: [] as number[], samples: 0, rme: 0 }]));
     for (let round = 0; round < rounds; round++) {
       const bench = new Bench({

@@ -8,7 +8,6 @@
  */
 import { readFileSync } from "node:fs";
 import { parseMaps } from "../src/text/parser.ts";
-import { getLibc } from "../ffi/mod.ts";
 import { parseMapsBaseline } from "./baseline_parser.ts";
 import { check, loadConfig, sink, Suite } from "./lib.ts";
 
@@ -34,7 +33,7 @@ for (const target of suite.config.targets) {
       },
     },
     { name: "baseline", ops: lines, fn: () => sink(parseMapsBaseline(text).length) },
-    suite.cTask("parse", -1, getLibc().addressOf(bytes), bytes.length, lines),
+    suite.cTask("parse", -1, bytes, lines),
   ]);
 }
 suite.finish();

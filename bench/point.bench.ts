@@ -43,11 +43,9 @@ for (const target of suite.config.targets) {
   const view = new DataView(q.buffer);
   view.setBigUint64(SIZE, 104n, le);
   const qAddr = libc.addressOf(q);
-  // C's own copy of the addresses, in memory the batch closures keep alive.
+  // C's own copy of the addresses.
   const cAddrs = BigUint64Array.from(addrs);
-  const cAddrsAt = libc.addressOf(new Uint8Array(cAddrs.buffer));
-  const c = (mode: "point-noname" | "point-name" | "point-buildid") =>
-    suite.cTask(mode, fd, cAddrsAt, cAddrs.length, addrs.length);
+  const c = (mode: "point-noname" | "point-name" | "point-buildid") => suite.cTask(mode, fd, cAddrs, addrs.length);
   const bare = () => {
     let n = 0;
     for (const a of addrs) {

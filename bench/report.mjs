@@ -28,7 +28,7 @@ function jsResult(data, runtime, suite, caseId, size, task) {
  */
 const STAT = "minNsPerOp";
 
-/** C's cost in a runtime's own suite process (bench/ref.c through its FFI, interleaved with the JS tasks), or undefined. */
+/** C's cost for a runtime's ratios: the lower of C in its suite process (interleaved with the JS tasks) and C alone; or undefined. */
 function cBest(data, runtime, size, mode) {
   return data.c[runtime]?.[size]?.[mode]?.[STAT];
 }
@@ -46,7 +46,7 @@ function cAloneTable(data) {
         mode,
         fmtNs(r[STAT]),
         ...rts.map((rt) => {
-          const inside = data.c[rt]?.[size]?.[mode]?.[STAT];
+          const inside = (data.cIn ?? data.c)[rt]?.[size]?.[mode]?.[STAT];
           return inside === undefined ? "–" : `${fmtNs(inside)} (${fmtRatio(inside / r[STAT])})`;
         }),
       ]);
@@ -258,7 +258,7 @@ export function renderReport(data, chartPath) {
   );
   out.push(`- Date: ${info.date}; the run took ${data.seconds.toFixed(0)} s`);
   out.push(
-    `- Method: a target process (bench/target.c) per size; each measurement runs a batch (every query address, one whole walk, one parse) per sample, many times. Tables and ratios give the fastest batch divided by the operations in it, for JS and C alike (on a shared machine interference only adds time; medians are in bench/out/raw.json); the smaps (case 6, which interleaves its own C runs) and symbolization (case 7) figures are medians. C (bench/ref.c, gcc \`-O2\`) does the same batches inside each runtime's suite process, as a shared library called once per batch through that runtime's FFI, timed by the same tinybench loop: every task, C's among them, runs in ${config.rounds} interleaved rounds (${config.timeMs} ms per task in all, after ${config.warmupMs} ms of warm-up), so a slow stretch of the host's falls on C and JS alike; each runtime's \`C\` column and ratios are C's in that runtime's process. The same C as its own program (\`clock_gettime(CLOCK_MONOTONIC)\` around each batch), run once before the suites, is in the table below: in a runtime's process C is a few percent slower than alone (a larger process, the runtime's other threads), the same for every runtime. Ratios above 1× are slower than the reference.`,
+    `- Method: a target process (bench/target.c) per size; each measurement runs a batch (every query address, one whole walk, one parse) per sample, many times. Tables and ratios give the fastest batch divided by the operations in it, for JS and C alike (on a shared machine interference only adds time; medians are in bench/out/raw.json); the smaps (case 6, which interleaves its own C runs) and symbolization (case 7) figures are medians. C (bench/ref.c, gcc \`-O2\`) is measured two ways. In each runtime's suite process: as a shared library called once per batch through that runtime's FFI, timed by the same tinybench loop, every task, C's among them, running in ${config.rounds} interleaved rounds (${config.timeMs} ms per task in all, after ${config.warmupMs} ms of warm-up), so a slow stretch of the host's falls on C and JS alike. And as its own program (\`clock_gettime(CLOCK_MONOTONIC)\` around each batch), right before the first runtime's suites and right after the last one's, the better of the two. Each runtime's \`C\` column and ratios use the lower of C in its process and C alone, so neither way of measuring C can flatter JS; the table below shows both. C's ioctl walk is costed per VMA as JS counts them (the ioctl never reports [vsyscall], which procmap's walk adds from the text). Ratios above 1× are slower than the reference.`,
   );
   out.push(``);
   const alone = cAloneTable(data);

@@ -89,8 +89,8 @@ for (const target of suite.config.targets) {
       { name: "text", ops: count, fn: walk(text) },
       { name: "text table()", ops: count, fn: walkTable(text) },
       { name: "baseline", ops: count, fn: () => sink(readMapsBaseline(target.pid).length) },
-      suite.cTask("walk-ioctl", fd, 0n, 0, count),
-      suite.cTask("walk-text", fd, 0n, 0, count),
+      suite.cTask("walk-ioctl", fd, undefined, count),
+      suite.cTask("walk-text", fd, undefined, count),
     ]);
   } finally {
     libc.close(fd);

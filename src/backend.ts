@@ -49,6 +49,8 @@ export interface Seeker {
   readonly endLo: number;
   /** The current VMA, with its name. */
   current(): Vma;
+  /** Done with it: what it holds may be reused. */
+  close?(): void;
 }
 
 /**

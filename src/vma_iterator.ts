@@ -44,7 +44,7 @@ export class VmaIterator implements IterableIterator<Vma> {
       const vma = cursor.next();
       if (vma !== null && (this.#to === undefined || vma.start < this.#to)) return { done: false, value: vma };
     } catch (e) {
-      this.#done = true;
+      this.return();
       throw e;
     }
     return this.return();

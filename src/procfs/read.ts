@@ -21,15 +21,19 @@ export interface TextRead {
 
 /**
  * Reads `fd` from offset 0 to EOF. `sizeHint` sizes the first buffer (the
- * size of the previous read of the same file is a good hint); or `buffer`,
- * kept from an earlier read, is written in place (grown by doubling when
- * short), which spares a large fresh allocation and its page faults.
- * Returns -errno on failure.
+ * size of the previous read of the same file is a good hint); `buffer`,
+ * kept from an earlier read, is written in place when it fits the hint
+ * (and is not four times too large), which spares a large fresh allocation
+ * and its page faults. A short buffer grows by doubling. Returns -errno on
+ * failure.
  */
 export function readWhole(libc: Libc, fd: number, sizeHint = 0, buffer?: Uint8Array): TextRead | number {
   // A hint sizes the buffer to the text (a quarter and a page to spare): zeroing
   // a larger fresh buffer costs a small process's read more than its parse.
-  let bytes = buffer ?? new Uint8Array(sizeHint > 0 ? Math.ceil(sizeHint * 1.25) + 4096 : 65536);
+  const size = sizeHint > 0 ? Math.ceil(sizeHint * 1.25) + 4096 : 65536;
+  let bytes = buffer !== undefined && buffer.length >= size && (sizeHint === 0 || buffer.length <= 4 * size)
+    ? buffer
+    : new Uint8Array(size);
   let length = 0;
   for (;;) {
     if (bytes.length - length < 4096) {

@@ -40,6 +40,20 @@ interface Found {
  * VMA it returns, and every address in the gap before it.
  */
 function locate(batch: Batch, first: Seeker, budget: number, then: () => Seeker): Found {
+  const opened = [first];
+  try {
+    return locateWith(batch, first, budget, () => {
+      const s = then();
+      opened.push(s);
+      return s;
+    });
+  } finally {
+    // The VMAs found carry their names: nothing reads the seekers' snapshots after this.
+    for (const s of opened) s.close?.();
+  }
+}
+
+function locateWith(batch: Batch, first: Seeker, budget: number, then: () => Seeker): Found {
   const { unique, hi, lo } = batch;
   const found: Found = { entryOf: new Int32Array(unique.length), entries: [] };
   let s = first;

@@ -32,7 +32,9 @@ export interface VmaColumns {
  * fields (`start[i]` is `at(i).start`); names are de-duplicated into
  * {@link names}, with {@link nameIndex} pointing into it. `at(i)` builds a
  * `Vma` only when asked; {@link find} is a binary search. What
- * {@link ProcMaps.table} returns.
+ * {@link ProcMaps.table} returns. The columns are views of one ArrayBuffer:
+ * transferring one column's `buffer` to a Worker detaches them all, so send
+ * copies (`table.start.slice()`) instead.
  *
  * @example
  * ```ts

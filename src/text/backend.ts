@@ -144,7 +144,7 @@ export class TextBackend implements Backend {
 
   seeker(): Seeker {
     const table = this.snapshot();
-    // A seeker has no end to tell: its text is never recycled.
+    // Read until the seeker is closed (resolve() closes it when its batch is located).
     table.readers++;
     return new TextSeeker(table);
   }
@@ -248,8 +248,14 @@ class TextSeeker implements Seeker {
   endHi = 0;
   endLo = 0;
 
+  #open = true;
+
   constructor(table: MapsTable) {
     this.#table = table;
+  }
+
+  close(): void {
+    if (this.#open) this.#open = false, this.#table.readers--;
   }
 
   seek(_addr: bigint, hi: number, lo: number): boolean {
@@ -297,5 +303,6 @@ function dropOverlapped(t: MapsTable): MapsTable {
     keep.push(i);
   }
   t.compact(keep);
+  t.ordered = true;
   return t;
 }
