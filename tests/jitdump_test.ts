@@ -212,14 +212,17 @@ setTimeout(() => console.log(JSON.stringify({ pid: process.pid })), 600);
       assert.ok(hot.length > 0, "the jitdump names hotFunctionName");
       const rows = readRows(pid).filter((r) => r.perms[2] === "x" && r.inode === 0n);
       let inJit = 0;
+      let named = 0;
       for (const [s, size] of hot) {
         const a = s + size / 2n;
         if (rows.some((r) => a >= r.start && a < r.end)) inJit++;
         const got: string | undefined = d.find(a)?.name;
         assert.equal(got, naive(loads, a), `0x${a.toString(16)}`);
-        assert.match(got ?? "", /hotFunctionName/);
+        // JSC may free a tier's code and load another function's over it: the newest record wins there.
+        if (/hotFunctionName/.test(got ?? "")) named++;
       }
       assert.ok(inJit > 0, "no hotFunctionName code in executable anonymous memory");
+      assert.ok(named > 0, "no address of hotFunctionName's code is named after it");
       for (const [s, size] of loads.slice(0, 2000)) {
         for (const a of [s, s + size - 1n]) {
           const got: string | undefined = d.find(a)?.name;
