@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { BACKENDS } from "./helpers/backends.ts";
 import { PERM, ProcMaps, type Vma, VmaTable } from "../mod.ts";
-import { atSameMoment, expectedQuery, expectedWalk, fields, type Filters } from "./helpers/ground_truth.ts";
+import { atSameMoment, expectedQuery, expectedWalk, fields, FILTER_SETS } from "./helpers/ground_truth.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 
 let mapper: Started<MapperInfo>;
@@ -73,15 +73,7 @@ for (const backend of BACKENDS) {
     }
   });
 
-  const filterSets: Filters[] = [
-    { readable: true },
-    { writable: true },
-    { executable: true },
-    { shared: true },
-    { fileBacked: true },
-    { shared: true, fileBacked: true, writable: true },
-  ];
-  for (const f of filterSets) {
+  for (const f of FILTER_SETS) {
     test(`${backend}: table(${JSON.stringify(f)}) equals the filtered text maps`, () => {
       using maps = ProcMaps.open(mapper.pid, { backend });
       const { rows, result } = atSameMoment(mapper.pid, () => maps.table(f));

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { BACKENDS } from "./helpers/backends.ts";
 import { ProcMaps, type Vma } from "../mod.ts";
-import { atSameMoment, expectedWalk, fields, type Filters } from "./helpers/ground_truth.ts";
+import { atSameMoment, expectedWalk, fields, FILTER_SETS } from "./helpers/ground_truth.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 
 let mapper: Started<MapperInfo>;
@@ -44,17 +44,7 @@ for (const backend of BACKENDS) {
     assert.deepEqual(asyncList, [...maps.vmasSync()]);
   });
 
-  const filterSets: Filters[] = [
-    { readable: true },
-    { writable: true },
-    { executable: true },
-    { shared: true },
-    { fileBacked: true },
-    { readable: true, writable: true },
-    { fileBacked: true, executable: true },
-    { shared: true, fileBacked: true, writable: true },
-  ];
-  for (const f of filterSets) {
+  for (const f of FILTER_SETS) {
     test(`${backend}: vmasSync(${JSON.stringify(f)}) equals the filtered text maps`, () => {
       using maps = ProcMaps.open(mapper.pid, { backend });
       const { rows, result } = atSameMoment(mapper.pid, () => [...maps.vmasSync(f)]);

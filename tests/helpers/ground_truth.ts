@@ -59,6 +59,18 @@ export interface Filters {
   fileBacked?: boolean;
 }
 
+/** Filter combinations the walk and table tests check against the text (the mapper child has VMAs of each). */
+export const FILTER_SETS: readonly Filters[] = [
+  { readable: true },
+  { writable: true },
+  { executable: true },
+  { shared: true },
+  { fileBacked: true },
+  { readable: true, writable: true },
+  { fileBacked: true, executable: true },
+  { shared: true, fileBacked: true, writable: true },
+];
+
 function passes(r: Row, f: Filters): boolean {
   if (f.readable && r.perms[0] !== "r") return false;
   if (f.writable && r.perms[1] !== "w") return false;
