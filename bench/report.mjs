@@ -553,7 +553,6 @@ export function renderChart(data) {
   const yMax = niceCeil(Math.max(1, ...ys) * 1.05);
   const px = (x) => L + ((Math.log10(x) - xMin) / (xMax - xMin || 1)) * (W - L - R);
   const py = (y) => H - B - (y / yMax) * (H - T - B);
-  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
   const parts = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
@@ -565,18 +564,9 @@ export function renderChart(data) {
     }</text>`,
   );
   // y grid and labels
-  for (let i = 0; i <= 5; i++) {
-    const y = (yMax * i) / 5;
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${L - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${esc(fmtNs(y))}</text>`);
-  }
+  yGrid(parts, Array.from({ length: 6 }, (_, i) => (yMax * i) / 5), py, L, W - R);
   // x ticks at the measured sizes
-  for (const x of xs) {
-    parts.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
-    parts.push(
-      `<text x="${px(x).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${x.toLocaleString("en-US")}</text>`,
-    );
-  }
+  xTicks(parts, xs, px, T, H - B);
   parts.push(
     `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">VMAs in the target process (log scale)</text>`,
   );
@@ -589,7 +579,6 @@ export function renderChart(data) {
 
 /** Each series as a line (and dots), with its legend entry at (legendX, legendY + i * step). */
 function drawSeries(parts, series, { px, py, legendX, legendY, step, dots }) {
-  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
   series.forEach((s, i) => {
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : "";
     if (s.pts.length) {
@@ -607,7 +596,7 @@ function drawSeries(parts, series, { px, py, legendX, legendY, step, dots }) {
         legendX + 42
       }" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`,
     );
-    parts.push(`<text x="${legendX + 48}" y="${ly + 4}">${esc(s.label)}</text>`);
+    parts.push(`<text x="${legendX + 48}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
   });
 }
 
@@ -649,7 +638,6 @@ export function renderCrossover(data) {
   const yMin = Math.floor(Math.log10(Math.min(...ys))), yMax = Math.ceil(Math.log10(Math.max(...ys)));
   const px = (x) => L + ((Math.log10(x) - xMin) / (xMax - xMin || 1)) * (W - L - R);
   const py = (y) => H - B - ((Math.log10(y) - yMin) / (yMax - yMin || 1)) * (H - T - B);
-  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -657,17 +645,8 @@ export function renderCrossover(data) {
       data.quick ? " (quick run)" : ""
     }</text>`,
   ];
-  for (let e = yMin; e <= yMax; e++) {
-    const y = 10 ** e;
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${L - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${esc(fmtNs(y))}</text>`);
-  }
-  for (const x of counts) {
-    parts.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
-    parts.push(
-      `<text x="${px(x).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${x.toLocaleString("en-US")}</text>`,
-    );
-  }
+  yGrid(parts, Array.from({ length: yMax - yMin + 1 }, (_, k) => 10 ** (yMin + k)), py, L, W - R);
+  xTicks(parts, counts, px, T, H - B);
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">addresses per batch (log scale)</text>`);
   parts.push(
     `<text transform="translate(16 ${
@@ -681,6 +660,27 @@ export function renderCrossover(data) {
 }
 
 /** The mean of the C measurements of `mode` (one per runtime), or undefined. */
+/** `s` as SVG text content. */
+const escapeXml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+
+/** A grid line from `left` to `right` and a time label at each of `ys`. */
+function yGrid(parts, ys, py, left, right) {
+  for (const y of ys) {
+    parts.push(`<line x1="${left}" x2="${right}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${left - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${escapeXml(fmtNs(y))}</text>`);
+  }
+}
+
+/** A tick, a grid line from `top` to `bottom` and a label below it, at each of `xs`. */
+function xTicks(parts, xs, px, top, bottom) {
+  for (const x of xs) {
+    parts.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${top}" y2="${bottom}" stroke="#eee"/>`);
+    parts.push(
+      `<text x="${px(x).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${x.toLocaleString("en-US")}</text>`,
+    );
+  }
+}
+
 function cMean(data, size, mode) {
   const v = data.runtimes.map((r) => cBest(data, r, size, mode)).filter((x) => x !== undefined);
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
