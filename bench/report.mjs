@@ -339,7 +339,7 @@ export function renderReport(data, chartPath) {
   if (data.suites.includes("parse")) {
     out.push(`## 3. Parsing a saved maps text, per line`, ``);
     out.push(
-      `No system calls: the target's maps text, saved when it was ready, parsed from memory. \`procmap\`: \`parseMaps(bytes, length, pageSize)\` (columns, names left as byte ranges, like the C parser); \`procmap + Vma objects\` also builds every \`Vma\` with its name string; the baseline gets the text already decoded as a string.`,
+      `No system calls: the target's maps text, saved when it was ready, parsed from memory. \`procmap\`: \`parseMaps(bytes, length, pageSize, pid, names, spare)\` (columns, names left as byte ranges, like the C parser; each parse into the table of the one before, as the text backend's snapshots are, and as the C parser keeps its row array); \`procmap + Vma objects\` also builds every \`Vma\` with its name string; the baseline gets the text already decoded as a string.`,
       ``,
     );
     out.push(

@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ProcMapsError, type Vma } from "../mod.ts";
 import { parseMaps } from "../src/text/parser.ts";
+import { NameCache } from "../src/util/names.ts";
 import { fields, parseText, type Row } from "./helpers/ground_truth.ts";
 import { startMapper } from "./helpers/child.ts";
 
@@ -399,6 +400,40 @@ test("hand-written lines together parse in order, and the non-UTF-8 name decodes
   const bad = vmas.find((v) => v.name?.startsWith("/tmp/bad"))!;
   assert.equal(bad.name, new TextDecoder().decode(NON_UTF8));
   assert.ok(bad.name!.includes("\ufffd"));
+});
+
+test("a parse into a spare table (the text backend's, between snapshots) gives what a fresh one gives", () => {
+  const names = new NameCache();
+  // Each text twice in a row (the second parse fits the first's columns), the sizes up and down.
+  const texts = [...corpus, ...corpus.slice().reverse()].flatMap((f) => {
+    const bytes = new Uint8Array(readFileSync(join(CORPUS, f)));
+    return [bytes, bytes.slice()];
+  });
+  let spare = parseMaps(texts[0], texts[0].length, PAGE, "self", names);
+  spare.hugePageSizes.set(0, 2 << 20);
+  spare.ordered = false;
+  let reused = 0;
+  for (const bytes of texts) {
+    const before = spare;
+    const table = parseMaps(bytes, bytes.length, PAGE, "self", names, spare);
+    if (table === before) reused++;
+    const truth = parseText(decoder.decode(bytes));
+    assert.equal(table.count, truth.length);
+    assert.equal(table.ordered, true);
+    assert.equal(table.hugePageSizes.size, 0);
+    for (let i = 0; i < table.count; i++) {
+      const v = table.vma(i, true, undefined);
+      assert.deepEqual(fields(v), truth[i], `row ${i + 1}`);
+      assert.equal(v.pageSize, PAGE);
+    }
+    spare = table;
+  }
+  // Similar sizes share columns; many_vmas.maps is too large for the others' and they too small for its.
+  assert.ok(reused >= texts.length / 2, `${reused} of ${texts.length} parses reused the spare`);
+  assert.ok(reused < texts.length, "a text too large or too small for the spare's columns gets new ones");
+  // Another name cache or page size: a new table.
+  assert.notEqual(parseMaps(texts[0], texts[0].length, PAGE, "self", new NameCache(), spare), spare);
+  assert.notEqual(parseMaps(texts[0], texts[0].length, 2 * PAGE, "self", names, spare), spare);
 });
 
 test("a parse that stops short of the buffer's end ignores the rest", () => {

@@ -71,24 +71,26 @@ export class TextBackend implements Backend {
   }
 
   /**
-   * Where the next snapshot is read: the text of the one before the current
-   * one, once nothing reads it any more (a fresh buffer is zeroed, and a
-   * large one page-faulted in, at a cost of the order of the parse).
+   * Where the next snapshot is read and parsed: the table (text and
+   * columns) of the one before the current one, once nothing reads it any
+   * more (a fresh buffer is zeroed, and a large one page-faulted in, at a
+   * cost of the order of the parse; fresh columns cost a small one a
+   * quarter of its parse).
    */
-  #spare: Uint8Array | undefined;
+  #spare: MapsTable | undefined;
 
   /** Reads and parses the whole text; re-reads when it changed mid-read. */
   snapshot(): MapsTable {
     const prev = this.#table;
-    let buffer = this.#spare;
+    let spare = this.#spare;
     this.#spare = undefined;
     let table: MapsTable | undefined;
     let ordered = false;
     for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS && !ordered; attempt++) {
-      const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path, this.#lastLength, buffer);
+      const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path, this.#lastLength, spare?.text);
       this.#lastLength = r.length;
-      buffer = r.bytes;
-      table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid, this.#names);
+      // A retry reads and parses into the attempt before it (nothing has seen that yet).
+      spare = table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid, this.#names, spare);
       ordered = table.ordered;
     }
     if (!ordered) dropOverlapped(table!);
@@ -102,9 +104,9 @@ export class TextBackend implements Backend {
     return table!;
   }
 
-  /** Keeps a replaced snapshot's text as the spare, unless a walk or seeker still reads it. */
+  /** Keeps a replaced snapshot as the spare, unless a walk or seeker still reads it. */
   #recycle(old: MapsTable): void {
-    if (old.readers === 0 && old.text !== this.#table?.text) this.#spare = old.text;
+    if (old.readers === 0 && old !== this.#table && old.text !== this.#table?.text) this.#spare = old;
   }
 
   lastIndex(): VmaIndex | undefined {

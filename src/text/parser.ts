@@ -81,7 +81,8 @@ function storeLongDecimal(words: Uint32Array, i: number, text: Uint8Array, s: nu
 
 /**
  * Parses `text[0, length)` into a table; `pageSize` is the base page size of its rows;
- * `names`, a cache the table decodes names through (a backend keeps one across snapshots).
+ * `names`, a cache the table decodes names through (a backend keeps one across snapshots);
+ * `spare`, a table nothing reads any more, whose columns are reused when their size fits.
  * Throws ProcMapsError (code `EBADMSG`) naming the first malformed line and
  * its number; a final line without its newline counts as truncated.
  */
@@ -91,11 +92,20 @@ export function parseMaps(
   pageSize: number,
   pid: Pid = "self",
   names?: NameCache,
+  spare?: MapsTable,
 ): MapsTable {
   // Never read past the bytes given, whatever length says.
   length = Math.max(0, Math.min(Math.floor(length) || 0, text.length));
   // Kernel lines are at least 41 bytes: columns sized for 42 rarely grow for kernel text.
-  const table = new MapsTable(text, Math.ceil(length / 42), pageSize, names);
+  const rows = Math.ceil(length / 42);
+  let table: MapsTable;
+  if (
+    spare !== undefined && spare.capacity >= rows && spare.capacity <= 4 * Math.max(rows, 16) &&
+    spare.basePageSize === pageSize && spare.names === names
+  ) {
+    table = spare;
+    table.reuse(text);
+  } else table = new MapsTable(text, rows, pageSize, names);
   // Reads past the end give undefined, which every digit test below rejects
   // (NaN-safe comparisons), so the loops need no bounds checks of their own.
   const t = length < text.length ? text.subarray(0, length) : text;
