@@ -1,7 +1,7 @@
 /**
  * Case 3: parsing a saved maps text, no system calls: procmap's parser
  * (columns only, then also materialising every Vma with its name; each
- * parse into the previous one's table, as the text backend's snapshots) vs the
+ * parse into the previous one's table, as the text backend's snapshots are) vs the
  * idiomatic baseline (string split + regex + BigInt; it gets the text already
  * decoded as a string, which favours it); and bench/ref.c's parser in this
  * process, interleaved with them. Cost per line.

@@ -659,7 +659,6 @@ export function renderCrossover(data) {
   return parts.join("\n") + "\n";
 }
 
-/** The mean of the C measurements of `mode` (one per runtime), or undefined. */
 /** `s` as SVG text content. */
 const escapeXml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
@@ -681,6 +680,7 @@ function xTicks(parts, xs, px, top, bottom) {
   }
 }
 
+/** The mean of the C measurements of `mode` (one per runtime), or undefined. */
 function cMean(data, size, mode) {
   const v = data.runtimes.map((r) => cBest(data, r, size, mode)).filter((x) => x !== undefined);
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;

@@ -74,8 +74,8 @@ export class TextBackend implements Backend {
    * Where the next snapshot is read and parsed: the table (text and
    * columns) of the one before the current one, once nothing reads it any
    * more (a fresh buffer is zeroed, and a large one page-faulted in, at a
-   * cost of the order of the parse; fresh columns cost a small one a
-   * quarter of its parse).
+   * cost of the order of the parse; fresh columns cost a small text about
+   * a quarter of its parse).
    */
   #spare: MapsTable | undefined;
 
@@ -106,7 +106,7 @@ export class TextBackend implements Backend {
 
   /** Keeps a replaced snapshot as the spare, unless a walk or seeker still reads it. */
   #recycle(old: MapsTable): void {
-    if (old.readers === 0 && old !== this.#table && old.text !== this.#table?.text) this.#spare = old;
+    if (old.readers === 0 && old.text !== this.#table?.text) this.#spare = old;
   }
 
   lastIndex(): VmaIndex | undefined {

@@ -82,7 +82,8 @@ function storeLongDecimal(words: Uint32Array, i: number, text: Uint8Array, s: nu
 /**
  * Parses `text[0, length)` into a table; `pageSize` is the base page size of its rows;
  * `names`, a cache the table decodes names through (a backend keeps one across snapshots);
- * `spare`, a table nothing reads any more, whose columns are reused when their size fits.
+ * `spare`, a table nothing reads any more, whose columns are reused when their size fits
+ * (and its page size and name cache are these).
  * Throws ProcMapsError (code `EBADMSG`) naming the first malformed line and
  * its number; a final line without its newline counts as truncated.
  */
