@@ -13,7 +13,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
 import { getLibc, setLibcForTesting } from "../ffi/mod.ts";
@@ -269,5 +269,63 @@ test('exit: ESRCH with reason "exited"', async () => {
     }
   } finally {
     unlinkSync(path);
+  }
+});
+
+test("text backend: a text cut short (the process gone mid-read) is ESRCH, never a shorter map; a whole one, ending with the gate area, needs no liveness read", async () => {
+  const child = spawn("sleep", ["600"], { stdio: "ignore" });
+  try {
+    const pid = child.pid!;
+    for (let i = 0; i < 500 && !readlinkSync(`/proc/${pid}/exe`).endsWith("/sleep"); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Ground truth: the kernel's own text, served by a fake pread (whole, without its gate line, or cut
+    // at a line), with the liveness read (one byte at offset 0) answered by the kernel or as a dead process.
+    const whole = readFileSync(`/proc/${pid}/maps`);
+    const lines = whole.toString("latin1").split("\n").slice(0, -1);
+    const gate = lines.at(-1)!.startsWith("ffffffffff600000-");
+    const real = getLibc();
+    let mapsFd = -1, served = whole, dead = false, probes = 0;
+    setLibcForTesting({
+      ...real,
+      openAt: (dirfd, p, flags) => {
+        const fd = real.openAt(dirfd, p, flags);
+        if (String(p) === "maps") mapsFd = fd;
+        return fd;
+      },
+      pread: (fd, buf, off) => {
+        if (fd !== mapsFd) return real.pread(fd, buf, off);
+        if (buf.length === 1 && off === 0) {
+          probes++;
+          return dead ? 0 : real.pread(fd, buf, off);
+        }
+        const n = Math.max(0, Math.min(buf.length, served.length - off));
+        buf.set(served.subarray(off, off + n));
+        return n;
+      },
+    });
+    try {
+      using maps = ProcMaps.open(pid, { backend: "text" });
+      const walk = () => [...maps.vmasSync()].map((v) => v.start.toString(16));
+      const starts = (ls: string[]) => ls.map((l) => l.slice(0, l.indexOf("-")).replace(/^0+(?=.)/, ""));
+      walk(); // helper files (mountinfo) are read once per new device, with a liveness read after them
+      probes = 0;
+      assert.deepEqual(walk(), starts(lines));
+      assert.equal(probes, gate ? 0 : 1, gate ? "a text ending with [vsyscall] is whole" : "no gate area here");
+
+      served = Buffer.from(lines.slice(0, -1).join("\n") + "\n", "latin1");
+      probes = 0;
+      assert.deepEqual(walk(), starts(lines.slice(0, -1)), "a live process's text without the gate line");
+      assert.equal(probes, 1, "a text not ending with the gate area is checked");
+
+      served = Buffer.from(lines.slice(0, lines.length >> 1).join("\n") + "\n", "latin1");
+      dead = true;
+      assert.throws(walk, (e) => e instanceof ProcMapsError && e.code === "ESRCH", "a text cut short");
+      assert.throws(() => maps.table(), (e) => e instanceof ProcMapsError && e.code === "ESRCH");
+    } finally {
+      setLibcForTesting(real);
+    }
+  } finally {
+    child.kill("SIGKILL");
   }
 });

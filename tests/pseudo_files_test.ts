@@ -29,7 +29,7 @@ test("an AIO ring: a shared file mapping on a pseudo filesystem, base pages in e
   }
 });
 
-test("text snapshots of a process with an AIO ring do not read its smaps", () => {
+test("text snapshots of a process with an AIO ring do not read its smaps, and read its mountinfo once", () => {
   const real = getLibc();
   const opened: string[] = [];
   setLibcForTesting({
@@ -48,4 +48,6 @@ test("text snapshots of a process with an AIO ring do not read its smaps", () =>
   }
   assert.ok(opened.some((p) => p.endsWith("/maps")));
   assert.deepEqual(opened.filter((p) => p.endsWith("/smaps")), []);
+  // The ring's device is not mounted: learned once per handle, not re-read for every snapshot.
+  assert.equal(opened.filter((p) => p.endsWith("/mountinfo")).length, 1);
 });

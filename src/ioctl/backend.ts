@@ -218,8 +218,9 @@ export class IoctlBackend implements Backend {
   #readText(): MapsTable {
     this.textReads++;
     const r = readMaps(this.#libc, this.#fd, this.#proc, this.#path);
-    requireOutlived(this.#libc, this.#fd, this.#proc, this.#path);
-    return parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
+    const table = parseMaps(r.bytes, r.length, this.#pageSize, this.#pid);
+    if (!table.endsWithGate()) requireOutlived(this.#libc, this.#fd, this.#proc, this.#path);
+    return table;
   }
 
   /**

@@ -66,39 +66,57 @@ function looksHugetlb(table: MapsTable, i: number): boolean {
   });
 }
 
+/** In a handle's device map: a device not mounted, whose rows are decided by name (see below). */
+const UNMOUNTED = 0;
+
 /**
  * Fills in the huge page size of hugetlb rows; other rows keep `base`.
- * `known` maps devices ("major:minor" in hex) to page sizes for the handle's
- * life. `mountinfo` and `smaps` are read relative to `procDir`, the
- * handle's `/proc/<pid>` descriptor (the caller then checks the process
- * outlived the reads).
+ * `known` maps the minor numbers of devices with major 0 (the only ones
+ * looked at) to page sizes, or to UNMOUNTED, for the handle's life (a
+ * device's filesystem never changes; one not mounted when first seen is the
+ * kernel's own, or from another mount namespace, and stays decided by its
+ * rows' names), so mountinfo is read once per new device. `mountinfo` and
+ * `smaps` are read relative to `procDir`, the handle's `/proc/<pid>`
+ * descriptor. Returns whether it read either (the caller then checks the
+ * process outlived the reads).
  */
 export function fillHugePageSizes(
   table: MapsTable,
   libc: Libc,
   procDir: number,
   base: number,
-  known: Map<string, number>,
-): void {
-  let mounts: Map<string, number> | undefined;
+  known: Map<number, number>,
+): boolean {
+  /** null: mountinfo could not be read. */
+  let mounts: Map<string, number> | null | undefined;
   let smaps: Map<string, number> | undefined;
+  let read = false;
   for (let i = 0; i < table.count; i++) {
     if (!(table.flags[i] & FLAG.fileBacked) || table.devMajor[i] !== 0 || table.devMinor[i] === 1) continue;
-    const dev = `${table.devMajor[i].toString(16)}:${table.devMinor[i].toString(16)}`;
-    let size = known.get(dev);
+    const minor = table.devMinor[i];
+    let size = known.get(minor);
     if (size === undefined) {
-      mounts ??= mountedPageSizes(readFileText(libc, "mountinfo", procDir) ?? "", base);
-      size = mounts.get(dev);
-      if (size === undefined && looksHugetlb(table, i)) {
-        smaps ??= smapsPageSizes(readFileText(libc, "smaps", procDir) ?? "");
-        size = smaps.get(table.start.big[i].toString(16).padStart(8, "0"));
+      read = true;
+      if (mounts === undefined) {
+        const text = readFileText(libc, "mountinfo", procDir);
+        mounts = text === undefined ? null : mountedPageSizes(text, base);
       }
-      if (size === undefined) {
-        // Not mounted and not hugetlb by name: base pages, decided per row (not cached).
-        continue;
-      }
-      known.set(dev, size);
+      size = mounts?.get(`0:${minor.toString(16)}`) ?? UNMOUNTED;
+      // Only what mountinfo said is remembered, not a failure to read it.
+      if (mounts !== null) known.set(minor, size);
+    }
+    if (size === UNMOUNTED) {
+      // The kernel's internal hugetlbfs mounts, told by their files' names;
+      // other unmounted devices (AIO rings, io_uring, perf and BPF buffers) have base pages.
+      if (!looksHugetlb(table, i)) continue;
+      read = true;
+      smaps ??= smapsPageSizes(readFileText(libc, "smaps", procDir) ?? "");
+      const found = smaps.get(table.start.big[i].toString(16).padStart(8, "0"));
+      if (found === undefined) continue;
+      // An internal hugetlbfs mount has one page size: its device is known from now on.
+      known.set(minor, size = found);
     }
     if (size !== base) table.hugePageSizes.set(i, size);
   }
+  return read;
 }

@@ -97,7 +97,9 @@ const probe = new Uint8Array(1);
  * still has its memory: a process that exits mid-read cuts its text short,
  * and the text still looks whole (the read just ends), so only a text the
  * process outlived is complete. One byte at offset 0 costs the kernel one
- * line.
+ * line. (A text ending with the gate area needs no check: the kernel prints
+ * that last, and only while the process has its memory; see
+ * MapsTable.endsWithGate.)
  */
 export function requireOutlived(libc: Libc, fd: number, proc: FailsAs, path: string): void {
   const n = libc.pread(fd, probe, 0);

@@ -49,7 +49,7 @@ export class TextBackend implements Backend {
   readonly #files: MappedFiles;
   #table: MapsTable | undefined;
   /** Page size per pseudo device, learned once per handle (see procfs/huge_pages.ts). */
-  readonly #pageSizes = new Map<string, number>();
+  readonly #pageSizes = new Map<number, number>();
   #lastLength = 0;
   /** Names decoded so far, kept across snapshots: a walk of a process seen before decodes none. */
   readonly #names = new NameCache();
@@ -94,9 +94,11 @@ export class TextBackend implements Backend {
       ordered = table.ordered;
     }
     if (!ordered) dropOverlapped(table!);
-    fillHugePageSizes(table!, this.#libc, this.#proc.dirfd, this.#pageSize, this.#pageSizes);
-    // After the helper reads too: what they said is about this process.
-    requireOutlived(this.#libc, this.#fd, this.#proc, this.#path);
+    const helpers = fillHugePageSizes(table!, this.#libc, this.#proc.dirfd, this.#pageSize, this.#pageSizes);
+    // A text ending with the gate area is whole (the check costs a system call
+    // and a line's printing: a few percent of a small walk); after helper
+    // reads, the check is still made, so that what they said is about this process.
+    if (helpers || !table!.endsWithGate()) requireOutlived(this.#libc, this.#fd, this.#proc, this.#path);
     // Build IDs read from now on belong to this moment's files.
     this.#files.newGeneration();
     this.#table = table!;

@@ -5,12 +5,14 @@
  * filter and covering-or-next rules).
  * @module
  */
-import { FLAG } from "../ioctl/abi.ts";
+import { FLAG, VSYSCALL_START } from "../ioctl/abi.ts";
 import { decodeName, NameCache } from "../util/names.ts";
 import { setRawName, Vma } from "../vma.ts";
 import type { TableBuilder } from "../table/builder.ts";
 import { firstEndAbove, HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
 import { Columns } from "../util/columns.ts";
+
+const GATE_HI = hiOf(VSYSCALL_START), GATE_LO = loOf(VSYSCALL_START);
 
 /** The query flags that filter VMAs (the rest say how to search). */
 export const FILTER_FLAGS: number = FLAG.readable | FLAG.writable | FLAG.executable | FLAG.shared | FLAG.fileBacked;
@@ -241,6 +243,17 @@ export class MapsTable {
   startsAtOrAbove(i: number, addrHi: number, addrLo: number): boolean {
     const sh = this.start.hi(i);
     return sh > addrHi || (sh === addrHi && this.start.lo(i) >= addrLo);
+  }
+
+  /**
+   * Whether the last row is the gate area (x86_64's `[vsyscall]`, at an
+   * address no user mapping can have). The kernel prints it after every VMA
+   * and only while the process still has its memory, so a text ending with
+   * it is whole: the process outlived the read (see procfs/read.ts).
+   */
+  endsWithGate(): boolean {
+    const last = this.count - 1;
+    return last >= 0 && this.start.hi(last) === GATE_HI && this.start.lo(last) === GATE_LO;
   }
 
   /** Appends rows [from, to) to a table being built, column by column (native copies), names left to copyName(). */
