@@ -158,12 +158,26 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       flags = table.flags, devMajor = table.devMajor, devMinor = table.devMinor;
       nameStart = table.nameStart, nameEnd = table.nameEnd;
     }
-    let v = 0, c = 0, d = 0, s = p, h = 0, h2 = 0, w = 0, hi = 0, lo = 0;
+    let v = 0, c = 0, d = 0, s = p, h = 0, h2 = 0, w = 0, hi = 0, lo = 0, steps = 0;
 
     // start-end. Hex fields accumulate as two 32-bit halves with integer
     // shifts (the halves the columns store), four digits a step: a double's
     // multiply-add chain costs several times more per digit. 16 digits at most.
-    while (p <= last4) {
+    // The kernel's usual widths first (12 digits, or its minimum of 8): with
+    // the delimiter where they put it, that many steps and no probing for
+    // the field's end; anything else, the general loop from the start.
+    steps = t[p + 12] === CH_DASH ? 3 : t[p + 8] === CH_DASH ? 2 : 0;
+    for (; steps > 0; steps--, p += 4) {
+      w = dv.getUint32(p, true);
+      h = HEX_PAIR[w & 0xffff];
+      h2 = HEX_PAIR[w >>> 16];
+      if ((h | h2) < 0) break;
+      hi = (hi << 16) | (lo >>> 16);
+      lo = (lo << 16) | (h << 8) | h2;
+    }
+    if (steps !== 0 || p === s) p = s, hi = 0, lo = 0, steps = 0;
+    else steps = -1;
+    while (steps === 0 && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
       h2 = HEX_PAIR[w >>> 16];
@@ -172,10 +186,12 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       lo = (lo << 16) | (h << 8) | h2;
       p += 4;
     }
-    h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
-    if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
-    h = HEX_VALUE[t[p]];
-    if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
+    if (steps === 0) {
+      h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
+      if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
+      h = HEX_VALUE[t[p]];
+      if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
+    }
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad start address", lineStart);
     if (c !== CH_DASH) throw new LineError("expected '-' after the start address", lineStart);
@@ -185,7 +201,18 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     p++;
     s = p;
     hi = 0, lo = 0;
-    while (p <= last4) {
+    steps = t[p + 12] === CH_SPACE ? 3 : t[p + 8] === CH_SPACE ? 2 : 0;
+    for (; steps > 0; steps--, p += 4) {
+      w = dv.getUint32(p, true);
+      h = HEX_PAIR[w & 0xffff];
+      h2 = HEX_PAIR[w >>> 16];
+      if ((h | h2) < 0) break;
+      hi = (hi << 16) | (lo >>> 16);
+      lo = (lo << 16) | (h << 8) | h2;
+    }
+    if (steps !== 0 || p === s) p = s, hi = 0, lo = 0, steps = 0;
+    else steps = -1;
+    while (steps === 0 && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
       h2 = HEX_PAIR[w >>> 16];
@@ -194,10 +221,12 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       lo = (lo << 16) | (h << 8) | h2;
       p += 4;
     }
-    h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
-    if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
-    h = HEX_VALUE[t[p]];
-    if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
+    if (steps === 0) {
+      h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
+      if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
+      h = HEX_VALUE[t[p]];
+      if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
+    }
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad end address", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the end address", lineStart);
@@ -230,10 +259,20 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     if (t[p + 4] !== CH_SPACE) throw new LineError("expected ' ' after the permissions", lineStart);
     p += 5;
 
-    // offset
+    // offset (8 digits below 2^32)
     s = p;
     hi = 0, lo = 0;
-    while (p <= last4) {
+    steps = t[p + 8] === CH_SPACE ? 2 : 0;
+    for (; steps > 0; steps--, p += 4) {
+      w = dv.getUint32(p, true);
+      h = HEX_PAIR[w & 0xffff];
+      h2 = HEX_PAIR[w >>> 16];
+      if ((h | h2) < 0) break;
+      lo = (lo << 16) | (h << 8) | h2;
+    }
+    if (steps !== 0 || p === s) p = s, lo = 0, steps = 0;
+    else steps = -1;
+    while (steps === 0 && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
       h2 = HEX_PAIR[w >>> 16];
@@ -242,10 +281,12 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       lo = (lo << 16) | (h << 8) | h2;
       p += 4;
     }
-    h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
-    if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
-    h = HEX_VALUE[t[p]];
-    if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
+    if (steps === 0) {
+      h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
+      if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
+      h = HEX_VALUE[t[p]];
+      if (h >= 0) hi = (hi << 4) | (lo >>> 28), lo = (lo << 4) | h, p++;
+    }
     c = t[p];
     if (p === s || p - s > 16) throw new LineError("bad offset", lineStart);
     if (c !== CH_SPACE) throw new LineError("expected ' ' after the offset", lineStart);
@@ -289,7 +330,11 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       p++;
     }
     if (p === s) throw new LineError("bad inode number", lineStart);
-    if (p - s <= EXACT_DEC_DIGITS) {
+    if (p - s <= 9) {
+      // Below 10^9, a small integer: no division (which cost a tenth of the parse).
+      iw[2 * i + HI] = 0;
+      iw[2 * i + LO] = v;
+    } else if (p - s <= EXACT_DEC_DIGITS) {
       hi = Math.floor(v / TWO_32);
       iw[2 * i + HI] = hi;
       iw[2 * i + LO] = v - hi * TWO_32;
