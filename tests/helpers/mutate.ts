@@ -82,13 +82,21 @@ function u64(rng: Rng): bigint {
  * stands for.
  */
 export function mapsLine(rng: Rng): { line: string; row: Row } {
-  let start = rng.chance(0.1) ? 0xffffffffff600000n : rng.bigint(64);
+  // Also the widths the kernel usually prints (12 digits for user space, its minimum of 8),
+  // which the parser reads on a fast path of its own.
+  let start = rng.chance(0.1)
+    ? 0xffffffffff600000n
+    : rng.chance(0.4)
+    ? 0x550000000000n + rng.bigint(41)
+    : rng.chance(0.2)
+    ? rng.bigint(32)
+    : rng.bigint(64);
   if (start === U64_MAX) start--;
   let end = start + 1n + rng.bigint(rng.chance(0.8) ? 24 : 64);
   if (end > U64_MAX) end = U64_MAX;
   const perms = rng.pick(["r", "-"]) + rng.pick(["w", "-"]) + rng.pick(["x", "-"]) + rng.pick(["p", "s"]);
   const anonymous = rng.chance(0.3);
-  const offset = anonymous ? 0n : u64(rng);
+  const offset = anonymous ? 0n : rng.chance(0.5) ? rng.bigint(32) : u64(rng);
   const devMajor = anonymous ? 0 : rng.chance(0.9) ? rng.int(0x1000) : rng.u32();
   const devMinor = anonymous ? 0 : rng.chance(0.9) ? rng.int(0x100000) : rng.u32();
   const inode = anonymous ? 0n : u64(rng);
