@@ -48,9 +48,38 @@ for (let a = 0; a < 256; a++) {
   for (let b = 0; b < 256; b++) if (HEX_VALUE[b] >= 0) HEX_PAIR[a | (b << 8)] = HEX_VALUE[a] * 16 + HEX_VALUE[b];
 }
 
+/** "---p" as a little-endian word. */
+const NO_PERMS = 0x702d2d2d;
+/** For each PERM combination, its field as a word xor NO_PERMS ("r" ^ "-", "w" ^ "-", "x" ^ "-", "s" ^ "p"). */
+const PERM_WORDS = Int32Array.from(
+  { length: 16 },
+  (_, f) =>
+    (f & PERM.read ? 0x72 ^ 0x2d : 0) | (f & PERM.write ? (0x77 ^ 0x2d) << 8 : 0) |
+    (f & PERM.exec ? (0x78 ^ 0x2d) << 16 : 0) | (f & PERM.shared ? (0x73 ^ 0x70) << 24 : 0),
+);
+
 /** Where parsing failed, for the error message. */
 class LineError {
   constructor(readonly what: string, readonly lineStart: number) {}
+}
+
+/** The permission field at `p` byte by byte: its PERM bits, or the LineError saying what is wrong. */
+function permsOrThrow(t: Uint8Array, p: number, lineStart: number): number {
+  let f = 0;
+  let c = t[p];
+  if (c === 0x72) f = PERM.read;
+  else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
+  c = t[p + 1];
+  if (c === 0x77) f |= PERM.write;
+  else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
+  c = t[p + 2];
+  if (c === 0x78) f |= PERM.exec;
+  else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
+  c = t[p + 3];
+  if (c === 0x73) f |= PERM.shared;
+  else if (c !== 0x70) throw new LineError("bad permissions", lineStart);
+  if (t[p + 4] !== CH_SPACE) throw new LineError("expected ' ' after the permissions", lineStart);
+  return f;
 }
 
 function lineText(text: Uint8Array, s: number, length: number): string {
@@ -241,22 +270,12 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     ew[2 * i + LO] = lo;
     p++;
 
-    // perms: [r-][w-][x-][sp]
+    // perms: [r-][w-][x-][sp], read as one word: its difference from "---p"
+    // gives the PERM bits, and only a valid field gives back that word.
     if (p + 5 > length) throw new LineError("truncated permissions", lineStart);
-    let f = 0;
-    c = t[p];
-    if (c === 0x72) f = PERM.read;
-    else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
-    c = t[p + 1];
-    if (c === 0x77) f |= PERM.write;
-    else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
-    c = t[p + 2];
-    if (c === 0x78) f |= PERM.exec;
-    else if (c !== CH_DASH) throw new LineError("bad permissions", lineStart);
-    c = t[p + 3];
-    if (c === 0x73) f |= PERM.shared;
-    else if (c !== 0x70) throw new LineError("bad permissions", lineStart);
-    if (t[p + 4] !== CH_SPACE) throw new LineError("expected ' ' after the permissions", lineStart);
+    w = dv.getUint32(p, true) ^ NO_PERMS;
+    let f = (w & 1) | ((w >>> 8) & 2) | ((w >>> 14) & 4) | ((w >>> 21) & 8);
+    if (PERM_WORDS[f] !== w || t[p + 4] !== CH_SPACE) f = permsOrThrow(t, p, lineStart);
     p += 5;
 
     // offset (8 digits below 2^32)
@@ -294,26 +313,34 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     ow[2 * i + LO] = lo;
     p++;
 
-    // major:minor (hex, below 2^32 each)
+    // major:minor (hex, below 2^32 each; the kernel's two digits first)
     s = p;
-    let major = 0;
-    for (;;) {
-      h = HEX_VALUE[t[p]];
-      if (!(h >= 0)) break;
-      major = major * 16 + h;
-      p++;
+    let major = t[p + 2] === CH_COLON ? HEX_PAIR[t[p] | (t[p + 1] << 8)] : -1;
+    if (major >= 0) p += 2;
+    else {
+      major = 0;
+      for (;;) {
+        h = HEX_VALUE[t[p]];
+        if (!(h >= 0)) break;
+        major = major * 16 + h;
+        p++;
+      }
     }
     c = t[p];
     if (p === s || major >= TWO_32) throw new LineError("bad device major number", lineStart);
     if (c !== CH_COLON) throw new LineError("expected ':' in the device", lineStart);
     p++;
     s = p;
-    let minor = 0;
-    for (;;) {
-      h = HEX_VALUE[t[p]];
-      if (!(h >= 0)) break;
-      minor = minor * 16 + h;
-      p++;
+    let minor = t[p + 2] === CH_SPACE ? HEX_PAIR[t[p] | (t[p + 1] << 8)] : -1;
+    if (minor >= 0) p += 2;
+    else {
+      minor = 0;
+      for (;;) {
+        h = HEX_VALUE[t[p]];
+        if (!(h >= 0)) break;
+        minor = minor * 16 + h;
+        p++;
+      }
     }
     c = t[p];
     if (p === s || minor >= TWO_32) throw new LineError("bad device minor number", lineStart);
