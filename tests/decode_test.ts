@@ -66,7 +66,7 @@ test("NameCache.getAt/putAt: names at any offset of a text, hit or miss, and a w
       const bytes = enc.encode(name);
       text.set(bytes, at);
       const hint = name.startsWith("[") ? 0 : k; // pseudo files have no inode
-      let got = cache.getAt(text, at, bytes.length, hint);
+      let got = cache.getAt(text, new DataView(text.buffer), at, bytes.length, hint);
       if (got === undefined) {
         misses++;
         got = cache.putAt(text, at, bytes.length, hint, dec.decode(bytes));
@@ -76,6 +76,26 @@ test("NameCache.getAt/putAt: names at any offset of a text, hit or miss, and a w
   }
   // 48 names in 256 slots: after the first round almost every lookup hits.
   assert.ok(misses < names.length + 10, `${misses} misses`);
+});
+
+test("NameCache.getAt: a name differing from a remembered one in any single byte (word or tail) is a miss", () => {
+  const enc = new TextEncoder();
+  const base = "/usr/lib/x86_64-linux-gnu/libz.so"; // 33 bytes: eight words and a tail byte
+  for (const at of [0, 1, 2, 3]) {
+    const cache = new NameCache();
+    const text = new Uint8Array(64);
+    text.set(enc.encode(base), at);
+    const view = new DataView(text.buffer);
+    assert.equal(cache.putAt(text, at, base.length, 7, base), base);
+    assert.equal(cache.getAt(text, view, at, base.length, 7), base);
+    for (let k = 0; k < base.length; k++) {
+      // The middle and last bytes pick the set: a change elsewhere lands in the same set.
+      const other = base.slice(0, k) + (base[k] === "x" ? "y" : "x") + base.slice(k + 1);
+      const t2 = new Uint8Array(64);
+      t2.set(enc.encode(other), at);
+      assert.equal(cache.getAt(t2, new DataView(t2.buffer), at, base.length, 7), undefined, `byte ${k} at ${at}`);
+    }
+  }
 });
 
 test("toHex gives lowercase two-digit bytes", () => {

@@ -385,7 +385,7 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       );
     }
     s = p;
-    if (c !== CH_NL) p = lineEnd(t, words, p, length);
+    if (c !== CH_NL && t[p] !== CH_NL) p = lineEnd(t, words, p, length);
     if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
     nameStart[i] = s;
     nameEnd[i] = p;

@@ -120,7 +120,7 @@ export class MapsTable {
    * a quarter of its parse).
    */
   reuse(text: Uint8Array): void {
-    this.text = text;
+    if (text !== this.text) this.text = text, this.#textView = undefined;
     this.count = 0;
     this.ordered = true;
     this.hugePageSizes.clear();
@@ -177,8 +177,10 @@ export class MapsTable {
     // A process maps few files in many VMAs: a name seen before costs a byte compare, not a decode.
     const hint = this.inode.lo(i);
     const names = this.#names ??= sharedNames ??= new NameCache();
-    const name = names.getAt(this.text, s, e - s, hint) ??
-      names.putAt(this.text, s, e - s, hint, this.#decodeName(s, e));
+    const text = this.text;
+    const view = this.#textView ??= new DataView(text.buffer, text.byteOffset, text.byteLength);
+    const name = names.getAt(text, view, s, e - s, hint) ??
+      names.putAt(text, s, e - s, hint, this.#decodeName(s, e));
     // Not UTF-8 (or a real U+FFFD): vma() keeps the raw bytes for opening the file.
     this.#lastLossy = names.lastLossy;
     return name;
@@ -186,6 +188,8 @@ export class MapsTable {
 
   /** Where names are decoded through: the backend's (kept across snapshots), else one this module shares. */
   #names: NameCache | undefined;
+  /** A DataView of the text, for comparing names a word at a time (made on first use per text). */
+  #textView: DataView | undefined;
   /** The cache names are decoded through (set by the first name when none was given). */
   get names(): NameCache | undefined {
     return this.#names;

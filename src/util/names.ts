@@ -4,6 +4,8 @@
  * @module
  */
 
+import { nativeLittleEndian } from "./bytes.ts";
+
 const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /**
@@ -81,15 +83,21 @@ export class NameCache {
 
   /**
    * The string remembered for `text[start, start + len)` (any alignment: a
-   * name in a maps text, compared byte by byte), or undefined; on a miss
-   * the caller decodes it and gives it to {@link putAt}.
+   * name in a maps text, compared a word at a time through `view`, a
+   * DataView of `text`'s bytes from its first), or undefined; on a miss the
+   * caller decodes it and gives it to {@link putAt}.
    */
-  getAt(text: Uint8Array, start: number, len: number, hint: number): string | undefined {
+  getAt(text: Uint8Array, view: DataView, start: number, len: number, hint: number): string | undefined {
     const set = setOf(hint, len, text[start + (len >> 1)], text[start + len - 1]);
     for (let slot = set; slot < set + WAYS; slot++) {
       if (this.#len[slot] !== len) continue;
+      const w = this.#words[slot];
+      const whole = len >> 2;
+      let i = 0;
+      while (i < whole && view.getInt32(start + 4 * i, nativeLittleEndian) === w[i]) i++;
+      if (i !== whole) continue;
       const b = this.#bytes[slot];
-      let j = 0;
+      let j = whole << 2;
       while (j < len && text[start + j] === b[j]) j++;
       if (j === len) return this.#hit(slot);
     }
