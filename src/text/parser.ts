@@ -187,25 +187,24 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       flags = table.flags, devMajor = table.devMajor, devMinor = table.devMinor;
       nameStart = table.nameStart, nameEnd = table.nameEnd;
     }
-    let v = 0, c = 0, d = 0, s = p, h = 0, h2 = 0, w = 0, hi = 0, lo = 0, steps = 0;
+    let v = 0, c = 0, d = 0, s = p, h = 0, h2 = 0, h3 = 0, h4 = 0, h5 = 0, h6 = 0, w = 0, w1 = 0, w2 = 0;
+    let hi = 0, lo = 0, steps = 0;
 
     // start-end. Hex fields accumulate as two 32-bit halves with integer
     // shifts (the halves the columns store), four digits a step: a double's
     // multiply-add chain costs several times more per digit. 16 digits at most.
-    // The kernel's usual widths first (12 digits, or its minimum of 8): with
-    // the delimiter where they put it, that many steps and no probing for
-    // the field's end; anything else, the general loop from the start.
-    steps = t[p + 12] === CH_DASH ? 3 : t[p + 8] === CH_DASH ? 2 : 0;
-    for (; steps > 0; steps--, p += 4) {
-      w = dv.getUint32(p, true);
-      h = HEX_PAIR[w & 0xffff];
-      h2 = HEX_PAIR[w >>> 16];
-      if ((h | h2) < 0) break;
-      hi = (hi << 16) | (lo >>> 16);
-      lo = (lo << 16) | (h << 8) | h2;
+    // The kernel's usual width first (12 digits for user space): with the
+    // delimiter where it puts it, three words in straight-line code; any
+    // other width or byte, the general loop from the start.
+    steps = 0;
+    if (t[p + 12] === CH_DASH) {
+      w = dv.getUint32(p, true), w1 = dv.getUint32(p + 4, true), w2 = dv.getUint32(p + 8, true);
+      h = HEX_PAIR[w & 0xffff], h2 = HEX_PAIR[w >>> 16], h3 = HEX_PAIR[w1 & 0xffff];
+      h4 = HEX_PAIR[w1 >>> 16], h5 = HEX_PAIR[w2 & 0xffff], h6 = HEX_PAIR[w2 >>> 16];
+      if ((h | h2 | h3 | h4 | h5 | h6) >= 0) {
+        hi = (h << 8) | h2, lo = (h3 << 24) | (h4 << 16) | (h5 << 8) | h6, p += 12, steps = -1;
+      }
     }
-    if (steps !== 0 || p === s) p = s, hi = 0, lo = 0, steps = 0;
-    else steps = -1;
     while (steps === 0 && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
@@ -230,17 +229,15 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     p++;
     s = p;
     hi = 0, lo = 0;
-    steps = t[p + 12] === CH_SPACE ? 3 : t[p + 8] === CH_SPACE ? 2 : 0;
-    for (; steps > 0; steps--, p += 4) {
-      w = dv.getUint32(p, true);
-      h = HEX_PAIR[w & 0xffff];
-      h2 = HEX_PAIR[w >>> 16];
-      if ((h | h2) < 0) break;
-      hi = (hi << 16) | (lo >>> 16);
-      lo = (lo << 16) | (h << 8) | h2;
+    steps = 0;
+    if (t[p + 12] === CH_SPACE) {
+      w = dv.getUint32(p, true), w1 = dv.getUint32(p + 4, true), w2 = dv.getUint32(p + 8, true);
+      h = HEX_PAIR[w & 0xffff], h2 = HEX_PAIR[w >>> 16], h3 = HEX_PAIR[w1 & 0xffff];
+      h4 = HEX_PAIR[w1 >>> 16], h5 = HEX_PAIR[w2 & 0xffff], h6 = HEX_PAIR[w2 >>> 16];
+      if ((h | h2 | h3 | h4 | h5 | h6) >= 0) {
+        hi = (h << 8) | h2, lo = (h3 << 24) | (h4 << 16) | (h5 << 8) | h6, p += 12, steps = -1;
+      }
     }
-    if (steps !== 0 || p === s) p = s, hi = 0, lo = 0, steps = 0;
-    else steps = -1;
     while (steps === 0 && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
@@ -278,19 +275,15 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     if (PERM_WORDS[f] !== w || t[p + 4] !== CH_SPACE) f = permsOrThrow(t, p, lineStart);
     p += 5;
 
-    // offset (8 digits below 2^32)
+    // offset (the kernel's 8 digits below 2^32 in straight-line code)
     s = p;
     hi = 0, lo = 0;
-    steps = t[p + 8] === CH_SPACE ? 2 : 0;
-    for (; steps > 0; steps--, p += 4) {
-      w = dv.getUint32(p, true);
-      h = HEX_PAIR[w & 0xffff];
-      h2 = HEX_PAIR[w >>> 16];
-      if ((h | h2) < 0) break;
-      lo = (lo << 16) | (h << 8) | h2;
+    steps = 0;
+    if (t[p + 8] === CH_SPACE) {
+      w = dv.getUint32(p, true), w1 = dv.getUint32(p + 4, true);
+      h = HEX_PAIR[w & 0xffff], h2 = HEX_PAIR[w >>> 16], h3 = HEX_PAIR[w1 & 0xffff], h4 = HEX_PAIR[w1 >>> 16];
+      if ((h | h2 | h3 | h4) >= 0) lo = (h << 24) | (h2 << 16) | (h3 << 8) | h4, p += 8, steps = -1;
     }
-    if (steps !== 0 || p === s) p = s, lo = 0, steps = 0;
-    else steps = -1;
     while (steps === 0 && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
