@@ -33,6 +33,7 @@ export class TableBuilder implements VmaColumns {
   buildIds: (string | undefined)[] | undefined;
   readonly #ids = new Map<string, number>();
   #lastName: string | undefined;
+  #emptyId = -1;
   #lastId = 0;
 
   constructor(withNames: boolean, withBuildIds: boolean, rows = INITIAL_ROWS) {
@@ -81,7 +82,11 @@ export class TableBuilder implements VmaColumns {
    */
   setName(i: number, name: string, raw: Uint8Array | undefined): void {
     let id: number;
-    if (name === this.#lastName && raw === undefined) id = this.#lastId;
+    if (name === "") {
+      // Most VMAs have no name, between the files': one id kept aside, no lookup.
+      id = this.#emptyId;
+      if (id < 0) id = this.#emptyId = this.names!.push("") - 1;
+    } else if (name === this.#lastName && raw === undefined) id = this.#lastId;
     else {
       const known = this.#ids.get(name);
       // Two different byte strings can decode to the same lossy name: keep them apart.

@@ -86,12 +86,15 @@ export class VmaTable implements Iterable<Vma> {
     this.inode = big(c.inodeWords);
     this.#startWords = c.startWords;
     this.#endWords = c.endWords;
-    this.flags = c.flags.subarray(0, n);
-    this.devMajor = c.devMajor.subarray(0, n);
-    this.devMinor = c.devMinor.subarray(0, n);
-    this.pageSize = c.pageSize.subarray(0, n);
+    // Columns of exactly n rows (a builder sized beforehand) are used as they are.
+    const rows = <T extends Uint8Array | Uint32Array | Float64Array>(a: T): T =>
+      a.length === n ? a : a.subarray(0, n) as T;
+    this.flags = rows(c.flags);
+    this.devMajor = rows(c.devMajor);
+    this.devMinor = rows(c.devMinor);
+    this.pageSize = rows(c.pageSize);
     this.names = c.names;
-    this.nameIndex = c.nameIndex?.subarray(0, n);
+    this.nameIndex = c.nameIndex && rows(c.nameIndex);
     this.#rawNames = c.rawNames;
     this.#buildIds = c.buildIds;
   }
