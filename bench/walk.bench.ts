@@ -3,8 +3,10 @@
  * on the ioctl and the text backend, the floors (a bare ioctl walk through
  * procmap's own binding: struct written, start and end read back, the name
  * left as bytes; the bare read of the whole text through it, unparsed;
- * the loop over a table taken beforehand, what reading its columns costs), and the idiomatic baseline (read the file, regex per
- * line); and bench/ref.c's walks in this process, interleaved with them.
+ * the loop over a table taken beforehand, what reading its columns costs;
+ * fresh columns for a table of that size, what allocating them costs), and
+ * the idiomatic baseline (read the file, regex per line); and bench/ref.c's
+ * walks in this process, interleaved with them.
  * Every loop reads what a caller reads (start, end, name). Cost per VMA.
  * @module
  */
@@ -82,6 +84,18 @@ for (const target of suite.config.targets) {
     sink(len);
   };
   const count = [...ioctl.vmasSync()].length;
+  // The columns' floor: what fresh typed-array columns for a table of `count` named rows cost
+  // in this runtime before anything fills them (one ArrayBuffer: four u64 columns, page sizes,
+  // devices and name indices, flags; and a view of each), as every table() pays for its own.
+  const freshColumns = () => {
+    const buf = new ArrayBuffer(count * 53);
+    const u64 = (k: number) => new BigUint64Array(buf, 8 * k * count, count);
+    const u32 = (k: number) => new Uint32Array(buf, (40 + 4 * k) * count, count);
+    const n = u64(0).length + u64(1).length + u64(2).length + u64(3).length +
+      new Float64Array(buf, 32 * count, count).length + u32(0).length + u32(1).length + u32(2).length +
+      new Uint8Array(buf, 52 * count, count).length;
+    sink(n);
+  };
   check(count === [...text.vmasSync()].length, "both backends see the same VMAs");
   check(count === ioctl.table().length && count === text.table().length, "tables see the same VMAs");
   check(count === readMapsBaseline(target.pid).length, "the baseline sees the same VMAs");
@@ -98,6 +112,9 @@ for (const target of suite.config.targets) {
       suite.cTask("walk-ioctl", fd, undefined, count),
       suite.cTask("walk-text", fd, undefined, count),
     ]);
+    // Apart: freeing thousands of backing stores goes on in the background and slowed the
+    // tasks interleaved with it (Deno's text walk by a tenth).
+    await suite.measure("walk", target, [{ name: "fresh columns (floor)", ops: count, fn: freshColumns }]);
   } finally {
     libc.close(fd);
   }
