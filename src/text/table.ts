@@ -174,7 +174,7 @@ export class MapsTable {
     const s = this.nameStart[i];
     const e = this.nameEnd[i];
     if (e === s) return "";
-    // A process maps few files in many VMAs: a name seen before costs a byte compare, not a decode.
+    // A process maps few files in many VMAs: a name seen before costs a compare, not a decode.
     const hint = this.inode.lo(i);
     const names = this.#names ??= sharedNames ??= new NameCache();
     const text = this.text;

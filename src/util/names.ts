@@ -47,7 +47,7 @@ function setOf(hint: number, len: number, mid: number | undefined, last: number 
  * a word-by-word comparison (a few ns) instead of a decode and a new string.
  * Four-way set-associative (names that share a set, alternating as a
  * process's files do, all stay), replaced round-robin on a miss; a hit is
- * always verified byte for byte.
+ * always verified against every byte.
  */
 export class NameCache {
   readonly #len = new Int32Array(NAME_SLOTS).fill(-1);
