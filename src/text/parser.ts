@@ -188,7 +188,8 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       nameStart = table.nameStart, nameEnd = table.nameEnd;
     }
     let v = 0, c = 0, d = 0, s = p, h = 0, h2 = 0, h3 = 0, h4 = 0, h5 = 0, h6 = 0, w = 0, w1 = 0, w2 = 0;
-    let hi = 0, lo = 0, steps = 0;
+    // fast: the field was read whole by the fast path for its usual width.
+    let hi = 0, lo = 0, fast = false;
 
     // start-end. Hex fields accumulate as two 32-bit halves with integer
     // shifts (the halves the columns store), four digits a step: a double's
@@ -196,16 +197,15 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     // The kernel's usual width first (12 digits for user space): with the
     // delimiter where it puts it, three words in straight-line code; any
     // other width or byte, the general loop from the start.
-    steps = 0;
     if (t[p + 12] === CH_DASH) {
       w = dv.getUint32(p, true), w1 = dv.getUint32(p + 4, true), w2 = dv.getUint32(p + 8, true);
       h = HEX_PAIR[w & 0xffff], h2 = HEX_PAIR[w >>> 16], h3 = HEX_PAIR[w1 & 0xffff];
       h4 = HEX_PAIR[w1 >>> 16], h5 = HEX_PAIR[w2 & 0xffff], h6 = HEX_PAIR[w2 >>> 16];
       if ((h | h2 | h3 | h4 | h5 | h6) >= 0) {
-        hi = (h << 8) | h2, lo = (h3 << 24) | (h4 << 16) | (h5 << 8) | h6, p += 12, steps = -1;
+        hi = (h << 8) | h2, lo = (h3 << 24) | (h4 << 16) | (h5 << 8) | h6, p += 12, fast = true;
       }
     }
-    while (steps === 0 && p <= last4) {
+    while (!fast && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
       h2 = HEX_PAIR[w >>> 16];
@@ -214,7 +214,7 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       lo = (lo << 16) | (h << 8) | h2;
       p += 4;
     }
-    if (steps === 0) {
+    if (!fast) {
       h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
       if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
       h = HEX_VALUE[t[p]];
@@ -229,16 +229,16 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     p++;
     s = p;
     hi = 0, lo = 0;
-    steps = 0;
+    fast = false;
     if (t[p + 12] === CH_SPACE) {
       w = dv.getUint32(p, true), w1 = dv.getUint32(p + 4, true), w2 = dv.getUint32(p + 8, true);
       h = HEX_PAIR[w & 0xffff], h2 = HEX_PAIR[w >>> 16], h3 = HEX_PAIR[w1 & 0xffff];
       h4 = HEX_PAIR[w1 >>> 16], h5 = HEX_PAIR[w2 & 0xffff], h6 = HEX_PAIR[w2 >>> 16];
       if ((h | h2 | h3 | h4 | h5 | h6) >= 0) {
-        hi = (h << 8) | h2, lo = (h3 << 24) | (h4 << 16) | (h5 << 8) | h6, p += 12, steps = -1;
+        hi = (h << 8) | h2, lo = (h3 << 24) | (h4 << 16) | (h5 << 8) | h6, p += 12, fast = true;
       }
     }
-    while (steps === 0 && p <= last4) {
+    while (!fast && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
       h2 = HEX_PAIR[w >>> 16];
@@ -247,7 +247,7 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       lo = (lo << 16) | (h << 8) | h2;
       p += 4;
     }
-    if (steps === 0) {
+    if (!fast) {
       h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
       if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
       h = HEX_VALUE[t[p]];
@@ -278,13 +278,13 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
     // offset (the kernel's 8 digits below 2^32 in straight-line code)
     s = p;
     hi = 0, lo = 0;
-    steps = 0;
+    fast = false;
     if (t[p + 8] === CH_SPACE) {
       w = dv.getUint32(p, true), w1 = dv.getUint32(p + 4, true);
       h = HEX_PAIR[w & 0xffff], h2 = HEX_PAIR[w >>> 16], h3 = HEX_PAIR[w1 & 0xffff], h4 = HEX_PAIR[w1 >>> 16];
-      if ((h | h2 | h3 | h4) >= 0) lo = (h << 24) | (h2 << 16) | (h3 << 8) | h4, p += 8, steps = -1;
+      if ((h | h2 | h3 | h4) >= 0) lo = (h << 24) | (h2 << 16) | (h3 << 8) | h4, p += 8, fast = true;
     }
-    while (steps === 0 && p <= last4) {
+    while (!fast && p <= last4) {
       w = dv.getUint32(p, true);
       h = HEX_PAIR[w & 0xffff];
       h2 = HEX_PAIR[w >>> 16];
@@ -293,7 +293,7 @@ function parseInto(table: MapsTable, t: Uint8Array, length: number): void {
       lo = (lo << 16) | (h << 8) | h2;
       p += 4;
     }
-    if (steps === 0) {
+    if (!fast) {
       h = HEX_PAIR[t[p] | (t[p + 1] << 8)];
       if (h >= 0) hi = (hi << 8) | (lo >>> 24), lo = (lo << 8) | h, p += 2;
       h = HEX_VALUE[t[p]];
