@@ -250,7 +250,7 @@ export class IoctlBackend implements Backend {
     const row = table.count - 1;
     // Only the x86_64 vsyscall page is a gate. Any other last row is an
     // ordinary VMA, which may since have been unmapped: never keep it.
-    if (table.start.big[row] !== VSYSCALL_START || table.name(row) !== "[vsyscall]") return null;
+    if (!table.endsWithGate() || table.name(row) !== "[vsyscall]") return null;
     // And only if the ioctl does not know it. Errors (ESRCH: it exited) are
     // not "no gate area".
     const r = this.#call(VSYSCALL_START, 0);
