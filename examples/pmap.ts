@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { ProcMaps, type SmapsEntry, type Vma } from "../mod.ts";
-import { escapeName, parseCli, parsePid, readProcFile, reportError, usageError } from "./cli.ts";
+import { escapeName, messagePrefix, parseCli, parsePid, readProcFile, reportError, usageError } from "./cli.ts";
 import { knownLayout, parseLayout, smapsColumns, type SmapsLayout } from "./smaps_columns.ts";
 
 const PROG = "pmap";
@@ -21,11 +21,16 @@ Prints the memory map of each process, as procps pmap does.
                       writeable/private and shared totals
   -q, --quiet         no column header and no totals
   -p, --show-path     the whole path of each file, not its last component
+  -A, --range <low>[,<high>]
+                      only the mappings that overlap addresses low to high
+                      (hex; either may be left out; one address: that one)
   --build-id          each file's ELF build ID (default and -d formats)
-  --json              one JSON document (an array for several processes);
-                      names raw, sizes in bytes
+  --json              one JSON object per process per line: its VMAs as
+                      the library's JSON (names raw, sizes in bytes)
   --backend <b>       auto (default), ioctl or text
-Names appear as the kernel's maps print them (a newline as \\012).`;
+Names appear as the kernel's maps print them (a newline as \\012).
+Exit status: 0, or 1 when a process could not be shown (procps pmap: 42 when
+none could, 1 when some could not), 2 for a bad argument.`;
 
 const { values: opt, positionals } = parseCli(PROG, USAGE, {
   extended: { type: "boolean", short: "x" },
@@ -33,6 +38,7 @@ const { values: opt, positionals } = parseCli(PROG, USAGE, {
   device: { type: "boolean", short: "d" },
   quiet: { type: "boolean", short: "q" },
   "show-path": { type: "boolean", short: "p" },
+  range: { type: "string", short: "A" },
   "build-id": { type: "boolean" },
   json: { type: "boolean" },
   backend: { type: "string" },
@@ -55,6 +61,27 @@ const pids = positionals.map((a) => parsePid(PROG, a));
 const smaps = opt.extended || xLevel > 0;
 const showPath = opt["show-path"] ?? false;
 const quiet = opt.quiet ?? false;
+const range = opt.range === undefined ? undefined : parseRange(opt.range);
+
+/**
+ * `-A low,high` as procps reads it: hex (with or without 0x), either side
+ * may be empty (0 and the top of the address space), one address alone is
+ * both ends.
+ */
+function parseRange(arg: string): { low: bigint; high: bigint } {
+  const comma = arg.indexOf(",");
+  const [a, b] = comma < 0 ? [arg, arg] : [arg.slice(0, comma), arg.slice(comma + 1)];
+  const hex = (x: string, dflt: bigint) => {
+    if (x === "") return dflt;
+    const m = /^(?:0[xX])?([0-9a-fA-F]{1,16})$/.exec(x);
+    if (!m) usageError(PROG, `-A needs hex addresses low,high, not ${JSON.stringify(arg)}`);
+    return BigInt("0x" + m[1]);
+  };
+  return { low: hex(a, 0n), high: hex(b, (1n << 64n) - 1n) };
+}
+
+/** Whether `v` is shown under -A: procps skips a VMA ending at or below low, and stops at one starting above high. */
+const inRange = (v: Vma) => range === undefined || (v.end - 1n >= range.low && v.start <= range.high);
 
 const hex = (n: bigint | number, width: number) => n.toString(16).padStart(width, "0");
 const kb = (bytes: bigint | number | undefined) => (BigInt(bytes ?? 0) >> 10n).toString();
@@ -148,7 +175,9 @@ function kernelLayout(first: SmapsEntry | undefined): SmapsLayout {
   const raw = readProcFile("/proc/self/smaps", 65536);
   const layout = raw && parseLayout(new TextDecoder().decode(raw));
   if (layout && layout.fields.length > 0) return layout;
-  console.error(`${PROG}: cannot read /proc/self/smaps for the kernel's field order: showing the fields it knows`);
+  console.error(
+    `${messagePrefix(PROG)}: cannot read /proc/self/smaps for the kernel's field order: showing the fields it knows`,
+  );
   return knownLayout(first);
 }
 
@@ -212,20 +241,27 @@ function sum(xs: bigint[]): bigint {
   return xs.reduce((s, x) => s + x, 0n);
 }
 
-/** One process as JSON: names raw, sizes in bytes, the pid a number. */
+/**
+ * One process as JSON: each VMA as `Vma.toJSON()` gives it (with -x/-X/-XX
+ * its smaps figures in bytes as `memory`), the pid a number.
+ */
 function toJson(pid: number, cmd: string, backendUsed: string, vmas: Vma[], entries: SmapsEntry[] | undefined) {
   return {
     pid,
     cmdline: cmd,
     backend: backendUsed,
     totalKb: Number(sum(vmas.map((v) => v.size)) / 1024n),
-    vmas: entries ? entries.map(({ vma, ...memory }) => ({ ...vma.toJSON(), memory })) : vmas.map((v) => v.toJSON()),
+    vmas: entries
+      ? entries.map((e) => {
+        const { vma, ...memory } = e.toJSON();
+        return { ...(vma as object), memory };
+      })
+      : vmas.map((v) => v.toJSON()),
   };
 }
 
 function main(): number {
   let status = 0;
-  const docs: unknown[] = [];
   for (const p of pids) {
     const pid = p === "self" ? process.pid : p;
     try {
@@ -234,13 +270,13 @@ function main(): number {
       let entries: SmapsEntry[] | undefined;
       let vmas: Vma[];
       if (smaps) {
-        entries = [...maps.smapsSync()];
+        entries = [...maps.smapsSync()].filter((e) => inRange(e.vma));
         vmas = entries.map((e) => e.vma);
       } else {
-        vmas = [...maps.vmasSync({ buildId: opt["build-id"] ?? false })];
+        vmas = [...maps.vmasSync({ buildId: opt["build-id"] ?? false })].filter(inRange);
       }
       if (opt.json) {
-        docs.push(toJson(pid, cmd, maps.backend, vmas, entries));
+        console.log(JSON.stringify(toJson(pid, cmd, maps.backend, vmas, entries)));
         continue;
       }
       console.log(`${pid}:   ${cmd}`);
@@ -252,7 +288,6 @@ function main(): number {
       status = reportError(PROG, e);
     }
   }
-  if (opt.json) console.log(JSON.stringify(pids.length === 1 ? docs[0] ?? null : docs, null, 2));
   return status;
 }
 

@@ -2,15 +2,24 @@
 /**
  * procfs_query: resolve sampled addresses of a process to (file offset,
  * name, build ID), as the kernel's PROCMAP_QUERY demo tool
- * (tools/testing/selftests/proc/procfs_query) does.
+ * (tools/testing/selftests/proc/procfs_query) does, then the function and
+ * source line (`in FUNCTION at FILE:LINE`) where the file has them.
  *
  *   deno run --allow-ffi --allow-read examples/procfs_query.ts -p <pid> -f addrs.txt [-Q|-T] [-b] [-B N] [-q] [-v] [--json]
  *   some-sampler | bun examples/procfs_query.ts -p <pid>
  */
 import process from "node:process";
-import { readFileSync } from "node:fs";
-import { ProcMaps, type Resolved } from "../mod.ts";
-import { escapeName, parseCli, parseCount, parsePid, reportError, usageError } from "./cli.ts";
+import { ProcMaps, type Resolved, type Symbolized } from "../mod.ts";
+import {
+  escapeName,
+  messagePrefix,
+  parseCli,
+  parseCount,
+  parsePid,
+  readInputFile,
+  reportError,
+  usageError,
+} from "./cli.ts";
 
 const PROG = "procfs_query";
 const USAGE = `usage: procfs_query.ts [-p <pid|self>] [-f <file>] [-Q | -T] [-b] [-B <runs>] [-q] [-v] [--json]
@@ -18,6 +27,7 @@ const USAGE = `usage: procfs_query.ts [-p <pid|self>] [-f <file>] [-Q | -T] [-b]
 Reads hex addresses (one per line, "0x"/"0X" optional, '#' starts a comment)
 from <file> or standard input and resolves each in process <pid> (default:
 this one):  addr -> start-end perms offset name [build id] file offset / ELF address
+            in FUNCTION at FILE:LINE (the innermost source frame, where known)
 
   -p, --pid <pid>        the process
   -f, --addrs-path <f>   file with the addresses (default: standard input, not a terminal)
@@ -28,7 +38,8 @@ this one):  addr -> start-end perms offset name [build id] file offset / ELF add
   -B, --benchmark <runs> resolve <runs> times; times on standard error
   -q, --quiet            no per-address output
   -v, --verbose          dump every VMA of the process first
-  --json                 one JSON document instead of text (names raw)
+  --json                 one JSON object per address per line instead of text
+                         (resolve()'s result as JSON, names raw)
 A summary (and with -B the timing) goes to standard error; names appear as
 the kernel's maps print them (a newline as \\012).`;
 
@@ -56,18 +67,7 @@ function readInput(): string {
   if (file === undefined && process.stdin.isTTY) {
     usageError(PROG, "no -f <file> given and standard input is a terminal: give -f, or pipe addresses in");
   }
-  try {
-    return readFileSync(file ?? 0, "utf8");
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const what = file === undefined ? "standard input" : file;
-    if (err.name === "NotCapable" || err.name === "PermissionDenied") {
-      console.error(`${PROG}: reading ${what} needs Deno's --allow-read (deno run --allow-ffi --allow-read ...)`);
-    } else {
-      console.error(`${PROG}: cannot read ${what}: ${err.code ?? err.message}`);
-    }
-    process.exit(1);
-  }
+  return readInputFile(PROG, file);
 }
 
 const HEX = /^(?:0[xX])?([0-9a-fA-F]{1,16})$/;
@@ -84,16 +84,18 @@ function parseAddresses(text: string): bigint[] {
     const m = HEX.exec(line);
     if (!m) {
       if (++bad <= 20) {
-        console.error(`${PROG}: ${file ?? "<stdin>"}:${i + 1}: not a hex address: ${JSON.stringify(raw)}`);
+        console.error(
+          `${messagePrefix(PROG)}: ${file ?? "<stdin>"}:${i + 1}: not a hex address: ${JSON.stringify(raw)}`,
+        );
       }
       return;
     }
     out.push(BigInt("0x" + m[1]));
   });
-  if (bad > 20) console.error(`${PROG}: ... and ${bad - 20} more bad lines`);
+  if (bad > 20) console.error(`${messagePrefix(PROG)}: ... and ${bad - 20} more bad lines`);
   if (bad > 0) process.exit(2);
   if (out.length === 0) {
-    console.error(`${PROG}: no addresses in ${file ?? "standard input"}`);
+    console.error(`${messagePrefix(PROG)}: no addresses in ${file ?? "standard input"}`);
     process.exit(1);
   }
   return out;
@@ -101,16 +103,25 @@ function parseAddresses(text: string): bigint[] {
 
 const hex = (n: bigint) => "0x" + n.toString(16);
 
-function describe(r: Resolved | null, addr: bigint): string {
+/** ` in FUNCTION at FILE:LINE` of the address's innermost frame (or just the function, or nothing). */
+function sourceOf(s: Symbolized | null): string {
+  const sym = s?.symbol;
+  if (!sym) return "";
+  const f = sym.frames?.[0];
+  if (!f) return ` in ${escapeName(sym.demangled)}`;
+  return ` in ${escapeName(f.demangled)} at ${escapeName(f.file ?? "??")}:${f.line === 0 ? "?" : f.line}`;
+}
+
+function describe(r: Resolved | null, addr: bigint, s: Symbolized | null): string {
   if (!r) return `${hex(addr)} -> <unmapped>`;
   const v = r.vma;
-  let s = `${hex(addr)} -> ${v.start.toString(16)}-${v.end.toString(16)} ${v.perms} ` +
+  let line = `${hex(addr)} -> ${v.start.toString(16)}-${v.end.toString(16)} ${v.perms} ` +
     `${v.offset.toString(16).padStart(8, "0")} ${escapeName(r.name) || "[anon]"}`;
-  if (r.buildId) s += ` (build id ${r.buildId})`;
-  if (r.fileOffset !== undefined) s += ` file offset ${hex(r.fileOffset)}`;
-  if (r.elfAddr !== undefined) s += ` elf addr ${hex(r.elfAddr)}`;
-  if (r.reasonText && r.fileOffset === undefined) s += ` [${r.reasonText}]`;
-  return s;
+  if (r.buildId) line += ` (build id ${r.buildId})`;
+  if (r.fileOffset !== undefined) line += ` file offset ${hex(r.fileOffset)}`;
+  if (r.elfAddr !== undefined) line += ` elf addr ${hex(r.elfAddr)}`;
+  if (r.reasonText && r.fileOffset === undefined) line += ` [${r.reasonText}]`;
+  return line + sourceOf(s);
 }
 
 function main(): number {
@@ -128,29 +139,13 @@ function main(): number {
     const totalMs = performance.now() - t0;
     const ms = totalMs / runs;
     if (opt.json) {
-      const json = (r: Resolved | null, i: number) =>
-        r && {
-            addr: hex(r.addr),
-            kind: r.kind,
-            vma: r.vma,
-            name: r.name,
-            buildId: r.buildId ?? null,
-            fileOffset: r.fileOffset === undefined ? null : hex(r.fileOffset),
-            elfAddr: r.elfAddr === undefined ? null : hex(r.elfAddr),
-            reason: r.reason ?? null,
-            reasonText: r.reasonText ?? null,
-          } || { addr: hex(addrs[i]), unmapped: true };
-      const doc = {
-        pid: pid === "self" ? process.pid : pid,
-        backend: maps.backend,
-        strategy: plan.strategy,
-        planReason: plan.reason,
-        runs,
-        ms,
-      };
-      console.log(JSON.stringify({ ...doc, results: results.map(json) }, null, 2));
+      // One line per address: the library's JSON of its result (bigints as "0x" hex), or the address alone.
+      const lines = results.map((r, i) => JSON.stringify(r ?? { addr: hex(addrs[i]), unmapped: true }));
+      if (!opt.quiet) console.log(lines.join("\n"));
     } else if (!opt.quiet) {
-      results.forEach((r, i) => console.log(describe(r, addrs[i])));
+      // The function and source line of each address (once, outside any -B timing).
+      const syms = maps.symbolize(addrs, { strategy });
+      results.forEach((r, i) => console.log(describe(r, addrs[i], syms[i])));
     }
     const mapped = results.filter((r) => r !== null).length;
     console.error(

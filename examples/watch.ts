@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { ProcMaps, ProcMapsError, type Vma } from "../mod.ts";
-import { parseCli, parseCount, parsePid, reportError, usageError } from "./cli.ts";
+import { messagePrefix, parseCli, parseCount, parsePid, reportError, usageError } from "./cli.ts";
 
 const PROG = "watch";
 const USAGE = `usage: watch.ts <pid|self> [--interval <ms>] [--count <n>] [--rss] [--json]
@@ -17,11 +17,12 @@ Samples the process's VMAs every <ms> milliseconds (default 1000), <n> times
 (default: until the process exits or Ctrl-C), and prints "+ <vma>" for each
 new mapping and "- <vma>" for each one gone (names as the kernel's maps print
 them, a newline as \\012). A process that execs is followed into its new
-program ("exec: ..." line). --rss also prints "rss <kB> kB (<+/-kB>)" when
+program: one "exec: ..." line, and the changes after it are the new
+program's. --rss also prints "rss <kB> kB (<+/-kB>)" when
 the resident size changes (and at the first sample). --json prints one JSON
 object per change: {"sample":i,"change":"+"|"-","vma":{...}} or
 {"sample":i,"change":"rss","rss":<bytes>,"delta":<bytes>} or
-{"sample":i,"change":"exec","vmas":<n>}.`;
+{"sample":i,"change":"exec","vmas":[<the new program's VMAs>]}.`;
 
 const { values: opt, positionals } = parseCli(PROG, USAGE, {
   interval: { type: "string" },
@@ -56,6 +57,7 @@ async function main(): Promise<number> {
     for (let sample = 0; sample < count && !ac.signal.aborted; sample++) {
       if (sample > 0) await sleep(interval);
       const current = new Map<string, Vma>();
+      let execed = false;
       try {
         for await (const v of maps.vmas({ signal: ac.signal })) current.set(keyOf(v), v);
       } catch (e) {
@@ -65,15 +67,20 @@ async function main(): Promise<number> {
         maps.close();
         maps = ProcMaps.open(pid);
         for await (const v of maps.vmas({ signal: ac.signal })) current.set(keyOf(v), v);
-        if (json) console.log(JSON.stringify({ sample, change: "exec", vmas: current.size }));
+        // One line for the exec, not a "-" for every VMA of the old program and a "+" for every one of the new.
+        execed = true;
+        // (In JSON the exec event carries the new map, so the stream alone still rebuilds it.)
+        if (json) console.log(JSON.stringify({ sample, change: "exec", vmas: [...current.values()] }));
         else console.log(`exec: process ${pid} replaced its program; following it (${current.size} VMAs)`);
       }
       const report = (change: "+" | "-", v: Vma) =>
         console.log(json ? JSON.stringify({ sample, change, vma: v }) : `${change} ${v.toString()}`);
       if (sample === 0 && !json) console.log(`watching ${pid}: ${current.size} VMAs`);
       // (In JSON the first sample lists every VMA as new, so the stream alone rebuilds the map.)
-      for (const [k, v] of previous) if (!current.has(k)) report("-", v);
-      if (sample > 0 || json) { for (const [k, v] of current) if (!previous.has(k)) report("+", v); }
+      if (!execed) {
+        for (const [k, v] of previous) if (!current.has(k)) report("-", v);
+        if (sample > 0 || json) { for (const [k, v] of current) if (!previous.has(k)) report("+", v); }
+      }
       previous = current;
       if (opt.rss) {
         const rss = maps.rollup().rss ?? 0;
@@ -91,8 +98,10 @@ async function main(): Promise<number> {
       // The process ended while watched: the normal end of a watch.
       console.error(
         e.reason === "reused"
-          ? `${PROG}: process ${pid} has exited (its pid now belongs to another process, which is not followed)`
-          : `${PROG}: process ${pid} has exited`,
+          ? `${
+            messagePrefix(PROG)
+          }: process ${pid} has exited (its pid now belongs to another process, which is not followed)`
+          : `${messagePrefix(PROG)}: process ${pid} has exited`,
       );
       return 0;
     }

@@ -32,6 +32,8 @@ const symbols = {
   // long syscall(long number, ...), as openat2(int dirfd, const char *path, struct open_how *how, size_t size);
   // an int result is exact (a descriptor or -1)
   syscall: { args: ["i64", "i64", "ptr", "ptr", "u64"], returns: "i32" },
+  // ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size); sizes stay < 2^31, so i32 is exact
+  readlinkat: { args: ["i32", "ptr", "ptr", "u64"], returns: "i32" },
   // int close(int fd)
   close: { args: ["i32"], returns: "i32" },
   // ssize_t pread(int fd, void *buf, size_t count, off_t offset); counts stay < 2^31, so i32 is exact
@@ -69,6 +71,7 @@ export function load(): Libc {
   return libcOver({ runtime: "bun", binding: "bun", arch: normaliseArch(process.arch), os: process.platform }, {
     openat: (dirfd, path, flags) => n(s.openat(dirfd, path, flags, 0)),
     openat2: (dirfd, path, how) => n(s.syscall(SYS_OPENAT2, dirfd, path, how, how.length)),
+    readlinkat: (dirfd, path, buf) => n(s.readlinkat(dirfd, path, buf, buf.length)),
     close: (fd) => n(s.close(fd)),
     pread: (fd, buf, offset) => n(s.pread(fd, buf, buf.length, offset)),
     ioctl: (fd, request, arg) => n(s.ioctl(fd, request, arg)),

@@ -29,6 +29,8 @@ export interface RawLibc {
    * the binding cannot make the call.
    */
   openat2?(dirfd: number, path: Uint8Array, how: Uint8Array): number;
+  /** `ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)` with size `buf.length`. */
+  readlinkat(dirfd: number, path: Uint8Array, buf: Uint8Array): number;
   /** `int close(int fd)` */
   close(fd: number): number;
   /** `ssize_t pread(int fd, void *buf, size_t count, off_t offset)` with count `buf.length`. */
@@ -84,6 +86,7 @@ export function libcOver(info: BindingInfo, raw: RawLibc): Libc {
         return check(openat2(dirfd, cString(path), how));
       }
       : () => -ENOSYS,
+    readlinkAt: (dirfd, path, buf) => check(raw.readlinkat(dirfd, cString(path), buf)),
     close: (fd) => check(raw.close(fd)),
     pread: (fd, buf, offset) => check(raw.pread(fd, buf, offset)),
     ioctl: (fd, request, arg) => check(raw.ioctl(fd, request, arg)),

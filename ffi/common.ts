@@ -37,6 +37,13 @@ export function decodeStatx(buf: Uint8Array, out: FileId): void {
   out.devMajor = v.getUint32(136, le); // stx_dev_major
   out.devMinor = v.getUint32(140, le); // stx_dev_minor
   out.mountId = mask & STATX_MNT_ID ? v.getBigUint64(144, le) : 0n; // stx_mnt_id (Linux 5.8+)
+  out.mtimeNs = timestamp(v, 112, le); // stx_mtime
+  out.ctimeNs = timestamp(v, 96, le); // stx_ctime
+}
+
+/** A `struct statx_timestamp` (s64 seconds, u32 nanoseconds) in nanoseconds since the epoch. */
+function timestamp(v: DataView, at: number, le: boolean): bigint {
+  return v.getBigInt64(at, le) * 1_000_000_000n + BigInt(v.getUint32(at + 8, le));
 }
 
 /** True on little-endian machines (every architecture procmap drives the ioctl on). */

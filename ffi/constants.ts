@@ -51,9 +51,21 @@ export const SYS_OPENAT2 = 437;
 /** `sizeof(struct open_how)`: flags, mode and resolve, three u64s. */
 export const OPEN_HOW_SIZE = 24;
 
-/** STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_INO | STATX_SIZE | STATX_MNT_ID (device numbers always come). */
-export const STATX_MASK = 0x1 | 0x2 | 0x4 | 0x8 | 0x100 | 0x200 | 0x1000;
+/**
+ * STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_MTIME | STATX_CTIME | STATX_INO | STATX_SIZE |
+ * STATX_MNT_ID (device numbers always come).
+ */
+export const STATX_MASK = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x1000;
 /** `STATX_MNT_ID` (Linux 5.8+): whether `stx_mnt_id` was filled in. */
 export const STATX_MNT_ID = 0x1000;
+/** `S_IFMT`: the file-type bits of a mode. */
+export const S_IFMT = 0o170000;
+/** `S_IFREG`: a regular file. */
+export const S_IFREG = 0o100000;
+/** `S_IFDIR`: a directory. */
+export const S_IFDIR = 0o040000;
+/** `S_IFLNK`: a symbolic link (an `O_PATH | O_NOFOLLOW` descriptor can name one). */
+export const S_IFLNK = 0o120000;
+
 /** `sizeof(struct statx)`, the same on every architecture. */
 export const STATX_BUFFER_SIZE = 256;

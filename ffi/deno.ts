@@ -15,6 +15,8 @@ const symbols = {
   // long syscall(long number, ...), as openat2(int dirfd, const char *path, struct open_how *how, size_t size);
   // an int result is exact (a descriptor or -1)
   syscall: { parameters: ["i64", "i64", "buffer", "buffer", "u64"], result: "i32" },
+  // ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size); sizes stay < 2^31, so i32 is exact
+  readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i32" },
   // int close(int fd)
   close: { parameters: ["i32"], result: "i32" },
   // ssize_t pread(int fd, void *buf, size_t count, off_t offset); counts stay < 2^31, so i32 is exact
@@ -77,6 +79,7 @@ export function load(): Libc {
   return libcOver({ runtime: "deno", binding: "deno", arch: Deno.build.arch, os: Deno.build.os }, {
     openat: (dirfd, path, flags) => s.openat(dirfd, path, flags, 0),
     openat2: (dirfd, path, how) => s.syscall(BigInt(SYS_OPENAT2), BigInt(dirfd), path, how, BigInt(how.length)),
+    readlinkat: (dirfd, path, buf) => s.readlinkat(dirfd, path, buf, BigInt(buf.length)),
     close: (fd) => s.close(fd),
     pread: (fd, buf, offset) => s.pread(fd, buf, BigInt(buf.length), BigInt(offset)),
     ioctl: (fd, request, arg) => s.ioctl(fd, request, arg),

@@ -50,6 +50,12 @@ export interface Libc {
    * when a `RESOLVE_*` restriction refuses the path.
    */
   openat2(dirfd: number, path: string | Uint8Array, flags: number, resolve: number): number;
+  /**
+   * `readlinkat(dirfd, path, buf, buf.length)`: the bytes of the symbolic
+   * link's text written to `buf` (cut at its length, as readlink cuts), or
+   * -errno (`-EINVAL` when `path` is not a symbolic link).
+   */
+  readlinkAt(dirfd: number, path: string | Uint8Array, buf: Uint8Array): number;
   /** `close(fd)`: 0 or -errno. */
   close(fd: number): number;
   /** `pread(fd, buf, buf.length, offset)`: bytes read (0 at end of file) or -errno. */
@@ -97,13 +103,28 @@ export interface FileId {
   nlink: number;
   /** Size in bytes (`stx_size`). */
   size: bigint;
+  /** Last modification of the contents, in nanoseconds since the epoch (`stx_mtime`; the owner can set it). */
+  mtimeNs: bigint;
+  /** Last change of contents or metadata, in nanoseconds since the epoch (`stx_ctime`; no one can set it). */
+  ctimeNs: bigint;
   /** Owner (`stx_uid`), as this process's user namespace sees it. */
   uid: number;
 }
 
 /** A {@link FileId} to fill in (every field zero). */
 export function emptyFileId(): FileId {
-  return { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n, nlink: 0, size: 0n, uid: 0 };
+  return {
+    devMajor: 0,
+    devMinor: 0,
+    inode: 0n,
+    mode: 0,
+    mountId: 0n,
+    nlink: 0,
+    size: 0n,
+    uid: 0,
+    mtimeNs: 0n,
+    ctimeNs: 0n,
+  };
 }
 
 /**

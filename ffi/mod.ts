@@ -7,10 +7,16 @@ import type { Libc } from "./libc.ts";
 import { load as loadDeno } from "./deno.ts";
 import { load as loadBun } from "./bun.ts";
 import { load as loadNode } from "./node.ts";
+import { type PerfCalls, perfEventOpenNumber } from "./perf.ts";
+import { load as loadPerfDeno } from "./perf_deno.ts";
+import { load as loadPerfBun } from "./perf_bun.ts";
+import { load as loadPerfNode } from "./perf_node.ts";
 
 export type { Arch, FileId, Libc } from "./libc.ts";
+export type { PerfCalls } from "./perf.ts";
 export { emptyFileId, FfiPermissionError } from "./libc.ts";
 export * from "./constants.ts";
+export { readEnv } from "./env.ts";
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 
@@ -39,4 +45,23 @@ export function setLibcForTesting(next: Libc): Libc {
   const prev = getLibc();
   libc = next;
   return prev;
+}
+
+let perf: PerfCalls | undefined;
+
+/**
+ * The profiler's calls (perf_event_open, mmap, ioctl, memory views) for this
+ * runtime, loaded on first use. Throws an Error saying why where they cannot
+ * be had: a CPU other than x86_64, Node.js without node:ffi, Deno without
+ * `--allow-ffi`.
+ */
+export function getPerf(): PerfCalls {
+  if (perf) return perf;
+  const arch = getLibc().arch;
+  const nr = perfEventOpenNumber(arch);
+  if (nr === undefined) {
+    throw new Error(`the profiler runs on x86_64 only (this CPU is ${arch}): see ffi/perf.ts`);
+  }
+  const load = g.Deno !== undefined ? loadPerfDeno : g.Bun !== undefined ? loadPerfBun : loadPerfNode;
+  return perf = load(nr);
 }

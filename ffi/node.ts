@@ -32,6 +32,8 @@ const symbols = {
   // long syscall(long number, ...), as openat2(int dirfd, const char *path, struct open_how *how, size_t size);
   // an int result is exact (a descriptor or -1)
   syscall: { return: "int32", arguments: ["int64", "int64", "buffer", "buffer", "uint64"] },
+  // ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size); sizes stay < 2^31, so int32 is exact
+  readlinkat: { return: "int32", arguments: ["int32", "buffer", "buffer", "uint64"] },
   // int close(int fd)
   close: { return: "int32", arguments: ["int32"] },
   // ssize_t pread(int fd, void *buf, size_t count, off_t offset); counts stay < 2^31, so int32 is exact
@@ -89,6 +91,7 @@ export function load(): Libc {
   return libcOver({ runtime: "node", binding: "node:ffi", arch: normaliseArch(process.arch), os: process.platform }, {
     openat: (dirfd, path, flags) => n(f.openat(dirfd, path, flags, 0)),
     openat2: (dirfd, path, how) => n(f.syscall(SYS_OPENAT2, dirfd, path, how, how.length)),
+    readlinkat: (dirfd, path, buf) => n(f.readlinkat(dirfd, path, buf, buf.length)),
     close: (fd) => n(f.close(fd)),
     pread: (fd, buf, offset) => n(f.pread(fd, buf, buf.length, offset)),
     ioctl: (fd, request, arg) => n(f.ioctl(fd, request, getRawPointer(arg))),

@@ -4,21 +4,40 @@
  * text backend; `openAt` and `statAt` go through `/proc/self/fd/<dirfd>/`.
  * @module
  */
-import * as fs from "node:fs";
-import { Buffer } from "node:buffer";
+import type * as NodeFs from "node:fs";
+import type { Buffer as NodeBuffer } from "node:buffer";
 import type { FileId, Libc } from "./libc.ts";
 import { normaliseArch } from "./common.ts";
 import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, OPEN_READ } from "./constants.ts";
 
+// Fetched in load(), as the other bindings fetch their FFI: an import of procmap under Deno or Bun
+// never loads them, and under Node only this binding does.
+let fs: typeof NodeFs;
+let Buffer: typeof NodeBuffer;
+type Buffer = NodeBuffer;
+
 const ENOENT = 2;
+const EBADF = 9;
+const EACCES = 13;
 const ENOSYS = 38;
 const ENOTTY = 25;
 
-/** The errno of a failed `node:fs` call (Node reports it negated). */
+/**
+ * The errno of a failed `node:fs` call (Node reports it negated). Node's
+ * permission model (`--permission` without `--allow-fs-read` for the path)
+ * refuses with an error that has no errno (`ERR_ACCESS_DENIED`): that is
+ * EACCES, as the kernel would say.
+ */
 function errnoOf(e: unknown): number {
   const n = (e as { errno?: unknown }).errno;
   if (typeof n === "number" && n !== 0) return Math.abs(n);
+  if ((e as { code?: unknown }).code === "ERR_ACCESS_DENIED") return EACCES;
   throw e;
+}
+
+/** Node refuses a negative descriptor with a RangeError before any system call; C answers EBADF. */
+function checkFd(fd: number): void {
+  if (!(fd >= 0)) throw Object.assign(new Error(`bad descriptor ${fd}`), { errno: -EBADF });
 }
 
 // glibc's dev_t encoding (gnu_dev_major/gnu_dev_minor), which Node reports as `dev`.
@@ -30,7 +49,7 @@ function devMinor(dev: bigint): number {
 }
 
 /** A file's identity from Node's stat (no mount ID there). */
-function identity(st: fs.BigIntStats, out: FileId): void {
+function identity(st: NodeFs.BigIntStats, out: FileId): void {
   out.devMajor = devMajor(st.dev);
   out.devMinor = devMinor(st.dev);
   out.inode = st.ino;
@@ -39,6 +58,8 @@ function identity(st: fs.BigIntStats, out: FileId): void {
   out.nlink = Number(st.nlink);
   out.size = st.size;
   out.uid = Number(st.uid);
+  out.mtimeNs = st.mtimeNs;
+  out.ctimeNs = st.ctimeNs;
 }
 
 const SLASH = 0x2f;
@@ -52,6 +73,7 @@ const SLASH = 0x2f;
 function atPath(dirfd: number, path: string | Uint8Array): string | Buffer {
   const absolute = typeof path === "string" ? path.startsWith("/") : path[0] === SLASH;
   if (absolute || dirfd === AT_FDCWD) return typeof path === "string" ? path : Buffer.from(path);
+  checkFd(dirfd);
   fs.fstatSync(dirfd); // EBADF as openat gives it (the magic link would answer ENOENT)
   if (typeof path === "string") return `/proc/self/fd/${dirfd}/${path}`;
   return Buffer.concat([Buffer.from(`/proc/self/fd/${dirfd}/`), path]);
@@ -66,6 +88,8 @@ function checkPath(path: string | Uint8Array): void {
 
 /** Loads the binding; `whyNoIoctl` says why this is not the node:ffi one. */
 export function load(whyNoIoctl: string): Libc {
+  fs = process.getBuiltinModule("node:fs") as typeof NodeFs;
+  Buffer = (process.getBuiltinModule("node:buffer") as { Buffer: typeof NodeBuffer }).Buffer;
   const attempt = (fn: () => number): number => {
     try {
       return fn();
@@ -78,6 +102,7 @@ export function load(whyNoIoctl: string): Libc {
     return attempt(() => {
       if (path.length === 0) {
         if (!(atFlags & AT_EMPTY_PATH)) return -ENOENT;
+        if (dirfd !== AT_FDCWD) checkFd(dirfd);
         identity(dirfd === AT_FDCWD ? fs.statSync(".", { bigint: true }) : fs.fstatSync(dirfd, { bigint: true }), out);
         return 0;
       }
@@ -104,8 +129,19 @@ export function load(whyNoIoctl: string): Libc {
     openRead: (path) => openAt(AT_FDCWD, path, OPEN_READ),
     openAt,
     openat2: () => -ENOSYS,
-    close: (fd) => attempt(() => (fs.closeSync(fd), 0)),
-    pread: (fd, buf, offset) => attempt(() => fs.readSync(fd, buf, 0, buf.length, offset)),
+    readlinkAt: (dirfd, path, buf) => {
+      checkPath(path);
+      // An empty path would name the descriptor's own link, which /proc/self/fd/<n> cannot.
+      if (path.length === 0) return -ENOENT;
+      return attempt(() => {
+        const text = fs.readlinkSync(atPath(dirfd, path), { encoding: "buffer" });
+        const n = Math.min(text.length, buf.length);
+        buf.set(text.subarray(0, n));
+        return n;
+      });
+    },
+    close: (fd) => attempt(() => (checkFd(fd), fs.closeSync(fd), 0)),
+    pread: (fd, buf, offset) => attempt(() => (checkFd(fd), fs.readSync(fd, buf, 0, buf.length, offset))),
     ioctl: () => -ENOTTY, // no FFI, so no ioctl
     ioctlAt: () => -ENOTTY,
     statAt,

@@ -13,7 +13,8 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { commandSmoke } from "./consumer_commands.mjs";
 import { bin, node26, NODE26_FLAGS, root, systemNode } from "./runtimes.mjs";
 
 const keep = process.argv.includes("--keep");
@@ -109,7 +110,15 @@ try {
     tarball = join(dir, r.stdout.trim().split("\n").pop());
     const listing = ok(sh("tar", ["tzf", tarball]), "tar").stdout;
     for (
-      const must of ["package/LICENSE", "package/dist/mod.js", "package/dist/mod.d.ts", "package/dist/globals.d.ts"]
+      const must of [
+        "package/LICENSE",
+        "package/dist/mod.js",
+        "package/dist/mod.d.ts",
+        "package/dist/globals.d.ts",
+        "package/dist/examples/procmap.js",
+        "package/dist/bundle/mod.js",
+        "package/dist/bundle/procmap.js",
+      ]
     ) {
       if (!listing.includes(must)) throw new Error(`${must} missing from the tarball`);
     }
@@ -126,7 +135,14 @@ try {
     }
   });
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-  check("npm install <tarball>", () => ok(sh("npm", ["install", "--no-audit", "--no-fund", tarball]), "npm install"));
+  check("npm install <tarball>: no install scripts, no warning", () => {
+    const r = ok(sh("npm", ["install", "--no-audit", "--no-fund", tarball]), "npm install");
+    if (/install-scripts|prepare/.test(r.stderr)) throw new Error(`npm warns: ${r.stderr}`);
+    const pkg = JSON.parse(readFileSync(join(dir, "node_modules", "procmap", "package.json"), "utf8"));
+    for (const s of ["preinstall", "install", "postinstall", "prepare"]) {
+      if (pkg.scripts?.[s]) throw new Error(`the package has a ${s} script: ${pkg.scripts[s]}`);
+    }
+  });
   writeFileSync(join(dir, "esm.mjs"), ESM);
   writeFileSync(join(dir, "cjs.cjs"), CJS);
   writeFileSync(join(dir, "deno_node_modules.ts"), ESM);
@@ -178,10 +194,27 @@ try {
   check("tsc: a CommonJS consumer (.cts, import = require), module nodenext", () => {
     ok(sh(bin("tsc"), ["-p", "tsconfig.cjs.json"]), "tsc");
   });
+  commandChecks(n20, v20, n26, v26);
 } finally {
   if (keep) console.log(`kept ${dir}: ${readdirSync(dir).join(" ")}`);
   else rmSync(dir, { recursive: true, force: true });
 }
+/** The `procmap` command from the tarball under every runtime (scripts/consumer_commands.mjs). */
+function commandChecks(n20, v20, n26, v26) {
+  // PATH with one Node first: `npx procmap` runs the bin with the `node` its #! line finds.
+  const withNode = (node) => ({ ...env, PATH: `${dirname(node)}:${env.PATH}` });
+  commandSmoke({
+    check,
+    dir,
+    runtimes: [
+      { name: `node ${v20}: npx procmap`, cmd: "npx", args: ["--no-install", "procmap"], env: withNode(n20) },
+      { name: `node ${v26}: npx procmap`, cmd: "npx", args: ["--no-install", "procmap"], env: withNode(n26) },
+      { name: "bun: bunx --bun procmap", cmd: bin("bun"), args: ["x", "--bun", "procmap"], env },
+      { name: "deno: deno run -A npm:procmap", cmd: bin("deno"), args: ["run", "-A", "npm:procmap"], env },
+    ],
+  });
+}
+
 console.log(`consumer smoke: ${passed} passed, ${failed} failed`);
 // exitCode, not exit(): stdout may be a pipe (CI tees it), whose pending writes exit() would drop.
 process.exitCode = failed > 0 ? 1 : 0;

@@ -6,7 +6,7 @@
 //   node:   the machine's Node.js (20 here: node:fs, the text backend), on dist/
 //   node26: Node.js 26 from npm (node:ffi, the ioctl backend), on dist/
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, writeSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { bin, node26, NODE26_FLAGS, root, systemNode } from "./runtimes.mjs";
 
@@ -48,18 +48,51 @@ function nodeTests(node, flags) {
     PATH: dirname(node) + delimiter + env.PATH,
     NODE_OPTIONS: [env.NODE_OPTIONS, ...flags].filter(Boolean).join(" "),
   };
-  return run(node, [...flags, "--test", "--test-reporter=tap", ...files], (out) => {
+  // A per-test limit: node:test has none by default, so one hung child would hang the run.
+  return run(node, [...flags, "--test", "--test-timeout=300000", "--test-reporter=tap", ...files], (out) => {
     const p = /^# pass (\d+)$/m.exec(out);
     const f = /^# fail (\d+)$/m.exec(out);
     return p && f && { passed: +p[1], failed: +f[1] };
   }, nodeEnv);
 }
 
+/**
+ * Writes before the next runtime starts: process.stdout.write() to a pipe waits for the event
+ * loop, which spawnSync() blocks, so a later hang would keep this runtime's output unprinted.
+ */
+function printNow(text) {
+  const buf = Buffer.from(text);
+  for (let off = 0; off < buf.length;) {
+    try {
+      off += writeSync(1, buf, off);
+    } catch (e) {
+      if (e.code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // the reader is behind
+    }
+  }
+}
+
+/** A whole runtime's limit: a hang fails that runtime (its output so far printed) instead of CI's time. */
+const RUN_LIMIT_MS = 25 * 60 * 1000;
+
 function run(cmd, args, parse, runEnv = env) {
-  console.log(`\n$ ${[cmd, ...args].join(" ")}`);
-  const r = spawnSync(cmd, args, { cwd: root, env: runEnv, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  printNow(`\n$ ${[cmd, ...args].join(" ")}\n`);
+  const started = Date.now();
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    env: runEnv,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: RUN_LIMIT_MS,
+    killSignal: "SIGKILL",
+  });
   const out = (r.stdout ?? "") + "\n" + (r.stderr ?? "");
-  process.stdout.write(out);
+  printNow(out);
+  const secs = Math.round((Date.now() - started) / 1000);
+  printNow(`(${cmd.split("/").at(-1)}: ${secs} s)\n`);
+  if (r.error?.code === "ETIMEDOUT" || (r.signal === "SIGKILL" && Date.now() - started >= RUN_LIMIT_MS)) {
+    return { passed: 0, failed: 1, note: `killed after ${RUN_LIMIT_MS / 60000} min: the last test printed above hung` };
+  }
   const counts = parse(out.replace(ANSI_COLOUR, ""));
   if (!counts) return { passed: 0, failed: 1, note: `could not read the results (exit ${r.status}, ${r.error ?? ""})` };
   // A runner that exits non-zero with no failed test still failed (load error, leak check, ...).

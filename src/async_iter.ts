@@ -9,7 +9,9 @@
 /** How long an async iteration may run before it lets the event loop in (ms). */
 const SLICE_MS = 8;
 
-const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+type Immediate = (fn: () => void) => unknown;
+/** setImmediate, looked up on first use: in Deno reading the global loads its Node layer (~20 ms), not at import. */
+let immediate: Immediate | null | undefined;
 
 /**
  * Waits for one turn of the event loop, so that timers and I/O run:
@@ -18,7 +20,9 @@ const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown })
  * (Bun runs channel messages before its timers, so they would not do there.)
  */
 function nextTask(): Promise<void> {
-  if (immediate) return new Promise((resolve) => immediate(resolve));
+  if (immediate === undefined) immediate = (globalThis as { setImmediate?: Immediate }).setImmediate ?? null;
+  const run = immediate;
+  if (run) return new Promise((resolve) => run(resolve));
   return new Promise((resolve) => {
     const { port1, port2 } = new MessageChannel();
     // onmessage as the web defines it (@types/node 20 types Node's port as an EventEmitter only).

@@ -1,29 +1,13 @@
 /**
  * The backend contract: what ProcMaps and resolve() need from a source of
- * VMAs (the ioctl or the maps text), and the Request that tells it what to
- * fetch.
+ * VMAs (the ioctl or the maps text); the Request (request.ts) tells it what
+ * to fetch.
  * @module
  */
 import type { Vma } from "./vma.ts";
 import type { VmaTable } from "./table/vma_table.ts";
-
-/** Which source a handle reads: the PROCMAP_QUERY ioctl or the maps text. */
-export type BackendKind = "ioctl" | "text";
-
-/**
- * Checked options packed into one integer, so a query allocates nothing for
- * them: the kernel's query flags (`FLAG` in ioctl/abi.ts) in the low bits,
- * plus what to fetch.
- */
-export type Request = number;
-/** Request bit: fetch the VMA name. */
-export const WANT_NAME = 0x100;
-/** Request bit: fetch the build ID. */
-export const WANT_BUILD_ID = 0x200;
-/** Mask of the kernel's query_flags within a Request. */
-export const KERNEL_FLAGS = 0xff;
-/** The request for no options: the VMA covering the address, with its name. */
-export const DEFAULT_REQUEST: Request = WANT_NAME;
+import type { BackendKind } from "./options.ts";
+import type { Request } from "./request.ts";
 
 /** Steps through VMAs: each call returns the next one, or null at the end. */
 export interface Cursor {
@@ -34,14 +18,14 @@ export interface Cursor {
 
 /**
  * Finds VMAs for addresses given in ascending order (resolve()'s loop).
- * `seek(addr, hi, lo)` moves to the first VMA ending above `addr` (covering
- * it, or the next one) and returns false when there is none; `hi`/`lo` are
- * the address's 32-bit halves. The current VMA's bounds are kept as halves
- * too, so the loop compares numbers, not bigints, per address, and the VMA
- * itself is made only when an address lands in it.
+ * `seek(hi, lo)` moves to the first VMA ending above the address `hi:lo`
+ * (its 32-bit halves; covering it, or the next one) and returns false when
+ * there is none. The current VMA's bounds are kept as halves too, so the
+ * loop compares numbers, not bigints, per address, and the VMA itself is
+ * made only when an address lands in it.
  */
 export interface Seeker {
-  seek(addr: bigint, hi: number, lo: number): boolean;
+  seek(hi: number, lo: number): boolean;
   /** The current VMA's start and end as 32-bit halves (valid after a successful seek). */
   readonly startHi: number;
   readonly startLo: number;
@@ -62,8 +46,6 @@ export interface VmaIndex {
   readonly count: number;
   /** Index of the first VMA whose end lies above the address; `count` when none. */
   firstEndingAbove(addrHi: number, addrLo: number): number;
-  /** From `row` on, the first VMA whose end lies above the address (a forward scan). */
-  advancePast(row: number, addrHi: number, addrLo: number): number;
 }
 
 /** A source of VMAs for one open maps file. */

@@ -4,8 +4,9 @@
  * error: the thread is alive, there is just nothing mapped.
  * @module
  */
-import type { Backend, BackendKind, Cursor, Request, Seeker, VmaIndex } from "./backend.ts";
-import { WANT_BUILD_ID, WANT_NAME } from "./backend.ts";
+import type { Backend, Cursor, Seeker, VmaIndex } from "./backend.ts";
+import type { BackendKind } from "./options.ts";
+import { type Request, WANT_BUILD_ID, WANT_NAME } from "./request.ts";
 import type { Vma } from "./vma.ts";
 import { TableBuilder } from "./table/builder.ts";
 import type { VmaTable } from "./table/vma_table.ts";

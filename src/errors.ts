@@ -3,7 +3,6 @@
  * table of the errno values it names.
  * @module
  */
-import { getSystemErrorName } from "node:util";
 import type { Pid } from "./options.ts";
 
 /**
@@ -163,7 +162,10 @@ export function errnoName(errno: number): string {
   const known = NAME_OF.get(errno);
   if (known) return known;
   try {
-    return getSystemErrorName(-errno);
+    // node:util only for an errno procmap does not know (loading it costs Bun 4-5 ms at import).
+    const util = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process
+      ?.getBuiltinModule?.("node:util") as { getSystemErrorName(e: number): string } | undefined;
+    return util ? util.getSystemErrorName(-errno) : `errno ${errno}`;
   } catch {
     return `errno ${errno}`;
   }

@@ -4,9 +4,10 @@
  * (an inherited `Object.prototype.backend` changes nothing), each once.
  * @module
  */
-import { FLAG, U64_MAX } from "./ioctl/abi.ts";
-import { DEFAULT_REQUEST, type Request, WANT_BUILD_ID, WANT_NAME } from "./backend.ts";
-import type { BackendKind } from "./backend.ts";
+import { DEFAULT_REQUEST, FLAG, type Request, WANT_BUILD_ID, WANT_NAME } from "./request.ts";
+
+/** The largest address a `u64` can hold. */
+const U64_MAX = 0xffffffffffffffffn;
 
 /** Which process a handle reads: a pid, or `"self"` for the calling process. */
 export type Pid = number | "self";
@@ -64,6 +65,9 @@ export function describeValue(v: unknown): string {
 }
 
 // ---------------------------------------------------------------- open
+
+/** Which source a handle reads: the PROCMAP_QUERY ioctl or the maps text. */
+export type BackendKind = "ioctl" | "text";
 
 /** Which backend {@link ProcMaps.open} should use. */
 export type BackendChoice = "auto" | BackendKind;

@@ -4,7 +4,8 @@
  */
 import { FfiPermissionError, getLibc, type Libc } from "../ffi/mod.ts";
 import { requestFor } from "./ioctl/abi.ts";
-import type { Backend, BackendKind } from "./backend.ts";
+import type { Backend } from "./backend.ts";
+import type { BackendKind } from "./options.ts";
 import { ProcMapsError } from "./errors.ts";
 import { IoctlBackend } from "./ioctl/backend.ts";
 import { ioctlUnavailable } from "./ioctl/probe.ts";
@@ -29,12 +30,15 @@ import {
 } from "./options.ts";
 import type { Vma } from "./vma.ts";
 import type { VmaTable } from "./table/vma_table.ts";
-import { locateBatch, planFor, resolveBatch, type ResolveSources } from "./resolve/resolve.ts";
+import { locateBatch, planFor, type ResolveSources } from "./resolve/resolve.ts";
+import { resolveBatch, type ResolvedTable, resolveTable } from "./resolve/table.ts";
 import type { Resolved, ResolvePlan } from "./resolve/types.ts";
 import { AsyncFromSync } from "./async_iter.ts";
 import { symbolizeBatch, type SymbolizeOptions, type SymbolizeSources } from "./symbolize/symbolize.ts";
 import type { Symbolized } from "./symbolize/result.ts";
+import { type SymbolizedTable, symbolizeTable } from "./symbolize/table.ts";
 import { Symbolizer } from "./symbolize/symbolizer.ts";
+import { type SymbolizeAsyncOptions, symbolizeBatchAsync, type SymbolizedAsync } from "./symbolize/symbolize_async.ts";
 import { JitSources } from "./symbolize/jit.ts";
 import { VmaIterator } from "./vma_iterator.ts";
 import { SmapsSource } from "./smaps/source.ts";
@@ -126,7 +130,7 @@ export class ProcMaps implements Disposable {
     this.#files = files;
     this.#text = backend instanceof TextBackend ? backend : undefined;
     const text = backend instanceof EmptyBackend ? () => backend : () => this.#textBackend();
-    this.#sources = { pid: proc.pid, backend, text, files };
+    this.#sources = { pid: proc.pid, libc, backend, text, files };
     leaked.register(this, { libc, fd, proc }, this);
   }
 
@@ -277,10 +281,11 @@ export class ProcMaps implements Disposable {
    * symbol tables use), the path and the build ID; where no file offset
    * applies (anonymous, JIT, `[vdso]`), `reason` says why.
    *
-   * Addresses are sorted and de-duplicated first (equal addresses share one
-   * result object). With the ioctl, consecutive addresses in one VMA cost
-   * one query and gaps are skipped with covering-or-next; build IDs and ELF
-   * headers are read once per file. `strategy: "auto"` (default) picks ioctl
+   * Addresses are de-duplicated first (equal addresses share one result
+   * object). With the ioctl, one covering-or-next query answers every
+   * address in the VMA it returns and in the gap below it (a batch costs a
+   * query per VMA or gap it touches); build IDs and ELF headers are read
+   * once per file. The results are views of {@link resolveTable}'s columns. `strategy: "auto"` (default) picks ioctl
    * queries or one text snapshot by the batch's shape; see
    * {@link planResolve}. Every strategy gives the same answers.
    *
@@ -290,6 +295,25 @@ export class ProcMaps implements Disposable {
   resolve(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): (Resolved | null)[] {
     this.#open();
     return resolveBatch(this.#sources, addrs, opts);
+  }
+
+  /**
+   * {@link resolve} as columns, for large batches (a profiler's 10^5-10^6
+   * addresses a second): a {@link ResolvedTable} with one row per distinct
+   * address (in order of first appearance) and `index` mapping each input
+   * position to its row; typed-array columns `addr`, `vma` (a row of the table's `vmas`, a
+   * {@link VmaTable} of the VMAs the batch lands in, with names and build
+   * IDs), `fileOffset`, `elfAddr`, `kind`, `reason`. No object and no
+   * bigint is made per address (give a `BigUint64Array` and none is read
+   * either); `at(i)` gives input position `i` as the object
+   * {@link resolve} returns. Same options, same answers.
+   *
+   * @throws {TypeError | RangeError} for a bad address (naming its index) or option.
+   * @throws {ProcMapsError} `ESRCH` when the process has exited.
+   */
+  resolveTable(addrs: Iterable<bigint | number> | BigUint64Array, opts?: ResolveOptions): ResolvedTable {
+    this.#open();
+    return resolveTable(this.#sources, addrs, opts);
   }
 
   /**
@@ -309,7 +333,57 @@ export class ProcMaps implements Disposable {
    */
   symbolize(addrs: Iterable<bigint | number> | BigUint64Array, opts?: SymbolizeOptions): (Symbolized | null)[] {
     this.#open();
-    this.#symbolSources ??= {
+    return symbolizeBatch(this.#symbolizeSources(), addrs, opts);
+  }
+
+  /**
+   * {@link symbolize} as columns, for large batches: a
+   * {@link SymbolizedTable} holding {@link resolveTable}'s columns
+   * (`resolved`: one row per distinct address, `index` back from each
+   * input position) and per row `symbol` (a row of `symbols`, the table of
+   * the distinct symbols with their names, demangled names, start, size
+   * and source), `symbolOffset` and `symbolReason`. No object per address;
+   * `at(i)` gives input position `i` as the object {@link symbolize}
+   * returns. Same options, same answers: with `lines` (default true) a
+   * row's DWARF frames are `framesAt(row)` and in the objects'
+   * `symbol.frames`.
+   *
+   * @throws {TypeError | RangeError} for a bad address (naming its index) or option.
+   * @throws {ProcMapsError} `ESRCH` when the process has exited.
+   */
+  symbolizeTable(addrs: Iterable<bigint | number> | BigUint64Array, opts?: SymbolizeOptions): SymbolizedTable {
+    this.#open();
+    return symbolizeTable(this.#symbolizeSources(), addrs, opts);
+  }
+
+  /**
+   * {@link symbolize}, after fetching from debuginfod the debug files the
+   * batch's modules lack locally (a module without `.symtab` and without a
+   * debug file in `debugDirs` or the debuginfod cache; with `lines`, the
+   * default, also one without DWARF locally): in parallel across
+   * build IDs, one download per build ID however many callers want it,
+   * into the cache gdb and `debuginfod-find` share. The answers are what
+   * `symbolize()` gives with those files at hand, and each says what
+   * debuginfod did for its module (`debuginfod`: `"downloaded"`,
+   * `"cached"`, `"not-found"`, `"failed"` with why). A server that fails is
+   * a report in the results, never an exception. Nothing goes to the
+   * network unless the Symbolizer's `debuginfod` option or
+   * `DEBUGINFOD_URLS` names a server.
+   *
+   * @throws {TypeError | RangeError} for a bad address (naming its index) or option.
+   * @throws {ProcMapsError} `ESRCH` when the process has exited.
+   * @throws the reason of `opts.signal` when it aborts.
+   */
+  async symbolizeAsync(
+    addrs: Iterable<bigint | number> | BigUint64Array,
+    opts?: SymbolizeAsyncOptions,
+  ): Promise<(SymbolizedAsync | null)[]> {
+    this.#open();
+    return await symbolizeBatchAsync(this.#symbolizeSources(), addrs, opts);
+  }
+
+  #symbolizeSources(): SymbolizeSources {
+    return this.#symbolSources ??= {
       libc: this.#libc,
       pid: this.pid,
       proc: this.#proc,
@@ -319,11 +393,10 @@ export class ProcMaps implements Disposable {
         return () => (own ??= new Symbolizer());
       })(),
       jit: () => {
-        if (!this.#jit) leakedJit.register(this, this.#jit = new JitSources(this.#libc, this.pid), this.#jit);
+        if (!this.#jit) leakedJit.register(this, this.#jit = new JitSources(this.#libc, this.#proc), this.#jit);
         return this.#jit;
       },
     };
-    return symbolizeBatch(this.#symbolSources, addrs, opts);
   }
 
   /** Which strategy `resolve(addrs, opts)` would use, and why. */

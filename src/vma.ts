@@ -3,6 +3,9 @@
  * @module
  */
 
+/** The x86_64 vsyscall gate area: listed by the text maps, never by the ioctl. */
+export const VSYSCALL_START = 0xffffffffff600000n;
+
 /** Permission bits as in PROCMAP_QUERY's `vma_flags`. */
 export const PERM = { read: 1, write: 2, exec: 4, shared: 8 } as const;
 

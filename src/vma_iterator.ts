@@ -4,7 +4,7 @@
  * @module
  */
 import type { Backend, Cursor } from "./backend.ts";
-import type { Request } from "./backend.ts";
+import type { Request } from "./request.ts";
 import type { Vma } from "./vma.ts";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });

@@ -6,10 +6,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getLibc } from "../ffi/mod.ts";
-import { FLAG, requestFor } from "../src/ioctl/abi.ts";
+import { requestFor } from "../src/ioctl/abi.ts";
 import { ERRNO } from "../src/errors.ts";
 import { QueryStruct } from "../src/ioctl/query_struct.ts";
-import { WANT_NAME } from "../src/backend.ts";
+import { FLAG, WANT_NAME } from "../src/request.ts";
 import { isRoot, runAsNobody } from "./helpers/runtime.ts";
 
 const libc = getLibc();

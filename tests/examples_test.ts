@@ -10,7 +10,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,13 +39,26 @@ function run(example: string, args: string[]): { status: number | null; stdout: 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function runJson(example: string, args: string[]): any {
+/** `--json` output: one JSON object per line. */
+function runJson(example: string, args: string[]): any[] {
   const r = run(example, [...args, "--json"]);
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout);
+  return r.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
 }
 
 const asJson = (x: unknown) => JSON.parse(JSON.stringify(x));
+
+/**
+ * A copy of the binary `bin` in `dir`, which no other process maps: other
+ * test runs on the machine start the same compiled child, and a file mapped
+ * by two processes halves its Pss.
+ */
+function privateCopy(bin: string, dir: string): string {
+  const copy = join(dir, "mapper-static");
+  copyFileSync(bin, copy);
+  chmodSync(copy, 0o755);
+  return copy;
+}
 
 for (const example of ["pmap", "procfs_query", "buildids", "watch"]) {
   test(`${example} --help prints its usage and exits 0`, () => {
@@ -56,7 +69,8 @@ for (const example of ["pmap", "procfs_query", "buildids", "watch"]) {
 }
 
 test("pmap --json lists the same VMAs as the library and the text maps, with a numeric pid", () => {
-  const out = runJson("pmap", [String(mapper.pid)]);
+  const [out, ...more] = runJson("pmap", [String(mapper.pid)]);
+  assert.equal(more.length, 0, "one line for one process");
   using maps = ProcMaps.open(mapper.pid);
   const vmas = [...maps.vmasSync()];
   assert.equal(out.pid, mapper.pid);
@@ -68,9 +82,9 @@ test("pmap --json lists the same VMAs as the library and the text maps, with a n
   assert.ok(out.vmas.some((v: any) => v.name === mapper.info.newline.path));
 });
 
-test("pmap -x --json gives each VMA's smaps figures in bytes; several pids give an array", () => {
+test("pmap -x --json gives each VMA's smaps figures in bytes; several pids give a line each", () => {
   const out = runJson("pmap", ["-x", String(mapper.pid), "self"]);
-  assert.ok(Array.isArray(out) && out.length === 2);
+  assert.equal(out.length, 2);
   assert.equal(out[0].pid, mapper.pid);
   assert.equal(typeof out[1].pid, "number");
   for (const v of out[0].vmas) {
@@ -101,8 +115,10 @@ test("pmap on a missing process says so, still shows the others, and exits 1", (
 
 test("pmap reports bad arguments in one line and exits 2", () => {
   const cases: [string[], RegExp][] = [
-    [["--bogus", "1"], /Unknown option '--bogus'/],
-    [["--backend"], /argument missing/],
+    [["--bogus", "1"], /^pmap: unknown option '--bogus' \(see pmap\.ts --help\)\n$/],
+    [["--backend"], /option --backend needs a value/],
+    [["-A", "zz", "1"], /-A needs hex addresses low,high, not "zz"/],
+    [["-A", "1,2,3", "1"], /-A needs hex addresses/],
     [["--backend", "fast", "1"], /--backend must be auto, ioctl or text/],
     [["-x", "-d", "1"], /mutually exclusive/],
     [["-XXX", "1"], /at most twice/],
@@ -113,6 +129,7 @@ test("pmap reports bad arguments in one line and exits 2", () => {
     const r = run("pmap", args);
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, re, args.join(" "));
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
     assert.equal(r.stdout, "");
   }
 });
@@ -147,7 +164,7 @@ describe(
     let dir: string;
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), "procmap-pmap-"));
-      child = await startChild<MapperInfo>(compileC("mapper", ["-static"]), [dir, "--long-names"]);
+      child = await startChild<MapperInfo>(privateCopy(compileC("mapper", ["-static"]), dir), [dir, "--long-names"]);
       process.kill(child.pid, "SIGSTOP");
     });
     after(async () => {
@@ -209,7 +226,7 @@ describe(
 
     test("totals equal procps pmap on a process without overlong names", async () => {
       const plainDir = mkdtempSync(join(tmpdir(), "procmap-pmap-"));
-      const plain = await startChild<MapperInfo>(compileC("mapper", ["-static"]), [plainDir]);
+      const plain = await startChild<MapperInfo>(privateCopy(compileC("mapper", ["-static"]), plainDir), [plainDir]);
       process.kill(plain.pid, "SIGSTOP");
       try {
         for (const flags of [[], ["-x"], ["-X"], ["-XX"], ["-d"]]) {
@@ -286,7 +303,7 @@ test("procfs_query --json equals resolve(), in both modes", () => {
   const file = join(dir, "addrs.txt");
   writeFileSync(file, "# sampled addresses\n" + addrs.map((a) => "0x" + a.toString(16)).join("\n") + "\n\n");
   using maps = ProcMaps.open(mapper.pid);
-  const want = maps.resolve(addrs);
+  const want = maps.resolve(addrs, { buildId: true });
   if (IOCTL_SKIP) {
     // No ioctl in this runtime: -Q is refused with the reason.
     const r = run("procfs_query", ["-p", String(mapper.pid), "-f", file, "-Q"]);
@@ -294,19 +311,22 @@ test("procfs_query --json equals resolve(), in both modes", () => {
     assert.match(r.stderr, /strategy "ioctl" needs/);
   }
   for (const mode of IOCTL_SKIP ? ["-T"] : ["-Q", "-T"]) {
-    const out = runJson("procfs_query", ["-p", String(mapper.pid), "-f", file, mode, "-b"]);
-    assert.equal(out.strategy, mode === "-T" ? "text" : out.backend === "ioctl" ? "ioctl" : "text");
-    assert.equal(out.results.length, addrs.length);
-    assert.equal(out.pid, mapper.pid);
-    out.results.forEach((r: any, i: number) => {
+    const r = run("procfs_query", ["-p", String(mapper.pid), "-f", file, mode, "-b", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.match(r.stderr, mode === "-T" ? /planned as text/ : /planned as (ioctl|text)/);
+    assert.equal(lines.length, addrs.length);
+    lines.forEach((r: any, i: number) => {
       const w = want[i];
       assert.equal(r.addr, "0x" + addrs[i].toString(16));
-      if (!w) return assert.equal(r.unmapped, true);
+      if (!w) return assert.deepEqual(r, { addr: r.addr, unmapped: true });
+      // Exactly the library's JSON of the same result.
+      assert.deepEqual(r, asJson(w));
       assert.deepEqual(r.vma, asJson(w.vma));
       assert.equal(r.kind, w.kind);
-      assert.equal(r.buildId, w.buildId ?? null);
-      assert.equal(r.fileOffset, w.fileOffset === undefined ? null : "0x" + w.fileOffset.toString(16));
-      assert.equal(r.elfAddr, w.elfAddr === undefined ? null : "0x" + w.elfAddr.toString(16));
+      assert.equal(r.buildId, w.buildId);
+      assert.equal(r.fileOffset, w.fileOffset === undefined ? undefined : "0x" + w.fileOffset.toString(16));
+      assert.equal(r.elfAddr, w.elfAddr === undefined ? undefined : "0x" + w.elfAddr.toString(16));
     });
   }
 });
@@ -368,9 +388,9 @@ test("procfs_query refuses what it cannot do, in one line each", () => {
     [["-p", pid, "-f", addrFile("# nothing\n\n")], 1, /no addresses in /],
     [["-p", pid, "-Q", "-T", "-f", addrFile("0x5\n")], 2, /-Q and -T are mutually exclusive/],
     [["-p", pid, "-B", "0", "-f", addrFile("0x5\n")], 2, /-B needs an integer of at least 1/],
-    [["-p", pid, "-B"], 2, /argument missing/],
+    [["-p", pid, "-B"], 2, /option -B, --benchmark needs a value/],
     [["-p", "x1", "-f", addrFile("0x5\n")], 2, /not a process id: "x1"/],
-    [["--repeat", "3"], 2, /Unknown option '--repeat'/],
+    [["--repeat", "3"], 2, /unknown option '--repeat'/],
     [["-p", "4194303", "-f", addrFile("0x5\n")], 1, /process 4194303 does not exist/],
   ];
   for (const [args, status, re] of cases) {
@@ -414,17 +434,24 @@ test("procfs_query on a terminal without -f does not wait silently", {
   assert.match(r.stdout, /standard input is a terminal/);
 });
 
-test("buildids --json lists each mapped file once, with the build ID readelf reports", () => {
+test("buildids --json --all lists each mapped file once, with the build ID readelf reports", () => {
   const out = runJson("buildids", [String(mapper.pid), "--all"]);
   const rows = readRows(mapper.pid).filter((r) => r.inode !== 0n);
   const files = new Set(rows.map((r) => `${r.devMajor}:${r.devMinor}:${r.inode}`));
-  assert.equal(out.files.length, files.size);
-  for (const f of out.files) {
+  const mapped = out.filter((f) => f.path.startsWith("/") || f.inode !== undefined);
+  assert.equal(mapped.length, files.size);
+  for (const f of mapped) {
+    assert.deepEqual(f.pids, [mapper.pid]);
     if (haveReadelf && f.path.startsWith("/") && !f.path.endsWith(" (deleted)")) {
-      assert.equal(f.buildId, readelfBuildId(f.path) ?? null, f.path);
+      assert.equal(f.buildId, readelfBuildId(f.path) ?? undefined, f.path);
     }
   }
-  assert.ok(out.files.some((f: any) => /libc\.so/.test(f.path) && f.buildId));
+  assert.ok(out.some((f) => /libc\.so/.test(f.path) && f.buildId));
+  // The vDSO's (read from the process's memory) and the kernel's build IDs too, as perf lists them.
+  assert.match(out.find((f) => f.path === "[vdso]")?.buildId ?? "", /^[0-9a-f]{40}$/);
+  const kernel = out[0];
+  assert.equal(kernel.path, "[kernel.kallsyms]");
+  assert.deepEqual(run("buildids", ["-k"]).stdout, `${kernel.buildId}\n`);
 });
 
 test("buildids prints names as the kernel escapes them, and JSON gives dev as hex major:minor", () => {
@@ -432,26 +459,38 @@ test("buildids prints names as the kernel escapes them, and JSON gives dev as he
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trimEnd().split("\n");
   const out = runJson("buildids", [String(mapper.pid), "--all"]);
-  assert.equal(lines.length, out.files.length);
+  assert.equal(lines.length, out.length);
   assert.ok(lines.some((l) => l.endsWith("/new\\012line.bin")));
-  assert.equal(out.pid, mapper.pid);
   const rows = readRows(mapper.pid).filter((row) => row.inode !== 0n);
-  for (const f of out.files) {
+  for (const f of out.filter((f) => f.dev !== undefined)) {
     assert.match(f.dev, /^[0-9a-f]{2,}:[0-9a-f]{2,}$/);
     const row = rows.find((x) => x.inode === BigInt(f.inode))!;
     assert.equal(f.dev, `${row.devMajor.toString(16).padStart(2, "0")}:${row.devMinor.toString(16).padStart(2, "0")}`);
   }
   // The same spelling as pmap --json.
-  const pm = runJson("pmap", [String(mapper.pid)]);
-  const libc = out.files.find((f: any) => /libc\.so/.test(f.path));
+  const [pm] = runJson("pmap", [String(mapper.pid)]);
+  const libc = out.find((f) => /libc\.so/.test(f.path));
   assert.equal(pm.vmas.find((v: any) => v.name === libc.path).dev, libc.dev);
 });
 
+test("buildids of several processes lists each file once, with the processes that map it", () => {
+  const out = runJson("buildids", [String(mapper.pid), "self", String(mapper.pid)]);
+  const libc = out.filter((f) => /libc\.so/.test(f.path));
+  assert.equal(libc.length, 1);
+  assert.equal(libc[0].pids.length, 2);
+  assert.equal(libc[0].pids[0], mapper.pid);
+});
+
 test("buildids reports bad arguments in one line and exits 2", () => {
-  for (const [args, re] of [[["--bogus"], /Unknown option '--bogus'/], [["1", "2"], /give one process id/]] as const) {
+  const cases = [[["--bogus"], /unknown option '--bogus'/], [["-k", "1"], /-k takes no process id/], [
+    ["x"],
+    /not a process id: "x"/,
+  ]] as const;
+  for (const [args, re] of cases) {
     const r = run("buildids", [...args]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, re);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
   }
 });
 
@@ -465,9 +504,9 @@ test("watch gives the reason for a bad argument and exits 2", () => {
   const cases: [string[], RegExp][] = [
     [["1", "--interval", "abc"], /--interval needs an integer of at least 0, not "abc"/],
     [["1", "--count", "0"], /--count needs an integer of at least 1/],
-    [["1", "--interval"], /argument missing/],
+    [["1", "--interval"], /option --interval needs a value/],
     [[], /no process id given/],
-    [["1", "--bogus"], /Unknown option '--bogus'/],
+    [["1", "--bogus"], /unknown option '--bogus'/],
   ];
   for (const [args, re] of cases) {
     const r = run("watch", args);
@@ -592,22 +631,33 @@ function lineReader(stream: NodeJS.ReadableStream): { next(): Promise<string | u
   };
 }
 
-test("watch follows a process across exec: an exec event, then the new program's mappings", async () => {
+test("watch follows a process across exec: one exec event holding the new program's map, no -/+ per VMA", async () => {
   // The shell waits for a line, then replaces itself with sleep(1); ground truth: /proc/<pid>/exe after the exec.
   const child = spawn("/bin/sh", ["-c", "read x; exec sleep 30"], { stdio: ["pipe", "ignore", "inherit"] });
-  const [cmd, ...rest] = runtimeCommand("examples/watch.ts", [String(child.pid), "--interval", "50", "--json"]);
+  // 40 samples, then watch ends: every event it printed is then at hand.
+  const [cmd, ...rest] = runtimeCommand("examples/watch.ts", [
+    String(child.pid),
+    "--interval",
+    "50",
+    "--count",
+    "40",
+    "--json",
+  ]);
   const w = spawn(cmd, rest, { stdio: ["ignore", "pipe", "inherit"] });
   const events = lineReader(w.stdout!);
   try {
-    const waitFor = (pred: (e: WatchEvent) => boolean) => nextEvent(events, pred);
-    await waitFor((e) => e.sample === 0); // watching the shell
+    await nextEvent(events, (e) => e.sample === 0); // watching the shell
     child.stdin!.write("go\n");
-    const exec = await waitFor((e) => e.change === "exec");
+    const all: WatchEvent[] = [];
+    for (let line = await events.next(); line !== undefined; line = await events.next()) all.push(JSON.parse(line));
+    const execs = all.filter((e) => e.change === "exec");
+    assert.equal(execs.length, 1, JSON.stringify(all.map((e) => [e.sample, e.change])));
+    const exec = execs[0];
     assert.ok(exec.sample > 0);
     const exe = readlinkSync(`/proc/${child.pid}/exe`);
     assert.match(exe, /sleep$/);
-    // The new program's file shows up as new mappings (the diff after an exec is old out, new in).
-    await waitFor((e) => e.change === "+" && e.vma?.name === exe);
+    assert.ok(exec.vmas.some((v: any) => v.name === exe), "the new program's file is in the exec event");
+    assert.deepEqual(all.filter((e) => e.sample === exec.sample && e !== exec), [], "nothing else at the exec");
   } finally {
     w.kill();
     child.kill();

@@ -12,6 +12,7 @@ import process from "node:process";
 import { getLibc } from "../ffi/mod.ts";
 import { JitDump, openJitDump } from "../src/symbolize/jitdump.ts";
 import { readRows } from "./helpers/ground_truth.ts";
+import { withProcess } from "./helpers/runtime.ts";
 
 const libc = getLibc();
 const tmp = mkdtempSync(join(tmpdir(), "procmap-jitdump-"));
@@ -126,6 +127,8 @@ describe("JitDump format", () => {
     assert.equal(d.find(0x1000n)?.name, "first");
     assert.equal(d.find(0x2000n), undefined);
     appendFileSync(p, rec.subarray(30));
+    assert.equal(d.find(0x2010n), undefined); // one read per rearm: the miss above had it
+    d.rearm();
     assert.equal(d.find(0x2010n)?.name, "late");
   });
 
@@ -147,7 +150,7 @@ describe("JitDump format", () => {
     spawnSync("mkfifo", [fifo]);
     const r = JitDump.openFile(libc, fifo);
     assert.ok(!(r instanceof JitDump) && r.reason === "not-regular-file");
-    const none = openJitDump(libc, "self");
+    const none = withProcess("self", (p) => openJitDump(libc, p));
     assert.ok(!(none instanceof JitDump) && none.reason === "no-file");
   });
 
@@ -201,7 +204,7 @@ setTimeout(() => console.log(JSON.stringify({ pid: process.pid })), 600);
         return f !== undefined && readFileSync(`/proc/${pid}/root${f}`).includes("hotFunctionName");
       };
       for (let i = 0; i < 200 && !hasHot(); i++) await new Promise((r) => setTimeout(r, 50));
-      const d = openJitDump(libc, pid);
+      const d = withProcess(pid, (p) => openJitDump(libc, p));
       assert.ok(d instanceof JitDump, JSON.stringify(d));
       using _d = d;
       cleanups.push(() => rmSync(d.path.replace(`/proc/${pid}/root`, ""), { force: true }));

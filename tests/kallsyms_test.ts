@@ -34,6 +34,8 @@ function parse(text: string): Line[] {
   return out;
 }
 const KEPT = /^[TtWwDdBb]$/;
+/** Where perf ends the last symbol of a region (symbols__fixup_end): the page boundary after the next one. */
+const perfEnd = (start: bigint) => ((start + 4096n + 4095n) / 4096n) * 4096n;
 const restrict = readFileSync("/proc/sys/kernel/kptr_restrict", "utf8").trim();
 
 describe("readKallsyms", () => {
@@ -58,11 +60,12 @@ describe("readKallsyms", () => {
       const aliases = byAddr.get(a)!;
       assert.ok(aliases.some((l) => l.name === s.name && l.type === s.type), `${s.name} at 0x${a.toString(16)}`);
       assert.equal(s.module, aliases.find((l) => l.name === s.name)!.module);
-      if (i + 1 < addrs.length) {
+      const next = i + 1 < addrs.length ? k.find(addrs[i + 1]) : undefined;
+      if (next && next.module === s.module) {
         assert.equal(s.size, addrs[i + 1] - a);
         assert.equal(k.find(addrs[i + 1] - 1n)?.start, a);
-      }
-      if (i > 0) assert.equal(k.find(a - 1n)?.start, addrs[i - 1]);
+      } else assert.equal(s.start + s.size, perfEnd(a), `the last symbol of its region: ${s.name}`);
+      if (i > 0) assert.equal(k.find(a - 1n)?.start ?? addrs[i - 1], addrs[i - 1]);
     }
     assert.equal(k.find(addrs[0] - 1n), undefined);
   });
@@ -93,12 +96,14 @@ describe("readKallsyms", () => {
     assert.equal(k.find(0xffffffff81000010n)?.name, "startup_64"); // global, no leading underscore, longest
     assert.equal(k.find(0xffffffff81000040n)?.name, "weak_one"); // weak over local
     assert.equal(k.find(0xffffffff81000080n)?.name, "text_sym"); // text over data
+    // The kernel image's last symbol ends where perf ends it, not at the first module's symbol.
     assert.deepEqual(k.find(0xffffffff81000090n), {
       name: "text_sym",
       start: 0xffffffff81000080n,
-      size: 0x3f000f80n,
+      size: 0x1f80n,
       type: "t",
     });
+    assert.equal(k.find(0xffffffff81002000n), undefined);
     assert.deepEqual(k.find(0xffffffffc0001000n), {
       name: "mod_func",
       start: 0xffffffffc0001000n,
@@ -106,9 +111,57 @@ describe("readKallsyms", () => {
       type: "t",
       module: "my_mod",
     });
-    assert.equal(k.find(0xffffffffc0001fffn)?.name, "mod_func2"); // the last one: to the end of its page
-    assert.equal(k.find(0xffffffffc0002000n), undefined);
+    // The last one: to the page boundary after the next one (perf's rule).
+    assert.equal(k.find(0xffffffffc0002fffn)?.name, "mod_func2");
+    assert.equal(k.find(0xffffffffc0003000n), undefined);
     assert.equal(k.size, 5);
+  });
+
+  it("sizes the last symbol of each region as perf does: a garbage address past the image gets no name", () => {
+    const file = join(tmp, "regions");
+    writeFileSync(
+      file,
+      [
+        "ffffffff81000000 T _text",
+        "ffffffff83762a40 D __start_early_lsm_info", // the image's last kept symbol
+        "ffffffffc0201000 t ftrace_trampoline\t[__builtin__ftrace]",
+        "ffffffffc0400000 t a_one\t[mod_a]",
+        "ffffffffc0400100 t a_two\t[mod_a]",
+        "ffffffffc0500000 t b_one\t[mod_b]",
+        "ffffffffc0600000 t bpf_prog_1\t[bpf]",
+        "",
+      ].join("\n"),
+    );
+    const k = readKallsyms(libc, file);
+    const at = (a: bigint) => k.find(a)?.name;
+    assert.equal(k.find(0xffffffff83762a40n)?.size, 0x15c0n);
+    assert.equal(at(0xffffffff83763fffn), "__start_early_lsm_info");
+    assert.equal(at(0xffffffff83764000n), undefined);
+    assert.equal(at(0xffffffffa0000000n), undefined); // between the image and the modules
+    assert.equal(at(0xffffffffc0201fffn), "ftrace_trampoline");
+    assert.equal(at(0xffffffffc0203000n), undefined);
+    assert.equal(at(0xffffffffc04000ffn), "a_one"); // within a module: up to the next symbol
+    assert.equal(at(0xffffffffc0401fffn), "a_two"); // the module's last: the page after its page
+    assert.equal(at(0xffffffffc0402000n), undefined);
+    assert.equal(at(0xffffffffc0500fffn), "b_one");
+    assert.equal(at(0xffffffffc0600fffn), "bpf_prog_1"); // page-aligned: its own page
+    assert.equal(at(0xffffffffc0601000n), undefined);
+  });
+
+  it("the kernel image's last symbol on this machine is sized to a page or two, not to the first module", {
+    skip: visible ? false : "kernel addresses are hidden from this test",
+  }, () => {
+    const k = readKallsyms(libc);
+    const firstModule = lines.filter((l) => l.module !== undefined).reduce<bigint | undefined>(
+      (m, l) => (m === undefined || l.addr < m ? l.addr : m),
+      undefined,
+    );
+    if (firstModule === undefined) return;
+    const image = lines.filter((l) => l.module === undefined && l.addr < firstModule);
+    const last = image.reduce((m, l) => (l.addr > m ? l.addr : m), 0n);
+    const s = k.find(last)!;
+    assert.ok(s.size <= 8192n, `${s.name} has size 0x${s.size.toString(16)}`);
+    assert.equal(k.find(perfEnd(last)), undefined);
   });
 
   it("says why when every address reads as zero", () => {

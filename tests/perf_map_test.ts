@@ -22,7 +22,7 @@ import process from "node:process";
 import { getLibc } from "../ffi/mod.ts";
 import { openPerfMap, PerfMap, type PerfMapLimits } from "../src/symbolize/perf_map.ts";
 import { readRows } from "./helpers/ground_truth.ts";
-import { isRoot, NOBODY } from "./helpers/runtime.ts";
+import { isRoot, NOBODY, withProcess } from "./helpers/runtime.ts";
 
 const libc = getLibc();
 const tmp = mkdtempSync(join(tmpdir(), "procmap-perfmap-"));
@@ -101,9 +101,11 @@ describe("PerfMap rules", () => {
     const p = mapFile("1000 10 first\n2000 10 par");
     using m = open(p);
     assert.equal(name(m, 0x1000n), "first");
-    assert.equal(name(m, 0x2000n), undefined); // no newline yet
+    assert.equal(name(m, 0x2000n), undefined); // no newline yet (the miss read to the end)
     appendFileSync(p, "tial\n1000 10 again\n");
-    assert.equal(name(m, 0x2005n), "partial"); // a miss refreshes
+    assert.equal(name(m, 0x2005n), undefined); // one read per rearm: this miss reads nothing
+    m.rearm();
+    assert.equal(name(m, 0x2005n), "partial"); // a miss after rearm() refreshes
     assert.equal(name(m, 0x1000n), "again");
     assert.equal(m.refresh(), false);
     appendFileSync(p, "5000 10 later\n");
@@ -201,9 +203,10 @@ describe("PerfMap rules", () => {
 
 describe("openPerfMap(pid)", () => {
   it("says why there is none", () => {
-    const none = openPerfMap(libc, 0x3fffffff);
+    // A process directory that cannot be read (a descriptor that is not one).
+    const none = openPerfMap(libc, { pid: 0x3fffffff, dirfd: -1, startedAtNs: () => undefined });
     assert.ok(!(none instanceof PerfMap) && none.reason === "no-process");
-    const self = openPerfMap(libc, "self");
+    const self = withProcess("self", (p) => openPerfMap(libc, p));
     if (!existsSync(`/tmp/perf-${process.pid}.map`)) assert.ok(!(self instanceof PerfMap) && self.reason === "no-file");
   });
 
@@ -217,12 +220,12 @@ describe("openPerfMap(pid)", () => {
     chownSync(foreign, NOBODY, NOBODY);
     symlinkSync(foreign, path);
     cleanups.push(() => rmSync(path, { force: true }));
-    const r = openPerfMap(libc, "self");
+    const r = withProcess("self", (p) => openPerfMap(libc, p));
     assert.ok(!(r instanceof PerfMap), "opened a foreign file");
     assert.equal(r.reason, "foreign-owner");
     rmSync(path);
     writeFileSync(path, "1000 10 mine\n");
-    const own = openPerfMap(libc, "self");
+    const own = withProcess("self", (p) => openPerfMap(libc, p));
     assert.ok(own instanceof PerfMap, JSON.stringify(own));
     assert.equal(own.find(0x1000n)?.name, "mine");
     own.close();
@@ -270,7 +273,7 @@ async function startV8(cmd: string, args: string[]): Promise<{ pid: number; chil
 async function checkV8(cmd: string, args: string[]): Promise<void> {
   const { pid, child, map } = await startV8(cmd, args);
   try {
-    const m = openPerfMap(libc, pid);
+    const m = withProcess(pid, (p) => openPerfMap(libc, p));
     assert.ok(m instanceof PerfMap, JSON.stringify(m));
     using _m = m;
     const text = readFileSync(map, "utf8");
@@ -345,6 +348,8 @@ function perfAgrees(pid: number, m: PerfMap, rows: Array<{ start: bigint; end: b
   if (rec.status !== 0) return; // perf cannot record here: the checks above stand alone
   const script = spawnSync("perf", ["script", "-i", data, "-F", "ip,sym"], { encoding: "utf8", maxBuffer: 64 << 20 });
   if (script.status !== 0) return;
+  // What V8 appended while perf recorded (a symbolize() call reads it once, as this does).
+  m.refresh();
   let jit = 0;
   for (const l of script.stdout.split("\n")) {
     const r = /^\s*([0-9a-f]+) (.*)$/.exec(l);
@@ -390,7 +395,7 @@ describe("PerfMap from V8", () => {
       for (let i = 0; i < 200 && !(existsSync(path) && readFileSync(path, "utf8").includes("hotFunctionName")); i++) {
         await new Promise((r) => setTimeout(r, 50));
       }
-      const m = openPerfMap(libc, pid);
+      const m = withProcess(pid, (p) => openPerfMap(libc, p));
       assert.ok(m instanceof PerfMap, JSON.stringify(m));
       using _m = m;
       assert.equal(m.path, path);

@@ -89,6 +89,10 @@ test("JIT code of a Node child with --perf-basic-prof is named from its perf map
       assert.ok(r?.symbol?.name.includes("hotFunctionName"));
       assert.equal(r?.symbol?.offset, addrs[i] - r!.symbol!.start);
     });
+    // The columns name the same JIT symbols (one row per distinct perf-map line).
+    const t = maps.symbolizeTable(addrs);
+    assert.deepEqual(t.toArray(), maps.symbolize(addrs));
+    for (let r = 0; r < t.length; r++) assert.equal(t.symbols.source[t.symbol[r]], "perf-map");
     if (!havePerf) return;
     const data = join(dir, "perf.data");
     const rec = spawnSync("perf", [

@@ -28,28 +28,49 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("sampled addresses get the names perf script prints", { skip: havePerf ? false : "perf is needed" }, (t) => {
-  const data = join(dir, "perf.data");
-  const rec = spawnSync(
-    "perf",
-    ["record", "-q", "-e", "cpu-clock:u", "-F", "499", "-p", String(child.pid), "-o", data, "--", "sleep", "1"],
-    { encoding: "utf8", timeout: 60_000 },
-  );
-  if (rec.status !== 0) {
-    t.skip(`perf record cannot sample here: ${rec.stderr.trim().split("\n").at(-1)}`);
-    return;
-  }
-  const script = spawnSync("perf", ["script", "-i", data, "-F", "ip,sym,symoff,dso"], {
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-    timeout: 60_000,
-  });
+test("sampled addresses get the names perf script prints", {
+  skip: havePerf ? false : "perf is needed",
+  timeout: 180_000,
+}, (t) => {
   const libc = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
   const samples: { ip: bigint; sym: string; start: bigint }[] = [];
-  for (const m of script.stdout.matchAll(/^\s*([0-9a-f]+) (\S+)\+0x([0-9a-f]+) \((\S+)\)$/gm)) {
-    if (m[4] !== bin && realpathSync(m[4]) !== libc) continue;
-    const ip = BigInt("0x" + m[1]);
-    samples.push({ ip, sym: m[2], start: ip - BigInt("0x" + m[3]) });
+  // cpu-clock:u samples only while the child runs: on a busy machine one second may give few,
+  // so it records longer (up to 1 + 2 + 4 seconds) until it has enough.
+  for (let seconds = 1; samples.length < 50 && seconds <= 4; seconds *= 2) {
+    const data = join(dir, `perf-${seconds}.data`);
+    const rec = spawnSync(
+      "perf",
+      [
+        "record",
+        "-q",
+        "-e",
+        "cpu-clock:u",
+        "-F",
+        "499",
+        "-p",
+        String(child.pid),
+        "-o",
+        data,
+        "--",
+        "sleep",
+        String(seconds),
+      ],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    if (rec.status !== 0) {
+      t.skip(`perf record cannot sample here: ${rec.stderr.trim().split("\n").at(-1)}`);
+      return;
+    }
+    const script = spawnSync("perf", ["script", "-i", data, "-F", "ip,sym,symoff,dso"], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+      timeout: 60_000,
+    });
+    for (const m of script.stdout.matchAll(/^\s*([0-9a-f]+) (\S+)\+0x([0-9a-f]+) \((\S+)\)$/gm)) {
+      if (m[4] !== bin && realpathSync(m[4]) !== libc) continue;
+      const ip = BigInt("0x" + m[1]);
+      samples.push({ ip, sym: m[2], start: ip - BigInt("0x" + m[3]) });
+    }
   }
   assert.ok(samples.length >= 50, `only ${samples.length} samples in the child and libc`);
   assert.ok(samples.some((s) => s.sym === "static_function"));

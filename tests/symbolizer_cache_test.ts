@@ -10,6 +10,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import { getLibc, type Libc } from "../ffi/mod.ts";
 import { ProcMaps, Symbolizer } from "../mod.ts";
 import { ByteLru } from "../src/symbolize/cache.ts";
+import { moduleTables } from "../src/symbolize/symbolizer.ts";
 import { countCalls } from "./helpers/counting_libc.ts";
 import { IOCTL_SKIP } from "./helpers/backends.ts";
 
@@ -56,19 +57,19 @@ test("a transient read failure is not cached; a good read is, and later calls re
   assert.ok(fd >= 0);
   try {
     const key = "test:libc";
-    const ctx = { buildId: "00", path: libcPath, root: "", debugDirs: [] as string[] };
-    const failed = s.module(libc, fd, key, ctx);
+    const ctx = { buildId: "00", path: libcPath, procDir: undefined, debugDirs: [] as string[] };
+    const failed = moduleTables(s, libc, fd, key, ctx);
     assert.equal(failed.transient, true);
     assert.equal(failed.tables.length, 0);
     assert.equal(s.cacheBytes, 0);
     fail = false;
-    const good = s.module(libc, fd, key, ctx);
+    const good = moduleTables(s, libc, fd, key, ctx);
     assert.equal(good.transient, false);
     assert.ok(good.tables.length > 0);
     assert.ok(s.cacheBytes > 0);
     preads = 0;
     fail = true;
-    assert.equal(s.module(libc, fd, key, ctx), good);
+    assert.equal(moduleTables(s, libc, fd, key, ctx), good);
     assert.equal(preads, 0);
   } finally {
     real.close(fd);

@@ -33,8 +33,10 @@ declare namespace Deno {
   class UnsafePointerView {
     constructor(pointer: PointerObject);
     getInt32(offset?: number): number;
+    static getArrayBuffer(pointer: PointerObject, byteLength: number, offset?: number): ArrayBuffer;
   }
   class UnsafePointer {
+    static create(value: bigint): PointerValue;
     static of(value: ArrayBuffer | ArrayBufferView): PointerValue;
     static value(value: PointerValue): number | bigint;
   }

@@ -104,6 +104,16 @@ function scan(fetch: Fetch, budget: { notes: number }): Uint8Array | null {
   return null;
 }
 
+/**
+ * The GNU build ID in a bare run of ELF notes, such as the kernel's own in
+ * `/sys/kernel/notes` (what `perf buildid-list -k` reads), or null.
+ */
+export function notesBuildId(notes: Uint8Array): Uint8Array | null {
+  const fetch: Fetch = (offset, len) =>
+    offset >= 0 && len >= 0 && offset + len <= notes.length ? notes.subarray(offset, offset + len) : null;
+  return parseNotes(fetch, 0n, notes.length, { notes: MAX_NOTES });
+}
+
 /** The kernel's ALIGN(x, 4) on a u32: wraps to 0 near 2^32. */
 function align4(x: number): number {
   return ((x + 3) & ~3) >>> 0;

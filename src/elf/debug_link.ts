@@ -32,6 +32,27 @@ export function readDebugLink(read: ReadAt, elf: ElfSections): DebugLink | undef
   return { name, crc: new DataView(b.buffer, b.byteOffset, b.length).getUint32(crcAt, elf.le) };
 }
 
+/** The `.gnu_debugaltlink` section (dwz): the supplementary file's path and build ID. */
+export interface DebugAltLink {
+  /** Absolute, or relative to the directory of the file holding the link. */
+  path: string;
+  /** Lowercase hex. */
+  buildId: string;
+}
+
+/** The debug alt link, or undefined when there is none or it is malformed (empty or unterminated path, no build ID). */
+export function readDebugAltLink(read: ReadAt, elf: ElfSections): DebugAltLink | undefined {
+  const s = elf.byName(".gnu_debugaltlink");
+  if (!s) return undefined;
+  const b = sectionBytes(read, s, 4096 + 65);
+  if (!b) return undefined;
+  const path = cString(b, 0, 4096);
+  if (!path) return undefined;
+  const id = b.subarray(new TextEncoder().encode(path).length + 1);
+  if (id.length === 0 || id.length > 64) return undefined;
+  return { path, buildId: Array.from(id, (x) => x.toString(16).padStart(2, "0")).join("") };
+}
+
 /** The GNU build ID from a SHT_NOTE section, as lowercase hex, or undefined. */
 export function sectionBuildId(read: ReadAt, elf: ElfSections): string | undefined {
   for (const s of elf.sections) {

@@ -27,15 +27,7 @@ export const OFF = {
   buildIdAddr: 96,
 } as const;
 
-/** `query_flags` bits; bits 0-3 also come back in `vma_flags`. */
-export const FLAG = {
-  readable: 0x01,
-  writable: 0x02,
-  executable: 0x04,
-  shared: 0x08,
-  coveringOrNext: 0x10,
-  fileBacked: 0x20,
-} as const;
+// The `query_flags` bits are FLAG in ../request.ts: the text backend applies them too.
 
 /** `_IOWR('f', 17, struct procmap_query)`. */
 const REQUEST_IOWR_F_17 = 0xC0686611n;
@@ -60,9 +52,3 @@ export const PATH_MAX = 4096;
 
 /** Build IDs the kernel reports are at most 20 bytes (SHA-1); leave room. */
 export const BUILD_ID_CAPACITY = 32;
-
-/** The x86_64 vsyscall gate area: listed by the text maps, never by the ioctl. */
-export const VSYSCALL_START = 0xffffffffff600000n;
-
-/** The largest address a `u64` can hold. */
-export const U64_MAX = 0xffffffffffffffffn;

@@ -13,8 +13,7 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { hiOf, loOf } from "../util/bytes.ts";
-import { FLAG, VSYSCALL_START } from "./abi.ts";
+import { hiOf, loOf, u64 } from "../util/bytes.ts";
 import type { Backend, Cursor, Seeker, VmaIndex } from "../backend.ts";
 import { ERRNO, ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
@@ -24,8 +23,8 @@ import type { ProcessRef } from "../procfs/process.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import { parseMaps } from "../text/parser.ts";
 import type { MapsTable } from "../text/table.ts";
-import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
-import { type Vma, withNameAndBuildId } from "../vma.ts";
+import { FLAG, KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../request.ts";
+import { type Vma, VSYSCALL_START, withNameAndBuildId } from "../vma.ts";
 import { mappedFileOf } from "../elf/mapped_file.ts";
 import { TableBuilder } from "../table/builder.ts";
 import type { VmaTable } from "../table/vma_table.ts";
@@ -149,19 +148,21 @@ export class IoctlBackend implements Backend {
   }
 
   /**
-   * A seeker's query: as query(), with the VMA's bounds as 32-bit halves
-   * into `out`, from the struct when the kernel answered (no bigints).
+   * A seeker's query at the address `hi:lo`: as query(), with the VMA's
+   * bounds as 32-bit halves into `out`, from the struct when the kernel
+   * answered (no bigint for the address or the bounds).
    */
-  seek(addr: bigint, request: Request, walk: WalkText, out: Bounds): Vma | null {
-    let vma: Vma | null;
-    if (!(request & WANT_BUILD_ID)) {
-      const r = this.#call(addr, request);
-      if (r >= 0) {
-        this.#q.bounds(out);
-        return this.#q.decode(request);
-      }
-      vma = this.#failed(-r, addr, request, walk);
-    } else vma = this.query(addr, request, walk);
+  seek(hi: number, lo: number, request: Request, walk: WalkText, out: Bounds): Vma | null {
+    this.#inStruct = undefined;
+    const q = this.#q;
+    q.prepareAt(hi, lo, request);
+    let r = this.#libc.ioctlAt(this.#fd, this.#request, q.address);
+    if (r === -ERRNO.EAGAIN) r = this.#again();
+    if (r >= 0) {
+      q.bounds(out);
+      return q.decode(request);
+    }
+    const vma = this.#failed(-r, u64(hi, lo), request, walk);
     if (vma !== null) {
       out.startHi = hiOf(vma.start);
       out.startLo = loOf(vma.start);
@@ -376,8 +377,8 @@ class IoctlSeeker implements Seeker {
     this.#backend = backend;
   }
 
-  seek(addr: bigint): boolean {
-    return (this.#vma = this.#backend.seek(addr, FLAG.coveringOrNext | WANT_NAME, this.#walk, this)) !== null;
+  seek(hi: number, lo: number): boolean {
+    return (this.#vma = this.#backend.seek(hi, lo, FLAG.coveringOrNext | WANT_NAME, this.#walk, this)) !== null;
   }
 
   current(): Vma {

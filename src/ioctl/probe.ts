@@ -8,7 +8,8 @@ import type { Libc } from "../../ffi/mod.ts";
 import { ERRNO, errorFromErrno, ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
 import { nativeLittleEndian } from "../util/bytes.ts";
-import { FLAG, OFF, QUERY_SIZE, requestFor } from "./abi.ts";
+import { OFF, QUERY_SIZE, requestFor } from "./abi.ts";
+import { FLAG } from "../request.ts";
 
 /** Per binding: does this kernel answer PROCMAP_QUERY? */
 const ioctlSupport = new WeakMap<Libc, boolean>();

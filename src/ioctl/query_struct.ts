@@ -8,7 +8,7 @@ import { BUILD_ID_CAPACITY, OFF, PATH_MAX, QUERY_SIZE } from "./abi.ts";
 import { HI, LO, nativeLittleEndian, TWO_32 } from "../util/bytes.ts";
 import { NameCache, toHex } from "../util/names.ts";
 import { setRawName, Vma } from "../vma.ts";
-import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
+import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../request.ts";
 import type { TableBuilder } from "../table/builder.ts";
 
 /** A VMA's start and end as 32-bit halves. */
@@ -114,6 +114,14 @@ export class QueryStruct {
    */
   prepare(addr: bigint, request: Request): void {
     this.#view.setBigUint64(OFF.queryAddr, addr, nativeLittleEndian);
+    this.#setRequest(request);
+  }
+
+  /** As {@link prepare}, with the address as 32-bit halves (no bigint). */
+  prepareAt(hi: number, lo: number, request: Request): void {
+    const u32 = this.#u32;
+    u32[U32.queryAddrLo] = lo;
+    u32[U32.queryAddrHi] = hi;
     this.#setRequest(request);
   }
 

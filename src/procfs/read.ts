@@ -24,8 +24,10 @@ export interface TextRead {
  * size of the previous read of the same file is a good hint); `buffer`,
  * kept from an earlier read, is written in place when it fits the hint
  * (and is not four times too large), which spares a large fresh allocation
- * and its page faults. A short buffer grows by doubling. Returns -errno on
- * failure.
+ * and its page faults. A text that outgrows its buffer goes on in another
+ * as large as all read so far, and the pieces are joined once at the end:
+ * doubling one buffer would copy the text again at every step (an smaps
+ * text of long names runs to hundreds of MB). Returns -errno on failure.
  */
 export function readWhole(libc: Libc, fd: number, sizeHint = 0, buffer?: Uint8Array): TextRead | number {
   // A hint sizes the buffer to the text (a quarter and a page to spare): zeroing
@@ -35,17 +37,30 @@ export function readWhole(libc: Libc, fd: number, sizeHint = 0, buffer?: Uint8Ar
     ? buffer
     : new Uint8Array(size);
   let length = 0;
+  /** Filled buffers, in order, and the bytes they hold. */
+  let full: Uint8Array[] | undefined;
+  let before = 0;
   for (;;) {
     if (bytes.length - length < 4096) {
-      const grown = new Uint8Array(bytes.length * 2);
-      grown.set(bytes.subarray(0, length));
-      bytes = grown;
+      (full ??= []).push(bytes.subarray(0, length));
+      before += length;
+      bytes = new Uint8Array(Math.max(65536, before));
+      length = 0;
     }
-    const n = libc.pread(fd, bytes.subarray(length), length);
+    const n = libc.pread(fd, bytes.subarray(length), before + length);
     if (n < 0) return n;
-    if (n === 0) return { bytes, length };
+    if (n === 0) break;
     length += n;
   }
+  if (full === undefined) return { bytes, length };
+  const all = new Uint8Array(before + length);
+  let at = 0;
+  for (const b of full) {
+    all.set(b, at);
+    at += b.length;
+  }
+  all.set(bytes.subarray(0, length), at);
+  return { bytes: all, length: all.length };
 }
 
 /**

@@ -1,180 +1,152 @@
 /**
- * A batch of addresses for resolve(): checked, read once, sorted and
- * de-duplicated, with each input's place among the distinct addresses.
+ * A batch of addresses for resolve(): checked, read once and de-duplicated
+ * as 32-bit word pairs (no bigint is made or compared), with
+ * each input's place among the distinct addresses, and room for its
+ * results.
  * @module
  */
 import { describeValue, toAddress } from "../options.ts";
-import { nativeLittleEndian } from "../util/bytes.ts";
-
-/** The batch's distinct addresses, sorted, and where each input lands among them. */
-export interface Batch {
-  /** Distinct addresses in ascending order. */
-  unique: bigint[];
-  /** Their high and low 32 bits, for comparisons that allocate nothing. */
-  hi: Uint32Array;
-  lo: Uint32Array;
-  /** For each input position, its index in `unique`. */
-  slot: Uint32Array;
-}
+import { HI, LO, TWO_32, u64 } from "../util/bytes.ts";
+import { Columns } from "../util/columns.ts";
+import { distinct } from "./dedup.ts";
 
 /**
- * The caller's addresses as a private array: each element is read exactly
- * once (an accessor or a proxy cannot answer the check one value and the
- * use another).
+ * The batch's distinct addresses, and where each input lands among
+ * them; with the columns of its results (a {@link ResolvedTable}'s). All of
+ * them are views of one ArrayBuffer, `n` rows each (the distinct addresses
+ * fill the first `count`): allocating an ArrayBuffer costs V8 microseconds,
+ * a large share of a small batch, so a batch makes one.
  */
-function copyOf(addrs: unknown): unknown[] {
-  if (addrs instanceof BigUint64Array) return Array.from(addrs);
-  if (addrs !== null && typeof addrs === "object" && Symbol.iterator in addrs) {
-    return Array.from(addrs as Iterable<unknown>);
+export class Batch {
+  /** Number of distinct addresses. */
+  readonly count: number;
+  /** For each input position, its index among the distinct addresses. */
+  readonly slot: Uint32Array;
+  /** For each distinct address, the first input position holding it. */
+  readonly first: Uint32Array;
+  /** Per distinct address, the entry of the VMA it lands in (resolve()'s loop fills it). */
+  readonly entry: Int32Array;
+  /**
+   * The distinct addresses in order of first appearance, as u64 word pairs
+   * (native order): the result's address column, written once by the
+   * de-duplication and read by every pass after it.
+   */
+  readonly addrWords: Uint32Array;
+  /** Result columns (u64 word pairs, native order). */
+  readonly offsetWords: Uint32Array;
+  readonly elfWords: Uint32Array;
+  readonly kind: Uint8Array;
+  readonly reason: Uint8Array;
+  /** The caller's values when they came as an iterable (bigints, or numbers); undefined for a BigUint64Array. */
+  readonly list: unknown[] | undefined;
+  #unique: bigint[] | undefined;
+
+  constructor(n: number, list: unknown[] | undefined) {
+    const c = new Columns(n, 3, 0, 3, 2);
+    this.addrWords = c.u64();
+    this.offsetWords = c.u64();
+    this.elfWords = c.u64();
+    this.slot = c.u32();
+    this.first = c.u32();
+    const e = c.u32();
+    this.entry = new Int32Array(e.buffer, e.byteOffset, n);
+    this.kind = c.u8();
+    this.reason = c.u8();
+    this.list = list;
+    this.count = 0;
   }
-  throw new TypeError(
-    `addresses must be an iterable of bigints/numbers or a BigUint64Array, got ${describeValue(addrs)}`,
-  );
+
+  /** Takes the distinct addresses of `n` (word pairs) into the batch. */
+  fill(input: Uint32Array, n: number): this {
+    (this as { count: number }).count = distinct(input, n, this);
+    return this;
+  }
+
+  /**
+   * Distinct address `i` as a bigint: the caller's own bigint where it gave
+   * one (so results hold the caller's values), else made from the words.
+   */
+  addrAt(i: number): bigint {
+    const v = this.list?.[this.first[i]];
+    return typeof v === "bigint" ? v : u64(this.addrWords[2 * i + HI], this.addrWords[2 * i + LO]);
+  }
+
+  #hi: Uint32Array | undefined;
+  #lo: Uint32Array | undefined;
+
+  /** The distinct addresses' high 32 bits, as a column of their own (made on first use: resolve() reads the pairs). */
+  get hi(): Uint32Array {
+    return this.#hi ??= this.#half(HI);
+  }
+
+  /** The distinct addresses' low 32 bits, as a column of their own (made on first use). */
+  get lo(): Uint32Array {
+    return this.#lo ??= this.#half(LO);
+  }
+
+  #half(k: number): Uint32Array {
+    const out = new Uint32Array(this.count);
+    const words = this.addrWords;
+    for (let i = 0; i < out.length; i++) out[i] = words[2 * i + k];
+    return out;
+  }
+
+  /** Every distinct address as a bigint, in order of first appearance (made on first use). */
+  get unique(): bigint[] {
+    if (this.#unique) return this.#unique;
+    const out: bigint[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.addrAt(i));
+    return (this.#unique = out);
+  }
 }
 
 /** The largest u64. */
 const MAX_U64 = 0xffffffffffffffffn;
-/** Where a u64's halves sit among the 32-bit words of a BigUint64Array's buffer. */
-const LO_WORD = nativeLittleEndian ? 0 : 1;
-const HI_WORD = 1 - LO_WORD;
 
-/** toBatch's working arrays, for batches of up to `size` addresses. */
-interface Scratch {
-  size: number;
-  big: BigUint64Array;
-  /** `big`'s buffer as 32-bit words. */
-  words: Uint32Array;
-  /** The sort's keys and positions, twice (it moves them from one set to the other). */
-  sort: Uint32Array[];
-  count: Uint32Array;
-}
+/** Working space for the caller's values as words, reused up to this many addresses (2 MB). */
+const SCRATCH_MAX = 1 << 18;
+let scratch: BigUint64Array | undefined;
 
-/** Batches up to this size reuse one set of working arrays (4.5 MB at most), larger ones get their own. */
-const SCRATCH_MAX = 1 << 17;
-let scratch: Scratch | undefined;
-
-function newScratch(size: number): Scratch {
-  const big = new BigUint64Array(size);
-  return {
-    size,
-    big,
-    words: new Uint32Array(big.buffer),
-    sort: Array.from({ length: 6 }, () => new Uint32Array(size)),
-    count: new Uint32Array(1 << 16),
-  };
-}
-
-/** Working arrays for `n` addresses: the kept set, grown when needed, or (past SCRATCH_MAX) a set of their own. */
-function scratchFor(n: number): Scratch {
-  if (n > SCRATCH_MAX) return newScratch(n);
-  if (!scratch || scratch.size < n) {
-    scratch = newScratch(Math.min(SCRATCH_MAX, Math.max(n, 1024, 2 * (scratch?.size ?? 0))));
-  }
+function scratchFor(n: number): BigUint64Array {
+  if (n > SCRATCH_MAX) return new BigUint64Array(n);
+  if (!scratch || scratch.length < n) scratch = new BigUint64Array(Math.min(SCRATCH_MAX, Math.max(n, 1024)));
   return scratch;
 }
 
 /**
- * Checks and sorts a batch. Each address is stored into a BigUint64Array
- * and read back as two 32-bit halves (no bigint arithmetic, no conversion
- * to a double: the engines do both in native code), and the positions are
- * radix-sorted by them: linear, and several times faster than the engines'
- * typed-array sorts on 10,000 addresses. Distinct addresses keep the
- * caller's own bigint objects.
+ * Checks and sorts a batch. A BigUint64Array is read as it is, through a
+ * word view (every u64 is an address; nothing is copied or converted). Any
+ * other iterable is copied first, so each element is read exactly once (an
+ * accessor or a proxy cannot answer the check one value and the use
+ * another); a bigint is stored into a u64 (native code), a number split
+ * into its words.
  */
 export function toBatch(addrs: unknown): Batch {
-  const list = copyOf(addrs);
+  if (addrs instanceof BigUint64Array) {
+    const n = addrs.length;
+    return new Batch(n, undefined).fill(new Uint32Array(addrs.buffer, addrs.byteOffset, 2 * n), n);
+  }
+  if (addrs === null || typeof addrs !== "object" || !(Symbol.iterator in addrs)) {
+    throw new TypeError(
+      `addresses must be an iterable of bigints/numbers or a BigUint64Array, got ${describeValue(addrs)}`,
+    );
+  }
+  const list = Array.from(addrs as Iterable<unknown>);
   const n = list.length;
-  // No user code runs from here on (the copy is made), so the scratch arrays cannot be re-entered.
-  const tmp = scratchFor(n);
-  const big = tmp.big;
+  // No user code runs from here on (the copy is made), so the scratch array cannot be re-entered.
+  const big = scratchFor(n);
+  const w = new Uint32Array(big.buffer, 0, 2 * n);
   for (let i = 0; i < n; i++) {
     const a = list[i];
-    // The common case, a bigint in range, is stored as it is; anything else
-    // goes through toAddress, which refuses bad values (naming their index).
-    if (typeof a === "bigint" && a >= 0n && a <= MAX_U64) {
-      big[i] = a;
-      continue;
-    }
-    const b = toAddress(a, `address [${i}]`);
-    list[i] = b;
-    big[i] = b;
+    // The common cases first: a bigint in range is stored as it is, a safe
+    // non-negative integer split into words; anything else goes through
+    // toAddress, which refuses it (naming its index).
+    if (typeof a === "bigint" && a >= 0n && a <= MAX_U64) big[i] = a;
+    else if (typeof a === "number" && a >= 0 && a <= Number.MAX_SAFE_INTEGER && Number.isInteger(a)) {
+      const l = a % TWO_32;
+      w[2 * i + LO] = l;
+      w[2 * i + HI] = (a - l) / TWO_32;
+    } else big[i] = toAddress(a, `address [${i}]`);
   }
-  const { order, hi, lo } = sortByHalves(tmp, n);
-  const unique: bigint[] = [];
-  const uhi = new Uint32Array(n);
-  const ulo = new Uint32Array(n);
-  const slot = new Uint32Array(n);
-  let u = 0;
-  for (let j = 0; j < n; j++) {
-    const h = hi[j], l = lo[j];
-    if (u === 0 || uhi[u - 1] !== h || ulo[u - 1] !== l) {
-      unique.push(list[order[j]] as bigint);
-      uhi[u] = h;
-      ulo[u] = l;
-      u++;
-    }
-    slot[order[j]] = u - 1;
-  }
-  return { unique, hi: uhi.subarray(0, u), lo: ulo.subarray(0, u), slot };
-}
-
-/**
- * Positions 0..n-1 ordered by their u64 in `words` (two 32-bit words each),
- * with the sorted halves: an LSD radix sort through the low half and then
- * the high half, the keys moving with their positions (each pass reads
- * in order), skipping digits that are the same in every key (most of the
- * high ones: a process's addresses share their top bits). Large batches take
- * 16-bit digits (fewer passes), small ones 11-bit digits (a smaller count
- * table).
- */
-function sortByHalves(tmp: Scratch, n: number): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
-  const words = tmp.words;
-  let [order, hi, lo, order2, hi2, lo2] = tmp.sort;
-  for (let i = 0; i < n; i++) {
-    order[i] = i;
-    lo[i] = words[2 * i + LO_WORD];
-    hi[i] = words[2 * i + HI_WORD];
-  }
-  if (n < 2) return { order, hi, lo };
-  // Bits that differ between keys: OR of each key XOR the first.
-  let diffLo = 0, diffHi = 0;
-  for (let i = 1; i < n; i++) {
-    diffLo |= lo[i] ^ lo[0];
-    diffHi |= hi[i] ^ hi[0];
-  }
-  const bits = n >= 1 << 14 ? 16 : 11;
-  const radix = 1 << bits;
-  const mask = radix - 1;
-  const count = tmp.count;
-  for (let w = 0; w < 2; w++) {
-    const diff = w === 0 ? diffLo : diffHi;
-    for (let shift = 0; shift < 32; shift += bits) {
-      if (((diff >>> shift) & mask) === 0) continue;
-      const key = w === 0 ? lo : hi;
-      for (let d = 0; d < radix; d++) count[d] = 0; // (JavaScriptCore's fill() is far slower)
-      for (let j = 0; j < n; j++) count[(key[j] >>> shift) & mask]++;
-      let sum = 0;
-      for (let d = 0; d < radix; d++) {
-        const c = count[d];
-        count[d] = sum;
-        sum += c;
-      }
-      for (let j = 0; j < n; j++) {
-        const p = count[(key[j] >>> shift) & mask]++;
-        order2[p] = order[j];
-        hi2[p] = hi[j];
-        lo2[p] = lo[j];
-      }
-      let t = order;
-      order = order2;
-      order2 = t;
-      t = hi;
-      hi = hi2;
-      hi2 = t;
-      t = lo;
-      lo = lo2;
-      lo2 = t;
-    }
-  }
-  return { order, hi, lo };
+  return new Batch(n, list).fill(w, n);
 }

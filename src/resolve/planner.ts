@@ -1,36 +1,28 @@
 /**
- * The planner: per batch, ioctl queries or one text snapshot, by measured
- * costs (bench/RESULTS.md) and the batch's shape against the last snapshot.
+ * The planner: per batch, ioctl queries or one text snapshot, by what a
+ * query and a text read cost on this machine (measured: costs.ts) and the
+ * batch's shape against the last snapshot.
  * @module
  */
+import type { Libc } from "../../ffi/mod.ts";
 import type { Backend, VmaIndex } from "../backend.ts";
 import { ProcMapsError } from "../errors.ts";
+import { HI, LO } from "../util/bytes.ts";
 import type { Pid, ResolveStrategy } from "../options.ts";
 import type { Batch } from "./batch.ts";
-import type { ResolvePlan } from "./types.ts";
+import { type ResolveCosts, resolveCosts } from "./costs.ts";
+import { Plan, type ResolvePlan } from "./types.ts";
 
 /**
- * Costs measured on the reference machine (bench/RESULTS.md cases 1-4;
- * 2-core AMD EPYC VM, Linux 6.18, Deno 2.9 and Bun 1.4 alike), in
- * microseconds. Only their ratios matter: with them, the ioctl wins while a
- * batch needs fewer queries than about 3/4 of the process's VMAs.
+ * With no snapshot to count against, the ioctl runs for at most as many
+ * queries as reading a text of this many VMAs costs, then the rest of the
+ * batch is read from text: never much worse than either alone.
  */
-export const RESOLVE_COSTS = {
-  /** One PROCMAP_QUERY with the name, from JS, with its Vma (case 1: 0.69-0.73). */
-  ioctlQuery: 0.7,
-  /** Reading one line of maps text (the kernel's part, case 2 C: 0.30) and parsing it (case 3: 0.065). */
-  textPerVma: 0.37,
-  /** Making the Vma of a text row the batch touches. */
-  textPerTouchedVma: 0.2,
-  /** Placing one sorted address in a text snapshot. */
-  textPerAddress: 0.02,
-  /**
-   * With no snapshot to count against, the ioctl runs for at most this many
-   * queries (about the cost of reading a 10,000-VMA text) before the rest of
-   * the batch is read from text: never much worse than either alone.
-   */
-  blindQueryBudget: 4096,
-} as const;
+const BLIND_VMAS = 10_000;
+/** Share of the cheaper strategy's cost the planner may spend counting queries against the snapshot. */
+const COUNTING_SHARE = 0.02;
+/** Counting one address against the snapshot (a binary search), in ns: a generous figure. */
+const COUNT_NS = 30;
 
 /** What the planner looks at. */
 export interface PlanInputs {
@@ -39,25 +31,35 @@ export interface PlanInputs {
   backend: Backend;
   /** The last text snapshot's index on this handle, if any. */
   index: VmaIndex | undefined;
+  /** The binding, whose costs are measured. */
+  libc: Libc;
+}
+
+const us = (ns: number) => `${(ns / 1000).toFixed(ns < 10_000 ? 1 : 0)} us`;
+
+/** What the costs say, for the plan's reason. */
+function costsText(c: ResolveCosts): string {
+  const how = c.source === "measured"
+    ? `measured here on a ${c.measuredVmas}-VMA map`
+    : "defaults: nothing could be measured";
+  return `a query ${us(c.queryNs)}, text ${(c.textPerVmaNs / 1000).toFixed(3)} us per VMA and ` +
+    `${us(c.textFixedNs)} per read (${how})`;
 }
 
 /**
- * How many ioctl queries the batch would take against `index`: one per
- * distinct "VMA at or after the address", as the resolution loop seeks.
- * Binary search for few addresses, one merged pass for many.
+ * Distinct rows of `index` the first `m` distinct addresses land in (the
+ * queries they take: one per "VMA at or after the address"), stopping once
+ * there are more than `stop`.
  */
-function countQueries(batch: Batch, index: VmaIndex): number {
-  const { hi, lo } = batch;
-  const n = hi.length;
-  const binary = n * Math.log2(index.count + 1) < n + index.count;
+function countQueries(batch: Batch, index: VmaIndex, m: number, stop: number): number {
+  const words = batch.addrWords;
+  const seen = new Uint8Array(index.count + 1);
   let queries = 0;
-  let last = -1;
-  let row = 0;
-  for (let i = 0; i < n; i++) {
-    row = binary ? index.firstEndingAbove(hi[i], lo[i]) : index.advancePast(row, hi[i], lo[i]);
-    if (row !== last) {
+  for (let i = 0; i < m && queries <= stop; i++) {
+    const row = index.firstEndingAbove(words[2 * i + HI], words[2 * i + LO]);
+    if (seen[row] === 0) {
+      seen[row] = 1;
       queries++;
-      last = row;
     }
   }
   return queries;
@@ -65,9 +67,11 @@ function countQueries(batch: Batch, index: VmaIndex): number {
 
 /** Picks the strategy for a batch. */
 export function planBatch(src: PlanInputs, batch: Batch, strategy: ResolveStrategy): ResolvePlan {
-  const unique = batch.unique;
-  const base = { uniqueAddresses: unique.length, knownVmas: undefined, estimatedQueries: undefined };
-  if (strategy === "text") return { ...base, strategy: "text", queryBudget: 0, reason: "strategy text was asked for" };
+  const u = batch.count;
+  const base = { uniqueAddresses: u, knownVmas: undefined, estimatedQueries: undefined, costs: undefined };
+  if (strategy === "text") {
+    return new Plan({ ...base, strategy: "text", queryBudget: 0 }, "strategy text was asked for");
+  }
   if (src.backend.kind !== "ioctl") {
     if (strategy === "ioctl") {
       throw new ProcMapsError("ENOTTY", {
@@ -77,41 +81,60 @@ export function planBatch(src: PlanInputs, batch: Batch, strategy: ResolveStrate
           `backend "text", or PROCMAP_QUERY is missing here); use strategy "auto" or "text"`,
       });
     }
-    return { ...base, strategy: "text", queryBudget: 0, reason: "this handle reads the text (no PROCMAP_QUERY)" };
+    return new Plan({ ...base, strategy: "text", queryBudget: 0 }, "this handle reads the text (no PROCMAP_QUERY)");
   }
   if (strategy === "ioctl") {
-    return { ...base, strategy: "ioctl", queryBudget: Infinity, reason: "strategy ioctl was asked for" };
+    return new Plan({ ...base, strategy: "ioctl", queryBudget: Infinity }, "strategy ioctl was asked for");
   }
   const index = src.index;
   if (!index) {
-    return {
-      ...base,
-      strategy: "ioctl",
-      queryBudget: RESOLVE_COSTS.blindQueryBudget,
-      reason:
-        `the process's size is not known yet: ioctl for up to ${RESOLVE_COSTS.blindQueryBudget} queries, then text`,
-    };
-  }
-  const queries = countQueries(batch, index);
-  // A query touches one VMA, so the text strategy makes about as many Vmas.
-  const ioctlCost = queries * RESOLVE_COSTS.ioctlQuery;
-  const textCost = index.count * RESOLVE_COSTS.textPerVma + queries * RESOLVE_COSTS.textPerTouchedVma +
-    unique.length * RESOLVE_COSTS.textPerAddress;
-  const known = { ...base, knownVmas: index.count, estimatedQueries: queries };
-  return ioctlCost <= textCost
-    ? {
-      ...known,
-      strategy: "ioctl",
-      // The snapshot may be stale: if the batch needs far more queries than counted, text is cheaper.
-      queryBudget: Math.max(2 * queries, 64),
-      reason: `about ${queries} queries (${ioctlCost.toFixed(0)} us) cost less than reading ${index.count} VMAs ` +
-        `of text (${textCost.toFixed(0)} us)`,
+    // A budget only matters to a batch that could exceed it: a small one needs no costs.
+    if (u <= 64) {
+      return new Plan({ ...base, strategy: "ioctl", queryBudget: Infinity }, `${u} addresses: ${u} queries at most`);
     }
-    : {
-      ...known,
-      strategy: "text",
-      queryBudget: 0,
-      reason: `reading ${index.count} VMAs of text (${textCost.toFixed(0)} us) costs less than about ${queries} ` +
-        `queries (${ioctlCost.toFixed(0)} us)`,
-    };
+    const costs = resolveCosts(src.libc);
+    const budget = Math.max(64, Math.ceil((BLIND_VMAS * costs.textPerVmaNs + costs.textFixedNs) / costs.queryNs));
+    return new Plan(
+      { ...base, costs, strategy: "ioctl", queryBudget: budget },
+      () =>
+        `the process's size is not known yet: ioctl for up to ${budget} queries (the cost of reading ` +
+        `${BLIND_VMAS} VMAs of text), then text; ${costsText(costs)}`,
+    );
+  }
+  const costs = resolveCosts(src.libc);
+  const q = costs.queryNs;
+  const textNs = index.count * costs.textPerVmaNs + costs.textFixedNs;
+  const known = { ...base, costs, knownVmas: index.count };
+  const enough = Math.floor(textNs / q); // queries that cost as much as the text
+  if (u <= enough) {
+    return new Plan(
+      { ...known, strategy: "ioctl", queryBudget: Infinity },
+      () =>
+        `even a query per address (${u}, ${us(u * q)}) costs less than reading ${index.count} VMAs of text ` +
+        `(${us(textNs)}); ${costsText(costs)}`,
+    );
+  }
+  // Count the queries against the snapshot, spending a small share of the text's cost on it.
+  const m = Math.min(u, Math.max(16, Math.floor((COUNTING_SHARE * textNs) / COUNT_NS)));
+  const queries = countQueries(batch, index, m, enough);
+  if (queries > enough) {
+    return new Plan(
+      { ...known, strategy: "text", queryBudget: 0, estimatedQueries: queries },
+      () =>
+        `${m === u ? "" : `the first ${m} of `}${u} addresses already take more than ${enough} queries ` +
+        `(${us(queries * q)}): reading ${index.count} VMAs of text costs less (${us(textNs)}); ${costsText(costs)}`,
+    );
+  }
+  // The snapshot may be stale, and the rest of the batch uncounted: past this many queries the text is cheaper.
+  const budget = Math.max(enough, 2 * queries, 64);
+  return new Plan(
+    { ...known, strategy: "ioctl", estimatedQueries: m === u ? queries : undefined, queryBudget: budget },
+    () => {
+      const counted = m === u
+        ? `about ${queries} queries (${us(queries * q)})`
+        : `${queries} queries for the first ${m} of ${u} addresses`;
+      return `${counted} cost less than reading ${index.count} VMAs of text (${us(textNs)}); ioctl for up to ` +
+        `${budget} queries, then text; ${costsText(costs)}`;
+    },
+  );
 }

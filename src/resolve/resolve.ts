@@ -1,12 +1,13 @@
 /**
  * Batch address resolution for profilers and symbolizers: each address to
  * its VMA, file offset, ELF virtual address, path and build ID, in input
- * order. One loop walks the sorted addresses against a {@link Seeker}: the
- * ioctl (live queries with covering-or-next) or a text snapshot (a forward
- * scan), as the planner chose; an ioctl run that exceeds its budget hands
- * the rest of the batch to the text.
+ * order. One loop (locate.ts) takes the distinct addresses against a
+ * {@link Seeker}: the ioctl (live queries with covering-or-next) or a text
+ * snapshot, as the planner chose; an ioctl run that exceeds its budget
+ * hands the rest of the batch to the text.
  * @module
  */
+import type { Libc } from "../../ffi/mod.ts";
 import type { Backend, Seeker } from "../backend.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import { mappedFileOf } from "../elf/mapped_file.ts";
@@ -14,71 +15,23 @@ import { type LoadSegment, segmentForVma } from "../elf/segments.ts";
 import { checkResolveOptions, type Pid } from "../options.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
 import { type Batch, toBatch } from "./batch.ts";
+import { type Found, locate } from "./locate.ts";
 import { mappingKind } from "./kind.ts";
-import { planBatch } from "./planner.ts";
-import type { MappingKind, Resolved, ResolvePlan, ResolveReason } from "./types.ts";
+import { planBatch, type PlanInputs } from "./planner.ts";
+import { knownCosts, observe } from "./costs.ts";
+import { type MappingKind, type Resolved, ResolvedResult, type ResolvePlan, type ResolveReason } from "./types.ts";
 
 /** What resolve() needs from the handle. */
 export interface ResolveSources {
   pid: Pid;
+  /** The handle's binding (the planner's costs are measured through it). */
+  libc: Libc;
   /** The handle's own backend: its build IDs are the ones every strategy reports. */
   backend: Backend;
   /** The text backend on the same descriptor (the handle's own, or one made on demand). */
   text(): Backend;
   /** The handle's cache of mapped files' headers. */
   files: MappedFiles;
-}
-
-/** Resolution of distinct addresses: entry index per address (-1: unmapped), and the VMAs found. */
-interface Found {
-  entryOf: Int32Array;
-  entries: Vma[];
-}
-
-/**
- * The resolution loop: one seek answers every following address inside the
- * VMA it returns, and every address in the gap before it.
- */
-function locate(batch: Batch, first: Seeker, budget: number, then: () => Seeker): Found {
-  const opened = [first];
-  try {
-    return locateWith(batch, first, budget, () => {
-      const s = then();
-      opened.push(s);
-      return s;
-    });
-  } finally {
-    // The VMAs found carry their names: nothing reads the seekers' snapshots after this.
-    for (const s of opened) s.close?.();
-  }
-}
-
-function locateWith(batch: Batch, first: Seeker, budget: number, then: () => Seeker): Found {
-  const { unique, hi, lo } = batch;
-  const found: Found = { entryOf: new Int32Array(unique.length), entries: [] };
-  let s = first;
-  let left = budget; // seeks before the rest of the batch goes to `then` (the text)
-  let sought = false;
-  let curEntry = -1; // the current VMA's entry, made when the first address lands in it
-  for (let i = 0; i < unique.length; i++) {
-    const h = hi[i], l = lo[i];
-    if (!sought || h > s.endHi || (h === s.endHi && l >= s.endLo)) {
-      sought = true;
-      curEntry = -1;
-      if (left-- === 0) s = then();
-      if (!s.seek(unique[i], h, l)) {
-        found.entryOf.fill(-1, i);
-        break;
-      }
-    }
-    if (h > s.startHi || (h === s.startHi && l >= s.startLo)) {
-      if (curEntry < 0) curEntry = found.entries.push(s.current()) - 1;
-      found.entryOf[i] = curEntry;
-    } else {
-      found.entryOf[i] = -1;
-    }
-  }
-  return found;
 }
 
 /** A PT_LOAD segment as resolve() uses it: file bytes [offset, end) sit at file offset + shift. */
@@ -119,15 +72,59 @@ const NO_OFFSET: Partial<Record<MappingKind, ResolveReason>> = {
 
 /** The seekers a plan calls for: the first, how many seeks it gets, and the one after. */
 function seekersFor(src: ResolveSources, plan: ResolvePlan): [Seeker, number, () => Seeker] {
-  const text = () => src.text().seeker();
+  const text = () => {
+    // Each text read tells the planner what a VMA of text costs now (costs.ts re-measures on drift).
+    const t0 = performance.now();
+    const seeker = src.text().seeker();
+    const ns = (performance.now() - t0) * 1e6;
+    const vmas = src.text().lastIndex()?.count ?? 0;
+    // A small text's cost is mostly its fixed part (see ResolveCosts).
+    const costs = knownCosts(src.libc);
+    if (costs && vmas >= MIN_OBSERVED_TEXT) observe(src.libc, "text", (ns - costs.textFixedNs) / vmas);
+    return seeker;
+  };
   if (plan.strategy === "text") return [text(), Infinity, text];
   return [src.backend.seeker(), plan.queryBudget, text];
+}
+
+/** Batches with fewer seeks than this, or texts of fewer VMAs, say too little about their cost. */
+const MIN_OBSERVED = 8;
+const MIN_OBSERVED_TEXT = 64;
+/** ...and ioctl batches with more addresses than this per query, whose cost is not mostly the queries. */
+const MAX_ADDRESSES_PER_SEEK = 50;
+
+/** Every this many ioctl batches, one is timed (a clock read costs up to a microsecond in Deno). */
+const TIME_EVERY = 4;
+let untimed = 0;
+
+/**
+ * Locates a batch with the planned seekers; now and then an ioctl batch
+ * that made enough queries (and no text read) tells the planner what a
+ * query costs now.
+ */
+function locateTimed(src: ResolveSources, batch: Batch, plan: ResolvePlan): Found {
+  const [first, budget, then] = seekersFor(src, plan);
+  if (plan.strategy !== "ioctl" || batch.count < MIN_OBSERVED || ++untimed < TIME_EVERY) {
+    return locate(batch, first, budget, then);
+  }
+  untimed = 0;
+  const t0 = performance.now();
+  const found = locate(batch, first, budget, then);
+  const seeks = found.firstSeeks;
+  if (seeks === found.seeks && seeks >= MIN_OBSERVED && batch.count <= MAX_ADDRESSES_PER_SEEK * seeks) {
+    observe(src.libc, "query", ((performance.now() - t0) * 1e6) / seeks);
+  }
+  return found;
+}
+
+function planInputs(src: ResolveSources): PlanInputs {
+  return { pid: src.pid, backend: src.backend, index: src.text().lastIndex(), libc: src.libc };
 }
 
 /** Which strategy resolve() would use for `addrs`, and why. */
 export function planFor(src: ResolveSources, addrs: unknown, opts: unknown): ResolvePlan {
   const o = checkResolveOptions(opts);
-  return planBatch({ pid: src.pid, backend: src.backend, index: src.text().lastIndex() }, toBatch(addrs), o.strategy);
+  return planBatch(planInputs(src), toBatch(addrs), o.strategy);
 }
 
 /**
@@ -137,19 +134,21 @@ export function planFor(src: ResolveSources, addrs: unknown, opts: unknown): Res
  */
 export interface LocatedBatch {
   batch: Batch;
-  /** Per distinct address (`batch.unique`), its entry in `finished`, or -1 (nothing mapped). */
+  /** Per distinct address (`batch.unique`), its entry in `finished`, or -1 (nothing mapped): `batch.entry`. */
   entryOf: Int32Array;
   finished: Finished[];
+  /** The plan the batch was located by. */
+  plan: ResolvePlan;
 }
 
 /** Locates a batch and reads what each VMA it lands in needs (build ID, ELF headers); see ProcMaps.resolve. */
 export function locateBatch(src: ResolveSources, addrs: unknown, opts: unknown): LocatedBatch {
   const o = checkResolveOptions(opts);
   const batch = toBatch(addrs);
-  const plan = planBatch({ pid: src.pid, backend: src.backend, index: src.text().lastIndex() }, batch, o.strategy);
+  const plan = planBatch(planInputs(src), batch, o.strategy);
   // Headers of files without a build ID hold for this call only.
   src.files.newGeneration();
-  const found = locate(batch, ...seekersFor(src, plan));
+  const found = locateTimed(src, batch, plan);
 
   // Per distinct VMA an address lands in: build ID (once per file), ELF headers (once per file), kind.
   const buildIds = new Map<string, string | undefined>();
@@ -196,22 +195,7 @@ export function locateBatch(src: ResolveSources, addrs: unknown, opts: unknown):
     };
   });
 
-  return { batch, entryOf: found.entryOf, finished };
-}
-
-/** Resolves a batch; see ProcMaps.resolve. */
-export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown): (Resolved | null)[] {
-  const { batch, entryOf, finished } = locateBatch(src, addrs, opts);
-  const unique = batch.unique;
-  // Arrays filled in order from empty (JavaScriptCore makes \`new Array(n)\` sparse from n = 100,000).
-  const perUnique: (Resolved | null)[] = [];
-  for (let i = 0; i < unique.length; i++) {
-    const e = entryOf[i];
-    perUnique.push(e < 0 ? null : resolvedAt(finished[e], unique[i]));
-  }
-  const out: (Resolved | null)[] = [];
-  for (let i = 0; i < batch.slot.length; i++) out.push(perUnique[batch.slot[i]]);
-  return out;
+  return { batch, entryOf: batch.entry, finished, plan };
 }
 
 /** The result for `addr` in the VMA of `f`: two bigint additions at most. */
@@ -232,17 +216,17 @@ export function resolvedAt(f: Finished, addr: bigint): Resolved {
       }
     }
   }
-  return {
+  return new ResolvedResult(
     addr,
-    vma: f.vma,
-    kind: f.kind,
-    name: f.name,
-    buildId: f.buildId,
+    f.vma,
+    f.kind,
+    f.name,
+    f.buildId,
     fileOffset,
     elfAddr,
     reason,
-    reasonText: reason && REASON_TEXT[reason],
-  };
+    reason && REASON_TEXT[reason],
+  );
 }
 
 /** PT_LOAD headers of a VMA's file, through the handle's file cache. */

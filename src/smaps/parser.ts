@@ -13,58 +13,19 @@
  * attacker input, and the maps parser handles them.
  * @module
  */
-import { parseMaps } from "../text/parser.ts";
-import type { MapsTable } from "../text/table.ts";
-import { ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
+import { malformed, parseHeaders } from "./headers.ts";
 import { decodeName } from "../util/names.ts";
-import type { MemoryFigures, SmapsEntry, SmapsRollup } from "./types.ts";
+import { FIELDS, NFIELDS, SmapsTable } from "./table.ts";
 
-/** Kernel field names in the kernel's order, with their property names. Bit k of a row's mask: field k. */
-const FIELDS: readonly (readonly [string, keyof MemoryFigures])[] = [
-  ["Size", "size"],
-  ["KernelPageSize", "kernelPageSize"],
-  ["MMUPageSize", "mmuPageSize"],
-  ["Rss", "rss"],
-  ["Pss", "pss"],
-  ["Pss_Dirty", "pssDirty"],
-  ["Pss_Anon", "pssAnon"],
-  ["Pss_File", "pssFile"],
-  ["Pss_Shmem", "pssShmem"],
-  ["Shared_Clean", "sharedClean"],
-  ["Shared_Dirty", "sharedDirty"],
-  ["Private_Clean", "privateClean"],
-  ["Private_Dirty", "privateDirty"],
-  ["Referenced", "referenced"],
-  ["Anonymous", "anonymous"],
-  ["KSM", "ksm"],
-  ["LazyFree", "lazyFree"],
-  ["AnonHugePages", "anonHugePages"],
-  ["ShmemPmdMapped", "shmemPmdMapped"],
-  ["FilePmdMapped", "filePmdMapped"],
-  ["Shared_Hugetlb", "sharedHugetlb"],
-  ["Private_Hugetlb", "privateHugetlb"],
-  ["Swap", "swap"],
-  ["SwapPss", "swapPss"],
-  ["Locked", "locked"],
-  ["THPeligible", "thpEligible"],
-  ["ProtectionKey", "protectionKey"],
-];
-const NFIELDS = FIELDS.length;
+export { FIELD_NAMES, SmapsTable } from "./table.ts";
+
 /** Index used for `VmFlags` (not a figure). */
 const VMFLAGS = NFIELDS;
 /** Index for a field this table does not know. */
 const UNKNOWN = -1;
 /** Slot of the learned field order for "right after the maps line". */
 const START = NFIELDS + 1;
-
-/**
- * The smaps fields procmap knows: each kernel name (`Pss_Dirty`) with the
- * {@link MemoryFigures} property that holds it (`pssDirty`), in the
- * kernel's order. Fields the kernel prints and this map lacks are kept in
- * an entry's `other`, under the kernel's name.
- */
-export const FIELD_NAMES: ReadonlyMap<string, keyof MemoryFigures> = new Map(FIELDS);
 
 const encoder = new TextEncoder();
 const NAME_BYTES: readonly Uint8Array[] = [...FIELDS.map(([k]) => encoder.encode(k)), encoder.encode("VmFlags")];
@@ -115,165 +76,6 @@ class LineError {
   constructor(readonly what: string, readonly lineStart: number) {}
 }
 
-/** A parsed smaps text: one row per VMA, figures in columns, VMAs from a maps table. */
-export class SmapsTable {
-  /** The maps lines of the text, parsed. */
-  readonly maps: MapsTable;
-  /** Rows. */
-  readonly count: number;
-  /** Figures: row i, field k at `values[i * NFIELDS + k]`. */
-  readonly values: Float64Array;
-  /** Bit k set when row i has field k. */
-  readonly present: Int32Array;
-  /** Each row's VmFlags as an index in `flagLists` (-1: none). */
-  readonly flagsOf: Int32Array;
-  /** The distinct VmFlags lists of the text (frozen). */
-  readonly flagLists: readonly (readonly string[])[];
-  /** Unknown fields, by row. */
-  readonly other: Map<number, Record<string, number | string>>;
-  readonly text: Uint8Array;
-
-  constructor(
-    text: Uint8Array,
-    maps: MapsTable,
-    values: Float64Array,
-    present: Int32Array,
-    flagsOf: Int32Array,
-    flagLists: readonly (readonly string[])[],
-    other: Map<number, Record<string, number | string>>,
-  ) {
-    this.text = text;
-    this.maps = maps;
-    this.count = maps.count;
-    this.values = values;
-    this.present = present;
-    this.flagsOf = flagsOf;
-    this.flagLists = flagLists;
-    this.other = other;
-  }
-
-  /** Row `i` as an entry: a Vma with its figures. */
-  entry(i: number): SmapsEntry {
-    // Nothing here reads the text: by now it has left the CPU caches (a large one), and the
-    // parse resolved everything while it was there.
-    const f = this.flagsOf[i];
-    return new Entry(
-      this.maps.vma(i, true, undefined),
-      this.values,
-      i * NFIELDS,
-      this.present[i],
-      f >= 0 ? this.flagLists[f] : undefined,
-      this.other.size === 0 ? undefined : this.other.get(i),
-    );
-  }
-
-  /** Row 0 as the rollup of the whole process. */
-  rollup(): SmapsRollup {
-    return new Rollup(this.maps.start.big[0], this.maps.end.big[0], this.values, this.present[0], this.other.get(0));
-  }
-}
-
-/**
- * An smaps entry. A class, so that every entry of a text has one shape with
- * its fields in the object itself; fields are assigned only when present
- * (`declare`d, so none exists as `undefined`). Each figure is stored with
- * `this.` in the constructor itself (not by a helper), so that the engines
- * see how many properties an entry gets and reserve room for them in the
- * object: a helper's stores would grow an out-of-object store step by step.
- * Same order as FIELDS.
- */
-class Entry implements SmapsEntry {
-  declare readonly vma: SmapsEntry["vma"];
-  declare readonly size?: number;
-  declare readonly kernelPageSize?: number;
-  declare readonly mmuPageSize?: number;
-  declare readonly rss?: number;
-  declare readonly pss?: number;
-  declare readonly pssDirty?: number;
-  declare readonly pssAnon?: number;
-  declare readonly pssFile?: number;
-  declare readonly pssShmem?: number;
-  declare readonly sharedClean?: number;
-  declare readonly sharedDirty?: number;
-  declare readonly privateClean?: number;
-  declare readonly privateDirty?: number;
-  declare readonly referenced?: number;
-  declare readonly anonymous?: number;
-  declare readonly ksm?: number;
-  declare readonly lazyFree?: number;
-  declare readonly anonHugePages?: number;
-  declare readonly shmemPmdMapped?: number;
-  declare readonly filePmdMapped?: number;
-  declare readonly sharedHugetlb?: number;
-  declare readonly privateHugetlb?: number;
-  declare readonly swap?: number;
-  declare readonly swapPss?: number;
-  declare readonly locked?: number;
-  declare readonly thpEligible?: number;
-  declare readonly protectionKey?: number;
-  declare readonly vmFlags?: readonly string[];
-  declare readonly other?: Readonly<Record<string, number | string>>;
-  constructor(
-    vma: SmapsEntry["vma"],
-    v: Float64Array,
-    b: number,
-    m: number,
-    vmFlags: readonly string[] | undefined,
-    other: Record<string, number | string> | undefined,
-  ) {
-    this.vma = vma;
-    if (m & 1) this.size = int(v[b]);
-    if (m & 2) this.kernelPageSize = int(v[b + 1]);
-    if (m & 4) this.mmuPageSize = int(v[b + 2]);
-    if (m & 8) this.rss = int(v[b + 3]);
-    if (m & 0x10) this.pss = int(v[b + 4]);
-    if (m & 0x20) this.pssDirty = int(v[b + 5]);
-    if (m & 0x40) this.pssAnon = int(v[b + 6]);
-    if (m & 0x80) this.pssFile = int(v[b + 7]);
-    if (m & 0x100) this.pssShmem = int(v[b + 8]);
-    if (m & 0x200) this.sharedClean = int(v[b + 9]);
-    if (m & 0x400) this.sharedDirty = int(v[b + 10]);
-    if (m & 0x800) this.privateClean = int(v[b + 11]);
-    if (m & 0x1000) this.privateDirty = int(v[b + 12]);
-    if (m & 0x2000) this.referenced = int(v[b + 13]);
-    if (m & 0x4000) this.anonymous = int(v[b + 14]);
-    if (m & 0x8000) this.ksm = int(v[b + 15]);
-    if (m & 0x10000) this.lazyFree = int(v[b + 16]);
-    if (m & 0x20000) this.anonHugePages = int(v[b + 17]);
-    if (m & 0x40000) this.shmemPmdMapped = int(v[b + 18]);
-    if (m & 0x80000) this.filePmdMapped = int(v[b + 19]);
-    if (m & 0x100000) this.sharedHugetlb = int(v[b + 20]);
-    if (m & 0x200000) this.privateHugetlb = int(v[b + 21]);
-    if (m & 0x400000) this.swap = int(v[b + 22]);
-    if (m & 0x800000) this.swapPss = int(v[b + 23]);
-    if (m & 0x1000000) this.locked = int(v[b + 24]);
-    if (m & 0x2000000) this.thpEligible = int(v[b + 25]);
-    if (m & 0x4000000) this.protectionKey = int(v[b + 26]);
-    if (vmFlags !== undefined) this.vmFlags = vmFlags;
-    if (other !== undefined) this.other = other;
-  }
-}
-
-/** The smaps_rollup figures (see Entry). */
-class Rollup implements SmapsRollup {
-  declare readonly start: bigint;
-  declare readonly end: bigint;
-  declare readonly other?: Readonly<Record<string, number | string>>;
-  constructor(
-    start: bigint,
-    end: bigint,
-    v: Float64Array,
-    m: number,
-    other: Record<string, number | string> | undefined,
-  ) {
-    const e = this as Figures;
-    e.start = start;
-    e.end = end;
-    assignFigures(e, v, 0, m);
-    if (other !== undefined) e.other = other;
-  }
-}
-
 const NO_FLAGS: readonly string[] = Object.freeze([]);
 
 /** Slots of a FlagsCache: a process has few distinct VmFlags lines. */
@@ -318,51 +120,6 @@ class FlagsCache {
     this.#index[slot] = index;
     return index;
   }
-}
-
-type Figures = { -readonly [K in keyof SmapsRollup]?: SmapsRollup[K] };
-
-/**
- * Copies the present figures onto `e`, one property at a time in the
- * kernel's order: every entry of one text gets the same shape, and each
- * store site sees one property (no keyed stores).
- */
-/**
- * A figure as a small integer where it is one: engines then store it in the
- * object as is, where a double would need a heap box per field.
- */
-function int(x: number): number {
-  return (x | 0) === x ? x | 0 : x;
-}
-
-function assignFigures(e: Figures, v: Float64Array, b: number, m: number): void {
-  if (m & 1) e.size = int(v[b]);
-  if (m & 2) e.kernelPageSize = int(v[b + 1]);
-  if (m & 4) e.mmuPageSize = int(v[b + 2]);
-  if (m & 8) e.rss = int(v[b + 3]);
-  if (m & 0x10) e.pss = int(v[b + 4]);
-  if (m & 0x20) e.pssDirty = int(v[b + 5]);
-  if (m & 0x40) e.pssAnon = int(v[b + 6]);
-  if (m & 0x80) e.pssFile = int(v[b + 7]);
-  if (m & 0x100) e.pssShmem = int(v[b + 8]);
-  if (m & 0x200) e.sharedClean = int(v[b + 9]);
-  if (m & 0x400) e.sharedDirty = int(v[b + 10]);
-  if (m & 0x800) e.privateClean = int(v[b + 11]);
-  if (m & 0x1000) e.privateDirty = int(v[b + 12]);
-  if (m & 0x2000) e.referenced = int(v[b + 13]);
-  if (m & 0x4000) e.anonymous = int(v[b + 14]);
-  if (m & 0x8000) e.ksm = int(v[b + 15]);
-  if (m & 0x10000) e.lazyFree = int(v[b + 16]);
-  if (m & 0x20000) e.anonHugePages = int(v[b + 17]);
-  if (m & 0x40000) e.shmemPmdMapped = int(v[b + 18]);
-  if (m & 0x80000) e.filePmdMapped = int(v[b + 19]);
-  if (m & 0x100000) e.sharedHugetlb = int(v[b + 20]);
-  if (m & 0x200000) e.privateHugetlb = int(v[b + 21]);
-  if (m & 0x400000) e.swap = int(v[b + 22]);
-  if (m & 0x800000) e.swapPss = int(v[b + 23]);
-  if (m & 0x1000000) e.locked = int(v[b + 24]);
-  if (m & 0x2000000) e.thpEligible = int(v[b + 25]);
-  if (m & 0x4000000) e.protectionKey = int(v[b + 26]);
 }
 
 /** The flags in text[s, e): words separated by spaces. */
@@ -424,26 +181,16 @@ export function parseSmaps(
   spare?: SpareBuffers,
 ): SmapsTable {
   length = Math.max(0, Math.min(Math.floor(length) || 0, text.length));
-  try {
-    return parseInto(text, length, pageSize, pid, spare);
-  } catch (e) {
-    if (!(e instanceof LineError)) throw e;
-    throw malformed(text, length, e.lineStart, e.what, pid);
-  }
+  const parser = new SmapsParser(pageSize, pid, (at) => lineNumber(text, at), spare, length);
+  parser.feed(text, length, 0);
+  return parser.finish(text);
 }
 
-function malformed(text: Uint8Array, length: number, lineStart: number, what: string, pid: Pid): ProcMapsError {
+/** The number of the line at offset `at` of `text` (1 for the first). */
+function lineNumber(text: Uint8Array, at: number): number {
   let line = 1;
-  for (let p = 0; p < lineStart; p++) if (text[p] === CH_NL) line++;
-  let e = lineStart;
-  while (e < length && text[e] !== CH_NL && e - lineStart < 200) e++;
-  const shown = decodeName(text, lineStart, e) + (e - lineStart >= 200 ? "..." : "");
-  return new ProcMapsError("EBADMSG", {
-    pid,
-    syscall: "parse",
-    errno: 0,
-    message: `malformed smaps line ${line} (${what}): ${JSON.stringify(shown)}`,
-  });
+  for (let p = 0; p < at; p++) if (text[p] === CH_NL) line++;
+  return line;
 }
 
 /** Buffers of a table nothing reads any more, for the next parse. */
@@ -452,229 +199,308 @@ export interface SpareBuffers {
   values: Float64Array;
 }
 
-function parseInto(text: Uint8Array, length: number, pageSize: number, pid: Pid, spare?: SpareBuffers): SmapsTable {
-  // Never read past the bytes given (a reused buffer holds older text there):
-  // reads past the end give undefined, which every test below rejects.
-  const t = length < text.length ? text.subarray(0, length) : text;
-  const dv = new DataView(t.buffer, t.byteOffset, length);
-  // An smaps entry is about 25 lines of some 30 bytes: rows sized for 600 bytes each rarely grow.
-  let cap = Math.max(16, Math.ceil(length / 600));
-  // (Only figures whose bit is set in `present` are read: a reused buffer needs no clearing.)
-  let values = spare && spare.values.length >= cap * NFIELDS ? spare.values : new Float64Array(cap * NFIELDS);
-  let present = new Int32Array(cap);
-  let flagsOf = new Int32Array(cap).fill(-1);
-  const flags = new FlagsCache();
-  let headerAt = new Int32Array(cap);
-  let headers = spare && spare.headers.length >= cap * 128 ? spare.headers : new Uint8Array(Math.max(4096, cap * 128));
-  let headersLength = 0;
-  let hv = new DataView(headers.buffer, headers.byteOffset, headers.length);
-  const other = new Map<number, Record<string, number | string>>();
-  let row = -1;
-  // follow[j]: the field that came after field j last time (START: after the maps line).
-  const follow = new Int8Array(NFIELDS + 2);
-  for (let j = 0; j < follow.length; j++) follow[j] = j + 1;
-  follow[START] = 0;
-  let prev = START;
-  let p = 0;
-  while (p < length) {
-    const lineStart = p;
-    const c0 = t[p];
-    // Field names start with an uppercase letter, maps lines with a digit or lowercase hex.
-    if (!(c0 >= 0x41 && c0 <= 0x5a)) {
-      if (!isHeader(t, p, length)) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
-      p = lineEnd(t, dv, p, length);
-      if (p < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
-      p++;
-      row++;
-      if (row === cap) {
-        cap *= 2;
-        values = grown(values, cap * NFIELDS);
-        present = grown(present, cap);
-        const fs = new Int32Array(cap).fill(-1);
-        fs.set(flagsOf);
-        flagsOf = fs;
-        headerAt = grown(headerAt, cap);
-      }
-      headerAt[row] = lineStart;
-      const n = p - lineStart;
-      if (headersLength + n > headers.length) {
-        headers = grown(headers, Math.max(headers.length * 2, headersLength + n));
-        hv = new DataView(headers.buffer);
-      }
-      // Copied a word at a time (reading whole words only inside the line).
-      let j = lineStart;
-      for (; j + 4 <= p; j += 4, headersLength += 4) hv.setInt32(headersLength, dv.getInt32(j, true), true);
-      for (; j < p; j++) headers[headersLength++] = t[j];
-      prev = START;
-      continue;
-    }
-    if (row < 0) throw new LineError("field before the first maps line", lineStart);
-    // Fast path: the fields that come in the expected order in the kernel's layout (see PREFIX);
-    // the first line that does not is left to the general path below.
-    const base = row * NFIELDS;
-    let mask = 0;
-    for (;;) {
-      const k = follow[prev];
-      if (k >= NFIELDS || p + 25 > length) break;
-      const w = 4 * k;
-      if (
-        dv.getInt32(p, true) !== PREFIX[w] || dv.getInt32(p + 4, true) !== PREFIX[w + 1] ||
-        dv.getInt32(p + 8, true) !== PREFIX[w + 2] || dv.getInt32(p + 12, true) !== PREFIX[w + 3]
-      ) break;
-      // Spaces, then at least one digit, filling [p + 16, p + 24).
-      const e = p + 24;
-      let v = 0;
-      const w1 = dv.getInt32(p + 20, true);
-      if (dv.getInt32(p + 16, true) === SPACES && (w1 & 0xffffff) === 0x202020) {
-        // One digit, the commonest value.
-        v = (w1 >>> 24) - 0x30;
-        if (!(v >= 0 && v <= 9)) break;
-      } else {
-        let q = p + 16;
-        while (q < e - 1 && t[q] === CH_SPACE) q++;
-        for (; q < e; q++) {
-          const d = t[q] - 0x30;
-          if (!(d >= 0 && d <= 9)) break;
-          v = v * 10 + d;
-        }
-        if (q !== e) break;
-      }
-      if (p + 28 <= length && dv.getInt32(e, true) === KB_NL) {
-        v *= 1024;
-        p += 28;
-      } else if (t[e] === CH_NL) p += 25;
-      else break;
-      values[base + k] = v;
-      mask |= 1 << k;
-      prev = k;
-    }
-    present[row] |= mask;
-    if (p !== lineStart) continue;
-    const k0 = follow[prev];
-    if (
-      k0 === VMFLAGS && p + 9 <= length && dv.getInt32(p, true) === VMFLAGS_0 && dv.getInt32(p + 4, true) === VMFLAGS_1
-    ) {
-      let q = p + 8;
-      while (t[q] === CH_SPACE) q++;
-      const vs = q;
-      q = lineEnd(t, dv, q, length);
-      if (q < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
-      flagsOf[row] = flags.get(t, dv, vs, q);
-      prev = VMFLAGS;
-      p = q + 1;
-      continue;
-    }
-    // General path. Field: Name ':' spaces value '\n'. First the name that followed the previous field last time.
-    let k = k0;
-    let colon = -1;
-    if (k <= VMFLAGS) {
-      const want = NAME_BYTES[k];
-      const n = want.length;
-      if (want[0] === c0) {
-        let j = 1;
-        while (j < n && t[p + j] === want[j]) j++;
-        if (j === n && t[p + n] === CH_COLON) colon = p + n;
-      }
-    }
-    if (colon < 0) {
-      let q = p;
-      while (q < length && q - p <= MAX_NAME && t[q] !== CH_COLON && t[q] !== CH_NL) q++;
-      if (t[q] !== CH_COLON) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
-      colon = q;
-      k = BY_NAME.get(decodeName(t, p, q)) ?? UNKNOWN;
-      if (k !== UNKNOWN) follow[prev] = k;
-    }
-    if (k !== UNKNOWN) prev = k;
-    p = colon + 1;
-    while (t[p] === CH_SPACE) p++;
-    const vs = p;
-    if (k === VMFLAGS) {
-      while (p < length && t[p] !== CH_NL) p++;
-      if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
-      flagsOf[row] = flags.get(t, dv, vs, p);
-      p++;
-      continue;
-    }
-    // Decimal digits, then " kB" or nothing, then the newline.
-    let v = 0;
-    let d = t[p] - 0x30;
-    while (d >= 0 && d <= 9 && p - vs < MAX_DIGITS) {
-      v = v * 10 + d;
-      d = t[++p] - 0x30;
-    }
-    const tooLong = p - vs === MAX_DIGITS && d >= 0 && d <= 9;
-    let ok = p > vs && !(d >= 0 && d <= 9);
-    const c = t[p];
-    if (ok && c === CH_SPACE && t[p + 1] === 0x6b && t[p + 2] === 0x42 && t[p + 3] === CH_NL) {
-      v *= 1024;
-      p += 4;
-    } else if (ok && c === CH_NL) {
-      p++;
-    } else {
-      ok = false;
-      while (p < length && t[p] !== CH_NL) p++;
-      if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
-      p++;
-    }
-    if (k === UNKNOWN) {
-      const name = decodeName(t, lineStart, colon);
-      let rec = other.get(row);
-      if (rec === undefined) other.set(row, rec = {});
-      // Bounded, and never a prototype key.
-      if (!Object.hasOwn(rec, name) && name !== "__proto__" && Object.keys(rec).length < 64) {
-        rec[name] = ok ? v : decodeName(t, vs, p - 1);
-      }
-      continue;
-    }
-    if (!ok) {
-      throw new LineError(
-        tooLong
-          ? `value of ${FIELDS[k][0]} has more than ${MAX_DIGITS} digits: in bytes it would not be exact as a number`
-          : `bad value for ${FIELDS[k][0]}`,
-        lineStart,
-      );
-    }
-    values[row * NFIELDS + k] = v;
-    present[row] |= 1 << k;
+/**
+ * Where the last record of `t[0, length)` starts (its maps line), so that
+ * `[0, cut)` holds whole records only; 0 when there is no second record.
+ * Scans back from the end, a line at a time.
+ */
+export function lastRecordStart(t: Uint8Array, length: number): number {
+  for (let e = length - 1; e > 0;) {
+    const nl = t.lastIndexOf(CH_NL, e - 1);
+    if (nl < 0) return 0;
+    if (isHeader(t, nl + 1, length)) return nl + 1;
+    e = nl;
   }
-  const maps = parseHeaders(t, length, headers, headersLength, headerAt, row + 1, pageSize, pid);
-  for (let i = 0; i < maps.count; i++) {
-    // KernelPageSize is the page size PROCMAP_QUERY reports (the huge page size for hugetlb).
-    if ((present[i] & 2) !== 0 && values[i * NFIELDS + 1] !== pageSize) {
-      maps.hugePageSizes.set(i, values[i * NFIELDS + 1]);
-    }
-  }
-  return new SmapsTable(text, maps, values, present, flagsOf, flags.lists, other);
+  return 0;
 }
 
-/** The gathered maps lines as a table; a malformed one is reported at its line in the smaps text. */
-function parseHeaders(
-  t: Uint8Array,
-  length: number,
-  headers: Uint8Array,
-  headersLength: number,
-  headerAt: Int32Array,
-  rows: number,
-  pageSize: number,
-  pid: Pid,
-): MapsTable {
-  try {
-    return parseMaps(headers, headersLength, pageSize, pid);
-  } catch (e) {
-    if (!(e instanceof ProcMapsError) || e.code !== "EBADMSG") throw e;
-    // Error path only: find the failing line by parsing each alone.
-    for (let r = 0; r < rows; r++) {
-      const s = headerAt[r];
-      let n = s;
-      while (n < length && t[n] !== CH_NL) n++;
-      try {
-        parseMaps(t.subarray(s, n + 1), n + 1 - s, pageSize, pid);
-      } catch (inner) {
-        const why = /\(([^)]*)\)/.exec((inner as Error).message)?.[1] ?? "bad maps line";
-        throw malformed(t, length, s, why, pid);
+/**
+ * An smaps text parsed as it comes: {@link feed} takes pieces made of whole
+ * records (the last piece: whatever is left), {@link finish} makes the
+ * table. A piece can be read into a buffer that is then reused, so a large
+ * text is never held whole: only its maps lines are kept, copied into one
+ * buffer as they come (sized from the last text's, when known).
+ */
+export class SmapsParser {
+  readonly #pageSize: number;
+  readonly #pid: Pid;
+  /** The line number of a text offset, for error messages. */
+  readonly #lineOf: (at: number) => number;
+  #cap: number;
+  // (Only figures whose bit is set in `present` are read: a reused buffer needs no clearing.)
+  #values: Float64Array;
+  #present: Int32Array;
+  #flagsOf: Int32Array;
+  readonly #flags = new FlagsCache();
+  readonly #other = new Map<number, Record<string, number | string>>();
+  /** Each row's maps line: its offset in the text (for error messages). */
+  #lineAt: Float64Array;
+  /** The maps lines so far, and where a piece's lines start and end (reused). */
+  #headers: Uint8Array;
+  #headersLength = 0;
+  #row = -1;
+  /** follow[j]: the field that came after field j last time (START: after the maps line). */
+  readonly #follow = new Int8Array(NFIELDS + 2);
+  #prev = START;
+
+  /**
+   * `sizeHint`: the text's expected length (sizes the columns), `headersHint`
+   * that of its maps lines (sizes their buffer); all grow as needed.
+   */
+  constructor(
+    pageSize: number,
+    pid: Pid,
+    lineOf: (at: number) => number,
+    spare?: SpareBuffers,
+    sizeHint = 0,
+    headersHint = 0,
+  ) {
+    this.#pageSize = pageSize;
+    this.#pid = pid;
+    this.#lineOf = lineOf;
+    // An smaps entry is about 25 lines of some 30 bytes: rows sized for 600 bytes each rarely grow.
+    const cap = this.#cap = Math.max(16, Math.ceil(sizeHint / 600));
+    this.#values = spare && spare.values.length >= cap * NFIELDS ? spare.values : new Float64Array(cap * NFIELDS);
+    this.#present = new Int32Array(cap);
+    this.#flagsOf = new Int32Array(cap).fill(-1);
+    this.#lineAt = new Float64Array(cap);
+    // Maps lines are about a fifth of a text of short names (the buffer doubles when it must).
+    const want = headersHint > 0 ? Math.ceil(headersHint * 1.125) + 4096 : Math.max(4096, cap * 128);
+    this.#headers = spare && spare.headers.length >= want ? spare.headers : new Uint8Array(want);
+    for (let j = 0; j < this.#follow.length; j++) this.#follow[j] = j + 1;
+    this.#follow[START] = 0;
+  }
+
+  /**
+   * Parses `t[0, length)`, which begins at `offset` in the text: whole
+   * records (or the text's end). Throws ProcMapsError `EBADMSG` naming a
+   * malformed line.
+   */
+  feed(t: Uint8Array, length: number, offset: number): void {
+    try {
+      this.#parse(t, length, offset);
+    } catch (e) {
+      if (!(e instanceof LineError)) throw e;
+      throw malformed(t, length, e.lineStart, this.#lineOf(offset + e.lineStart), e.what, this.#pid);
+    }
+  }
+
+  /** Bytes of maps lines gathered so far. */
+  get headersLength(): number {
+    return this.#headersLength;
+  }
+
+  /** The table of everything fed; `text` is kept with it (the buffer a caller may reuse). */
+  finish(text: Uint8Array): SmapsTable {
+    const headers = this.#headers;
+    const maps = parseHeaders(
+      headers,
+      this.#headersLength,
+      this.#pageSize,
+      this.#pid,
+      (r: number) => this.#lineOf(this.#lineAt[r]),
+    );
+    const values = this.#values, present = this.#present;
+    for (let i = 0; i < maps.count; i++) {
+      // KernelPageSize is the page size PROCMAP_QUERY reports (the huge page size for hugetlb).
+      if ((present[i] & 2) !== 0 && values[i * NFIELDS + 1] !== this.#pageSize) {
+        maps.hugePageSizes.set(i, values[i * NFIELDS + 1]);
       }
     }
-    throw e;
+    return new SmapsTable(text, maps, values, present, this.#flagsOf, this.#flags.lists, this.#other);
+  }
+
+  /** Room for one row more. */
+  #grow(): void {
+    const cap = this.#cap *= 2;
+    this.#values = grown(this.#values, cap * NFIELDS);
+    this.#present = grown(this.#present, cap);
+    const fs = new Int32Array(cap).fill(-1);
+    fs.set(this.#flagsOf);
+    this.#flagsOf = fs;
+    this.#lineAt = grown(this.#lineAt, cap);
+  }
+
+  #parse(text: Uint8Array, length: number, offset: number): void {
+    // Never read past the bytes given (a reused buffer holds older text there):
+    // reads past the end give undefined, which every test below rejects.
+    const t = length < text.length ? text.subarray(0, length) : text;
+    const dv = new DataView(t.buffer, t.byteOffset, length);
+    // The state in locals while the loop runs (written back at its end).
+    let values = this.#values, present = this.#present, flagsOf = this.#flagsOf;
+    const flags = this.#flags, other = this.#other, follow = this.#follow;
+    let row = this.#row, prev = this.#prev, cap = this.#cap, lineAt = this.#lineAt;
+    // The maps lines are copied as they come, while their bytes are in the CPU caches.
+    let headers = this.#headers, headersLength = this.#headersLength;
+    let hv = new DataView(headers.buffer, headers.byteOffset, headers.length);
+    let p = 0;
+    while (p < length) {
+      const lineStart = p;
+      const c0 = t[p];
+      // Field names start with an uppercase letter, maps lines with a digit or lowercase hex.
+      if (!(c0 >= 0x41 && c0 <= 0x5a)) {
+        if (!isHeader(t, p, length)) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
+        p = lineEnd(t, dv, p, length);
+        if (p < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
+        p++;
+        row++;
+        if (row === cap) {
+          this.#grow();
+          values = this.#values;
+          present = this.#present;
+          flagsOf = this.#flagsOf;
+          lineAt = this.#lineAt;
+          cap = this.#cap;
+        }
+        lineAt[row] = offset + lineStart;
+        const n = p - lineStart;
+        if (headersLength + n > headers.length) {
+          headers = this.#headers = grown(headers, Math.max(headers.length * 2, headersLength + n));
+          hv = new DataView(headers.buffer);
+        }
+        if (n > 256) headers.set(t.subarray(lineStart, p), headersLength), headersLength += n;
+        else {
+          // A short line a word at a time (reading whole words only inside the line): cheaper than a view.
+          let j = lineStart;
+          for (; j + 4 <= p; j += 4, headersLength += 4) hv.setInt32(headersLength, dv.getInt32(j, true), true);
+          for (; j < p; j++) headers[headersLength++] = t[j];
+        }
+        prev = START;
+        continue;
+      }
+      if (row < 0) throw new LineError("field before the first maps line", lineStart);
+      // Fast path: the fields that come in the expected order in the kernel's layout (see PREFIX);
+      // the first line that does not is left to the general path below.
+      const base = row * NFIELDS;
+      let mask = 0;
+      for (;;) {
+        const k = follow[prev];
+        if (k >= NFIELDS || p + 25 > length) break;
+        const w = 4 * k;
+        if (
+          dv.getInt32(p, true) !== PREFIX[w] || dv.getInt32(p + 4, true) !== PREFIX[w + 1] ||
+          dv.getInt32(p + 8, true) !== PREFIX[w + 2] || dv.getInt32(p + 12, true) !== PREFIX[w + 3]
+        ) break;
+        // Spaces, then at least one digit, filling [p + 16, p + 24).
+        const e = p + 24;
+        let v = 0;
+        const w1 = dv.getInt32(p + 20, true);
+        if (dv.getInt32(p + 16, true) === SPACES && (w1 & 0xffffff) === 0x202020) {
+          // One digit, the commonest value.
+          v = (w1 >>> 24) - 0x30;
+          if (!(v >= 0 && v <= 9)) break;
+        } else {
+          let q = p + 16;
+          while (q < e - 1 && t[q] === CH_SPACE) q++;
+          for (; q < e; q++) {
+            const d = t[q] - 0x30;
+            if (!(d >= 0 && d <= 9)) break;
+            v = v * 10 + d;
+          }
+          if (q !== e) break;
+        }
+        if (p + 28 <= length && dv.getInt32(e, true) === KB_NL) {
+          v *= 1024;
+          p += 28;
+        } else if (t[e] === CH_NL) p += 25;
+        else break;
+        values[base + k] = v;
+        mask |= 1 << k;
+        prev = k;
+      }
+      present[row] |= mask;
+      if (p !== lineStart) continue;
+      const k0 = follow[prev];
+      if (
+        k0 === VMFLAGS && p + 9 <= length && dv.getInt32(p, true) === VMFLAGS_0 &&
+        dv.getInt32(p + 4, true) === VMFLAGS_1
+      ) {
+        let q = p + 8;
+        while (t[q] === CH_SPACE) q++;
+        const vs = q;
+        q = lineEnd(t, dv, q, length);
+        if (q < 0) throw new LineError("line is truncated (no newline at its end)", lineStart);
+        flagsOf[row] = flags.get(t, dv, vs, q);
+        prev = VMFLAGS;
+        p = q + 1;
+        continue;
+      }
+      // General path. Field: Name ':' spaces value '\n'. First the name that followed the previous field last time.
+      let k = k0;
+      let colon = -1;
+      if (k <= VMFLAGS) {
+        const want = NAME_BYTES[k];
+        const n = want.length;
+        if (want[0] === c0) {
+          let j = 1;
+          while (j < n && t[p + j] === want[j]) j++;
+          if (j === n && t[p + n] === CH_COLON) colon = p + n;
+        }
+      }
+      if (colon < 0) {
+        let q = p;
+        while (q < length && q - p <= MAX_NAME && t[q] !== CH_COLON && t[q] !== CH_NL) q++;
+        if (t[q] !== CH_COLON) throw new LineError("neither a maps line nor a 'Name: value' field", lineStart);
+        colon = q;
+        k = BY_NAME.get(decodeName(t, p, q)) ?? UNKNOWN;
+        if (k !== UNKNOWN) follow[prev] = k;
+      }
+      if (k !== UNKNOWN) prev = k;
+      p = colon + 1;
+      while (t[p] === CH_SPACE) p++;
+      const vs = p;
+      if (k === VMFLAGS) {
+        while (p < length && t[p] !== CH_NL) p++;
+        if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+        flagsOf[row] = flags.get(t, dv, vs, p);
+        p++;
+        continue;
+      }
+      // Decimal digits, then " kB" or nothing, then the newline.
+      let v = 0;
+      let d = t[p] - 0x30;
+      while (d >= 0 && d <= 9 && p - vs < MAX_DIGITS) {
+        v = v * 10 + d;
+        d = t[++p] - 0x30;
+      }
+      const tooLong = p - vs === MAX_DIGITS && d >= 0 && d <= 9;
+      let ok = p > vs && !(d >= 0 && d <= 9);
+      const c = t[p];
+      if (ok && c === CH_SPACE && t[p + 1] === 0x6b && t[p + 2] === 0x42 && t[p + 3] === CH_NL) {
+        v *= 1024;
+        p += 4;
+      } else if (ok && c === CH_NL) {
+        p++;
+      } else {
+        ok = false;
+        while (p < length && t[p] !== CH_NL) p++;
+        if (p >= length) throw new LineError("line is truncated (no newline at its end)", lineStart);
+        p++;
+      }
+      if (k === UNKNOWN) {
+        const name = decodeName(t, lineStart, colon);
+        let rec = other.get(row);
+        if (rec === undefined) other.set(row, rec = {});
+        // Bounded, and never a prototype key.
+        if (!Object.hasOwn(rec, name) && name !== "__proto__" && Object.keys(rec).length < 64) {
+          rec[name] = ok ? v : decodeName(t, vs, p - 1);
+        }
+        continue;
+      }
+      if (!ok) {
+        throw new LineError(
+          tooLong
+            ? `value of ${FIELDS[k][0]} has more than ${MAX_DIGITS} digits: in bytes it would not be exact as a number`
+            : `bad value for ${FIELDS[k][0]}`,
+          lineStart,
+        );
+      }
+      values[row * NFIELDS + k] = v;
+      present[row] |= 1 << k;
+    }
+    this.#row = row;
+    this.#prev = prev;
+    this.#headersLength = headersLength;
   }
 }
 

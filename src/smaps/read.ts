@@ -7,6 +7,7 @@ import type { Libc } from "../../ffi/mod.ts";
 import { ERRNO, ProcMapsError } from "../errors.ts";
 import { readWhole, type TextRead } from "../procfs/read.ts";
 import type { ProcessRef } from "../procfs/process.ts";
+import { lastRecordStart, type SmapsParser } from "./parser.ts";
 
 /** Which file: per-VMA figures or the process's sums. */
 export type SmapsFile = "smaps" | "smaps_rollup";
@@ -42,6 +43,82 @@ export function readSmapsText(
   proc.requireAlive();
   if (r.length === 0) throw proc.error(ERRNO.ESRCH, "read", path);
   return r;
+}
+
+/** Bytes of smaps read at a time (a piece grows only for a record larger than this). */
+const PIECE = 1 << 20;
+
+/**
+ * Reads the handle's smaps in pieces into one buffer (`buffer` when it is
+ * large enough, else a new one of a MiB, grown only for a record larger than
+ * it), feeding `parser` whole records as they come, so that a large text is
+ * never held whole; then checks, as {@link readSmapsText} does, that the
+ * process outlived the read before the last piece is parsed. Returns the
+ * buffer and the text's length.
+ *
+ * @throws {ProcMapsError} as readSmapsText, and `EBADMSG` for a malformed line.
+ */
+export function streamSmaps(
+  libc: Libc,
+  proc: ProcessRef,
+  parser: SmapsParser,
+  buffer?: Uint8Array,
+): { buffer: Uint8Array; length: number } {
+  const path = `/proc/${proc.pid}/smaps`;
+  const fd = proc.openAt("smaps");
+  if (fd < 0) throw smapsError(-fd, proc, "open", path);
+  let buf = buffer !== undefined && buffer.length >= PIECE ? buffer : new Uint8Array(PIECE);
+  let filled = 0, offset = 0;
+  try {
+    for (;;) {
+      if (buf.length - filled < 4096) {
+        const cut = lastRecordStart(buf, filled);
+        if (cut > 0) {
+          parser.feed(buf, cut, offset);
+          buf.copyWithin(0, cut, filled);
+          offset += cut;
+          filled -= cut;
+        } else {
+          const grown = new Uint8Array(buf.length * 2);
+          grown.set(buf.subarray(0, filled));
+          buf = grown;
+        }
+        continue;
+      }
+      const n = libc.pread(fd, buf.subarray(filled), offset + filled);
+      if (n < 0) throw smapsError(-n, proc, "read", path);
+      if (n === 0) break;
+      filled += n;
+    }
+  } finally {
+    libc.close(fd);
+  }
+  proc.requireAlive();
+  if (offset + filled === 0) throw proc.error(ERRNO.ESRCH, "read", path);
+  parser.feed(buf, filled, offset);
+  return { buffer: buf, length: offset + filled };
+}
+
+/**
+ * The number of the line at offset `at` of the handle's smaps text, read
+ * again (error messages only: a streamed text is not kept).
+ */
+export function smapsLineAt(libc: Libc, proc: ProcessRef, at: number): number {
+  const fd = proc.openAt("smaps");
+  if (fd < 0) return 0;
+  const buf = new Uint8Array(PIECE);
+  let line = 1;
+  try {
+    for (let read = 0; read < at;) {
+      const n = libc.pread(fd, buf.subarray(0, Math.min(buf.length, at - read)), read);
+      if (n <= 0) break;
+      for (let i = 0; i < n; i++) if (buf[i] === 0x0a) line++;
+      read += n;
+    }
+  } finally {
+    libc.close(fd);
+  }
+  return line;
 }
 
 function smapsError(errno: number, proc: ProcessRef, syscall: string, path: string): ProcMapsError {

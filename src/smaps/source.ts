@@ -6,13 +6,14 @@
 import type { Libc } from "../../ffi/mod.ts";
 import { ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
-import { parseSmaps, type SmapsTable, type SpareBuffers } from "./parser.ts";
-import { readSmapsText } from "./read.ts";
+import { parseSmaps, SmapsParser, type SmapsTable, type SpareBuffers } from "./parser.ts";
+import { emptyRollup } from "./entry.ts";
+import { readSmapsText, smapsLineAt, streamSmaps } from "./read.ts";
 import type { ProcessRef } from "../procfs/process.ts";
 import type { SmapsEntry, SmapsRollup } from "./types.ts";
 
 /** The rollup of a kernel thread. */
-const KERNEL_THREAD_ROLLUP: SmapsRollup = Object.freeze({ start: 0n, end: 0n });
+const KERNEL_THREAD_ROLLUP: SmapsRollup = emptyRollup();
 
 /** Most a handle keeps in spare buffers between reads (bytes). */
 const MAX_SPARE = 64 << 20;
@@ -29,8 +30,9 @@ export class SmapsSource {
    * process again allocates nothing large. Bounded by MAX_SPARE.
    */
   #spare: (SpareBuffers & { text: Uint8Array }) | undefined;
-  /** Length of the last smaps text read. */
+  /** Length of the last smaps text read, and of its maps lines. */
   #lastLength = 0;
+  #lastHeadersLength = 0;
 
   constructor(libc: Libc, proc: ProcessRef, pageSize: number) {
     this.#libc = libc;
@@ -46,10 +48,20 @@ export class SmapsSource {
     if (this.#proc.kernelThread) return parseSmaps(new Uint8Array(0), 0, this.#pageSize, this.#pid);
     const spare = this.#spare;
     this.#spare = undefined;
-    // Without a spare buffer (another walk holds it), one the size of the last text: no growing copies.
-    const r = readSmapsText(this.#libc, this.#proc, "smaps", spare?.text, this.#lastLength);
-    this.#lastLength = r.length;
-    return parseSmaps(r.bytes, r.length, this.#pageSize, this.#pid, spare);
+    // Columns sized from the last text's length; the text itself is read and parsed a piece at a time.
+    const libc = this.#libc, proc = this.#proc;
+    const parser = new SmapsParser(
+      this.#pageSize,
+      this.#pid,
+      (at) => smapsLineAt(libc, proc, at),
+      spare,
+      this.#lastLength,
+      this.#lastHeadersLength,
+    );
+    const { buffer, length } = streamSmaps(libc, proc, parser, spare?.text);
+    this.#lastLength = length;
+    this.#lastHeadersLength = parser.headersLength;
+    return parser.finish(buffer);
   }
 
   /** Takes back a table's buffers once nothing will read them again. */

@@ -83,6 +83,8 @@ export interface SmapsEntry extends MemoryFigures {
    * `ex`, `mr`, `mw`, `me`, `gd`, `ac`, `dd`, `ht`, ...).
    */
   readonly vmFlags?: readonly string[];
+  /** JSON form: `vma` as its own JSON, the figures as they are (numbers, bytes). */
+  toJSON(): Record<string, unknown>;
 }
 
 /**
@@ -94,6 +96,8 @@ export interface SmapsRollup extends MemoryFigures {
   readonly start: bigint;
   /** End of the highest VMA. */
   readonly end: bigint;
+  /** JSON form: `start` and `end` as `"0x"` hex strings, the figures as they are. */
+  toJSON(): Record<string, unknown>;
 }
 
 export type { SmapsOptions } from "../options.ts";

@@ -16,15 +16,25 @@ import { readDebugLink } from "../elf/debug_link.ts";
 import { memoryReader } from "../elf/read_at.ts";
 import { type ElfSections, readSections, sectionBytes, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB } from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
-import { ElfSymbolTable, readPltTable, readSymbolTable, type TableProblem } from "../elf/symbols.ts";
+import { ElfSymbolTable, readSymbolTable, type TableProblem } from "../elf/symbols.ts";
+import { readPltTable } from "../elf/plt.ts";
 import { openDebugFile } from "./debug_files.ts";
 import { xzDecompress } from "./xz.ts";
 import type { SymbolSource } from "./types.ts";
+import type { LinesContext, ModuleLines } from "./module_lines.ts";
 
 /** MiniDebugInfo images larger than this (decompressed) are refused. */
 const MAX_MINIDEBUGINFO_BYTES = 64 << 20;
 /** Compressed `.gnu_debugdata` larger than this is refused. */
 const MAX_DEBUGDATA_BYTES = 16 << 20;
+/**
+ * MiniDebugInfo expands at most this many times its compressed size (and
+ * at least to {@link MIN_MINIDEBUGINFO_BYTES}): symbol tables compress
+ * 3-10 times under xz, a bomb thousands of times, so a bomb costs what a
+ * plain table of its file's size would, not the 64 MiB bound.
+ */
+const MAX_XZ_RATIO = 32;
+const MIN_MINIDEBUGINFO_BYTES = 1 << 20;
 
 /** Why a module has no symbol for an address. */
 export type ModuleProblem = "no-elf" | "no-symbols" | "table-too-big" | "unreadable";
@@ -39,19 +49,34 @@ export interface ModuleSymbols {
   byteSize: number;
   /** A read failed transiently (EMFILE, ENOMEM, ...): do not cache this. */
   transient: boolean;
+  /**
+   * True when a separate debug file would add to what the module has: the
+   * file has no `.symtab` of its own and no debug file was found (the
+   * asynchronous forms then ask debuginfod for one).
+   */
+  wantsDebugFile: boolean;
+  /**
+   * Source lines: undefined until first wanted (option `lines`), null when
+   * the module has no usable DWARF.
+   */
+  lines?: ModuleLines | null;
+  /** The Symbolizer's cache key, when cached (the cache is told when the lines grow). */
+  cacheKey?: string;
 }
 
-/** Where to look for debug files of a module read from a file. */
-export interface ModuleContext {
-  /** Build ID as the kernel (or the file's note) gives it. */
-  buildId: string | undefined;
-  /** The file's absolute path in the target's namespace (for debug links), if it has one. */
-  path: string | undefined;
-  /** `/proc/<pid>/root` for a target's file, `""` for the caller's own. */
-  root: string;
-  debugDirs: readonly string[];
-  /** The module is the vDSO: its tables are labelled `"vdso"`. */
-  vdso?: boolean;
+/**
+ * Whether debuginfod's `/debuginfo` would add to `m`: it has no `.symtab`
+ * and no local debug file, or (with `lines` wanted) no DWARF was found for
+ * it locally (not in the file, not in a debug file).
+ */
+export function wantsDebugInfo(m: ModuleSymbols, lines: boolean): boolean {
+  return m.wantsDebugFile || (lines && m.lines === null);
+}
+
+/** Where to look for debug files of a module read from a file (its lines' context, bar their byte bound). */
+export interface ModuleContext extends Omit<LinesContext, "maxParsedBytes"> {
+  /** The file read is itself a debug file (fetched by build ID alone): its `.symtab` is labelled `"debug-file"`. */
+  isDebugFile?: boolean;
 }
 
 function firstOfType(elf: ElfSections, type: number) {
@@ -65,7 +90,14 @@ export function loadModule(
   readFailedTransiently: () => boolean,
   ctx: ModuleContext,
 ): ModuleSymbols {
-  const out: ModuleSymbols = { tables: [], problem: undefined, detail: "", byteSize: 256, transient: false };
+  const out: ModuleSymbols = {
+    tables: [],
+    problem: undefined,
+    detail: "",
+    byteSize: 256,
+    transient: false,
+    wantsDebugFile: false,
+  };
   const elf = readSections(read);
   if (!elf) {
     out.transient = readFailedTransiently();
@@ -85,17 +117,20 @@ export function loadModule(
   const label = (s: SymbolSource): SymbolSource => (ctx.vdso ? "vdso" : s);
   const symtab = firstOfType(elf, SHT_SYMTAB);
   if (symtab) {
-    add(readSymbolTable(read, elf, symtab, label("symtab")));
-    out.detail = ".symtab";
+    add(readSymbolTable(read, elf, symtab, ctx.isDebugFile ? "debug-file" : label("symtab")));
+    out.detail = ctx.isDebugFile ? "the debug file's .symtab" : ".symtab";
   }
-  if (out.tables.length === 0 && !ctx.vdso) {
+  if (out.tables.length === 0 && !ctx.vdso && !ctx.isDebugFile) {
     const { file, transient } = openDebugFile(libc, {
       buildId: ctx.buildId,
       link: readDebugLink(read, elf),
       path: ctx.path,
-      root: ctx.root,
+      procDir: ctx.procDir,
       debugDirs: ctx.debugDirs,
+      crcs: ctx.crcs,
+      debuginfodCache: ctx.debuginfodCache,
     });
+    out.wantsDebugFile = !file;
     if (transient) out.transient = true;
     if (file) {
       try {
@@ -115,18 +150,23 @@ export function loadModule(
     }
     const debugdata = elf.byName(".gnu_debugdata");
     const packed = debugdata && sectionBytes(read, debugdata, MAX_DEBUGDATA_BYTES);
-    const image = packed ? xzDecompress(packed, MAX_MINIDEBUGINFO_BYTES) : null;
+    const bound = packed &&
+      Math.min(MAX_MINIDEBUGINFO_BYTES, Math.max(MIN_MINIDEBUGINFO_BYTES, packed.length * MAX_XZ_RATIO));
+    const image = packed ? xzDecompress(packed, bound!) : null;
     if (image) {
       const mini = memoryReader(image);
       const miniElf = readSections(mini);
       const s = miniElf && firstOfType(miniElf, SHT_SYMTAB);
       if (miniElf && s) {
         add(readSymbolTable(mini, miniElf, s, "minidebuginfo"));
-        out.detail += " with MiniDebugInfo";
+        out.detail = dynsym
+          ? ".dynsym and MiniDebugInfo (no .symtab, and no debug file found)"
+          : "MiniDebugInfo (no .symtab or .dynsym, and no debug file found)";
       }
     }
   }
   add(readPltTable(read, elf, ctx.vdso ? "vdso" : out.tables[0]?.source === "symtab" ? "symtab" : "dynsym"));
+  if (out.detail === "") out.detail = "its PLT stubs (no symbol table, and no debug file found)";
   if (readFailedTransiently()) out.transient = true;
   if (out.tables.length === 0) {
     out.problem = tooBig ? "table-too-big" : "no-symbols";

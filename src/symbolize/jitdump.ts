@@ -10,18 +10,25 @@
  *
  * Only `JIT_CODE_LOAD` records (address, size, name) and `JIT_CODE_MOVE`
  * name code; the others are skipped by their size. Later records win where
- * code memory is reused, as in perf maps. The file is the target's: it must
- * be a regular file owned by one of its user IDs whose header names its pid;
- * reading is bounded (bytes, record size, name length, entries) and a
- * malformed record ends reading (the format cannot resynchronise).
+ * code memory is reused, as in perf maps. The file is the target's: it is
+ * opened as the mapped file it is (elf/mapped_file.ts: through the
+ * process's pinned `/proc/<pid>` directory, O_PATH first, checked to be the
+ * mapping's own device and inode), must be owned by one of its user IDs and
+ * have a header naming its pid; reading is bounded (bytes, record size, name
+ * length, entries, bytes held) and a malformed record ends reading (the
+ * format cannot resynchronise). Like perf maps, a lookup that misses reads
+ * what was appended once per {@link JitDump.rearm}.
  * @module
  */
 import { nativeLittleEndian } from "../../ffi/common.ts";
 import { emptyFileId, type FileId, type Libc } from "../../ffi/mod.ts";
-import type { Pid } from "../options.ts";
+import { ERRNO, errnoName, isTransient } from "../errors.ts";
+import { openMappedFile } from "../elf/mapped_file.ts";
 import { readFileText } from "../procfs/read.ts";
+import { openTargetFile } from "../procfs/target_files.ts";
+import { S_IFMT, S_IFREG } from "../../ffi/constants.ts";
 import { namespacePid, statusFields } from "./proc_status.ts";
-import { openJitFile } from "./jit_file.ts";
+import type { JitProcess } from "./perf_map.ts";
 import { LatestRanges } from "./latest_ranges.ts";
 import type { RawSymbol, SymbolTable } from "./types.ts";
 
@@ -31,6 +38,8 @@ export interface JitDumpLimits {
   maxBytes?: number;
   /** Entries kept at most (default 2,000,000). */
   maxEntries?: number;
+  /** Bytes the table may hold (entries, names, index; default 128 MiB): a Symbolizer's maxCacheBytes. */
+  maxTableBytes?: number;
 }
 
 /** Why a process's jitdump could not be opened. */
@@ -38,9 +47,17 @@ export interface JitDumpUnavailable {
   /**
    * `"no-process"` (maps unreadable), `"no-file"` (none mapped), `"no-access"`,
    * `"not-regular-file"`, `"foreign-owner"` (not owned by the process),
-   * `"bad-header"` (not a jitdump of this process, or of another byte order).
+   * `"bad-header"` (not a jitdump of this process, or of another byte order),
+   * `"transient"` (a temporary shortage: try again).
    */
-  readonly reason: "no-process" | "no-file" | "no-access" | "not-regular-file" | "foreign-owner" | "bad-header";
+  readonly reason:
+    | "no-process"
+    | "no-file"
+    | "no-access"
+    | "not-regular-file"
+    | "foreign-owner"
+    | "bad-header"
+    | "transient";
   /** The path tried. */
   readonly path: string;
   /** Said for people. */
@@ -71,13 +88,16 @@ export class JitDump implements SymbolTable {
   #fd: number;
   readonly #maxBytes: number;
   readonly #maxEntries: number;
+  readonly #maxTableBytes: number;
   readonly #ranges = new LatestRanges();
-  /** Name of each code_index, for JIT_CODE_MOVE. */
-  readonly #byIndex = new Map<number, string>();
+  /** The entry of each code_index, for JIT_CODE_MOVE. */
+  readonly #byIndex = new Map<number, number>();
   #offset: number;
   #buf: Uint8Array | undefined;
   #stopped: string | undefined;
   #dropped = 0;
+  /** A missing lookup may read what was appended (once per {@link rearm}). */
+  #armed = true;
 
   private constructor(libc: Libc, fd: number, path: string, pid: number, headerSize: number, limits: JitDumpLimits) {
     this.#libc = libc;
@@ -87,42 +107,80 @@ export class JitDump implements SymbolTable {
     this.#offset = headerSize;
     this.#maxBytes = positive(limits.maxBytes, 1 << 30, "maxBytes");
     this.#maxEntries = positive(limits.maxEntries, 2_000_000, "maxEntries");
+    this.#maxTableBytes = positive(limits.maxTableBytes, 128 << 20, "maxTableBytes");
   }
 
   /**
-   * Opens the jitdump that process `pid` has mapped (the last one, if it
-   * maps several), through `/proc/<pid>/root`.
+   * Opens the jitdump the process has mapped (the last one, if it maps
+   * several), as the mapped file it is.
    */
-  static open(libc: Libc, pid: Pid, limits: JitDumpLimits = {}): JitDump | JitDumpUnavailable {
-    const proc = `/proc/${pid}`;
-    const status = readFileText(libc, `${proc}/status`);
-    const maps = readFileText(libc, `${proc}/maps`);
+  static open(libc: Libc, proc: JitProcess, limits: JitDumpLimits = {}): JitDump | JitDumpUnavailable {
+    const where = `/proc/${proc.pid}`;
+    const status = readFileText(libc, "status", proc.dirfd);
+    const maps = readFileText(libc, "maps", proc.dirfd);
     if (status === undefined || maps === undefined) {
-      return { reason: "no-process", path: `${proc}/maps`, message: `cannot read ${proc}/status and maps` };
+      return { reason: "no-process", path: `${where}/maps`, message: `cannot read ${where}/status and maps` };
     }
-    let file: string | undefined;
-    for (const m of maps.matchAll(/^\S+ \S+ \S+ \S+ [1-9]\d* +(\/\S*\/jit-[^/\n]*)$/gm)) file = m[1];
-    if (!file) return { reason: "no-file", path: `${proc}/maps`, message: `process ${pid} maps no jit-* file` };
-    const nspid = Number(namespacePid(status));
-    return JitDump.#openPath(libc, `${proc}/root${file}`, limits, statusFields(status, "Uid:"), nspid);
+    let m: RegExpExecArray | undefined;
+    for (const x of maps.matchAll(MAPPED_JITDUMP)) m = x;
+    if (!m) return { reason: "no-file", path: `${where}/maps`, message: `process ${proc.pid} maps no jit-* file` };
+    const path = `${where}/root${m[6]}`;
+    const fd = openMappedFile(libc, proc.dirfd, {
+      start: BigInt("0x" + m[1]),
+      end: BigInt("0x" + m[2]),
+      devMajor: parseInt(m[3], 16),
+      devMinor: parseInt(m[4], 16),
+      inode: BigInt(m[5]),
+      path: new TextEncoder().encode(m[6]),
+    });
+    if (fd < 0) {
+      const message = `cannot open ${path}, the jitdump the process maps (${errnoName(-fd)})`;
+      return { reason: fd === -ERRNO.ENOENT ? "no-file" : isTransient(-fd) ? "transient" : "no-access", path, message };
+    }
+    const uids = (statusFields(status, "Uid:") ?? []).map(Number).filter(Number.isSafeInteger);
+    return JitDump.#over(libc, fd, path, limits, uids, Number(namespacePid(status)));
   }
 
-  /** Opens a jitdump file by path (a regular file; no owner or pid check). */
+  /**
+   * Opens a jitdump file by path, the caller's own (a regular file, checked
+   * before it is opened; no owner or pid check).
+   */
   static openFile(libc: Libc, path: string, limits: JitDumpLimits = {}): JitDump | JitDumpUnavailable {
-    return JitDump.#openPath(libc, path, limits, undefined, undefined);
+    const f = openTargetFile(libc, undefined, path);
+    if ("reason" in f) {
+      return {
+        reason: f.reason === "stale" || f.reason === "too-large" ? "no-access" : f.reason,
+        path,
+        message: f.message,
+      };
+    }
+    return JitDump.#over(libc, f.fd, path, limits, undefined, undefined);
   }
 
-  static #openPath(
+  /** A JitDump over the open `fd` (closed here unless it is kept), after checking its owner and header. */
+  static #over(
     libc: Libc,
+    fd: number,
     path: string,
     limits: JitDumpLimits,
-    uids: string[] | undefined,
+    uids: readonly number[] | undefined,
     pid: number | undefined,
   ): JitDump | JitDumpUnavailable {
-    const fd = openJitFile(libc, path, uids);
-    if (typeof fd !== "number") return fd;
     let keep = false;
     try {
+      const id = emptyFileId();
+      const st = libc.fstat(fd, id);
+      if (st < 0) return { reason: "no-access", path, message: `cannot stat ${path} (${errnoName(-st)})` };
+      if ((id.mode & S_IFMT) !== S_IFREG) {
+        return { reason: "not-regular-file", path, message: `${path} is not a regular file` };
+      }
+      if (uids && !uids.includes(id.uid)) {
+        return {
+          reason: "foreign-owner",
+          path,
+          message: `${path} is owned by uid ${id.uid}, not by the process (uids ${uids.join(" ")})`,
+        };
+      }
       const head = new Uint8Array(HEADER_MIN);
       if (libc.pread(fd, head, 0) !== HEADER_MIN) {
         return { reason: "bad-header", path, message: `${path} is shorter than a jitdump header` };
@@ -168,6 +226,16 @@ export class JitDump implements SymbolTable {
     return this.#stopped;
   }
 
+  /** Bytes held (entries, names, index). */
+  get byteSize(): number {
+    return this.#ranges.byteSize + this.#byIndex.size * 48;
+  }
+
+  /** Lets the next lookup that misses read what was appended (once). */
+  rearm(): void {
+    this.#armed = true;
+  }
+
   /** Reads the records appended since the last read; true when new code was named. */
   refresh(): boolean {
     if (this.#fd < 0 || this.#stopped) return false;
@@ -211,10 +279,14 @@ export class JitDump implements SymbolTable {
     return true;
   }
 
-  /** The code covering `addr` (the latest record that covers it), or undefined; a miss refreshes once. */
+  /**
+   * The code covering `addr` (the latest record that covers it), or
+   * undefined. A miss reads what was appended, once per {@link rearm}.
+   */
   find(addr: bigint): RawSymbol | undefined {
     const hit = this.#ranges.find(addr);
-    if (hit !== undefined || this.#fd < 0) return hit;
+    if (hit !== undefined || this.#fd < 0 || !this.#armed) return hit;
+    this.#armed = false;
     return this.refresh() ? this.#ranges.find(addr) : undefined;
   }
 
@@ -243,19 +315,20 @@ export class JitDump implements SymbolTable {
     const index = u64(v, 48, le);
     const nul = r.indexOf(0, LOAD_FIXED);
     if (nul < 0) return; // a name over NAME_MAX, or unterminated: skipped
-    this.#add(addr, codeSize, decoder.decode(r.subarray(LOAD_FIXED, nul)), index);
+    this.#add(addr, codeSize, r.subarray(LOAD_FIXED, nul), index);
   }
 
   /** JIT_CODE_MOVE: pid, tid, vma, old_code_addr, new_code_addr, code_size, code_index. */
   #move(r: Uint8Array): void {
     const v = new DataView(r.buffer, r.byteOffset, r.length);
     const le = nativeLittleEndian;
-    const name = this.#byIndex.get(u64(v, 56, le));
-    if (name !== undefined) this.#add(u64(v, 40, le), u64(v, 48, le), name, undefined);
+    const e = this.#byIndex.get(u64(v, 56, le));
+    // A copy: adding may move the arena the name lies in.
+    if (e !== undefined) this.#add(u64(v, 40, le), u64(v, 48, le), this.#ranges.nameBytesOf(e).slice(), undefined);
   }
 
-  #add(addr: number, size: number, name: string, index: number | undefined): void {
-    if (!(addr + size <= Number.MAX_SAFE_INTEGER) || !name) {
+  #add(addr: number, size: number, name: Uint8Array, index: number | undefined): void {
+    if (!(addr + size <= Number.MAX_SAFE_INTEGER) || name.length === 0) {
       this.#dropped++;
       return;
     }
@@ -263,12 +336,17 @@ export class JitDump implements SymbolTable {
       this.#stopped = `maxEntries (${this.#maxEntries})`;
       return;
     }
-    if (index !== undefined && this.#byIndex.size < this.#maxEntries) this.#byIndex.set(index, name);
+    if (this.byteSize + 48 > this.#maxTableBytes || this.#ranges.byteSizeWith(name.length) + 48 > this.#maxTableBytes) {
+      this.#stopped = `maxTableBytes (${this.#maxTableBytes})`;
+      return;
+    }
+    if (index !== undefined) this.#byIndex.set(index, this.#ranges.size);
     this.#ranges.add(addr, addr + size, name);
   }
 }
 
-const decoder = new TextDecoder();
+/** A mapped jit-* file: start, end, device major and minor, inode, path. */
+const MAPPED_JITDUMP = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ ([0-9a-f]+):([0-9a-f]+) ([1-9]\d*) +(\/\S*\/jit-[^/\n]*)$/gm;
 
 /** A u64 field as a double (NaN-free: values above 2^53 come out inexact and are dropped by the caller). */
 function u64(v: DataView, at: number, le: boolean): number {
@@ -283,7 +361,7 @@ function positive(v: number | undefined, dflt: number, name: string): number {
   return v;
 }
 
-/** Opens the jitdump process `pid` has mapped (see {@link JitDump.open}). */
-export function openJitDump(libc: Libc, pid: Pid, limits: JitDumpLimits = {}): JitDump | JitDumpUnavailable {
-  return JitDump.open(libc, pid, limits);
+/** Opens the jitdump a process has mapped (see {@link JitDump.open}). */
+export function openJitDump(libc: Libc, proc: JitProcess, limits: JitDumpLimits = {}): JitDump | JitDumpUnavailable {
+  return JitDump.open(libc, proc, limits);
 }

@@ -1,7 +1,9 @@
 /**
  * Kernel symbols from `/proc/kallsyms` (the kernel's own and loaded
  * modules', `name\t[module]`), sorted once; each symbol reaches up to the
- * next one, as perf sizes them.
+ * next one of its region (the kernel image, or its module), and the last of
+ * a region to the page boundary after the next one from its start, as perf
+ * sizes them.
  *
  * The kernel shows real addresses only to readers it trusts
  * (`kallsyms_show_value()`, checked when the file is opened): with
@@ -212,8 +214,12 @@ export function readKallsyms(libc: Libc, path = "/proc/kallsyms", limits: Kallsy
     line[k] = lineAt[e];
   }
   for (let k = 0; k < n; k++) {
-    // Up to the next symbol; the last one to the end of its page.
-    ends[k] = k + 1 < n ? starts[k + 1] : (starts[k] + PAGE) & ~(PAGE - 1n);
+    // Up to the next symbol of the same region (the kernel image, or one module); the last of a
+    // region, as perf sizes it (symbols__fixup_end), up to the page boundary after the next one
+    // from its start: a garbage address past the image (or a module) gets no name.
+    ends[k] = k + 1 < n && sameModule(text, line[k], line[k + 1])
+      ? starts[k + 1]
+      : ((starts[k] + PAGE + PAGE - 1n) / PAGE) * PAGE;
   }
   return new Kallsyms(starts, ends, text, line, undefined);
 }
@@ -243,6 +249,22 @@ function better(text: Uint8Array, a: number, b: number): boolean {
   while (text[nb + ub] === 0x5f) ub++;
   if (ua !== ub) return ua < ub;
   return nameEnd(text, na) - na > nameEnd(text, nb) - nb;
+}
+
+/** The module of the line at `at` (`[name]` after a tab), as [start, end) in `text`, or [0, 0] for the kernel. */
+function moduleSpan(text: Uint8Array, at: number): [number, number] {
+  const e = nameEnd(text, text.indexOf(0x20, at) + 3);
+  if (text[e] !== 0x09 || text[e + 1] !== 0x5b) return [0, 0];
+  const close = text.indexOf(0x5d, e + 2);
+  return close < 0 ? [0, 0] : [e + 2, close];
+}
+
+/** True when the lines at `a` and `b` belong to the same region: both the kernel's, or the same module's. */
+function sameModule(text: Uint8Array, a: number, b: number): boolean {
+  const [as, ae] = moduleSpan(text, a), [bs, be] = moduleSpan(text, b);
+  if (ae - as !== be - bs) return false;
+  for (let i = 0; i < ae - as; i++) if (text[as + i] !== text[bs + i]) return false;
+  return true;
 }
 
 function nameEnd(text: Uint8Array, at: number): number {

@@ -6,23 +6,28 @@
  *
  * The file lives in the target's own `/tmp` under the pid its own PID
  * namespace gives it (`NSpid` in `/proc/<pid>/status`), and the target
- * writes it: everything in it is hostile. It must be a regular file owned by
- * one of the target's user IDs (not a link to someone else's file), it is
- * read in bounded pieces (file bytes, line length, entry count), and every
- * malformed line is skipped.
+ * writes it: everything in it is hostile. Its path is resolved inside the
+ * target's root and the file checked before it is opened for reading
+ * (procfs/target_files.ts): a regular file owned by one of the target's
+ * user IDs, written since the process started (a map left by a dead
+ * process whose pid was reused is refused). It is read in bounded pieces
+ * (file bytes, line length, entry count, bytes held), and every malformed
+ * line is skipped.
  *
  * Where lines overlap, the later line wins over the earlier ones for the
  * range it covers: JIT engines reuse code memory after a collection, and
  * append the new code's line. Lines are only ever appended, so the map is
- * re-read from where it ended when it grows ({@link PerfMap.refresh}; a
- * lookup that misses refreshes once by itself).
+ * re-read from where it ended when it grows ({@link PerfMap.refresh}); a
+ * lookup that misses reads what was appended, once until
+ * {@link PerfMap.rearm} (once per `symbolize()` call), so that a target
+ * appending while many addresses miss costs one read, not one per miss.
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
 import type { Pid } from "../options.ts";
 import { readFileText } from "../procfs/read.ts";
+import { openTargetFile, type TargetFileProblem } from "../procfs/target_files.ts";
 import { namespacePid, statusFields } from "./proc_status.ts";
-import { openJitFile } from "./jit_file.ts";
 import { LatestRanges } from "./latest_ranges.ts";
 import type { RawSymbol, SymbolTable } from "./types.ts";
 
@@ -34,6 +39,8 @@ export interface PerfMapLimits {
   maxLineBytes?: number;
   /** Entries kept at most (default 2,000,000). */
   maxEntries?: number;
+  /** Bytes the table may hold (entries, names, index; default 128 MiB): a Symbolizer's maxCacheBytes. */
+  maxTableBytes?: number;
 }
 
 /** Why a process's perf map could not be opened. */
@@ -41,16 +48,26 @@ export interface PerfMapUnavailable {
   /**
    * - `"no-process"`: the process's status could not be read;
    * - `"no-file"`: there is no such map (the process does not write one);
-   * - `"no-access"`: it exists but cannot be opened (permission);
-   * - `"not-regular-file"`: a FIFO, device, directory or the like (refused);
+   * - `"no-access"`: it exists but cannot be opened (permission, a magic link);
+   * - `"not-regular-file"`: a FIFO, device, directory or the like (refused unopened);
    * - `"foreign-owner"`: not owned by any of the process's user IDs (a link
-   *   to another user's file is refused, as perf refuses maps it does not own).
+   *   to another user's file is refused, as perf refuses maps it does not own);
+   * - `"stale"`: last written before the process started (left by an earlier
+   *   process with the same pid);
+   * - `"too-large"`, `"transient"`: see procfs/target_files.ts.
    */
-  readonly reason: "no-process" | "no-file" | "no-access" | "not-regular-file" | "foreign-owner";
+  readonly reason: "no-process" | TargetFileProblem;
   /** The path tried. */
   readonly path: string;
   /** Said for people. */
   readonly message: string;
+}
+
+/** The process whose perf map is read: its pinned `/proc/<pid>` directory and start (procfs/process.ts's ProcessRef). */
+export interface JitProcess {
+  readonly pid: Pid;
+  readonly dirfd: number;
+  startedAtNs(): bigint | undefined;
 }
 
 const CHUNK = 1 << 20;
@@ -66,6 +83,7 @@ export class PerfMap implements SymbolTable {
   readonly #maxBytes: number;
   readonly #maxLineBytes: number;
   readonly #maxEntries: number;
+  readonly #maxTableBytes: number;
 
   readonly #ranges = new LatestRanges();
 
@@ -76,6 +94,8 @@ export class PerfMap implements SymbolTable {
   #buf: Uint8Array | undefined;
   #limited: string | undefined;
   #dropped = 0;
+  /** A missing lookup may read what was appended (once per {@link rearm}). */
+  #armed = true;
 
   private constructor(libc: Libc, fd: number, path: string, limits: PerfMapLimits) {
     this.#libc = libc;
@@ -84,40 +104,45 @@ export class PerfMap implements SymbolTable {
     this.#maxBytes = limit(limits.maxBytes, 256 << 20, "maxBytes");
     this.#maxLineBytes = limit(limits.maxLineBytes, 4096, "maxLineBytes");
     this.#maxEntries = limit(limits.maxEntries, 2_000_000, "maxEntries");
+    this.#maxTableBytes = limit(limits.maxTableBytes, 128 << 20, "maxTableBytes");
   }
 
   /**
-   * Opens the perf map of process `pid`: `/proc/<pid>/root/tmp/perf-<nspid>.map`.
-   * Returns why not where it cannot.
+   * Opens the perf map of the process: `/tmp/perf-<nspid>.map` inside its
+   * root, through its pinned `/proc/<pid>` directory. Returns why not where
+   * it cannot.
    */
-  static open(libc: Libc, pid: Pid, limits: PerfMapLimits = {}): PerfMap | PerfMapUnavailable {
-    const proc = `/proc/${pid}`;
-    const status = readFileText(libc, `${proc}/status`);
+  static open(libc: Libc, proc: JitProcess, limits: PerfMapLimits = {}): PerfMap | PerfMapUnavailable {
+    const where = `/proc/${proc.pid}`;
+    const status = readFileText(libc, "status", proc.dirfd);
     if (status === undefined) {
-      return { reason: "no-process", path: `${proc}/status`, message: `cannot read ${proc}/status` };
+      return { reason: "no-process", path: `${where}/status`, message: `cannot read ${where}/status` };
     }
     const nspid = namespacePid(status);
-    const uids = statusFields(status, "Uid:");
-    const path = `${proc}/root/tmp/perf-${nspid}.map`;
-    return PerfMap.#openPath(libc, path, limits, uids);
+    const uids = (statusFields(status, "Uid:") ?? []).map(Number).filter(Number.isSafeInteger);
+    const inRoot = `/tmp/perf-${nspid}.map`;
+    const path = `${where}/root${inRoot}`;
+    const started = proc.startedAtNs();
+    const f = openTargetFile(libc, proc.dirfd, inRoot, {
+      uids,
+      label: path,
+      ...(started === undefined ? {} : { notBeforeNs: started }),
+    });
+    if ("reason" in f) return { reason: f.reason, path, message: f.message };
+    return PerfMap.#over(libc, f.fd, path, limits);
   }
 
   /**
-   * Opens a map file by path (a regular file; no owner check). For maps
-   * kept elsewhere, and tests.
+   * Opens a map file by path, the caller's own (a regular file, checked
+   * before it is opened; no owner check). For maps kept elsewhere, and tests.
    */
   static openFile(libc: Libc, path: string, limits: PerfMapLimits = {}): PerfMap | PerfMapUnavailable {
-    return PerfMap.#openPath(libc, path, limits, undefined);
+    const f = openTargetFile(libc, undefined, path);
+    if ("reason" in f) return { reason: f.reason, path, message: f.message };
+    return PerfMap.#over(libc, f.fd, path, limits);
   }
 
-  static #openPath(
-    libc: Libc,
-    path: string,
-    limits: PerfMapLimits,
-    uids: string[] | undefined,
-  ): PerfMap | PerfMapUnavailable {
-    const fd = openJitFile(libc, path, uids);
-    if (typeof fd !== "number") return fd;
+  static #over(libc: Libc, fd: number, path: string, limits: PerfMapLimits): PerfMap {
     let keep = false;
     try {
       const map = new PerfMap(libc, fd, path, limits);
@@ -142,6 +167,16 @@ export class PerfMap implements SymbolTable {
   /** Which limit stopped reading, or undefined while none has. */
   get limitReached(): string | undefined {
     return this.#limited;
+  }
+
+  /** Bytes held (entries, names, index). */
+  get byteSize(): number {
+    return this.#ranges.byteSize;
+  }
+
+  /** Lets the next lookup that misses read what was appended (once). */
+  rearm(): void {
+    this.#armed = true;
   }
 
   /**
@@ -171,11 +206,15 @@ export class PerfMap implements SymbolTable {
     return true;
   }
 
-  /** The symbol covering `addr` (the latest line that covers it), or undefined. */
+  /**
+   * The symbol covering `addr` (the latest line that covers it), or
+   * undefined. A miss reads what was appended, once per {@link rearm}.
+   */
   find(addr: bigint): RawSymbol | undefined {
-    const hit = this.#lookup(addr);
-    if (hit !== undefined || this.#fd < 0) return hit;
-    return this.refresh() ? this.#lookup(addr) : undefined;
+    const hit = this.#ranges.find(addr);
+    if (hit !== undefined || this.#fd < 0 || !this.#armed) return hit;
+    this.#armed = false;
+    return this.refresh() ? this.#ranges.find(addr) : undefined;
   }
 
   /** Closes the file; lookups then answer from what was read. Idempotent. */
@@ -189,10 +228,6 @@ export class PerfMap implements SymbolTable {
   /** Closes the file (`using`). */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  #lookup(addr: bigint): RawSymbol | undefined {
-    return this.#ranges.find(addr);
   }
 
   /** Splits `chunk` (with what was left of the previous one) into lines. */
@@ -256,11 +291,13 @@ export class PerfMap implements SymbolTable {
       this.#limited = `maxEntries (${this.#maxEntries})`;
       return;
     }
-    this.#ranges.add(start, start + size, decoder.decode(b.subarray(i, end)));
+    if (this.#ranges.byteSize >= this.#maxTableBytes || this.#ranges.byteSizeWith(end - i) > this.#maxTableBytes) {
+      this.#limited = `maxTableBytes (${this.#maxTableBytes})`;
+      return;
+    }
+    this.#ranges.add(start, start + size, b.subarray(i, end));
   }
 }
-
-const decoder = new TextDecoder();
 
 function hexDigit(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -276,9 +313,9 @@ function limit(v: number | undefined, dflt: number, name: string): number {
 }
 
 /**
- * Opens the perf map of process `pid` (see {@link PerfMap.open}); the
- * result is a {@link PerfMap} or why there is none.
+ * Opens the perf map of a process (see {@link PerfMap.open}); the result is
+ * a {@link PerfMap} or why there is none.
  */
-export function openPerfMap(libc: Libc, pid: Pid, limits: PerfMapLimits = {}): PerfMap | PerfMapUnavailable {
-  return PerfMap.open(libc, pid, limits);
+export function openPerfMap(libc: Libc, proc: JitProcess, limits: PerfMapLimits = {}): PerfMap | PerfMapUnavailable {
+  return PerfMap.open(libc, proc, limits);
 }

@@ -8,9 +8,7 @@ import type { Libc } from "../../ffi/mod.ts";
 import { booleanOption, choiceOption, describeValue, ownOptions, type Pid, type ResolveStrategy } from "../options.ts";
 import type { Resolved } from "../resolve/types.ts";
 import { type Finished, type LocatedBatch, REASON_TEXT, resolvedAt } from "../resolve/resolve.ts";
-import type { ElfSymbol, ElfSymbolTable } from "../elf/symbols.ts";
 import type { Vma } from "../vma.ts";
-import { nativeLittleEndian } from "../util/bytes.ts";
 import { mappedFileOf, openMappedFile } from "../elf/mapped_file.ts";
 import { errnoName, isTransient } from "../errors.ts";
 import type { ProcessRef } from "../procfs/process.ts";
@@ -18,17 +16,38 @@ import { elfAddrOf, loadSegments, segmentForVma } from "../elf/segments.ts";
 import { memoryReader } from "../elf/read_at.ts";
 import { readSections } from "../elf/sections.ts";
 import { sectionBuildId } from "../elf/debug_link.ts";
-import { loadModule, type ModuleSymbols } from "./elf_module.ts";
-import { checkDebugDirs, demangledOf, type NoSymbol, Symbolizer } from "./symbolizer.ts";
+import { loadModule, type ModuleSymbols, wantsDebugInfo } from "./elf_module.ts";
+import type { ModuleLines } from "./module_lines.ts";
+import {
+  account,
+  cachedTables,
+  checkDebugDirs,
+  jitBudget,
+  memoryTables,
+  moduleTables,
+  type NoSymbol,
+  symbolInfo,
+  Symbolizer,
+  whyNot,
+  withLines,
+} from "./symbolizer.ts";
 import { readVdsoImage } from "./vdso.ts";
 import type { JitSources } from "./jit.ts";
-import type { Symbolized, SymbolReason } from "./result.ts";
-import type { SymbolInfo, SymbolTable } from "./types.ts";
+import { type Symbolized, SymbolizedResult, type SymbolReason } from "./result.ts";
+import { fastSymbol, type TableCursor, tableCursor, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
+import type { RawSymbol, SymbolSource, SymbolTable } from "./types.ts";
 
 /** Options for {@link ProcMaps.symbolize}. */
 export interface SymbolizeOptions {
   /** Fill `demangled` with readable C++ and Rust names (default true). */
   demangle?: boolean;
+  /**
+   * Source lines from DWARF: `symbol.frames` (default true). `false` reads
+   * no DWARF at all.
+   */
+  lines?: boolean;
+  /** With `lines`, the inlined calls too: `false` gives one frame, the function's own (default true). */
+  inlines?: boolean;
   /** Directories with separate debug files (default: the symbolizer's, `["/usr/lib/debug"]`). */
   debugDirs?: readonly string[];
   /** Name JIT code from the target's `perf-<pid>.map` (default true). */
@@ -53,20 +72,31 @@ export interface SymbolizeSources {
   jit(): JitSources;
 }
 
-const KEYS = new Set(["demangle", "debugDirs", "perfMap", "symbolizer", "strategy"]);
+const KEYS = new Set(["demangle", "lines", "inlines", "debugDirs", "perfMap", "symbolizer", "strategy"]);
 const STRATEGIES = ["auto", "ioctl", "text"] as const;
 
-interface Checked {
+/** symbolize()'s options, checked. */
+export interface Checked {
   demangle: boolean;
+  lines: boolean;
+  inlines: boolean;
   debugDirs: readonly string[] | undefined;
   perfMap: boolean;
   symbolizer: Symbolizer | undefined;
   strategy: ResolveStrategy;
 }
 
-function checkOptions(opts: unknown): Checked {
+export function checkOptions(opts: unknown): Checked {
   if (opts === undefined) {
-    return { demangle: true, debugDirs: undefined, perfMap: true, symbolizer: undefined, strategy: "auto" };
+    return {
+      demangle: true,
+      lines: true,
+      inlines: true,
+      debugDirs: undefined,
+      perfMap: true,
+      symbolizer: undefined,
+      strategy: "auto",
+    };
   }
   const o = ownOptions(opts, "symbolize", KEYS);
   if (o.symbolizer !== undefined && !(o.symbolizer instanceof Symbolizer)) {
@@ -74,6 +104,8 @@ function checkOptions(opts: unknown): Checked {
   }
   return {
     demangle: booleanOption(o, "demangle", true),
+    lines: booleanOption(o, "lines", true),
+    inlines: booleanOption(o, "inlines", true),
     debugDirs: o.debugDirs === undefined ? undefined : checkDebugDirs(o.debugDirs, []),
     perfMap: booleanOption(o, "perfMap", true),
     symbolizer: o.symbolizer as Symbolizer | undefined,
@@ -82,10 +114,12 @@ function checkOptions(opts: unknown): Checked {
 }
 
 /** What one VMA of the batch symbolizes with. */
-interface VmaSource {
+export interface VmaSource {
   module?: ModuleSymbols;
   /** JIT tables, asked in order. */
   tables?: SymbolTable[];
+  /** Where the JIT tables come from (says which limit stopped reading them). */
+  jit?: JitSources;
   /** For the vDSO: ELF address of an address in the VMA. */
   elfAddr?: (addr: bigint) => bigint | undefined;
   reason?: SymbolReason;
@@ -102,9 +136,6 @@ const MESSAGES: Record<string, string> = {
   vdso: "the vDSO image could not be read from the process (needs ptrace access to /proc/<pid>/mem)",
 };
 
-/** 2^32, and the bound below which addresses and offsets are handled as (exact) doubles. */
-const TWO_32 = 2 ** 32;
-const TWO_52 = 2 ** 52;
 const SAFE_LOW = -(2n ** 52n);
 const SAFE_HIGH = 2n ** 52n;
 
@@ -113,43 +144,12 @@ const SAFE_HIGH = 2n ** 52n;
  * PT_LOAD segment, every quantity a double below 2^52, so that the symbol is
  * found from numbers and only the results' own bigints are made.
  */
-interface Fast {
+export interface Fast extends TableCursor {
   shiftZero: boolean;
   deltaNum: number;
   shiftNum: number;
   segStart: number;
   segEnd: number;
-  tables: ElfSymbolTable[];
-  /** Per table, the piece of the previous (lower) address: a sorted batch searches forward from it. */
-  hints: Int32Array;
-}
-
-/** Small offsets as bigints, made once: most addresses lie less than this far into their function. */
-const SMALL_OFFSETS = 8192;
-let smallOffsets: bigint[] | undefined;
-
-/** `elfAddr - raw.start`, shared when small (bigints are immutable, and allocating one per address shows in GC). */
-function offsetBigint(ea: number, raw: ElfSymbol, elfAddr: bigint): bigint {
-  const d = ea - raw.at;
-  if (d >= 0 && d < SMALL_OFFSETS) {
-    // A dense array of small integers' bigints, made on first use (8192 bigints, 200 KB).
-    smallOffsets ??= Array.from({ length: SMALL_OFFSETS }, (_, k) => BigInt(k));
-    return smallOffsets[d | 0];
-  }
-  return d >= 0 && d < TWO_52 ? toBigint(d) : elfAddr - raw.start;
-}
-
-/** One u64 as two 32-bit words: a bigint made by reading it back allocates nothing else. */
-const oneU64 = new BigUint64Array(1);
-const oneWords = new Uint32Array(oneU64.buffer);
-const LO = nativeLittleEndian ? 0 : 1;
-
-/** The bigint of `v`, a non-negative integer below 2^53. */
-function toBigint(v: number): bigint {
-  const h = Math.floor(v / TWO_32);
-  oneWords[LO] = v - h * TWO_32;
-  oneWords[1 - LO] = h;
-  return oneU64[0];
 }
 
 function isSafe(v: bigint): boolean {
@@ -161,27 +161,40 @@ function fastFor(f: Finished, s: VmaSource): Fast | undefined {
   const seg = f.segments?.length === 1 ? f.segments[0] : undefined;
   if (!s.module || s.elfAddr || f.delta === undefined || !seg) return undefined;
   if (!isSafe(f.delta) || !isSafe(seg.offset) || !isSafe(seg.end) || !isSafe(seg.shift)) return undefined;
-  const tables = s.module.tables;
   return {
     shiftZero: seg.shift === 0n,
     deltaNum: Number(f.delta),
     shiftNum: Number(seg.shift),
     segStart: Number(seg.offset),
     segEnd: Number(seg.end),
-    tables,
-    hints: new Int32Array(tables.length).fill(-1),
+    ...tableCursor(s.module.tables),
   };
 }
 
-/** Symbolizes a batch; see ProcMaps.symbolize. */
-export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unknown): (Symbolized | null)[] {
-  const o = checkOptions(opts);
-  const symbolizer = o.symbolizer ?? src.symbolizer();
+/** What {@link vmaSources} gives: each VMA's source, and the end of the call. */
+export interface VmaSources {
+  sourceOf: (f: Finished) => VmaSource;
+  /** Called once the batch is done: what the JIT tables hold now counts in the symbolizer's cache. */
+  end: () => void;
+}
+
+/**
+ * Per VMA of a batch: the symbol source it calls for, set up on first use
+ * (for symbolize() and symbolizeTable()). `wanted`, when given, receives the
+ * build IDs of mapped files that a separate debug file would name better
+ * (the asynchronous form fetches those).
+ */
+export function vmaSources(
+  src: SymbolizeSources,
+  o: Checked,
+  symbolizer: Symbolizer,
+  wanted?: Set<string>,
+): VmaSources {
   const debugDirs = o.debugDirs ?? symbolizer.debugDirs;
-  const { batch, entryOf, finished } = src.locate(addrs, { strategy: o.strategy });
   /** Modules of files without a build ID: for this call only. */
   const uncached = new Map<string, ModuleSymbols>();
   let jit: VmaSource | undefined;
+  let jitSources: JitSources | undefined;
 
   const sourceOf = (f: Finished): VmaSource => {
     const vma = f.vma;
@@ -191,11 +204,12 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
       case "jit": {
         if (!o.perfMap) return { reason: "jit-no-perf-map", message: MESSAGES.jitOff };
         if (!jit) {
-          const { tables, missing } = src.jit().tables();
-          // The perf map and jitdump are found by pid: alive now means they were this process's.
+          jitSources = src.jit();
+          const { tables, missing } = jitSources.begin(jitBudget(symbolizer));
+          // Read through the pinned /proc/<pid> directory: alive now means they were this process's.
           src.proc.requireAlive();
           jit = tables.length
-            ? { tables }
+            ? { tables, jit: jitSources }
             : { reason: "jit-no-perf-map", message: `${MESSAGES.jit}: ${missing.join("; ")}` };
         }
         return jit;
@@ -209,10 +223,21 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
     const fileKey = `${vma.devMajor}:${vma.devMinor}:${vma.inode}`;
     if (!f.buildId && uncached.has(fileKey)) return { module: uncached.get(fileKey) };
     // Warm: the tables are known by identity and build ID, so the file need not be opened.
-    const known = f.buildId ? symbolizer.cached(fileKey, f.buildId, debugDirs) : undefined;
-    if (known) return { module: known };
+    const known = f.buildId ? cachedTables(symbolizer, fileKey, f.buildId, debugDirs) : undefined;
+    // With lines wanted, a module whose DWARF was never looked for needs its file once more.
+    if (known && (!o.lines || known.lines !== undefined)) {
+      if (wanted && wantsDebugInfo(known, o.lines)) wanted.add(f.buildId!);
+      // Split DWARF of a shared module is looked for in this process's root.
+      known.lines?.bind(src.libc, f.kind === "file" ? { procDir: src.proc.dirfd, path: f.name } : undefined);
+      return { module: known };
+    }
     // Opened relative to the handle's pinned /proc/<pid> directory, as resolve() opens files.
     const fd = openMappedFile(src.libc, src.proc.dirfd, mappedFileOf(vma));
+    // Known tables stay usable when only the lines could not be looked for.
+    if (fd < 0 && known) {
+      if (wanted && wantsDebugInfo(known, o.lines)) wanted.add(f.buildId!);
+      return { module: known };
+    }
     if (fd < 0) {
       src.proc.requireAlive(); // a process that is gone is ESRCH, not "unreadable"
       return isTransient(-fd)
@@ -220,30 +245,80 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
         : { reason: "file-unreadable", message: `${f.name}: cannot open the mapped file from here` };
     }
     try {
-      const module = symbolizer.module(src.libc, fd, fileKey, {
+      const module = moduleTables(symbolizer, src.libc, fd, fileKey, {
         buildId: f.buildId,
         path: f.kind === "file" ? f.name : undefined,
         // Debug links next to the file: in the target's root, through the pinned directory.
-        root: `/proc/self/fd/${src.proc.dirfd}/root`,
+        procDir: src.proc.dirfd,
         debugDirs,
-      });
+      }, o.lines);
       if (!f.buildId) uncached.set(fileKey, module);
+      else if (wanted && wantsDebugInfo(module, o.lines)) wanted.add(f.buildId);
       return { module };
     } finally {
       src.libc.close(fd);
     }
   };
+  return { sourceOf, end: () => jitSources?.end() };
+}
+
+/** What one VMA of a batch symbolizes with: its source, the fast route if it applies, why a lookup may miss. */
+export interface EntrySource {
+  s: VmaSource;
+  fast: Fast | undefined;
+  miss: NoSymbol | undefined;
+}
+
+/**
+ * The {@link EntrySource} of `f`, whose tables are about to answer
+ * `lookups()` addresses (ELF tables not yet sorted scan for a few, and
+ * sort themselves for more).
+ */
+export function entrySource(sourceOf: (f: Finished) => VmaSource, f: Finished, lookups: () => number): EntrySource {
+  const s = sourceOf(f);
+  if (s.module) { for (const t of s.module.tables) t.expectLookups(lookups); }
+  return { s, fast: fastFor(f, s), miss: s.module && whyNot(s.module) };
+}
+
+/** Per VMA entry of a located batch, how many of its distinct addresses land there: made on first use. */
+export function lookupsPerEntry(entryOf: Int32Array, entries: number): (e: number) => number {
+  let counts: Int32Array | undefined;
+  return (e) => {
+    if (!counts) {
+      counts = new Int32Array(entries);
+      for (let i = 0; i < entryOf.length; i++) if (entryOf[i] >= 0) counts[entryOf[i]]++;
+    }
+    return counts[e];
+  };
+}
+
+/** Symbolizes a batch; see ProcMaps.symbolize. */
+export function symbolizeBatch(
+  src: SymbolizeSources,
+  addrs: unknown,
+  opts: unknown,
+  wanted?: Set<string>,
+): (Symbolized | null)[] {
+  const o = checkOptions(opts);
+  const symbolizer = o.symbolizer ?? src.symbolizer();
+  const { batch, entryOf, finished } = src.locate(addrs, { strategy: o.strategy });
+  const { sourceOf, end } = vmaSources(src, o, symbolizer, wanted);
 
   const { unique, hi: his, lo: los } = batch;
   const want = o.demangle;
   // Arrays filled in index order from empty (JavaScriptCore makes \`new Array(n)\` sparse from n = 100,000).
   const perUnique: (Symbolized | null)[] = [];
-  // Distinct addresses are sorted, so each VMA's come in one run: its source is set up once.
+  // Each VMA's source is set up once, when its first address comes (distinct addresses come in any order).
+  const perEntry: EntrySource[] = [];
+  const lookups = lookupsPerEntry(entryOf, finished.length);
   let lastEntry = -1;
   let f: Finished | undefined;
   let s: VmaSource | undefined;
   let fast: Fast | undefined;
   let miss: NoSymbol | undefined;
+  let lines: ModuleLines | undefined;
+  /** Modules whose lines were asked: their cache size is updated at the end (units parsed meanwhile). */
+  const touched = new Set<ModuleSymbols>();
   for (let i = 0; i < unique.length; i++) {
     const e = entryOf[i];
     if (e < 0) {
@@ -253,9 +328,9 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
     if (e !== lastEntry) {
       lastEntry = e;
       f = finished[e];
-      s = sourceOf(f);
-      fast = fastFor(f, s);
-      miss = s.module && symbolizer.whyNot(s.module);
+      ({ s, fast, miss } = perEntry[e] ??= entrySource(sourceOf, f, () => lookups(e)));
+      lines = o.lines ? s.module?.lines ?? undefined : undefined;
+      if (lines) touched.add(s.module!);
     }
     const h = his[i];
     if (fast && h < TWO_52 / TWO_32) {
@@ -268,112 +343,125 @@ export function symbolizeBatch(src: SymbolizeSources, addrs: unknown, opts: unkn
         const ea = fo + fast.shiftNum;
         // Libraries map their code at file offset = ELF address: one bigint serves both.
         const elfAddr = fast.shiftZero ? fileOffset : toBigint(ea);
-        const { tables, hints } = fast;
-        let symbol: SymbolInfo | undefined;
-        for (let t = 0; t < tables.length; t++) {
-          const p = tables[t].pieceOf(ea, hints[t]);
-          hints[t] = p;
-          const raw = tables[t].symbolOfPiece(p);
-          if (raw) {
-            symbol = {
-              name: raw.name,
-              demangled: want ? raw.demangled ?? demangledOf(raw) : raw.name,
-              start: raw.start,
-              size: raw.size,
-              offset: offsetBigint(ea, raw, elfAddr),
-              source: tables[t].source,
-            };
-            break;
-          }
-        }
-        perUnique[i] = {
+        let symbol = fastSymbol(fast, ea, elfAddr, want);
+        if (lines) symbol = withLines(lines, symbol, elfAddr, want, o.inlines);
+        perUnique[i] = new SymbolizedResult(
           addr,
-          vma: f!.vma,
-          kind: f!.kind,
-          name: f!.name,
-          buildId: f!.buildId,
+          f!.vma,
+          f!.kind,
+          f!.name,
+          f!.buildId,
           fileOffset,
           elfAddr,
-          reason: undefined,
-          reasonText: undefined,
+          undefined,
+          undefined,
           symbol,
-          symbolReason: symbol ? undefined : miss!.reason,
-          symbolMessage: symbol ? undefined : miss!.message,
-        };
+          symbol ? undefined : miss!.reason,
+          symbol ? undefined : miss!.message,
+        );
         continue;
       }
       // Page padding past the segment: a file offset, no ELF address.
       const reasonText = REASON_TEXT["outside-load"];
-      perUnique[i] = {
+      perUnique[i] = new SymbolizedResult(
         addr,
-        vma: f!.vma,
-        kind: f!.kind,
-        name: f!.name,
-        buildId: f!.buildId,
-        fileOffset: toBigint(fo),
-        elfAddr: undefined,
-        reason: "outside-load",
+        f!.vma,
+        f!.kind,
+        f!.name,
+        f!.buildId,
+        toBigint(fo),
+        undefined,
+        "outside-load",
         reasonText,
-        symbol: undefined,
-        symbolReason: "no-elf-address",
-        symbolMessage: reasonText,
-      };
+        undefined,
+        "no-elf-address",
+        reasonText,
+      );
       continue;
     }
-    perUnique[i] = symbolizeOne(resolvedAt(f!, unique[i]), s!, symbolizer, want, miss);
+    perUnique[i] = symbolizeOne(resolvedAt(f!, unique[i]), s!, want, miss, lines, o.inlines);
   }
+  for (const m of touched) account(symbolizer, m);
+  // What the JIT tables hold now counts in the symbolizer's cache (after a throw, at the next call).
+  end();
   const out: (Symbolized | null)[] = [];
   for (let i = 0; i < batch.slot.length; i++) out.push(perUnique[batch.slot[i]]);
   return out;
 }
 
-/** The general route: one resolved address completed with its symbol, or why it has none. */
-function symbolizeOne(
-  r: Resolved,
-  s: VmaSource,
-  symbolizer: Symbolizer,
-  want: boolean,
-  miss: NoSymbol | undefined,
-): Symbolized {
-  let symbol: SymbolInfo | undefined;
+/**
+ * What the general route finds for one address: the symbol (with the address
+ * in its table's space, `at`), or why there is none; and the ELF address
+ * (the vDSO's is its image's).
+ */
+export interface GeneralFound {
+  raw: RawSymbol | undefined;
+  source: SymbolSource | undefined;
+  at: bigint;
+  elfAddr: bigint | undefined;
+  reason: SymbolReason | undefined;
+  message: string | undefined;
+}
+
+/** The general route: the symbol of one resolved address, or why it has none. */
+export function generalLookup(r: Resolved, s: VmaSource, miss: NoSymbol | undefined): GeneralFound {
   let reason = s.reason, message = s.message;
   let elfAddr = r.elfAddr;
   if (s.tables) {
     for (const t of s.tables) {
       const raw = t.find(r.addr);
-      if (raw) {
-        symbol = symbolizer.info(raw, t.source, r.addr, want);
-        break;
-      }
+      if (raw) return { raw, source: t.source, at: r.addr, elfAddr, reason: undefined, message: undefined };
     }
-    if (!symbol) {
-      reason = "jit-no-perf-map";
-      message = MESSAGES.jitMiss;
-    }
+    reason = "jit-no-perf-map";
+    const limited = s.jit?.limited();
+    message = limited ? `${MESSAGES.jitMiss}; reading stopped at a limit (${limited})` : MESSAGES.jitMiss;
   } else if (s.module) {
     if (s.elfAddr) elfAddr = s.elfAddr(r.addr);
     if (elfAddr === undefined) {
       reason = "no-elf-address";
       message = r.reasonText ?? "no ELF address";
     } else {
-      symbol = symbolizer.find(s.module, elfAddr, want);
-      if (!symbol) ({ reason, message } = miss!);
+      for (const t of s.module.tables) {
+        const raw = t.find(elfAddr);
+        if (raw) return { raw, source: t.source, at: elfAddr, elfAddr, reason: undefined, message: undefined };
+      }
+      ({ reason, message } = miss!);
     }
   }
-  return {
-    addr: r.addr,
-    vma: r.vma,
-    kind: r.kind,
-    name: r.name,
-    buildId: r.buildId,
-    fileOffset: r.fileOffset,
-    elfAddr,
-    reason: r.reason,
-    reasonText: r.reasonText,
+  return { raw: undefined, source: undefined, at: 0n, elfAddr, reason, message };
+}
+
+/** The general route: one resolved address completed with its symbol, or why it has none. */
+function symbolizeOne(
+  r: Resolved,
+  s: VmaSource,
+  want: boolean,
+  miss: NoSymbol | undefined,
+  lines: ModuleLines | undefined,
+  inlines: boolean,
+): Symbolized {
+  const g = generalLookup(r, s, miss);
+  let symbol = g.raw && symbolInfo(g.raw, g.source!, g.at, want);
+  let { reason, message } = g;
+  if (lines && s.module && g.elfAddr !== undefined) {
+    // With its frames; where no table covers the address, DWARF's function.
+    symbol = withLines(lines, symbol, g.elfAddr, want, inlines);
+    if (symbol) reason = message = undefined;
+  }
+  return new SymbolizedResult(
+    r.addr,
+    r.vma,
+    r.kind,
+    r.name,
+    r.buildId,
+    r.fileOffset,
+    g.elfAddr,
+    r.reason,
+    r.reasonText,
     symbol,
-    symbolReason: symbol ? undefined : reason,
-    symbolMessage: symbol ? undefined : message,
-  };
+    reason,
+    message,
+  );
 }
 
 /** The vDSO as an ELF module read from the process's memory. */
@@ -396,10 +484,17 @@ function vdsoSource(src: SymbolizeSources, symbolizer: Symbolizer, vma: Vma): Vm
   if (!seg) return { reason: "no-elf", message: "the vDSO image has no usable program headers" };
   const elf = readSections(read);
   const id = elf ? sectionBuildId(read, elf) : undefined;
-  const module = symbolizer.memoryModule(
+  const module = memoryTables(
+    symbolizer,
     id ? `vdso:${id}` : undefined,
     () =>
-      loadModule(src.libc, read, () => false, { buildId: id, path: undefined, root: "", debugDirs: [], vdso: true }),
+      loadModule(src.libc, read, () => false, {
+        buildId: id,
+        path: undefined,
+        procDir: undefined,
+        debugDirs: [],
+        vdso: true,
+      }),
   );
   return { module, elfAddr: (a) => elfAddrOf(seg, a - vma.start) };
 }

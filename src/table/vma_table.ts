@@ -158,4 +158,15 @@ export class VmaTable implements Iterable<Vma> {
   *[Symbol.iterator](): IterableIterator<Vma> {
     for (let i = 0; i < this.length; i++) yield this.at(i)!;
   }
+
+  /**
+   * JSON form: the rows as an array of {@link Vma.toJSON} objects, what
+   * `JSON.stringify([...table])` gives (columns are typed arrays of bigints,
+   * which JSON cannot hold).
+   */
+  toJSON(): Record<string, unknown>[] {
+    const rows: Record<string, unknown>[] = [];
+    for (let i = 0; i < this.length; i++) rows.push(this.at(i)!.toJSON());
+    return rows;
+  }
 }

@@ -18,7 +18,7 @@
  */
 import type { Libc } from "../../ffi/mod.ts";
 import type { Backend, Cursor, Seeker, VmaIndex } from "../backend.ts";
-import { KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../backend.ts";
+import { FLAG, KERNEL_FLAGS, type Request, WANT_BUILD_ID, WANT_NAME } from "../request.ts";
 import type { Pid } from "../options.ts";
 import { readMaps, requireOutlived } from "../procfs/read.ts";
 import type { ProcessRef } from "../procfs/process.ts";
@@ -27,8 +27,7 @@ import { FILTER_FLAGS, type MapsTable } from "./table.ts";
 import { NameCache } from "../util/names.ts";
 import { type MappedFile, mappedFileOf } from "../elf/mapped_file.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
-import { fillHugePageSizes } from "../procfs/huge_pages.ts";
-import { FLAG } from "../ioctl/abi.ts";
+import { fillHugePageSizes } from "./huge_pages.ts";
 import type { Vma } from "../vma.ts";
 import { hiOf, loOf } from "../util/bytes.ts";
 import { TableBuilder } from "../table/builder.ts";
@@ -48,7 +47,7 @@ export class TextBackend implements Backend {
   readonly #pageSize: number;
   readonly #files: MappedFiles;
   #table: MapsTable | undefined;
-  /** Page size per pseudo device, learned once per handle (see procfs/huge_pages.ts). */
+  /** Page size per pseudo device, learned once per handle (see huge_pages.ts). */
   readonly #pageSizes = new Map<number, number>();
   #lastLength = 0;
   /** Names decoded so far, kept across snapshots: a walk of a process seen before decodes none. */
@@ -243,7 +242,7 @@ export class TextBackend implements Backend {
   }
 }
 
-/** Ascending addresses over one snapshot: a forward scan, linear over the batch and the text. */
+/** Addresses over one snapshot, in any order: a binary search each. */
 class TextSeeker implements Seeker {
   readonly #table: MapsTable;
   #row = 0;
@@ -262,9 +261,9 @@ class TextSeeker implements Seeker {
     if (this.#open) this.#open = false, this.#table.readers--;
   }
 
-  seek(_addr: bigint, hi: number, lo: number): boolean {
+  seek(hi: number, lo: number): boolean {
     const t = this.#table;
-    const row = this.#row = t.advancePast(this.#row, hi, lo);
+    const row = this.#row = t.firstEndingAbove(hi, lo);
     if (row >= t.count) return false;
     this.startHi = t.start.hi(row);
     this.startLo = t.start.lo(row);

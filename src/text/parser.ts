@@ -16,7 +16,7 @@ import { decodeName, type NameCache } from "../util/names.ts";
 import { ProcMapsError } from "../errors.ts";
 import type { Pid } from "../options.ts";
 import { PERM } from "../vma.ts";
-import { FLAG } from "../ioctl/abi.ts";
+import { FLAG } from "../request.ts";
 import { HI, hiOf, LO, loOf, TWO_32 } from "../util/bytes.ts";
 import { MapsTable } from "./table.ts";
 
@@ -43,10 +43,9 @@ for (let i = 0; i < 6; i++) {
  * turn into a 0 byte, no digit.)
  */
 const HEX_PAIR = new Int16Array(65536).fill(-1);
-for (let a = 0; a < 256; a++) {
-  if (HEX_VALUE[a] < 0) continue;
-  for (let b = 0; b < 256; b++) if (HEX_VALUE[b] >= 0) HEX_PAIR[a | (b << 8)] = HEX_VALUE[a] * 16 + HEX_VALUE[b];
-}
+// Over the 22 digit bytes only: the table is made at import, where cold code runs slowly.
+const HEX_DIGITS = [..."0123456789abcdefABCDEF"].map((c) => c.charCodeAt(0));
+for (const a of HEX_DIGITS) for (const b of HEX_DIGITS) HEX_PAIR[a | (b << 8)] = HEX_VALUE[a] * 16 + HEX_VALUE[b];
 
 /** "---p" as a little-endian word. */
 const NO_PERMS = 0x702d2d2d;

@@ -5,9 +5,9 @@
  * filter and covering-or-next rules).
  * @module
  */
-import { FLAG, VSYSCALL_START } from "../ioctl/abi.ts";
+import { FLAG } from "../request.ts";
 import { decodeName, NameCache } from "../util/names.ts";
-import { setRawName, Vma } from "../vma.ts";
+import { setRawName, Vma, VSYSCALL_START } from "../vma.ts";
 import type { TableBuilder } from "../table/builder.ts";
 import { firstEndAbove, HI, hiOf, LO, loOf, nativeLittleEndian } from "../util/bytes.ts";
 import { Columns } from "../util/columns.ts";
@@ -94,7 +94,7 @@ export class MapsTable {
   nameEnd: Uint32Array;
   /** Page size of rows not in `hugePageSizes` (the text does not show it). */
   readonly basePageSize: number;
-  /** Rows of hugetlb memory and their page size (see procfs/huge_pages.ts). */
+  /** Rows of hugetlb memory and their page size (see huge_pages.ts). */
   readonly hugePageSizes = new Map<number, number>();
 
   constructor(text: Uint8Array, capacity: number, basePageSize: number, names?: NameCache) {
@@ -219,22 +219,6 @@ export class MapsTable {
    */
   firstEndingAbove(addrHi: number, addrLo: number): number {
     return firstEndAbove(this.end.words, this.count, addrHi, addrLo);
-  }
-
-  /**
-   * From row `row` on, the first row whose end lies above the address
-   * (`count` when none): a forward scan, for addresses taken in ascending
-   * order.
-   */
-  advancePast(row: number, addrHi: number, addrLo: number): number {
-    const ends = this.end.words;
-    const n = this.count;
-    while (row < n) {
-      const eh = ends[2 * row + HI];
-      if (eh > addrHi || (eh === addrHi && ends[2 * row + LO] > addrLo)) break;
-      row++;
-    }
-    return row;
   }
 
   /** True when row `i` starts at or below the address. */

@@ -34,6 +34,17 @@ export const LO: number = nativeLittleEndian ? 0 : 1;
 /** Index of the high 32-bit word of a u64 in a word pair. */
 export const HI: number = 1 - LO;
 
+/** One u64 as two 32-bit words, to make a bigint from halves without bigint arithmetic. */
+const one = new BigUint64Array(1);
+const oneWords = new Uint32Array(one.buffer);
+
+/** The u64 `hi:lo` (two 32-bit halves) as a bigint. */
+export function u64(hi: number, lo: number): bigint {
+  oneWords[HI] = hi;
+  oneWords[LO] = lo;
+  return one[0];
+}
+
 /**
  * In a column of u64 ends stored as word pairs (`ends`, native order) of
  * `count` sorted rows, the first row whose end lies above the address

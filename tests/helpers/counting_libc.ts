@@ -1,5 +1,5 @@
 /** A libc binding that counts the calls made through it (tests of "no system call"). */
-import { getLibc, type Libc, setLibcForTesting } from "../../ffi/mod.ts";
+import { emptyFileId, getLibc, type Libc, setLibcForTesting } from "../../ffi/mod.ts";
 
 export interface Counts {
   open: number;
@@ -71,7 +71,7 @@ export function watchingLibc(
     pathOf: new Map(),
   };
   const buffers = new Map<bigint, Uint8Array>();
-  const id = { devMajor: 0, devMinor: 0, inode: 0n, mode: 0, mountId: 0n, nlink: 0, size: 0n, uid: 0 };
+  const id = emptyFileId();
   const text = (p: string | Uint8Array) => typeof p === "string" ? p : new TextDecoder().decode(p);
   const opened = (fd: number, path: string, flags: number) => {
     if (fd >= 0) watch.pathOf.set(fd, path);

@@ -3,6 +3,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
+import { getLibc } from "../../ffi/mod.ts";
+import { ProcessRef } from "../../src/procfs/process.ts";
 
 const isDeno = "Deno" in globalThis;
 const isBun = "Bun" in globalThis;
@@ -51,3 +53,16 @@ export function runAsNobody(script: string, args: string[] = [], timeoutMs = 60_
 
 /** True when running as root (CI does); privilege tests drop from there. */
 export const isRoot = process.getuid?.() === 0;
+
+/**
+ * Runs `fn` with process `pid` pinned as a handle pins it (its `/proc/<pid>`
+ * directory, for the JIT and target-file openers), closed afterwards.
+ */
+export function withProcess<T>(pid: number | "self", fn: (proc: ProcessRef) => T): T {
+  const proc = ProcessRef.open(getLibc(), pid);
+  try {
+    return fn(proc);
+  } finally {
+    proc.close();
+  }
+}

@@ -17,10 +17,10 @@
  * @module
  */
 import type { Libc } from "../../ffi/mod.ts";
-import { FLAG } from "../ioctl/abi.ts";
-import { readFileText } from "./read.ts";
-import { parseMountinfo } from "./mountinfo.ts";
-import type { MapsTable } from "../text/table.ts";
+import { FLAG } from "../request.ts";
+import { readFileText } from "../procfs/read.ts";
+import { parseMountinfo } from "../procfs/mountinfo.ts";
+import type { MapsTable } from "./table.ts";
 
 const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Runs bench/lines.bench.ts (source lines: procmap beside gimli's addr2line,
+// llvm-symbolizer and binutils addr2line) under Deno and Bun, one after the
+// other, and writes bench/LINES.md (--quick: bench/out/LINES.quick.md).
+//
+//   node bench/lines.mjs [--quick] [--runtimes deno,bun]
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bin } from "../scripts/runtimes.mjs";
+import { buildGimli } from "./gimli.mjs";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const outDir = join(benchDir, "out");
+mkdirSync(outDir, { recursive: true });
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+const i = argv.indexOf("--runtimes");
+const runtimes = (i >= 0 ? argv[i + 1] : "deno,bun").split(",");
+
+const gimli = buildGimli(outDir);
+console.error(gimli.exe ? `gimli's addr2line: ${gimli.exe}` : `gimli's addr2line: ${gimli.why}`);
+
+const parts = [];
+for (const rt of runtimes) {
+  const json = join(outDir, `lines-${rt}.json`);
+  const args = rt === "deno" ? ["run", "-A", join(benchDir, "lines.bench.ts")] : [join(benchDir, "lines.bench.ts")];
+  console.error(`$ ${rt} bench/lines.bench.ts`);
+  const r = spawnSync(bin(rt), [...args, "--json", json, ...(quick ? ["--quick"] : [])], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, ...(gimli.exe ? { PROCMAP_GIMLI: gimli.exe } : {}) },
+  });
+  if (r.status !== 0) {
+    console.error(`bench/lines.bench.ts failed under ${rt}`);
+    process.exit(1);
+  }
+  parts.push(JSON.parse(readFileSync(json, "utf8")));
+}
+
+const fmt = (ns) =>
+  ns === null || ns === undefined
+    ? "-"
+    : ns >= 1e6
+    ? `${(ns / 1e6).toFixed(1)} ms`
+    : ns >= 1000
+    ? `${(ns / 1000).toFixed(2)} µs`
+    : `${Math.round(ns)} ns`;
+const tasks = [...new Set(parts.flatMap((p) => p.rows.map((r) => `${r.file}\t${r.task}`)))];
+let md = `# Source lines: cost per address\n\n`;
+md += `\`node bench/lines.mjs\` (part of \`npm run bench\`) on ${
+  os.cpus()[0]?.model ?? "?"
+} (${os.cpus().length} cores), `;
+md += `${new Date().toISOString().slice(0, 10)}. Costs are CPU time per address (procmap: the runtime's process; `;
+md += `the tools: user + system time of their process); see bench/lines.bench.ts for what each task does. `;
+md += `Taken on a shared machine while others worked: indicative, compare ratios within one run.\n\n`;
+md += `| file | task | ${parts.map((p) => p.runtime).join(" | ")} |\n| --- | --- |${
+  parts.map(() => " ---: |").join("")
+}\n`;
+for (const t of tasks) {
+  const [file, task] = t.split("\t");
+  const cells = parts.map((p) => fmt(p.rows.find((r) => r.file === file && r.task === task)?.nsPerAddr));
+  md += `| ${file} | ${task} | ${cells.join(" | ")} |\n`;
+}
+md += `\n${[...new Set(parts.flatMap((p) => p.notes))].map((n) => `- ${n}`).join("\n")}\n`;
+const report = quick ? join(outDir, "LINES.quick.md") : join(benchDir, "LINES.md");
+writeFileSync(report, md);
+console.error(`wrote ${report}`);

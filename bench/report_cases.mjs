@@ -1,0 +1,159 @@
+// The report's cases 9 (a real profile, live) and 10 (start-up): their targets and sections, rendered
+// from the data bench/run.mjs collects (data.js[runtime].profile, data.startup).
+import { fmtNs, fmtRatio, jsResult, RUNTIME_LABEL, STAT, table } from "./report_util.mjs";
+
+const status = (v, ok) => (v === undefined || !Number.isFinite(v) ? "pending" : ok ? "met" : "**missed**");
+const ms = (v) => (v === undefined ? "–" : `${v.toFixed(1)} ms`);
+
+/** The profile suite's figures for one runtime: per task the fastest batch (ns) and per address. */
+function profileOf(data, rt) {
+  const out = data.js[rt]?.profile;
+  const p = data.config.profile;
+  if (!out || !p) return undefined;
+  const u = p.distinct;
+  const batch = (task) => {
+    const r = jsResult(data, rt, "profile", "profile", u, task);
+    return r ? r[STAT] * r.opsPerIter : undefined;
+  };
+  const floorTask = out.facts?.plan === "text" ? "text read (floor)" : "queries (floor)";
+  return { u, facts: out.facts ?? {}, batch, floor: batch(floorTask), floorTask };
+}
+
+/** Target rows of cases 8 and 9 for one runtime. */
+export function caseTargets(data, rt) {
+  const rows = [];
+  const R = RUNTIME_LABEL[rt];
+  const p = profileOf(data, rt);
+  if (p) {
+    const table = p.batch("resolveTable()"), naive = p.batch("naive JS"), objects = p.batch("resolve()");
+    const perAddr = table !== undefined && p.floor !== undefined ? (table - p.floor) / p.u : undefined;
+    rows.push([
+      `resolveTable() of a real profile's ${p.u} distinct addresses ≤ VMA lookups + 10 ns per address`,
+      R,
+      perAddr === undefined
+        ? "–"
+        : `+${fmtNs(perAddr)} per address over ${p.floorTask.replace(" (floor)", "")} (${fmtNs(p.floor)})`,
+      status(perAddr, perAddr <= 10),
+    ]);
+    const gain = naive / table;
+    rows.push([
+      `resolveTable() ≥ 10× cheaper than the naive JS (real profile)`,
+      R,
+      `${fmtRatio(gain)}; the VMA lookups alone: ${fmtRatio(naive / p.floor)}`,
+      status(gain, gain >= 10),
+    ]);
+    rows.push([
+      `resolve() ≥ 3× cheaper than the naive JS (real profile)`,
+      R,
+      fmtRatio(naive / objects),
+      status(naive / objects, naive / objects >= 3),
+    ]);
+    const best = Math.min(p.batch("resolveTable() ioctl"), p.batch("resolveTable() text"));
+    rows.push([
+      `planner ≤ 1.1× best fixed strategy (real profile)`,
+      R,
+      `${fmtRatio(table / best)} (${p.facts.plan ?? "?"})`,
+      status(table / best, table / best <= 1.1),
+    ]);
+  }
+  const s = data.startup?.[rt];
+  if (s) rows.push(...startupRows(s, R));
+  if (rt === "deno" && data.startup?.["deno (mod.ts)"]) {
+    rows.push(...startupRows(data.startup["deno (mod.ts)"], "Deno (mod.ts)"));
+  }
+  return rows;
+}
+
+function startupRows(s, label) {
+  return [
+    [
+      `import ≤ 25 ms over an empty script (fresh process)`,
+      label,
+      `${ms(s.importOverEmptyMs)} (in the process: ${ms(s.importMs)}, CPU ${ms(s.importCpuMs)})`,
+      status(s.importOverEmptyMs, s.importOverEmptyMs <= 25),
+    ],
+    [
+      `first symbolize() of one libc address with its debug file ≤ 15 ms`,
+      label,
+      `${ms(s.symbolizeMs)} (CPU ${ms(s.symbolizeCpuMs)})`,
+      status(s.symbolizeMs, s.symbolizeMs <= 15),
+    ],
+  ];
+}
+
+/** Sections 8 and 9. */
+export function caseSections(data) {
+  const out = [];
+  const p = data.config.profile;
+  const rts = data.runtimes.filter((rt) => data.js[rt]?.profile);
+  if (p && rts.length) {
+    out.push(`## 9. A real profile: resolve() of its distinct addresses`, ``);
+    out.push(
+      `A busy Node.js process (bench/profile_target.mjs: zlib, crypto, JSON, regular expressions, URL, path, util, fs, Buffer in a loop) recorded for ${p.seconds} s by \`perf record -g\` (${p.samples} samples, ${p.frames} user-space frames from its frame-pointer call chains, ${p.distinct} distinct addresses, in order of first appearance), then resolved while the process lives (it stops working after the recording, its code still mapped). Before any timing, every address in a file is checked against the maps text and against the file offset \`perf script\` printed for it. Tasks: the naive JavaScript (read the maps text, split, a regular expression per line, BigInt, a binary search and an object per address); \`resolve()\` (bigints in, objects out; names, build IDs and ELF addresses, as by default); \`resolveTable()\` (a \`BigUint64Array\` in, columns out) with the planner's choice and with each strategy; and the VMA lookups alone, the floor the per-address work adds to: the covering-or-next queries \`resolve()\` makes (one per VMA or gap touched), or one read and parse of the text. Per distinct address, and per batch (the fastest).`,
+      ``,
+    );
+    const tasks = [
+      "naive JS",
+      "resolve()",
+      "resolveTable()",
+      "resolveTable() ioctl",
+      "resolveTable() text",
+      "queries (floor)",
+      "text read (floor)",
+    ];
+    const rows = tasks.map((task) => [
+      task,
+      ...rts.flatMap((rt) => {
+        const r = jsResult(data, rt, "profile", "profile", p.distinct, task);
+        const naive = jsResult(data, rt, "profile", "profile", p.distinct, "naive JS");
+        return [
+          fmtNs(r?.[STAT]),
+          fmtNs(r ? r[STAT] * r.opsPerIter : undefined),
+          fmtRatio(r && naive ? naive[STAT] / r[STAT] : undefined),
+        ];
+      }),
+    ]);
+    out.push(
+      table(
+        ["task", ...rts.flatMap((rt) => [`${RUNTIME_LABEL[rt]} / addr.`, `batch`, `cheaper than naive`])],
+        rows,
+      ),
+      ``,
+    );
+    const notes = [...new Set(rts.flatMap((rt) => data.js[rt].profile.notes.map((n) => `${RUNTIME_LABEL[rt]}: ${n}`)))];
+    out.push(...notes.map((n) => `- ${n}`), ``);
+  }
+  if (data.startup) {
+    out.push(`## 10. Start-up: a fresh process`, ``);
+    out.push(
+      `Fresh processes of each runtime, ${
+        Object.values(data.startup)[0]?.runs ?? "?"
+      } of each kind, interleaved (bench/startup.mjs: every runtime, form and kind in each round): an empty script, one that imports procmap, one that imports it and symbolizes one address of libc's code with libc6-dbg's debug file, and one that does the same after symbolizing an address of the dynamic loader (another file, with its own debug file: procmap's code has run once, libc's tables are still to be read; the difference is the runtime compiling and warming procmap's code on its first use). "Process" is the wall time from spawn to exit, measured outside (medians); the import's cost is the import process's minus the empty one's. Inside the process, the import and the first \`symbolize()\` are timed by the clock and by the main thread's CPU time (\`/proc/thread-self/schedstat\`: what the process ran, not what it waited for a CPU). The package as npm ships it (\`dist/bundle/mod.js\`, what its \`exports\` name: tsc's output bundled) and, for comparison, tsc's output unbundled (\`dist/mod.js\`, what the package shipped before) and, in Deno, the source (\`mod.ts\`).`,
+      ``,
+    );
+    const rows = Object.entries(data.startup).map(([label, s]) => [
+      label,
+      ms(s.emptyMs),
+      ms(s.importProcessMs),
+      ms(s.importOverEmptyMs),
+      `${ms(s.importMs)} / ${ms(s.importCpuMs)}`,
+      `${ms(s.symbolizeMs)} / ${ms(s.symbolizeCpuMs)}`,
+      `${ms(s.warmSymbolizeMs)} / ${ms(s.warmSymbolizeCpuMs)}`,
+      s.symbol ?? "–",
+    ]);
+    out.push(
+      table([
+        "runtime",
+        "empty script",
+        "import",
+        "import over empty",
+        "import in process (wall / CPU)",
+        "first symbolize() (wall / CPU)",
+        "the same, procmap's code warm",
+        "symbol",
+      ], rows),
+      ``,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,434 @@
+/**
+ * {@link DwarfInfo}: source lines and inline frames of addresses, from one
+ * file's DWARF (plus its dwz supplementary file and split-DWARF files).
+ *
+ * Lazy: nothing is read until the first lookup; then the unit headers are
+ * walked and indexed by address from `.debug_aranges` (for units it covers
+ * soundly) or the units' own root entries; a unit's functions and line
+ * table are parsed when an address first falls in it, and a function's
+ * inline tree when an address first falls in that function. Parsed units
+ * are kept least-recently-used first within `maxBytes`.
+ * @module
+ */
+import * as C from "./constants.ts";
+import { addrFromBigint, addrToBigint, DwarfError } from "./cursor.ts";
+import { DwarfFile } from "./file.ts";
+import { Functions } from "./functions.ts";
+import { LineTable } from "./lines.ts";
+import { RangeIndex } from "./range_index.ts";
+import { entryRanges, MAX_RANGE_ENTRIES, readAranges } from "./ranges.ts";
+import { DwpIndex, splitUnitOf } from "./split.ts";
+import type {
+  DwarfFrame,
+  DwarfFunction,
+  DwarfMiss,
+  DwarfOptions,
+  DwarfReason,
+  DwarfSections,
+  FrameMaker,
+} from "./types.ts";
+import type { Unit, UnitFile } from "./unit.ts";
+
+const DEFAULT_MAX_BYTES = 256 << 20;
+
+/** The units of the main file by address. */
+interface Index {
+  readonly units: Unit[];
+  /** From .debug_aranges where sound, else the units' own ranges. */
+  readonly ranges: RangeIndex;
+  /** The units .debug_aranges covered, by their own ranges (built when .debug_aranges did not answer). */
+  own: RangeIndex | undefined;
+  readonly covered: Set<Unit>;
+  /** The first unit whose root entry could not be read (it covers nothing). */
+  error: DwarfError | undefined;
+}
+
+/** A unit's parsed tables, or why they could not be had. */
+interface Tables {
+  readonly unit: Unit;
+  functions: Functions | undefined;
+  readonly lines: LineTable | undefined;
+  /** Why functions or lines are missing (the first failure). */
+  readonly error: DwarfError | undefined;
+  /** A skeleton whose split unit could not be loaded. */
+  readonly splitMissing: boolean;
+  bytes: number;
+  /** When it was last used (a clock of lookups): the least recently used go first. */
+  used: number;
+}
+
+/**
+ * The DWARF of one file, read lazily. Pure computation over the bytes it is
+ * given; no I/O but through the callbacks of {@link DwarfOptions}.
+ */
+export class DwarfInfo {
+  readonly #main: DwarfFile;
+  readonly #options: DwarfOptions;
+  readonly #maxBytes: number;
+  #index: Index | undefined;
+  readonly #lru = new Map<Unit, Tables>();
+  #tableBytes = 0;
+  #indexBytes = 0;
+  #dwp: DwpIndex | null | undefined;
+  #indexError: DwarfError | undefined;
+  /** The tables asked for last (most lookups fall in the unit of the one before). */
+  #last: Tables | undefined;
+  #clock = 0;
+  /** The .dwo files (or .dwp contributions) read, for their caches' bytes. */
+  readonly #splitFiles: UnitFile[] = [];
+
+  constructor(sections: DwarfSections, options: DwarfOptions = {}) {
+    if (typeof sections !== "object" || sections === null) {
+      throw new TypeError("DwarfInfo: sections must be an object of section bytes");
+    }
+    if (typeof options !== "object" || options === null) throw new TypeError("DwarfInfo: options must be an object");
+    const max = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (!Number.isSafeInteger(max) || max <= 0) {
+      throw new RangeError(`DwarfInfo: maxBytes must be a positive safe integer, got ${max}`);
+    }
+    this.#maxBytes = max;
+    this.#options = options;
+    this.#main = new DwarfFile(sections, false);
+    if (options.alt) this.#main.alt = new DwarfFile(options.alt, false);
+  }
+
+  /**
+   * The frames of `addr` (an ELF virtual address of the file), innermost
+   * first: `frames[0]` carries the address's own file, line and column,
+   * each later frame the call site of the frame before it; the last one is
+   * the function the code belongs to. With `inlines` false, one frame: the
+   * outermost function's name with the address's own location.
+   */
+  findFrames(addr: bigint, inlines?: boolean): DwarfFrame[] | DwarfMiss;
+  /**
+   * The same frames, each made by `make` (called innermost first, in the
+   * order of the array it returns) instead of as a {@link DwarfFrame}: a
+   * caller that wants frames of its own shape makes each object once.
+   */
+  findFrames<T>(addr: bigint, inlines: boolean, make: FrameMaker<T>): T[] | DwarfMiss;
+  findFrames<T>(
+    addr: bigint,
+    inlines = true,
+    make: FrameMaker<T> = dwarfFrame as FrameMaker<T>,
+  ): T[] | DwarfMiss {
+    if (typeof addr !== "bigint") throw new TypeError("DwarfInfo.findFrames: addr must be a bigint");
+    const a = addrFromBigint(addr);
+    if (a !== a) return miss("wide-address", `address 0x${addr.toString(16)} is outside the reader's exact range`);
+    // The common case first: the unit the index names (its last-starting range) answers.
+    const index = this.#index;
+    if (index) {
+      const i = index.ranges.find(a);
+      if (i >= 0) {
+        try {
+          const t = this.#tables(index.units[index.ranges.item[i]]);
+          const f = this.#frames(t, a, inlines, make);
+          if (f) {
+            if (inlines) this.#recount(t);
+            return f;
+          }
+        } catch (e) {
+          // Broken data: the full lookup below says why.
+          asDwarfError(e);
+        }
+      }
+    }
+    let frames: T[] | undefined;
+    const why = this.#lookup(a, (t) => {
+      frames = this.#frames(t, a, inlines, make);
+      if (inlines) this.#recount(t);
+      return frames !== undefined;
+    });
+    return frames ?? why!;
+  }
+
+  /** The outermost function DWARF places `addr` in, with its range there, or undefined. */
+  findFunction(addr: bigint): DwarfFunction | undefined {
+    if (typeof addr !== "bigint") throw new TypeError("DwarfInfo.findFunction: addr must be a bigint");
+    const a = addrFromBigint(addr);
+    if (a !== a) return undefined;
+    let out: DwarfFunction | undefined;
+    this.#lookup(a, (t) => {
+      const fns = this.#functionsAt(t, a);
+      const fn = fns ? fns.find(a) : -1;
+      if (!fns || fn < 0) return false;
+      const [start, end] = fns.rangeOf(fn, a);
+      out = { name: fns.name(fn), start: addrToBigint(start), end: addrToBigint(end) };
+      return true;
+    });
+    return out;
+  }
+
+  /** Bytes the parsed tables hold now (the section bytes, which the caller owns, not counted). */
+  get byteSize(): number {
+    let split = 0;
+    for (const f of this.#splitFiles) split += f.cacheBytes;
+    const alt = this.#main.alt?.cacheBytes ?? 0;
+    return this.#indexBytes + this.#tableBytes + this.#main.cacheBytes + alt + split;
+  }
+
+  /**
+   * Calls `use` with the tables of each unit covering `a` until it returns
+   * true (then returns undefined); otherwise says why nothing was found.
+   */
+  #lookup(a: number, use: (t: Tables) => boolean): DwarfMiss | undefined {
+    let firstError: DwarfError | undefined;
+    let splitMissing = false;
+    const tried = new Set<Unit>();
+    const visit = (u: Unit): boolean => {
+      if (tried.has(u)) return false;
+      tried.add(u);
+      const t = this.#tables(u);
+      if (use(t)) return true;
+      firstError ??= t.error;
+      splitMissing ||= t.splitMissing;
+      return false;
+    };
+    try {
+      const index = this.#ensureIndex();
+      if (index.units.length === 0) return miss("no-dwarf", "the file has no DWARF units (.debug_info)");
+      if (index.ranges.some(a, (i) => visit(index.units[index.ranges.item[i]]))) return undefined;
+      // .debug_aranges may be incomplete: then the units it covers are asked with their own ranges.
+      const own = this.#ownIndex();
+      if (own.some(a, (i) => visit(index.units[own.item[i]]))) return undefined;
+    } catch (e) {
+      firstError ??= asDwarfError(e);
+    }
+    // A unit that could not be indexed might have held the address.
+    firstError ??= this.#index?.error;
+    if (firstError) return miss(firstError.kind, firstError.message);
+    if (splitMissing) {
+      return miss("split-missing", "the address is in a split-DWARF unit whose .dwo/.dwp was not found");
+    }
+    return miss("not-covered", "no DWARF unit, function or line covers the address");
+  }
+
+  /**
+   * The unit's functions, for an address: scanned again, deep, when a shallow
+   * scan has no function there (a GNU C nested function's children were skipped).
+   */
+  #functionsAt(t: Tables, a: number): Functions | undefined {
+    const fns = t.functions;
+    if (!fns || !fns.shallow || fns.find(a) >= 0) return fns;
+    t.functions = new Functions(fns.unit, true);
+    this.#recount(t);
+    return t.functions;
+  }
+
+  #frames<T>(t: Tables, a: number, inlines: boolean, make: FrameMaker<T>): T[] | undefined {
+    const fns = this.#functionsAt(t, a);
+    const fn = fns ? fns.find(a) : -1;
+    const lines = t.lines;
+    const row = lines ? lines.find(a) : -1;
+    if (fn < 0 && row < 0) return undefined;
+    let file = "", line = 0, column = 0;
+    if (lines && row >= 0) {
+      file = lines.path(lines.file[row]);
+      line = lines.line[row];
+      column = lines.column[row];
+    }
+    if (!fns || fn < 0) return [make("", file, line, column, false)];
+    const frames: T[] = [];
+    if (inlines) {
+      const tree = fns.inlines(fn);
+      const chain = tree.chain(a, CHAIN);
+      // The call_file numbering is the split unit's version's (0 is a file from DWARF 5 on).
+      const v5 = fns.unit.version >= 5;
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const e = chain[i];
+        frames.push(make(tree.name(e), file, line, column, true));
+        const cf = tree.callFile[e];
+        file = lines && cf >= 0 && (cf > 0 || v5) ? lines.path(cf) : "";
+        line = tree.callLine[e];
+        column = tree.callColumn[e];
+      }
+    }
+    frames.push(make(fns.name(fn), file, line, column, false));
+    return frames;
+  }
+
+  #ensureIndex() {
+    if (this.#index) return this.#index;
+    const units = this.#main.units;
+    const pos = new Map<number, number>();
+    units.forEach((u, i) => pos.set(u.offset, i));
+    const flat: number[] = [];
+    const covered = new Set<Unit>();
+    const aranges = this.#main.section("debug_aranges");
+    if (aranges) {
+      for (const set of readAranges(aranges, this.#main.le)) {
+        const i = pos.get(set.unitOffset);
+        if (i === undefined) continue;
+        // A sound set without ranges says the unit has no code (data-only units): believed too,
+        // as the own-ranges index below still answers where .debug_aranges does not.
+        covered.add(units[i]);
+        for (let k = 0; k < set.ranges.length; k += 2) flat.push(set.ranges[k], set.ranges[k + 1], i);
+      }
+    }
+    units.forEach((u, i) => {
+      if (!covered.has(u)) this.#ownRanges(u, i, flat);
+    });
+    const ranges = new RangeIndex(flat);
+    this.#indexBytes = ranges.byteSize + units.length * 64;
+    return this.#index = { units, ranges, own: undefined, covered, error: this.#indexError };
+  }
+
+  /** The units .debug_aranges covered, indexed by their own ranges (built once, when first needed). */
+  #ownIndex(): RangeIndex {
+    const index = this.#ensureIndex();
+    if (!index.own) {
+      const flat: number[] = [];
+      index.units.forEach((u, i) => {
+        if (index.covered.has(u)) this.#ownRanges(u, i, flat);
+      });
+      index.own = new RangeIndex(flat);
+      this.#indexBytes += index.own.byteSize;
+    }
+    return index.own;
+  }
+
+  /** Pushes a unit's own ranges (root entry, else its line sequences, as gimli) to `flat` as item `i`. */
+  #ownRanges(u: Unit, i: number, flat: number[]): void {
+    const before = flat.length;
+    try {
+      u.root();
+      if (u.unitType === C.DW_UT_partial || u.unitType === C.DW_UT_type || u.unitType === C.DW_UT_split_type) return;
+      const sink = (b: number, e: number) => flat.push(b, e, i);
+      const budget = { left: MAX_RANGE_ENTRIES };
+      if (
+        entryRanges(u, u.hasLowPc ? u.lowPc : NaN, u.highPc, u.highPcSize, u.rangesKind, u.rangesValue, budget, sink)
+      ) return;
+      if (u.stmtList < 0) return;
+      const t = this.#tables(u);
+      const lines = t.lines;
+      if (lines) { for (let s = 0; s < lines.seqStart.length; s++) sink(lines.seqStart[s], lines.seqEnd[s]); }
+    } catch (e) {
+      // A unit whose root cannot be read covers nothing; the first such failure is remembered.
+      flat.length = before;
+      this.#indexError ??= asDwarfError(e);
+      if (this.#index) this.#index.error ??= this.#indexError;
+    }
+  }
+
+  /** A unit's tables, parsed on first use and kept within the byte budget. */
+  #tables(u: Unit): Tables {
+    const last = this.#last;
+    if (last && last.unit === u) return last;
+    const hit = this.#lru.get(u);
+    if (hit) {
+      hit.used = ++this.#clock;
+      return this.#last = hit;
+    }
+    let error: DwarfError | undefined;
+    let functions: Functions | undefined, lines: LineTable | undefined;
+    let splitMissing = false;
+    try {
+      u.root();
+      let fu: Unit | undefined = u;
+      if (u.isSkeleton) {
+        fu = this.#split(u);
+        splitMissing = !fu;
+      }
+      try {
+        if (fu) functions = new Functions(fu);
+      } catch (e) {
+        error = asDwarfError(e);
+      }
+      try {
+        if (u.stmtList >= 0) lines = new LineTable(u, u.stmtList, this.#maxBytes);
+      } catch (e) {
+        error ??= asDwarfError(e);
+      }
+    } catch (e) {
+      error = asDwarfError(e);
+    }
+    const bytes = 64 + (functions?.byteSize ?? 0) + (lines?.byteSize ?? 0);
+    const t: Tables = { unit: u, functions, lines, error, splitMissing, bytes, used: ++this.#clock };
+    this.#lru.set(u, t);
+    this.#tableBytes += bytes;
+    this.#evict(t);
+    return this.#last = t;
+  }
+
+  /** Counts a unit's tables again (an inline tree parsed since grows them), then keeps the budget. */
+  #recount(t: Tables): void {
+    const bytes = 64 + (t.functions?.byteSize ?? 0) + (t.lines?.byteSize ?? 0);
+    if (bytes === t.bytes) return;
+    this.#tableBytes += bytes - t.bytes;
+    t.bytes = bytes;
+    this.#evict(t);
+  }
+
+  /**
+   * Past the budget, drops the least recently used tables (never `keep`)
+   * down to 7/8 of it (so that evictions come in batches: each sorts the
+   * tables), then the shared caches.
+   */
+  #evict(keep: Tables): void {
+    if (this.byteSize <= this.#maxBytes) return;
+    const target = this.#maxBytes - (this.#maxBytes >> 3);
+    const byAge = [...this.#lru.values()].sort((x, y) => x.used - y.used);
+    for (const t of byAge) {
+      if (this.byteSize <= target) break;
+      if (t === keep) continue;
+      if (t === this.#last) this.#last = undefined;
+      this.#lru.delete(t.unit);
+      this.#tableBytes -= t.bytes;
+    }
+    if (this.byteSize > this.#maxBytes) {
+      this.#main.clearCaches();
+      this.#main.alt?.clearCaches();
+    }
+  }
+
+  /** The split unit of skeleton `u` from the .dwp or its .dwo, or undefined. */
+  #split(u: Unit): Unit | undefined {
+    // Once per skeleton, found or not: its tables may be evicted and made again.
+    if (u.split === undefined) {
+      u.split = this.#loadSplit(u) ?? null;
+      if (u.split) this.#splitFiles.push(u.split.file);
+    }
+    return u.split ?? undefined;
+  }
+
+  #loadSplit(u: Unit): Unit | undefined {
+    const id = u.dwoId;
+    if (id === undefined) return undefined;
+    if (this.#dwp === undefined) {
+      this.#dwp = null;
+      const s = this.#options.loadDwp?.();
+      if (s) {
+        try {
+          this.#dwp = new DwpIndex(s);
+        } catch {
+          this.#dwp = null;
+        }
+      }
+    }
+    const fromDwp = this.#dwp?.find(id);
+    if (fromDwp) {
+      const su = splitUnitOf(fromDwp, u);
+      if (su) return su;
+    }
+    const dwo = this.#options.loadDwo?.({ name: u.dwoName, compDir: u.compDir, dwoId: id });
+    return dwo ? splitUnitOf(dwo, u) : undefined;
+  }
+}
+
+/** The inline chain of the lookup in progress (lookups do not nest). */
+const CHAIN: number[] = [];
+
+/** The default {@link FrameMaker}: a {@link DwarfFrame}. */
+function dwarfFrame(name: string, file: string, line: number, column: number, inlined: boolean): DwarfFrame {
+  return { name, file, line, column, inlined };
+}
+
+function miss(reason: DwarfReason, message: string): DwarfMiss {
+  return { reason, message };
+}
+
+/** Any failure inside a parse as a DwarfError (a RangeError from a read past a section is broken data). */
+function asDwarfError(e: unknown): DwarfError {
+  if (e instanceof DwarfError) return e;
+  if (e instanceof RangeError) return new DwarfError(`read past the end of a section (${e.message})`);
+  throw e;
+}

@@ -1,0 +1,21 @@
+/**
+ * The DWARF reader: source lines and inlined frames for addresses of an
+ * ELF file, from its `.debug_*` sections (see src/dwarf/README.md for the
+ * interface and its guarantees). Pure functions over bytes: no I/O, no
+ * FFI; the caller finds and reads the sections.
+ * @module
+ */
+export { DwarfInfo } from "./info.ts";
+export { decompressSection, dwarfSectionName, isCompressed, SHF_COMPRESSED } from "./decompress.ts";
+export type { DecompressMiss, RawSection } from "./decompress.ts";
+export type {
+  DwarfFrame,
+  DwarfFunction,
+  DwarfMiss,
+  DwarfOptions,
+  DwarfReason,
+  DwarfSectionName,
+  DwarfSections,
+  DwoRequest,
+  FrameMaker,
+} from "./types.ts";

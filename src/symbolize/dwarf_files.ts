@@ -1,0 +1,198 @@
+/**
+ * Where a module's DWARF lives, and its sections' bytes:
+ * - the file itself when it has `.debug_info` (built with `-g`, not
+ *   stripped), else its separate debug file (debug_files.ts: build-ID
+ *   directory, `.gnu_debuglink`);
+ * - the dwz supplementary file its `.gnu_debugaltlink` names (the path,
+ *   absolute or relative to the holder's directory, then
+ *   `<dir>/.build-id/NN/REST.debug` in each debug directory), used only
+ *   when its build ID is the one the link gives;
+ * - for split DWARF (`-gsplit-dwarf`), the `.dwo` files the skeleton units
+ *   name (`DW_AT_dwo_name`, relative to `DW_AT_comp_dir`) and the `.dwp`
+ *   package next to the binary, opened when a unit asks for them.
+ * Every file a target names is opened inside the root it belongs to,
+ * through procfs/target_files.ts (O_PATH first, fstat checked, bounded).
+ * @module
+ */
+import type { Libc } from "../../ffi/mod.ts";
+import { type DebugAltLink, readDebugAltLink, sectionBuildId } from "../elf/debug_link.ts";
+import { fdReader } from "../elf/read_at.ts";
+import { type ElfSections, readExact, readSections } from "../elf/sections.ts";
+import type { ReadAt } from "../elf/segments.ts";
+import { decompressSection, type DwarfSectionName, dwarfSectionName, type DwarfSections } from "../dwarf/mod.ts";
+import { openTargetFile } from "../procfs/target_files.ts";
+
+/** A section larger than this (decompressed) is not read. */
+const MAX_SECTION_BYTES = 1 << 30;
+/** The sections of one file are read up to this many bytes in all (as they lie in the file). */
+const MAX_FILE_SECTION_BYTES = 2 * 2 ** 30;
+/** Supplementary, `.dwo` and `.dwp` files larger than this are not opened. */
+const MAX_FILE_BYTES = 4 * 2 ** 30;
+const SHT_NOBITS = 8;
+
+/**
+ * The DWARF sections of one ELF file: read while the file is open, each
+ * decompressed on first use (a getter, as src/dwarf asks), the compressed
+ * bytes then let go. `byteSize` counts what is held now.
+ */
+export class SectionSet {
+  readonly #raw = new Map<DwarfSectionName, { name: string; flags: bigint; bytes: Uint8Array }>();
+  readonly #ready = new Map<DwarfSectionName, Uint8Array | undefined>();
+  readonly #is64: boolean;
+  readonly littleEndian: boolean;
+  /** Sections present but unusable, and why (`"too-large"`, `"malformed"`, ...). */
+  readonly problems: Map<string, string> = new Map();
+  #bytes = 0;
+
+  constructor(read: ReadAt, elf: ElfSections) {
+    this.#is64 = elf.is64;
+    this.littleEndian = elf.le;
+    for (const s of elf.sections) {
+      const key = dwarfSectionName(s.name);
+      if (!key || this.#raw.has(key) || s.type === SHT_NOBITS || s.size === 0n) continue;
+      const fits = s.size <= BigInt(MAX_SECTION_BYTES) && this.#bytes + Number(s.size) <= MAX_FILE_SECTION_BYTES;
+      const bytes = fits ? readExact(read, s.offset, Number(s.size)) : null;
+      if (!bytes) {
+        this.problems.set(s.name, fits ? "unreadable" : "too-large");
+        continue;
+      }
+      this.#raw.set(key, { name: s.name, flags: s.flags, bytes });
+      this.#bytes += bytes.length;
+    }
+  }
+
+  /** Bytes held now. */
+  get byteSize(): number {
+    return this.#bytes;
+  }
+
+  /** A section's contents, decompressed on first use; undefined when absent or unusable. */
+  get(key: DwarfSectionName): Uint8Array | undefined {
+    if (this.#ready.has(key)) return this.#ready.get(key);
+    const raw = this.#raw.get(key);
+    let out: Uint8Array | undefined;
+    if (raw) {
+      this.#raw.delete(key);
+      const r = decompressSection({ ...raw, is64: this.#is64, littleEndian: this.littleEndian }, MAX_SECTION_BYTES);
+      if (r instanceof Uint8Array) {
+        out = r;
+        this.#bytes += r.length - (r === raw.bytes ? r.length : raw.bytes.length);
+      } else {
+        this.problems.set(raw.name, r.reason);
+        this.#bytes -= raw.bytes.length;
+      }
+    }
+    this.#ready.set(key, out);
+    return out;
+  }
+
+  /** The sections as src/dwarf reads them: each a getter. */
+  forReader(): DwarfSections {
+    const get = (k: DwarfSectionName) => ({ get: () => this.get(k), enumerable: true });
+    return Object.defineProperties({ littleEndian: this.littleEndian }, {
+      debug_info: get("debug_info"),
+      debug_abbrev: get("debug_abbrev"),
+      debug_str: get("debug_str"),
+      debug_line: get("debug_line"),
+      debug_line_str: get("debug_line_str"),
+      debug_ranges: get("debug_ranges"),
+      debug_rnglists: get("debug_rnglists"),
+      debug_addr: get("debug_addr"),
+      debug_str_offsets: get("debug_str_offsets"),
+      debug_aranges: get("debug_aranges"),
+      debug_cu_index: get("debug_cu_index"),
+    }) as DwarfSections;
+  }
+}
+
+/** Whether an ELF file carries DWARF units (`.debug_info`, or its `.zdebug_` form). */
+export function hasDwarf(elf: ElfSections): boolean {
+  return elf.sections.some((s) => dwarfSectionName(s.name) === "debug_info" && s.type !== SHT_NOBITS && s.size > 0n);
+}
+
+/** Where a file lies: the root it belongs to and its path there. */
+export interface Place {
+  /** The target's pinned `/proc/<pid>` directory (its root holds the path); undefined: the caller's own root. */
+  procDir: number | undefined;
+  path: string;
+}
+
+/** An opened ELF file; the caller closes `fd`. */
+export interface OpenedElf {
+  fd: number;
+  read: ReadAt;
+  elf: ElfSections;
+  place: Place;
+}
+
+/** Opens an ELF file at `place` (bounded, regular files only); undefined, with `transient` set when worth retrying. */
+export function openElfAt(libc: Libc, place: Place, out: { transient: boolean }): OpenedElf | undefined {
+  if (place.path === "") return undefined;
+  const opened = openTargetFile(libc, place.procDir, place.path, { maxBytes: MAX_FILE_BYTES });
+  if ("reason" in opened) {
+    if (opened.reason === "transient") out.transient = true;
+    return undefined;
+  }
+  const fd = opened.fd;
+  const reader = fdReader(libc, fd);
+  const elf = readSections(reader.read);
+  if (elf) return { fd, read: reader.read, elf, place };
+  if (reader.transient) out.transient = true;
+  libc.close(fd);
+  return undefined;
+}
+
+/** `path`'s directory joined with `rel` (absolute `rel` as it is). */
+export function besides(path: string, rel: string): string {
+  if (rel.startsWith("/")) return rel;
+  const dir = path.slice(0, path.lastIndexOf("/") + 1);
+  return dir + rel;
+}
+
+/**
+ * The dwz supplementary file of a DWARF holder at `holder`, with its
+ * sections, or undefined (none named, none found, or another build ID).
+ */
+export function openSupplementary(
+  libc: Libc,
+  read: ReadAt,
+  elf: ElfSections,
+  holder: Place,
+  debugDirs: readonly string[],
+  out: { transient: boolean },
+): { link: DebugAltLink; sections: SectionSet; place: Place } | undefined {
+  const link = readDebugAltLink(read, elf);
+  if (!link) return undefined;
+  const candidates: Place[] = [{ procDir: holder.procDir, path: besides(holder.path, link.path) }];
+  if (/^[0-9a-f]{4,}$/.test(link.buildId)) {
+    for (const d of debugDirs) {
+      const path = `${d}/.build-id/${link.buildId.slice(0, 2)}/${link.buildId.slice(2)}.debug`;
+      candidates.push({ procDir: undefined, path });
+    }
+  }
+  for (const place of candidates) {
+    const f = openElfAt(libc, place, out);
+    if (!f) continue;
+    try {
+      if (sectionBuildId(f.read, f.elf) !== link.buildId) continue;
+      return { link, sections: new SectionSet(f.read, f.elf), place };
+    } finally {
+      libc.close(f.fd);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The DWARF sections of a split-DWARF file (`.dwo`, `.dwp`) at `place`, or
+ * undefined when it cannot be opened (src/dwarf checks the DWO id).
+ */
+export function openSplitFile(libc: Libc, place: Place, out: { transient: boolean }): SectionSet | undefined {
+  const f = openElfAt(libc, place, out);
+  if (!f) return undefined;
+  try {
+    return new SectionSet(f.read, f.elf);
+  } finally {
+    libc.close(f.fd);
+  }
+}

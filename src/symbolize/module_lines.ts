@@ -1,0 +1,195 @@
+/**
+ * A module's source lines: its DWARF found (dwarf_files.ts), handed to the
+ * reader in src/dwarf, and each address's frames turned into the
+ * {@link SymbolFrame}s symbolize() reports: DWARF's names (the linkage
+ * name, else `DW_AT_name`), demangled once each; a frame DWARF names no
+ * function for takes the symbol table's name when it is the outermost.
+ * @module
+ */
+import type { Libc } from "../../ffi/mod.ts";
+import { readDebugLink } from "../elf/debug_link.ts";
+import { readSections } from "../elf/sections.ts";
+import type { ReadAt } from "../elf/segments.ts";
+import { type DwarfFunction, DwarfInfo, type DwoRequest, type FrameMaker } from "../dwarf/mod.ts";
+import { type CrcMemo, openDebugFile } from "./debug_files.ts";
+import { besides, hasDwarf, openSplitFile, openSupplementary, type Place, SectionSet } from "./dwarf_files.ts";
+import { demangle, isMangled } from "./demangle.ts";
+import type { SymbolFrame } from "./types.ts";
+
+/** Where a module's files are (for its symbols, elf_module.ts's ModuleContext, and its lines). */
+export interface LinesContext {
+  /** Build ID as the kernel (or the file's note) gives it. */
+  buildId: string | undefined;
+  /** The file's absolute path in the target's namespace, if it has one. */
+  path: string | undefined;
+  /** The target's pinned `/proc/<pid>` directory (its files are in its root); undefined for the caller's own file. */
+  procDir: number | undefined;
+  debugDirs: readonly string[];
+  /** The debuginfod cache directory, searched by build ID after `debugDirs` (when debuginfod is configured). */
+  debuginfodCache?: string;
+  /** The module is the vDSO: its tables are labelled `"vdso"`. */
+  vdso?: boolean;
+  /** Checksums of debug-link candidates read before (the Symbolizer's). */
+  crcs?: CrcMemo;
+  /**
+   * Bytes src/dwarf's parsed tables may hold for this module (its least
+   * recently used units go first); default {@link MAX_PARSED_BYTES}.
+   */
+  maxParsedBytes?: number;
+}
+
+/** Bytes src/dwarf's parsed tables may hold per module at most. */
+export const MAX_PARSED_BYTES = 256 << 20;
+
+/**
+ * A module's lines: the DWARF reader over its sections, the split-DWARF
+ * files it asked for, and the demangled names it handed out.
+ */
+export class ModuleLines {
+  readonly #dwarf: DwarfInfo;
+  readonly #sets: SectionSet[];
+  readonly #demangled = new Map<string, string>();
+  #namesBytes = 0;
+  /** The call's libc and the binary's place: split-DWARF files are looked for there, when the reader asks. */
+  #libc: Libc | undefined;
+  #binary: Place | undefined;
+  /** What the DWARF was read from, for messages. */
+  readonly detail: string;
+
+  constructor(main: SectionSet, sup: SectionSet | undefined, detail: string, maxParsedBytes = MAX_PARSED_BYTES) {
+    this.#sets = sup ? [main, sup] : [main];
+    this.detail = detail;
+    this.#dwarf = new DwarfInfo(main.forReader(), {
+      alt: sup?.forReader(),
+      loadDwp: () => this.#split(this.#binary && { ...this.#binary, path: this.#binary.path + ".dwp" }),
+      loadDwo: (r) => this.#split(this.#dwoPlace(r)),
+      maxBytes: maxParsedBytes,
+    });
+  }
+
+  /**
+   * Sets where this call's split-DWARF files are to be found: the process's
+   * root (a module is shared by every handle, whose roots differ) and the
+   * binary's path there.
+   */
+  bind(libc: Libc, binary: Place | undefined): void {
+    this.#libc = libc;
+    this.#binary = binary;
+  }
+
+  #dwoPlace(r: DwoRequest): Place | undefined {
+    if (!this.#binary) return undefined;
+    const path = r.name.startsWith("/") ? r.name : r.compDir.startsWith("/") ? besides(r.compDir + "/", r.name) : "";
+    return path ? { procDir: this.#binary.procDir, path } : undefined;
+  }
+
+  #split(place: Place | undefined) {
+    if (!place || !this.#libc) return undefined;
+    const set = openSplitFile(this.#libc, place, { transient: false });
+    if (!set) return undefined;
+    this.#sets.push(set);
+    return set.forReader();
+  }
+
+  /** Bytes held: the sections', the reader's tables' and the names cache's. */
+  get byteSize(): number {
+    let n = this.#dwarf.byteSize + this.#namesBytes;
+    for (const s of this.#sets) n += s.byteSize;
+    return n;
+  }
+
+  /** The outermost function DWARF places `elfAddr` in. */
+  functionAt(elfAddr: bigint): DwarfFunction | undefined {
+    return this.#dwarf.findFunction(elfAddr);
+  }
+
+  #demangle(name: string): string {
+    let d = this.#demangled.get(name);
+    if (d === undefined) {
+      d = isMangled(name) ? demangle(name) : name;
+      this.#demangled.set(name, d);
+      this.#namesBytes += 2 * (name.length + d.length) + 64;
+    }
+    return d;
+  }
+
+  /** The naming of the frames() call under way, read by #make (no closure made per address). */
+  #want = true;
+  #outerName: string | undefined;
+  #outerDemangled: string | undefined;
+
+  /** Each frame as symbolize() reports it, made once (the reader calls this instead of making its own). */
+  readonly #make: FrameMaker<SymbolFrame> = (name, file, line, column, inlined) => {
+    let demangled: string;
+    if (name === "") {
+      if (!inlined && this.#outerName !== undefined) {
+        // A line row outside every function DWARF describes: the symbol table names it.
+        name = this.#outerName;
+        demangled = this.#want ? this.#outerDemangled ?? this.#demangle(name) : name;
+      } else name = demangled = "??";
+    } else demangled = this.#want ? this.#demangle(name) : name;
+    return { name, demangled, file: file || undefined, line, column, inlined };
+  };
+
+  /**
+   * The frames at `elfAddr` as symbolize() reports them, or undefined. An
+   * outermost frame without a DWARF name takes `outerName` (the symbol
+   * table's name) when given.
+   */
+  frames(
+    elfAddr: bigint,
+    inlines: boolean,
+    wantDemangled: boolean,
+    outerName: string | undefined,
+    outerDemangled: string | undefined,
+  ): SymbolFrame[] | undefined {
+    this.#want = wantDemangled;
+    this.#outerName = outerName;
+    this.#outerDemangled = outerDemangled;
+    const out = this.#dwarf.findFrames(elfAddr, inlines, this.#make);
+    return Array.isArray(out) && out.length > 0 ? out : undefined;
+  }
+}
+
+/**
+ * A module's lines, or null when it has no DWARF; `out.transient` is set
+ * when a lookup failed in a way worth retrying (then nothing is to be
+ * remembered).
+ */
+export function loadModuleLines(
+  libc: Libc,
+  read: ReadAt,
+  ctx: LinesContext,
+  out: { transient: boolean },
+): ModuleLines | null {
+  const elf = readSections(read);
+  if (!elf) return null;
+  const own: Place = { procDir: ctx.procDir, path: ctx.path ?? "" };
+  if (hasDwarf(elf)) {
+    const s = openSupplementary(libc, read, elf, own, ctx.debugDirs, out);
+    const detail = "the file's own DWARF" + (s ? ` and the dwz file ${s.place.path}` : "");
+    return new ModuleLines(new SectionSet(read, elf), s?.sections, detail, ctx.maxParsedBytes);
+  }
+  if (ctx.vdso) return null;
+  const { file, transient } = openDebugFile(libc, {
+    buildId: ctx.buildId,
+    link: readDebugLink(read, elf),
+    path: ctx.path,
+    procDir: ctx.procDir,
+    debugDirs: ctx.debugDirs,
+    debuginfodCache: ctx.debuginfodCache,
+    crcs: ctx.crcs,
+  });
+  if (transient) out.transient = true;
+  if (!file) return null;
+  try {
+    if (!hasDwarf(file.elf)) return null;
+    // A debug file next to the binary is in the target's root; one in the debug directories, in ours.
+    const holder: Place = { procDir: file.inRoot ? ctx.procDir : undefined, path: file.path };
+    const s = openSupplementary(libc, file.read, file.elf, holder, ctx.debugDirs, out);
+    const detail = `the debug file ${file.path}` + (s ? ` and the dwz file ${s.place.path}` : "");
+    return new ModuleLines(new SectionSet(file.read, file.elf), s?.sections, detail, ctx.maxParsedBytes);
+  } finally {
+    libc.close(file.fd);
+  }
+}

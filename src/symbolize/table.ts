@@ -1,0 +1,360 @@
+/**
+ * symbolize()'s results as columns ({@link SymbolizedTable}): resolveTable()'s
+ * columns for the distinct addresses, plus per row the symbol (a row of a
+ * per-symbol table), its offset and why there is none; the objects
+ * symbolize() returns as views of its rows.
+ * @module
+ */
+import { ResolvedTable } from "../resolve/table.ts";
+import { type Finished, REASON_TEXT, resolvedAt } from "../resolve/resolve.ts";
+import { HI, LO } from "../util/bytes.ts";
+import { demangledOf, fastTable, flagCut, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
+import type { ModuleSymbols } from "./elf_module.ts";
+import type { ModuleLines } from "./module_lines.ts";
+import { account, withLines } from "./symbolizer.ts";
+import {
+  checkOptions,
+  type EntrySource,
+  entrySource,
+  generalLookup,
+  lookupsPerEntry,
+  type SymbolizeSources,
+  vmaSources,
+} from "./symbolize.ts";
+import { SYMBOL_REASONS, SymbolInfoResult, type Symbolized, SymbolizedResult, type SymbolReason } from "./result.ts";
+import type { RawSymbol, SymbolFrame, SymbolInfo, SymbolSource } from "./types.ts";
+
+const REASON_CODE = new Map(SYMBOL_REASONS.map((r, i) => [r, i]));
+
+/**
+ * The symbols a {@link SymbolizedTable} names, one row per distinct symbol:
+ * `name[k]`, `demangled[k]`, `start[k]`, `size[k]`, `source[k]` are what a
+ * {@link SymbolInfo} of that symbol holds (`start` in the address space of
+ * the ELF address, absolute for JIT code).
+ */
+export class SymbolColumns {
+  /** Number of symbols. */
+  readonly length: number;
+  /** The table's (mangled) names. */
+  readonly name: readonly string[];
+  /** The readable names (`name` itself with `demangle: false`). */
+  readonly demangled: readonly string[];
+  /** First addresses. */
+  readonly start: BigUint64Array;
+  /** Sizes in bytes. */
+  readonly size: BigUint64Array;
+  /** Which table named each. */
+  readonly source: readonly SymbolSource[];
+  /** 1 where `demangled` is `name` because the name ran past the demangler's budget (`demangleReason: "budget"`). */
+  readonly demangleCut: Uint8Array;
+  readonly #raws: readonly RawSymbol[];
+
+  /** @internal symbolizeTable() builds them. */
+  constructor(raws: RawSymbol[], sources: SymbolSource[], want: boolean) {
+    const n = this.length = raws.length;
+    this.#raws = raws;
+    this.source = sources;
+    this.name = raws.map((r) => r.name);
+    this.demangled = raws.map((r) => want ? r.demangled ?? demangledOf(r) : r.name);
+    this.start = new BigUint64Array(n);
+    this.size = new BigUint64Array(n);
+    this.demangleCut = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      this.start[k] = raws[k].start;
+      this.size[k] = raws[k].size;
+      this.demangleCut[k] = want && raws[k].demangleCut ? 1 : 0;
+    }
+  }
+
+  /** Symbol `k` as the {@link SymbolInfo} of an address `offset` bytes into it. */
+  infoAt(k: number, offset: bigint): SymbolInfo {
+    const raw = this.#raws[k];
+    const info = new SymbolInfoResult(
+      raw.name,
+      this.demangled[k],
+      raw.version,
+      raw.start,
+      raw.size,
+      offset,
+      this.source[k],
+    );
+    return this.demangleCut[k] ? flagCut(info) : info;
+  }
+}
+
+/**
+ * The results of a symbolize() batch as columns, what
+ * {@link ProcMaps.symbolizeTable} returns: {@link resolved} holds
+ * resolveTable()'s columns (one row per distinct address, in order of first
+ * appearance; `index` takes each input position to its row; the VMAs with
+ * names and build IDs), and per row {@link symbol} (a row of
+ * {@link symbols}, the table of distinct symbols, or -1), {@link symbolOffset}
+ * and {@link symbolReason}. No object per address: symbols are found from
+ * the columns' numbers, and each distinct symbol's name is read (and
+ * demangled) once. `at(i)` gives input position `i` as the
+ * {@link Symbolized} object {@link ProcMaps.symbolize} returns.
+ *
+ * Source lines: with option `lines` (default true, as symbolize()),
+ * {@link framesAt} gives a row's DWARF frames, and `at(i)` and
+ * {@link symbolAt} carry them in `symbol.frames`. A row that only DWARF
+ * names (`source: "dwarf"`, no symbol table covers it) has `symbol` -1 in
+ * the columns and its SymbolInfo through {@link symbolAt}.
+ *
+ * @example
+ * ```ts
+ * using maps = ProcMaps.open(pid);
+ * const t = maps.symbolizeTable(samples);
+ * const counts = new Map<string, number>();
+ * for (const row of t.resolved.index) {
+ *   const k = t.symbol[row];
+ *   const name = k < 0 ? "[unknown]" : t.symbols.demangled[k];
+ *   counts.set(name, (counts.get(name) ?? 0) + 1);
+ * }
+ * ```
+ */
+export class SymbolizedTable {
+  /** The batch resolved: rows, `index`, VMAs, offsets, as {@link ProcMaps.resolveTable} gives them. */
+  readonly resolved: ResolvedTable;
+  /** Number of rows (distinct addresses). */
+  readonly length: number;
+  /** Each row's symbol: its row in {@link symbols}, or -1 (see {@link symbolReason}). */
+  readonly symbol: Int32Array;
+  /** Each row's offset into its symbol (the address, or its ELF address, minus the symbol's start); 0 without one. */
+  readonly symbolOffset: BigUint64Array;
+  /** Why a row has no symbol, as its index in `SYMBOL_REASONS` (0: it has one, or nothing is mapped there). */
+  readonly symbolReason: Uint8Array;
+  /** The distinct symbols the rows name. */
+  readonly symbols: SymbolColumns;
+  /** Per row, its message's index in #messages (0: none). */
+  readonly #message: Uint32Array;
+  readonly #messages: string[];
+  /** Rows whose ELF address is not resolve()'s (the vDSO's comes from its image). */
+  readonly #elfAddr: Map<number, bigint | undefined>;
+  /** Rows with source frames: their SymbolInfo with `frames` (or DWARF's function where no table names it). */
+  readonly #lined: Map<number, SymbolInfo>;
+  #views: (Symbolized | null | undefined)[] | undefined;
+
+  /** @internal symbolizeTable() builds tables; user code receives them. */
+  constructor(
+    resolved: ResolvedTable,
+    cols: { symbol: Int32Array; offset: BigUint64Array; reason: Uint8Array; message: Uint32Array },
+    symbols: SymbolColumns,
+    messages: string[],
+    elfAddr: Map<number, bigint | undefined>,
+    lined: Map<number, SymbolInfo>,
+  ) {
+    this.resolved = resolved;
+    this.length = resolved.length;
+    this.symbol = cols.symbol;
+    this.symbolOffset = cols.offset;
+    this.symbolReason = cols.reason;
+    this.#message = cols.message;
+    this.symbols = symbols;
+    this.#messages = messages;
+    this.#elfAddr = elfAddr;
+    this.#lined = lined;
+  }
+
+  /** Row `r`'s symbol reason (as {@link Symbolized.symbolReason}). */
+  symbolReasonAt(r: number): SymbolReason | undefined {
+    return SYMBOL_REASONS[this.symbolReason[r]];
+  }
+
+  /** Row `r`'s symbol message (as {@link Symbolized.symbolMessage}). */
+  symbolMessageAt(r: number): string | undefined {
+    const m = this.#message[r];
+    return m === 0 ? undefined : this.#messages[m];
+  }
+
+  /** Row `r`'s symbol as a {@link SymbolInfo} (with its `frames` where DWARF has them), or undefined. */
+  symbolAt(r: number): SymbolInfo | undefined {
+    const lined = this.#lined.size === 0 ? undefined : this.#lined.get(r);
+    if (lined) return lined;
+    const k = this.symbol[r];
+    return k < 0 ? undefined : this.symbols.infoAt(k, this.symbolOffset[r]);
+  }
+
+  /**
+   * Row `r`'s source frames from DWARF, innermost first (as
+   * {@link SymbolInfo.frames}), or undefined: none there, or option `lines`
+   * was false.
+   */
+  framesAt(r: number): readonly SymbolFrame[] | undefined {
+    return this.#lined.size === 0 ? undefined : this.#lined.get(r)?.frames;
+  }
+
+  /**
+   * Input position `i` as {@link ProcMaps.symbolize} gives it: a
+   * {@link Symbolized}, or null where nothing is mapped; the same object
+   * for every position of one row. A negative `i` counts from the end;
+   * `undefined` out of range.
+   */
+  at(i: number): Symbolized | null | undefined {
+    if (!Number.isInteger(i)) throw new TypeError(`input position must be an integer, got ${String(i)}`);
+    const index = this.resolved.index;
+    if (i < 0) i += index.length;
+    if (i < 0 || i >= index.length) return undefined;
+    return this.rowAt(index[i]);
+  }
+
+  /** Row `r` as a {@link Symbolized} (or null where nothing is mapped), made once. */
+  rowAt(r: number): Symbolized | null {
+    if (!Number.isInteger(r) || r < 0 || r >= this.length) throw new RangeError(`no row ${String(r)}`);
+    if (!this.#views) {
+      // Filled in order from empty: JavaScriptCore makes `new Array(n)` sparse from n = 100,000.
+      const views: (Symbolized | null | undefined)[] = (this.#views = []);
+      for (let k = 0; k < this.length; k++) views.push(undefined);
+    }
+    const known = this.#views[r];
+    if (known !== undefined) return known;
+    const res = this.resolved.rowAt(r);
+    if (res === null) return this.#views[r] = null;
+    return this.#views[r] = new SymbolizedResult(
+      res.addr,
+      res.vma,
+      res.kind,
+      res.name,
+      res.buildId,
+      res.fileOffset,
+      this.#elfAddr.size !== 0 && this.#elfAddr.has(r) ? this.#elfAddr.get(r) : res.elfAddr,
+      res.reason,
+      res.reasonText,
+      this.symbolAt(r),
+      this.symbolReasonAt(r),
+      this.symbolMessageAt(r),
+    );
+  }
+
+  /** Every input position's result, in input order: what {@link ProcMaps.symbolize} returns. */
+  toArray(): (Symbolized | null)[] {
+    const out: (Symbolized | null)[] = [];
+    const index = this.resolved.index;
+    for (let i = 0; i < index.length; i++) out.push(this.rowAt(index[i]));
+    return out;
+  }
+
+  /** JSON form: what `JSON.stringify(symbolize())` gives, the rows' objects in input order (null where nothing is mapped). */
+  toJSON(): unknown[] {
+    return this.toArray().map((r) => r && r.toJSON());
+  }
+}
+
+/** Symbolizes a batch into columns; see ProcMaps.symbolizeTable. */
+export function symbolizeTable(src: SymbolizeSources, addrs: unknown, opts: unknown): SymbolizedTable {
+  const o = checkOptions(opts);
+  const symbolizer = o.symbolizer ?? src.symbolizer();
+  const located = src.locate(addrs, { strategy: o.strategy });
+  const { batch, entryOf, finished } = located;
+  const { sourceOf, end } = vmaSources(src, o, symbolizer);
+  const n = batch.count;
+  const symbol = new Int32Array(n).fill(-1);
+  const offset = new BigUint64Array(n);
+  const offsetWords = new Uint32Array(offset.buffer);
+  const reason = new Uint8Array(n);
+  const message = new Uint32Array(n);
+  const messages: string[] = [""];
+  const messageIds = new Map<string, number>();
+  const elfAddr = new Map<number, bigint | undefined>();
+  const symbolIds = new Map<RawSymbol, number>();
+  const raws: RawSymbol[] = [];
+  const sources: SymbolSource[] = [];
+  // Rows of modules with DWARF, their ELF addresses and lines: their frames are added at the end.
+  const linedRows: number[] = [];
+  const linedAddrs: bigint[] = [];
+  const linedOf: ModuleLines[] = [];
+  const touched = new Set<ModuleSymbols>();
+  let lines: ModuleLines | undefined;
+
+  const named = (r: number, raw: RawSymbol, source: SymbolSource) => {
+    let k = symbolIds.get(raw);
+    if (k === undefined) {
+      symbolIds.set(raw, k = raws.length);
+      raws.push(raw);
+      sources.push(source);
+    }
+    symbol[r] = k;
+  };
+  const unnamed = (r: number, why: SymbolReason | undefined, text: string | undefined) => {
+    reason[r] = REASON_CODE.get(why)!;
+    if (text === undefined) return;
+    let m = messageIds.get(text);
+    if (m === undefined) messageIds.set(text, m = messages.push(text) - 1);
+    message[r] = m;
+  };
+
+  const { hi, lo } = batch;
+  // Each VMA's source is set up once, when its first address comes (as in symbolize()).
+  const perEntry: EntrySource[] = [];
+  const lookups = lookupsPerEntry(entryOf, finished.length);
+  let lastEntry = -1;
+  let f: Finished | undefined;
+  let known: EntrySource | undefined;
+  for (let r = 0; r < n; r++) {
+    const e = entryOf[r];
+    if (e < 0) continue;
+    if (e !== lastEntry) {
+      lastEntry = e;
+      f = finished[e];
+      known = perEntry[e] ??= entrySource(sourceOf, f, () => lookups(e));
+      lines = o.lines ? known.s.module?.lines ?? undefined : undefined;
+      if (lines) touched.add(known.s.module!);
+    }
+    const { s, fast, miss } = known!;
+    const h = hi[r];
+    if (fast && h < TWO_52 / TWO_32) {
+      const fo = h * TWO_32 + lo[r] + fast.deltaNum;
+      if (!(fo >= fast.segStart && fo < fast.segEnd)) {
+        // Page padding past the segment: a file offset, no ELF address.
+        unnamed(r, "no-elf-address", REASON_TEXT["outside-load"]);
+        continue;
+      }
+      const ea = fo + fast.shiftNum;
+      if (lines) {
+        linedRows.push(r);
+        linedAddrs.push(toBigint(ea));
+        linedOf.push(lines);
+      }
+      const t = fastTable(fast, ea);
+      if (t < 0) {
+        unnamed(r, miss!.reason, miss!.message);
+        continue;
+      }
+      const raw = fast.tables[t].symbolOfPiece(fast.hints[t])!;
+      named(r, raw, fast.tables[t].source);
+      const d = ea - raw.at;
+      if (d >= 0 && d < TWO_52) {
+        offsetWords[2 * r + LO] = d >>> 0;
+        offsetWords[2 * r + HI] = Math.floor(d / TWO_32);
+      } else offset[r] = BigInt(ea) - raw.start;
+      continue;
+    }
+    const g = generalLookup(resolvedAt(f!, batch.addrAt(r)), s, miss);
+    if (s.elfAddr) elfAddr.set(r, g.elfAddr);
+    if (lines && s.module && g.elfAddr !== undefined) {
+      linedRows.push(r);
+      linedAddrs.push(g.elfAddr);
+      linedOf.push(lines);
+    }
+    if (g.raw) {
+      named(r, g.raw, g.source!);
+      offset[r] = g.at - g.raw.start;
+    } else unnamed(r, g.reason, g.message);
+  }
+  // What the JIT tables hold now counts in the symbolizer's cache (after a throw, at the next call).
+  end();
+  const symbols = new SymbolColumns(raws, sources, o.demangle);
+  // Source frames, as symbolize() adds them: to the row's symbol, or DWARF's function where no table names it.
+  const lined = new Map<number, SymbolInfo>();
+  for (let j = 0; j < linedRows.length; j++) {
+    const r = linedRows[j];
+    const base = symbol[r] < 0 ? undefined : symbols.infoAt(symbol[r], offset[r]);
+    const info = withLines(linedOf[j], base, linedAddrs[j], o.demangle, o.inlines);
+    if (!info || info === base) continue;
+    lined.set(r, info);
+    reason[r] = message[r] = 0;
+  }
+  for (const m of touched) account(symbolizer, m);
+  // After the loop: the table renumbers the batch's VMA entries into address order.
+  const resolved = new ResolvedTable(located);
+  return new SymbolizedTable(resolved, { symbol, offset, reason, message }, symbols, messages, elfAddr, lined);
+}

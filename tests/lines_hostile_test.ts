@@ -1,0 +1,123 @@
+/**
+ * Files a target names for its DWARF are attacker input: a dwz file or
+ * `.dwo` replaced by a FIFO, a directory or another build's file must not
+ * hang, crash or be used; a chrooted target's `.dwo` is looked for inside
+ * its root (procfs/target_files.ts), never on the host.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ProcMaps, Symbolizer } from "../mod.ts";
+import { startChild } from "./helpers/child.ts";
+import { readRows } from "./helpers/ground_truth.ts";
+import { loadBias } from "./helpers/tools.ts";
+import { isRoot } from "./helpers/runtime.ts";
+import { instructionAddresses } from "./helpers/dwarf_tools.ts";
+import { sample } from "./helpers/dwarf_builds.ts";
+
+const HERE = new URL(".", import.meta.url).pathname;
+const FIXTURES = [join(HERE, "fixtures/lines"), join(HERE, "../../tests/fixtures/lines")].find((d) =>
+  existsSync(join(d, "lines_target.c"))
+)!;
+const C = join(FIXTURES, "lines_target.c");
+const has = (cmd: string) => spawnSync(cmd, ["--version"]).status === 0;
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "procmap-lines-hostile-"));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function sh(cmd: string, args: string[], cwd: string): void {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.error}`);
+}
+
+/** Frames of a few addresses, timed: no lookup may wait on what a file names. */
+function framesOf(bin: string) {
+  const addrs = sample(instructionAddresses(bin, [".text"]), 40);
+  const t0 = performance.now();
+  const r = new Symbolizer({ debugDirs: [] }).symbolizeFile(bin, addrs);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 5000, `answers in < 5 s (${ms.toFixed(0)} ms)`);
+  return r.map((x) => x.symbol?.frames);
+}
+
+test("a .dwo replaced by a FIFO, a directory or another build's .dwo: no hang, no frames from it", {
+  skip: has("gcc") ? false : "gcc is needed",
+}, () => {
+  const sub = join(dir, "split");
+  mkdirSync(sub);
+  sh("gcc", ["-O2", "-g", "-gsplit-dwarf", "-c", C, "-o", "lt.o"], sub);
+  sh("gcc", ["-o", "lt", "lt.o"], sub);
+  const good = framesOf(join(sub, "lt"));
+  assert.ok(good.some((f) => (f?.length ?? 0) > 1), "the .dwo gives inlined frames");
+  copyFileSync(join(sub, "lt.dwo"), join(sub, "keep.dwo"));
+  // Another build of the same unit (other flags): another DWO id.
+  sh("gcc", ["-O1", "-g", "-gsplit-dwarf", "-c", C, "-o", "lt.o"], sub);
+  const other = framesOf(join(sub, "lt"));
+  assert.ok(other.every((f) => (f?.length ?? 0) <= 1), "a .dwo of another id is not used");
+  for (const replace of ["fifo", "dir"]) {
+    rmSync(join(sub, "lt.dwo"), { recursive: true, force: true });
+    if (replace === "fifo") sh("mkfifo", ["lt.dwo"], sub);
+    else mkdirSync(join(sub, "lt.dwo"));
+    const r = framesOf(join(sub, "lt"));
+    assert.ok(r.every((f) => (f?.length ?? 0) <= 1), `${replace}: no inlined frames`);
+  }
+});
+
+test("a dwz file replaced by a FIFO or a file of another build ID is not used", {
+  skip: has("gcc") && has("dwz") ? false : "gcc and dwz are needed",
+}, () => {
+  const sub = join(dir, "dwz");
+  mkdirSync(sub);
+  sh("gcc", ["-O2", "-g", "-o", "a", C], sub);
+  copyFileSync(join(sub, "a"), join(sub, "b"));
+  sh("dwz", ["-m", "common.dwz", "-M", "common.dwz", "a", "b"], sub);
+  const good = framesOf(join(sub, "a"));
+  assert.ok(good.some((f) => f?.some((x) => x.name === "mix")), "names from the dwz file");
+  rmSync(join(sub, "common.dwz"));
+  sh("mkfifo", ["common.dwz"], sub);
+  framesOf(join(sub, "a")); // answers, does not wait on the FIFO
+  rmSync(join(sub, "common.dwz"));
+  writeFileSync(join(sub, "common.dwz"), "not ELF");
+  const r = framesOf(join(sub, "a"));
+  assert.ok(!r.some((f) => f?.some((x) => x.name === "mix")), "no names from a file that is not the linked one");
+});
+
+test("a chrooted target's .dwo is looked for in its root: an absolute link there to the host's .dwo is not read", {
+  skip: isRoot ? (has("gcc") ? false : "gcc is needed") : "needs root (chroot)",
+}, async () => {
+  // Split DWARF built in `sub` (the skeleton names sub/lt.dwo), run confined to `root`.
+  const sub = join(dir, "chroot-split");
+  mkdirSync(sub);
+  sh("gcc", ["-O2", "-g", "-gsplit-dwarf", "-c", C, "-o", "lt.o"], sub);
+  sh("gcc", ["-o", "lt", "lt.o"], sub);
+  const root = mkdtempSync(join(dir, "root-"));
+  const child = await startChild<{ pid: number }>(join(sub, "lt"), ["--chroot", root]);
+  try {
+    const bin = join(sub, "lt");
+    const addrs = sample(instructionAddresses(bin, [".text"]), 60);
+    const bias = loadBias(readRows(child.pid), bin);
+    const inlined = () => {
+      using maps = ProcMaps.open(child.pid);
+      const r = maps.symbolize(addrs.map((a) => a + bias), { symbolizer: new Symbolizer({ debugDirs: [] }) });
+      return r.filter((x) => x?.symbol?.frames?.some((f) => f.inlined)).length;
+    };
+    // The host's sub/lt.dwo is not in the target's root: no inlined frames (they live in the .dwo).
+    assert.equal(inlined(), 0, "no .dwo in the root");
+    // In the root, at the skeleton's path, an absolute link to the host's .dwo: resolved in the root, a loop.
+    mkdirSync(join(root, sub), { recursive: true });
+    symlinkSync(join(sub, "lt.dwo"), join(root, sub, "lt.dwo"));
+    assert.equal(inlined(), 0, "an absolute link is resolved inside the root, never on the host");
+    // The .dwo itself in the root is read.
+    rmSync(join(root, sub, "lt.dwo"));
+    copyFileSync(join(sub, "lt.dwo"), join(root, sub, "lt.dwo"));
+    assert.ok(inlined() > 0, "the .dwo inside the root gives inlined frames");
+  } finally {
+    await child.stop();
+  }
+});
