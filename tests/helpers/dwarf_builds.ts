@@ -30,14 +30,16 @@ function sh(cmd: string, args: string[], cwd: string): void {
  * Runs `steps` (commands, in the build directory) once per content, and
  * returns that directory: one build per run of the suite, shared by the
  * runtimes (and by later runs while the sources are the same). Keyed by the
- * fixture sources (every file of `fixtures`, default tests/fixtures/dwarf)
- * and the steps, so a change to either builds anew. Built in place
+ * fixture sources (every file of `fixtures`, default tests/fixtures/dwarf,
+ * and its path) and the steps, so a change to either builds anew. Built in place
  * (split-DWARF skeletons name their .dwo files by the directory they were
  * compiled in); a `.done` marker written last tells a finished build from
  * one cut short.
  */
 export function build(name: string, steps: [string, ...string[]][], fixtures = DWARF_FIXTURES): string {
-  const h = createHash("sha256");
+  // The fixtures' directory too: the DWARF names it (comp_dir, file names), so checkouts side by side must not share
+  // a build, nor one build its .dwo files with another's.
+  const h = createHash("sha256").update(fixtures);
   for (const f of readdirSync(fixtures).sort()) h.update(f).update(readFileSync(join(fixtures, f)));
   h.update(JSON.stringify(steps));
   const dir = join(BUILD_ROOT, `${name.replace(/[^a-z0-9.+-]+/gi, "-")}-${h.digest("hex").slice(0, 12)}`);
