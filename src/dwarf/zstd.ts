@@ -7,7 +7,7 @@
  * promised is refused rather than cut or padded.
  * @module
  */
-import { createRequire } from "node:module";
+import { type PackageFailure, packageFailure, requirePackage } from "../util/packages.ts";
 
 interface Fzstd {
   Decompress: new (ondata: (chunk: Uint8Array, final: boolean) => void) => {
@@ -16,15 +16,17 @@ interface Fzstd {
 }
 
 let fzstd: Fzstd | undefined;
-let failure: string | undefined;
+/** Why fzstd could not be loaded; a transient failure (EMFILE, ...) is tried again on the next call. */
+let failure: PackageFailure | undefined;
 
 function load(): Fzstd | undefined {
-  if (fzstd || failure) return fzstd;
+  if (fzstd || (failure && !failure.transient)) return fzstd;
   try {
-    // createRequire: a synchronous load that Deno, Bun and Node all resolve from node_modules.
-    fzstd = createRequire(import.meta.url)("fzstd") as Fzstd;
+    // A synchronous load that Deno, Bun and Node all resolve from node_modules (util/packages.ts).
+    fzstd = requirePackage("fzstd") as Fzstd;
+    failure = undefined;
   } catch (e) {
-    failure = `the zstd decoder (npm fzstd) cannot be loaded: ${e}`;
+    failure = packageFailure("the zstd decoder (npm fzstd)", e);
   }
   return fzstd;
 }
@@ -87,7 +89,7 @@ function checkFrames(data: Uint8Array, size: number): string | undefined {
 /** Decodes `data` (zstd frames) into exactly `size` bytes, or says why not. */
 export function zstdDecompress(data: Uint8Array, size: number): Uint8Array | { why: string; unsupported?: true } {
   const z = load();
-  if (!z) return { why: failure!, unsupported: true };
+  if (!z) return { why: failure!.message, unsupported: true };
   const bad = checkFrames(data, size);
   if (bad) return { why: bad };
   const out = new Uint8Array(size);

@@ -1,9 +1,11 @@
 /**
  * pprof's `profile.proto`, encoded with the npm package `pprof-format`
  * (Datadog's encoder, which Pyroscope, Parca, Datadog and Go's `pprof` read)
- * and gzipped, both loaded on first use.
+ * and gzipped, both loaded on first use (the package as util/packages.ts
+ * finds it: procmap's own node_modules, else, in Deno, `npm:pprof-format`).
  * @module
  */
+import { importPackage, packageFailure } from "../util/packages.ts";
 import { mappingFlags, type ProfileStore } from "./store.ts";
 import type { AggregatedSample, ValueTypeSpec } from "./types.ts";
 
@@ -31,7 +33,12 @@ export interface PprofData {
 
 /** Encodes `data` as profile.proto (gzipped unless `gzip: false`). */
 export async function writePprof(data: PprofData, opts: PprofOptions = {}): Promise<Uint8Array> {
-  const pf = await import("pprof-format");
+  let pf: typeof import("pprof-format");
+  try {
+    pf = await importPackage("pprof-format", "^2.3.2") as typeof import("pprof-format");
+  } catch (e) {
+    throw new Error(packageFailure("the pprof encoder (npm pprof-format)", e).message, { cause: e });
+  }
   const strings = new pf.StringTable();
   const str = (s: string) => strings.dedup(s);
   const valueType = (t: ValueTypeSpec) => ({ type: str(t.type), unit: str(t.unit) });

@@ -19,7 +19,7 @@ import type { ReadAt } from "../elf/segments.ts";
 import { ElfSymbolTable, readSymbolTable, type TableProblem } from "../elf/symbols.ts";
 import { readPltTable } from "../elf/plt.ts";
 import { openDebugFile } from "./debug_files.ts";
-import { xzDecompress } from "./xz.ts";
+import { xzDecompress, xzUnavailable, xzUnavailableTransient } from "./xz.ts";
 import type { SymbolSource } from "./types.ts";
 import type { LinesContext, ModuleLines } from "./module_lines.ts";
 
@@ -106,6 +106,7 @@ export function loadModule(
     return out;
   }
   let tooBig = false;
+  let undecoded = "";
   const add = (t: ElfSymbolTable | TableProblem) => {
     if (t instanceof ElfSymbolTable) {
       if (t.count > 0) {
@@ -153,6 +154,12 @@ export function loadModule(
     const bound = packed &&
       Math.min(MAX_MINIDEBUGINFO_BYTES, Math.max(MIN_MINIDEBUGINFO_BYTES, packed.length * MAX_XZ_RATIO));
     const image = packed ? xzDecompress(packed, bound!) : null;
+    const noDecoder = packed && !image ? xzUnavailable() : undefined;
+    if (noDecoder) {
+      // Said in the detail: a miss here is for want of the decoder, not of symbols or debug files.
+      undecoded = `; its MiniDebugInfo (.gnu_debugdata) is not decoded: ${noDecoder}`;
+      if (xzUnavailableTransient()) out.transient = true;
+    }
     if (image) {
       const mini = memoryReader(image);
       const miniElf = readSections(mini);
@@ -174,5 +181,6 @@ export function loadModule(
       ? "its symbol table is larger than procmap reads (64 MiB)"
       : "it has no symbol table (stripped), and no debug file was found in the debug directories";
   }
+  out.detail += undecoded;
   return out;
 }

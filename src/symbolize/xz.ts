@@ -1,7 +1,9 @@
 /**
  * xz decompression for MiniDebugInfo (`.gnu_debugdata`: the xz-compressed
  * symbol table Fedora and RHEL put into stripped binaries), with the
- * WebAssembly build of xz-embedded in the npm package `xz-decompress`.
+ * WebAssembly build of xz-embedded in the npm package `xz-decompress`
+ * (found by util/packages.ts: from procmap's own node_modules, also for a
+ * Deno script outside procmap's project).
  *
  * The package only offers an asynchronous `ReadableStream`; its wasm (about
  * 12 KB, embedded in the package's script as a base64 data URL) has a small
@@ -15,7 +17,9 @@
  * @module
  */
 import { getLibc } from "../../ffi/mod.ts";
-import { readFile } from "../procfs/read.ts";
+import { errnoName } from "../errors.ts";
+import { readWhole } from "../procfs/read.ts";
+import { type PackageFailure, packageFailure, resolvePackageFile } from "../util/packages.ts";
 
 interface XzExports {
   memory: { buffer: ArrayBuffer };
@@ -36,41 +40,69 @@ const XZ_UNSUPPORTED_CHECK = 2;
 const KEEP_MEMORY_MAX = 16 << 20;
 const MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 
+const WHAT = "the MiniDebugInfo decoder (npm xz-decompress)";
+
 let module: WebAssembly.Module | undefined;
 let instance: XzExports | undefined;
-let failure: string | undefined;
+/** Why the decoder could not be loaded; a transient failure is tried again on the next call. */
+let failure: PackageFailure | undefined;
 
 function load(): XzExports | undefined {
   if (instance) return instance;
-  if (failure) return undefined;
+  if (failure && !failure.transient) return undefined;
   try {
-    if (!module) {
-      const url = import.meta.resolve("xz-decompress");
-      const path = decodeURIComponent(new URL(url).pathname);
-      const file = readFile(getLibc(), path);
-      if (!file) throw new Error(`cannot read ${path}`);
-      const text = new TextDecoder().decode(file.bytes.subarray(0, file.length));
-      const prefix = '"data:application/wasm;base64,';
-      const at = text.indexOf(prefix);
-      const end = at < 0 ? -1 : text.indexOf('"', at + prefix.length);
-      if (end < 0) throw new Error(`no embedded wasm in ${path}`);
-      const bin = atob(text.slice(at + prefix.length, end));
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      module = new WebAssembly.Module(bytes);
-    }
+    if (!module) module = compile();
     instance = new WebAssembly.Instance(module, {}).exports as unknown as XzExports;
+    failure = undefined;
     return instance;
   } catch (e) {
-    // A package that cannot be loaded stays so for this process.
-    failure = String(e);
+    // A package that cannot be found or compiled stays so for this process; EMFILE and the like do not.
+    failure = packageFailure(WHAT, e);
     return undefined;
   }
 }
 
-/** Why xz decompression is unavailable, or undefined while it works or was not needed yet. */
+/** The package's wasm, embedded in its script as a base64 data URL. */
+function compile(): WebAssembly.Module {
+  const path = resolvePackageFile("xz-decompress");
+  const libc = getLibc();
+  const fd = libc.openRead(path);
+  if (fd < 0) throw errnoError(-fd, `cannot open ${path}`);
+  let file;
+  try {
+    file = readWhole(libc, fd);
+  } finally {
+    libc.close(fd);
+  }
+  if (typeof file === "number") throw errnoError(-file, `cannot read ${path}`);
+  const text = new TextDecoder().decode(file.bytes.subarray(0, file.length));
+  const prefix = '"data:application/wasm;base64,';
+  const at = text.indexOf(prefix);
+  const end = at < 0 ? -1 : text.indexOf('"', at + prefix.length);
+  if (end < 0) throw new Error(`no embedded wasm in ${path}`);
+  const bin = atob(text.slice(at + prefix.length, end));
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new WebAssembly.Module(bytes);
+}
+
+/** An Error with `code` set to the errno's name, as Node.js's fs errors have. */
+function errnoError(errno: number, what: string): Error {
+  const name = errnoName(errno);
+  return Object.assign(new Error(`${what}: ${name}`), { code: name });
+}
+
+/**
+ * Why xz decompression is unavailable (the package and the error), or
+ * undefined while it works or was not needed yet.
+ */
 export function xzUnavailable(): string | undefined {
-  return failure;
+  return failure?.message;
+}
+
+/** Whether the last failure to load the decoder may pass (EMFILE, ENOMEM, ...): a result that lacks it must not be kept. */
+export function xzUnavailableTransient(): boolean {
+  return failure?.transient === true;
 }
 
 /**
