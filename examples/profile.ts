@@ -31,7 +31,7 @@ it starts (following its threads and child processes), on perf_event_open.
   -o FILE      write the profile: *.pb.gz (pprof), *.pb (pprof, not gzipped),
                *.folded (flame-graph stacks), *.speedscope.json
   -e EVENT     cpu-clock (default) or task-clock
-  -m PAGES     ring buffer data pages per thread, a power of two (default 16)
+  -m PAGES     ring buffer data pages per CPU, a power of two (default 64)
   --no-kernel  user frames only (also what happens, and is said, where the
                kernel refuses kernel frames: perf_event_paranoid >= 2 without
                CAP_PERFMON)
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
   };
   const frequency = number("-F", v.freq, 99, true);
   const duration = v.duration === undefined ? undefined : number("-d", v.duration, 0, false);
-  const pages = number("-m", v.pages, 16, true);
+  const pages = number("-m", v.pages, 64, true);
   if ((pages & (pages - 1)) !== 0) usageError(PROG, `-m needs a power of two, not ${pages}`);
   const top = number("-n", v.top, 15, true);
   const event = v.event ?? "cpu-clock";

@@ -176,19 +176,60 @@ describe("profile.ts", { skip: !canProfile && "this Node.js has no node:ffi (che
 
   test("a command it starts: its threads followed, the profile written when it exits early", async () => {
     const folded = join(tmp, "t.folded");
-    // 16 threads, one after the other: a fixed amount of work (about 2/3 of it in the threads), however
-    // loaded the machine is, each thread long enough (100 rounds) for its fork record to be read before it
-    // ends; 499 Hz for enough samples of it. Sixteen, not four: the profiler reads no fork record while it
-    // names its first batch (a fresh process reads libc's and the target's DWARF then, which under load
-    // outlasted all four short threads), and the threads that start after it are followed.
-    const run = await profile(["-F", "499", "-d", "60", "-o", folded, "--", bin, "threads", "16"]).done;
+    // 4 threads, one after the other: a fixed amount of work (about 2/3 of it in the threads), however loaded
+    // the machine is; 499 Hz for enough samples of it. The threads get the target's events from the kernel
+    // (inherited), so they are sampled also when they start while the profiler names its first batch.
+    const run = await profile(["-F", "499", "-d", "60", "-o", folded, "--", bin, "threads", "4"]).done;
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /the target ended after [\d.]+ s \(exit status 0\)/);
     const threads = Number(/(\d+) threads?,/.exec(run.stdout)![1]);
-    assert.ok(threads > 1, `threads followed: ${threads}`);
+    assert.equal(threads, 5, "main and its 4 threads");
     const text = readFileSync(folded, "utf8");
     assert.match(text, /;short_thread;round_once;work_a \d+/, "samples of the short-lived threads");
     assert.match(text, /;main;round_once;work_[ab] \d+/);
+  });
+
+  test("threads that start and end while a batch is being named: every one sampled", { timeout: 120_000 }, async () => {
+    // The run reads no ring while it names a batch and reports it; here onProgress (called after each batch)
+    // holds the run, as a cold first naming can, until the target has exited: its 4 threads, one after the
+    // other, start and end meanwhile. Their events come from the target's own (inherited by the kernel), so
+    // each is sampled, however long the hold lasts; nothing has to be opened on them in time.
+    const { runProfile } = await import("../src/sampler/run.ts");
+    let target = 0;
+    let held = false;
+    const r = await runProfile({
+      command: [bin, "threads", "4"],
+      frequency: 499,
+      kernel: false,
+      onStart: (s) => (target = s.pid),
+      onProgress: () => {
+        if (held) return;
+        held = true;
+        // Until the target is a zombie (the run reaps it only once it goes on) or gone; 90 s at most.
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        for (let deadline = Date.now() + 90_000; Date.now() < deadline;) {
+          let state = "";
+          try {
+            state = readFileSync(`/proc/${target}/stat`, "utf8").replace(/^.*\) /s, "")[0];
+          } catch {
+            break;
+          }
+          if (state === "Z") break;
+          Atomics.wait(nap, 0, 0, 10);
+        }
+      },
+    });
+    try {
+      assert.ok(held, "a batch was named while the target ran");
+      assert.equal(r.ended, "target-exited");
+      assert.deepEqual(r.exit, { code: 0, signal: null });
+      const threads = new Set(r.builder.samples().filter((s) => s.tid !== r.pid).map((s) => s.tid));
+      assert.equal(threads.size, 4, `threads sampled besides main: ${[...threads]}`);
+      assert.equal(r.stats.threads, 5);
+      assert.match(r.builder.toFolded(), /;short_thread;round_once;work_a \d+/);
+    } finally {
+      r.builder.close();
+    }
   });
 
   test("a command that exits before the first batch: its samples named from the files it mapped", {

@@ -2,7 +2,8 @@
  * The ring buffer reader and the sampler's bookkeeping over fake perf
  * events: records written into plain memory the way the kernel writes them
  * (data_head advanced after the record, records wrapping past the end of
- * the data area, a lost-record count, fork and exit records), checked
+ * the data area, a lost-record count, fork and exit records, one ring per
+ * CPU that the other events of the CPU write into), checked
  * against what was written. No kernel involved, so every case is exact.
  */
 import { describe, test } from "node:test";
@@ -11,8 +12,15 @@ import type { Libc, PerfCalls } from "../ffi/mod.ts";
 import { getLibc } from "../ffi/mod.ts";
 import { Ring } from "../src/sampler/ring.ts";
 import { decodeSample } from "../src/sampler/records.ts";
-import { Sampler } from "../src/sampler/sampler.ts";
-import { CONTEXT_KERNEL, CONTEXT_USER, RECORD_EXIT, RECORD_FORK, RECORD_LOST } from "../src/sampler/attr.ts";
+import { onlineCpus, Sampler } from "../src/sampler/sampler.ts";
+import {
+  CONTEXT_KERNEL,
+  CONTEXT_USER,
+  IOC_SET_OUTPUT,
+  RECORD_EXIT,
+  RECORD_FORK,
+  RECORD_LOST,
+} from "../src/sampler/attr.ts";
 
 const PAGE = 4096;
 
@@ -67,23 +75,31 @@ function u32s(...xs: number[]): Uint8Array {
   return b.subarray(0, Math.ceil((xs.length * 4) / 8) * 8);
 }
 
-/** PerfCalls over FakeEvents: each perfEventOpen makes one (recorded with its tid). */
+/** PerfCalls over FakeEvents: each perfEventOpen makes one (recorded with its tid, CPU and attr flags). */
 function fakePerf(pages: number) {
-  const events = new Map<number, { tid: number; event: FakeEvent; closed: boolean }>();
+  const events = new Map<
+    number,
+    { tid: number; cpu: number; flags: bigint; event: FakeEvent; closed: boolean; mapped: boolean; output?: number }
+  >();
   const byAddress = new Map<bigint, FakeEvent>();
   let nextFd = 1000;
   let nextAddr = 0x10000n;
   const perf: PerfCalls = {
     runtime: "deno",
-    perfEventOpen: (_attr, tid) => {
+    perfEventOpen: (attr, tid, cpu) => {
       const fd = nextFd++;
-      events.set(fd, { tid, event: new FakeEvent(pages), closed: false });
+      const flags = new DataView(attr.buffer, attr.byteOffset).getBigUint64(40, true);
+      events.set(fd, { tid, cpu, flags, event: new FakeEvent(pages), closed: false, mapped: false });
       return fd;
     },
-    ioctlInt: () => 0,
+    ioctlInt: (fd, request, arg) => {
+      if (request === IOC_SET_OUTPUT) events.get(fd)!.output = arg;
+      return 0;
+    },
     mmap: (_len, _prot, _flags, fd) => {
       const a = nextAddr;
       nextAddr += 0x100000n;
+      events.get(fd)!.mapped = true;
       byAddress.set(a, events.get(fd)!.event);
       return a;
     },
@@ -137,31 +153,67 @@ describe("ring buffer", () => {
 });
 
 describe("sampler bookkeeping", () => {
-  test("counts lost records, follows forked threads, closes exited ones", () => {
+  test("one ring per CPU, inherited events; counts lost records and the threads fork records announce", () => {
     const { perf, libc, events } = fakePerf(2);
     const pid = process.pid;
-    using sampler = new Sampler(perf, libc, { frequency: 99 });
+    using sampler = new Sampler(perf, libc, { frequency: 99, cpus: [0, 3] });
     sampler.follow(pid);
-    const first = [...events.values()].find((e) => e.tid === pid)!;
-    assert.ok(first, "an event on the main thread");
+    const all = [...events.values()];
+    const mains = all.filter((e) => e.tid === pid);
+    assert.deepEqual(mains.map((e) => e.cpu).sort(), [0, 3], "an event per CPU on the main thread");
+    assert.ok(all.every((e) => (e.flags & 2n) !== 0n), "every event inherited (attr bit 1)");
+    const rings = all.filter((e) => e.mapped);
+    assert.deepEqual(rings.map((e) => e.cpu).sort(), [0, 3], "one ring per CPU");
+    for (const e of all.filter((e) => !e.mapped)) {
+      const out = events.get(e.output!)!;
+      assert.ok(out.mapped && out.cpu === e.cpu, "the others write into their CPU's ring");
+    }
+    const ring = rings.find((e) => e.cpu === 3)!.event;
     const lost = new Uint8Array(16);
     new DataView(lost.buffer).setBigUint64(8, 5n, true);
-    first.event.write(RECORD_LOST, lost);
-    first.event.write(9, sampleBody(pid, pid, [], [0x401000n]));
-    // A new thread of the process (pid == ppid) that /proc does not list: followed from the fork record.
+    ring.write(RECORD_LOST, lost);
+    ring.write(9, sampleBody(pid, pid, [], [0x401000n]));
+    // A new thread of the process (pid == ppid): it has the events already, so nothing is opened on it.
     const newTid = 4194000;
-    first.event.write(RECORD_FORK, new Uint8Array([...u32s(pid, pid, newTid, pid), ...new Uint8Array(8)]));
+    const threads = sampler.stats.threads;
+    ring.write(RECORD_FORK, new Uint8Array([...u32s(pid, pid, newTid, pid), ...new Uint8Array(8)]));
+    // A process it starts (pid != ppid): not followed without followChildren, its samples dropped.
+    const child = 4194100;
+    ring.write(RECORD_FORK, new Uint8Array([...u32s(child, pid, child, pid), ...new Uint8Array(8)]));
+    ring.write(9, sampleBody(child, child, [], [0x403000n]));
     const samples = sampler.drain(false);
-    assert.equal(samples.length, 1);
+    assert.deepEqual(samples.map((s) => s.tid), [pid]);
     assert.equal(sampler.stats.lost, 5);
-    const forked = [...events.entries()].find(([, e]) => e.tid === newTid);
-    assert.ok(forked, "an event was opened on the forked thread");
-    // The thread exits: its ring is read once more, then closed.
-    forked[1].event.write(9, sampleBody(pid, newTid, [], [0x402000n]));
-    forked[1].event.write(RECORD_EXIT, new Uint8Array([...u32s(pid, pid, newTid, newTid), ...new Uint8Array(8)]));
+    assert.equal(sampler.stats.threads, threads + 1);
+    assert.equal(events.size, all.length, "no event opened on the new thread");
+    // The thread runs and exits: counted, and no event is closed (that would end the ones it passed on).
+    ring.write(9, sampleBody(pid, newTid, [], [0x402000n]));
+    ring.write(RECORD_EXIT, new Uint8Array([...u32s(pid, pid, newTid, newTid), ...new Uint8Array(8)]));
     const last = sampler.drain(false);
     assert.deepEqual(last.map((s) => s.tid), [newTid]);
-    assert.equal(forked[1].closed, true);
     assert.equal(sampler.stats.threadsEnded, 1);
+    assert.ok(all.every((e) => !e.closed));
+    sampler.close();
+    assert.ok(all.every((e) => e.closed));
+  });
+
+  test("with followChildren, a process a followed one starts is followed from its fork record", () => {
+    const { perf, libc, events } = fakePerf(2);
+    const pid = process.pid;
+    using sampler = new Sampler(perf, libc, { frequency: 99, cpus: [0], followChildren: true });
+    sampler.follow(pid);
+    const ring = [...events.values()].find((e) => e.mapped)!.event;
+    const child = 4194100;
+    ring.write(RECORD_FORK, new Uint8Array([...u32s(child, pid, child, pid), ...new Uint8Array(8)]));
+    ring.write(9, sampleBody(child, child, [], [0x403000n]));
+    assert.deepEqual(sampler.drain(false).map((s) => s.pid), [child]);
+  });
+
+  test("onlineCpus reads the kernel's CPU list", () => {
+    assert.deepEqual(onlineCpus("0-3,5,7-8\n"), [0, 1, 2, 3, 5, 7, 8]);
+    assert.deepEqual(onlineCpus("0\n"), [0]);
+    assert.equal(onlineCpus("0-x"), undefined);
+    assert.equal(onlineCpus("3-1"), undefined);
+    assert.ok(onlineCpus()!.length >= 1);
   });
 });

@@ -23,6 +23,7 @@ export const SAMPLE_TYPE = SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME | SAMPLE_PERIOD 
 /** Bits of the attr's flag word (bit numbers of the C bitfield). */
 const FLAG = {
   disabled: 0,
+  inherit: 1,
   excludeKernel: 5,
   excludeHv: 6,
   comm: 9,
@@ -53,6 +54,8 @@ export const CONTEXT_MAX = 0xfffffffffffff001n;
 /** `PERF_EVENT_IOC_ENABLE`, `PERF_EVENT_IOC_DISABLE` (`_IO('$', 0)`, `_IO('$', 1)`). */
 export const IOC_ENABLE = 0x2400;
 export const IOC_DISABLE = 0x2401;
+/** `PERF_EVENT_IOC_SET_OUTPUT` (`_IO('$', 5)`): the event writes its records into another event's ring (same CPU). */
+export const IOC_SET_OUTPUT = 0x2405;
 /** `PERF_FLAG_FD_CLOEXEC`: the event's descriptor does not survive exec (commands the profiler starts). */
 export const FLAG_FD_CLOEXEC = 8;
 
@@ -65,6 +68,11 @@ export interface AttrSpec {
   excludeKernel: boolean;
   /** Start disabled and enable at the thread's next exec (a command the profiler starts). */
   enableOnExec: boolean;
+  /**
+   * The threads and processes the thread starts get the event too, from their first instruction (their
+   * records go to this event's ring): per-CPU events only, the kernel refuses to map an inherited per-thread one.
+   */
+  inherit?: boolean;
 }
 
 /** The attr bytes for `spec`, native (little-endian) byte order. */
@@ -79,6 +87,7 @@ export function encodeAttr(spec: AttrSpec): Uint8Array {
   let flags = (1n << BigInt(FLAG.freq)) | (1n << BigInt(FLAG.task)) | (1n << BigInt(FLAG.comm)) |
     (1n << BigInt(FLAG.commExec));
   if (spec.excludeKernel) flags |= (1n << BigInt(FLAG.excludeKernel)) | (1n << BigInt(FLAG.excludeHv));
+  if (spec.inherit) flags |= 1n << BigInt(FLAG.inherit);
   if (spec.enableOnExec) flags |= (1n << BigInt(FLAG.disabled)) | (1n << BigInt(FLAG.enableOnExec));
   v.setBigUint64(40, flags, true);
   return buf;

@@ -29,7 +29,7 @@ export interface RunOptions {
   event?: SamplerEvent;
   /** Sample kernel frames where allowed (default true). */
   kernel?: boolean;
-  /** Data pages per thread's ring buffer (power of two, default 16). */
+  /** Data pages of each CPU's ring buffer (power of two, default 64). */
   ringPages?: number;
   /** Milliseconds between reads of the rings (default 50). */
   drainMs?: number;
