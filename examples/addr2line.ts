@@ -40,7 +40,9 @@ export type Row = {
  * What addr2line prints for one address with these flags (binutils 2.40's
  * translate_addresses): the address with `-a`; then for each frame, the
  * function with `-f` and `file:line` (`?` for an unknown line, `??` for an
- * unknown file); inlined callers with `-i`, each introduced by
+ * unknown file), and after a known line the address's discriminator
+ * when it has one (` (discriminator 3)`: `frames[0]`'s, repeated on every
+ * inlined caller's line, as binutils does); inlined callers with `-i`, each introduced by
  * ` (inlined by) ` under `-p`. Without DWARF for the address, the symbol's
  * name and `??:?` (addr2line found a function, not its line), or `??` and
  * `??:0` where no symbol names it either. A PLT stub keeps procmap's
@@ -62,13 +64,15 @@ export function formatAddr2line(addr: bigint, r: Row, f: Addr2lineFlags): string
     return out + (s?.name ? "??:?\n" : "??:0\n");
   }
   const last = f.inlines ? frames.length : 1;
+  // binutils asks the discriminator once, with the address's line, and prints it after every frame's line.
+  const disc = frames[0].discriminator ? ` (discriminator ${frames[0].discriminator})` : "";
   for (let k = 0; k < last; k++) {
     const fr = frames[k];
     if (k > 0 && f.pretty) out += " (inlined by) ";
     fn(fr.name, fr.demangled);
     let file = fr.file ?? "??";
     if (f.basenames && fr.file !== undefined) file = file.slice(file.lastIndexOf("/") + 1);
-    out += `${escapeName(file)}:${fr.line === 0 ? "?" : fr.line}\n`;
+    out += `${escapeName(file)}:${fr.line === 0 ? "?" : fr.line + disc}\n`;
   }
   return out;
 }

@@ -109,7 +109,8 @@ function sourceOf(s: Symbolized | null): string {
   if (!sym) return "";
   const f = sym.frames?.[0];
   if (!f) return ` in ${escapeName(sym.demangled)}`;
-  return ` in ${escapeName(f.demangled)} at ${escapeName(f.file ?? "??")}:${f.line === 0 ? "?" : f.line}`;
+  const line = f.line === 0 ? "?" : f.discriminator ? `${f.line} (discriminator ${f.discriminator})` : f.line;
+  return ` in ${escapeName(f.demangled)} at ${escapeName(f.file ?? "??")}:${line}`;
 }
 
 function describe(r: Resolved | null, addr: bigint, s: Symbolized | null): string {

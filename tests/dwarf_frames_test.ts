@@ -35,6 +35,7 @@ import {
   haveLlvmSymbolizer,
   haveRustc,
   instructionAddresses,
+  llvmDiscriminators,
   llvmFrames,
   type ToolFrame,
 } from "./helpers/dwarf_tools.ts";
@@ -165,6 +166,43 @@ describe("DWARF from clang (DWARF 5 with addrx, rnglistx, strx)", {
   test("C++ -O3", () => {
     const dir = build("clang-cpp", [["clang++", "-O3", "-g", "-o", "bin", "$F/dw_cpp.cc"]]);
     checkAgainstTools("clang++ -O3", join(dir, "bin"), 800, { binutils: false });
+  });
+});
+
+describe("discriminators equal llvm-symbolizer's (GNU output)", { skip: noTools }, () => {
+  /** Per address, every frame's discriminator against the tool's, where both have the same number of frames. */
+  function check(what: string, bin: string, callSites: boolean) {
+    const addrs = sample(instructionAddresses(bin), 600);
+    const ours = ourFrames(bin, addrs);
+    const theirs = llvmDiscriminators(withoutSymbols(bin), addrs);
+    let compared = 0, equal = 0, first = 0, later = 0;
+    const diffs: string[] = [];
+    ours.forEach((o, i) => {
+      if ("reason" in o || o.length !== theirs[i].length) return;
+      compared++;
+      const d = o.map((f) => f.discriminator);
+      if (d[0] > 0) first++;
+      if (d.slice(1).some((x) => x > 0)) later++;
+      if (JSON.stringify(d) === JSON.stringify(theirs[i])) equal++;
+      else if (diffs.length < 10) diffs.push(`0x${addrs[i].toString(16)}: ${d} vs ${theirs[i]}`);
+    });
+    assert.ok(compared >= 0.5 * addrs.length, `${what}: ${compared} of ${addrs.length} compared`);
+    assert.ok(equal >= MIN_AGREEMENT * compared, `${what}: ${equal} of ${compared} equal\n  ${diffs.join("\n  ")}`);
+    // Not vacuous: loops give rows discriminators; clang's call sites carry their own.
+    assert.ok(first > 0, `${what}: some address has a discriminator`);
+    if (callSites) assert.ok(later > 0, `${what}: some call site has a discriminator`);
+  }
+  test("gcc -O2 -g (line rows)", { skip: GCC }, () => {
+    check("gcc", join(build("c--O2-g", cSteps("gcc", ["-O2", "-g"])), "bin"), false);
+  });
+  test("clang -O2 -g -fdebug-info-for-profiling (rows and DW_AT_GNU_discriminator)", {
+    skip: !haveClang && "clang is not installed",
+  }, () => {
+    check(
+      "clang",
+      join(build("clang-c-prof", cSteps("clang", ["-O2", "-g", "-fdebug-info-for-profiling"])), "bin"),
+      true,
+    );
   });
 });
 

@@ -116,14 +116,15 @@ describe("hand-made DWARF", () => {
   test("the hand-made unit reads as made (so the hostile variants below test something)", () => {
     const info = new DwarfInfo(sections(unit(entries())));
     assert.deepEqual(info.findFrames(0x1014n), [
-      { name: "g", file: "/src/u.c", line: 20, column: 0, inlined: true },
-      { name: "f", file: "/src/u.c", line: 7, column: 0, inlined: false },
+      { name: "g", file: "/src/u.c", line: 20, column: 0, discriminator: 0, inlined: true },
+      { name: "f", file: "/src/u.c", line: 7, column: 0, discriminator: 0, inlined: false },
     ]);
     assert.deepEqual(info.findFrames(0x1014n, false), [{
       name: "f",
       file: "/src/u.c",
       line: 20,
       column: 0,
+      discriminator: 0,
       inlined: false,
     }]);
     assert.deepEqual(info.findFunction(0x1014n), { name: "f", start: 0x1000n, end: 0x1100n });
@@ -132,12 +133,36 @@ describe("hand-made DWARF", () => {
     assert.throws(() => info.findFrames(0x1014 as unknown as bigint), TypeError);
   });
 
+  test("discriminators: one row's each (reset by every row), the last row at an address wins, past 32 bits dropped", () => {
+    const p = new Asm();
+    p.u8(0, 9, 2).u64(0x1000n); // set_address
+    p.u8(0, 2, 4, 7).u8(3).sleb(4).u8(1); // discriminator 7, line 5, copy
+    p.u8(2).uleb(0x10).u8(3).sleb(15).u8(1); // +0x10, line 20, copy: no discriminator (reset)
+    p.u8(2).uleb(0x10).u8(0, 2, 4, 9).u8(1); // +0x10 (0x1020), discriminator 9, copy
+    p.u8(0, 2, 4, 5).u8(3).sleb(1).u8(1); // the same address again, discriminator 5, line 21: replaces it
+    p.u8(2).uleb(0x10).u8(0, 2, 4, 3).u8(1); // 0x1030, discriminator 3, copy
+    p.u8(3).sleb(1).u8(1); // the same address, no discriminator: replaces it (none)
+    p.u8(2).uleb(0x10).u8(0, 11, 4).uleb(1n << 60n).u8(1); // 0x1040: a 61-bit discriminator
+    p.u8(2).uleb(0xb0).u8(0, 1, 1); // end_sequence at 0x1100
+    const info = new DwarfInfo(sections(unit(entries()), { debug_line: lineProgram(["u.c"], p.done()) }));
+    const disc = (a: bigint) => {
+      const r = info.findFrames(a, false);
+      assert.ok(!("reason" in r), `0x${a.toString(16)}: ${JSON.stringify(r)}`);
+      return [r[0].line, r[0].discriminator];
+    };
+    assert.deepEqual(disc(0x1004n), [5, 7]);
+    assert.deepEqual(disc(0x1014n), [20, 0]);
+    assert.deepEqual(disc(0x1020n), [21, 5]);
+    assert.deepEqual(disc(0x1030n), [22, 0]);
+    assert.deepEqual(disc(0x1040n), [22, 0]);
+  });
+
   test("kernel-style addresses (within 2^53 of 2^64) read exactly; those between are a reason", () => {
     const base = 0xffffffff81000000n;
     const info = new DwarfInfo({ ...sections(unit(entries(undefined, undefined, base))), debug_line: lines(base) });
     assert.deepEqual(info.findFrames(base + 0x14n), [
-      { name: "g", file: "/src/u.c", line: 20, column: 0, inlined: true },
-      { name: "f", file: "/src/u.c", line: 7, column: 0, inlined: false },
+      { name: "g", file: "/src/u.c", line: 20, column: 0, discriminator: 0, inlined: true },
+      { name: "f", file: "/src/u.c", line: 7, column: 0, discriminator: 0, inlined: false },
     ]);
     assert.deepEqual(info.findFunction(base + 0x14n), { name: "f", start: base, end: base + 0x100n });
     const low = info.findFrames(0x14n);

@@ -43,6 +43,7 @@ export const DW_AT_dwo_name = 0x76;
 export const DW_AT_MIPS_linkage_name = 0x2007;
 export const DW_AT_GNU_dwo_name = 0x2130;
 export const DW_AT_GNU_dwo_id = 0x2131;
+export const DW_AT_GNU_discriminator = 0x2136;
 export const DW_AT_GNU_ranges_base = 0x2132;
 export const DW_AT_GNU_addr_base = 0x2133;
 
@@ -106,6 +107,7 @@ export const DW_LNS_fixed_advance_pc = 9;
 export const DW_LNE_end_sequence = 1;
 export const DW_LNE_set_address = 2;
 export const DW_LNE_define_file = 3;
+export const DW_LNE_set_discriminator = 4;
 export const DW_LNCT_path = 1;
 export const DW_LNCT_directory_index = 2;
 

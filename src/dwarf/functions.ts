@@ -64,12 +64,13 @@ class RangeAttrs {
   callFile = -1;
   callLine = 0;
   callColumn = 0;
+  callDisc = 0;
 
   reset(): void {
     this.low = this.high = this.size = NaN;
     this.rangesKind = this.rangesValue = 0;
     this.callFile = -1;
-    this.callLine = this.callColumn = 0;
+    this.callLine = this.callColumn = this.callDisc = 0;
   }
 
   /** Reads the entry's attributes, keeping those of ranges and call sites. */
@@ -80,7 +81,8 @@ class RangeAttrs {
       const name = attrs[i];
       if (
         name !== C.DW_AT_low_pc && name !== C.DW_AT_high_pc && name !== C.DW_AT_ranges &&
-        name !== C.DW_AT_call_file && name !== C.DW_AT_call_line && name !== C.DW_AT_call_column
+        name !== C.DW_AT_call_file && name !== C.DW_AT_call_line && name !== C.DW_AT_call_column &&
+        name !== C.DW_AT_GNU_discriminator
       ) {
         const size = attrs[i + 2];
         if (size >= 0) c.pos += size;
@@ -113,6 +115,9 @@ class RangeAttrs {
           break;
         case C.DW_AT_call_column:
           if (k === K_CONST) this.callColumn = v;
+          break;
+        case C.DW_AT_GNU_discriminator:
+          if (k === K_CONST && v <= 0xffffffff) this.callDisc = v;
           break;
       }
     }
@@ -222,6 +227,8 @@ export class InlineTree {
   readonly callFile: number[] = [];
   readonly callLine: number[] = [];
   readonly callColumn: number[] = [];
+  /** The call site's DW_AT_GNU_discriminator (clang's, with -fdebug-info-for-profiling), 0 without. */
+  readonly callDisc: number[] = [];
   readonly #names: (string | undefined)[] = [];
   readonly byteSize: number;
 
@@ -266,6 +273,7 @@ export class InlineTree {
         this.callFile.push(attrs.callFile);
         this.callLine.push(attrs.callLine);
         this.callColumn.push(attrs.callColumn);
+        this.callDisc.push(attrs.callDisc);
         entryRanges(unit, attrs.low, attrs.high, attrs.size, attrs.rangesKind, attrs.rangesValue, budget, sink);
         if (ab.children) inl[depth] = cur + 1;
       } else {
@@ -285,7 +293,7 @@ export class InlineTree {
       }
     }
     this.#ranges = new RangeIndex(flat, depths);
-    this.byteSize = 128 + this.#ranges.byteSize + this.#entry.length * 48;
+    this.byteSize = 128 + this.#ranges.byteSize + this.#entry.length * 56;
   }
 
   /** The entries whose ranges hold `addr`, outermost first (in `out`, which it empties first). */

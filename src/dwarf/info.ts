@@ -220,13 +220,14 @@ export class DwarfInfo {
     const lines = t.lines;
     const row = lines ? lines.find(a) : -1;
     if (fn < 0 && row < 0) return undefined;
-    let file = "", line = 0, column = 0;
+    let file = "", line = 0, column = 0, disc = 0;
     if (lines && row >= 0) {
       file = lines.path(lines.file[row]);
       line = lines.line[row];
       column = lines.column[row];
+      disc = lines.discriminator(row);
     }
-    if (!fns || fn < 0) return [make("", file, line, column, false)];
+    if (!fns || fn < 0) return [make("", file, line, column, false, disc)];
     const frames: T[] = [];
     if (inlines) {
       const tree = fns.inlines(fn);
@@ -235,14 +236,15 @@ export class DwarfInfo {
       const v5 = fns.unit.version >= 5;
       for (let i = chain.length - 1; i >= 0; i--) {
         const e = chain[i];
-        frames.push(make(tree.name(e), file, line, column, true));
+        frames.push(make(tree.name(e), file, line, column, true, disc));
         const cf = tree.callFile[e];
         file = lines && cf >= 0 && (cf > 0 || v5) ? lines.path(cf) : "";
         line = tree.callLine[e];
         column = tree.callColumn[e];
+        disc = tree.callDisc[e];
       }
     }
-    frames.push(make(fns.name(fn), file, line, column, false));
+    frames.push(make(fns.name(fn), file, line, column, false, disc));
     return frames;
   }
 
@@ -418,8 +420,15 @@ export class DwarfInfo {
 const CHAIN: number[] = [];
 
 /** The default {@link FrameMaker}: a {@link DwarfFrame}. */
-function dwarfFrame(name: string, file: string, line: number, column: number, inlined: boolean): DwarfFrame {
-  return { name, file, line, column, inlined };
+function dwarfFrame(
+  name: string,
+  file: string,
+  line: number,
+  column: number,
+  inlined: boolean,
+  discriminator: number,
+): DwarfFrame {
+  return { name, file, line, column, discriminator, inlined };
 }
 
 function miss(reason: DwarfReason, message: string): DwarfMiss {

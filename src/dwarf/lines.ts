@@ -36,6 +36,12 @@ export class LineTable {
   readonly file: number[];
   readonly line: number[];
   readonly column: number[];
+  /**
+   * The rows with a discriminator, ascending, and their discriminators:
+   * kept apart (most rows have none) so that a row costs no fifth slot.
+   */
+  readonly #discRow: number[];
+  readonly #discValue: number[];
   readonly byteSize: number;
 
   constructor(unit: Unit, offset: number, maxBytes: number) {
@@ -100,7 +106,7 @@ export class LineTable {
     // The program.
     const rows = new RowBuilder(maxBytes);
     c.pos = programStart;
-    let address = 0, opIndex = 0, file = 1, line = 1, column = 0;
+    let address = 0, opIndex = 0, file = 1, line = 1, column = 0, disc = 0;
     let seqRow0 = 0, discarded = false;
     const seqs: number[] = []; // start, end, row0, row1 per sequence
     const advance = (n: number) => {
@@ -119,7 +125,8 @@ export class LineTable {
         const adj = op - opcodeBase;
         advance(Math.floor(adj / lineRange));
         line = lineAdd(line, lineBase + (adj % lineRange));
-        if (!discarded) rows.push(address, file, line, column, seqRow0);
+        if (!discarded) rows.push(address, file, line, column, disc, seqRow0);
+        disc = 0; // reset by every row (6.2.5.1)
         continue;
       }
       switch (op) {
@@ -134,7 +141,7 @@ export class LineTable {
               seqs.push(rows.addr[seqRow0], address, seqRow0, rows.count);
             } else rows.truncate(seqRow0);
             seqRow0 = rows.count;
-            address = 0, opIndex = 0, file = 1, line = 1, column = 0, discarded = false;
+            address = 0, opIndex = 0, file = 1, line = 1, column = 0, disc = 0, discarded = false;
           } else if (sub === C.DW_LNE_set_address) {
             const size = n - 1;
             if (size === 1 || size === 2 || size === 4 || size === 8) {
@@ -147,6 +154,10 @@ export class LineTable {
                 opIndex = 0;
               }
             }
+          } else if (sub === C.DW_LNE_set_discriminator) {
+            // 32 bits at most (binutils' and LLVM's width): a wider one is no compiler's, dropped.
+            disc = c.uleb();
+            if (!(disc <= 0xffffffff)) disc = 0;
           } else if (sub === C.DW_LNE_define_file && version < 5) {
             const at = c.pos;
             c.skipCString();
@@ -157,7 +168,8 @@ export class LineTable {
           continue;
         }
         case C.DW_LNS_copy:
-          if (!discarded) rows.push(address, file, line, column, seqRow0);
+          if (!discarded) rows.push(address, file, line, column, disc, seqRow0);
+          disc = 0;
           continue;
         case C.DW_LNS_advance_pc:
           advance(c.uleb());
@@ -204,7 +216,10 @@ export class LineTable {
     this.file = rows.file;
     this.line = rows.line;
     this.column = rows.column;
-    this.byteSize = 256 + n * ROW_BYTES + nseq * 32 + (this.#files.length + this.#dirs.length) * 48;
+    this.#discRow = rows.discRow;
+    this.#discValue = rows.discValue;
+    this.byteSize = 256 + n * ROW_BYTES + rows.discRow.length * 16 + nseq * 32 +
+      (this.#files.length + this.#dirs.length) * 48;
   }
 
   #readEntries(c: Cursor, enc: Encoding, limit: number, files: boolean): void {
@@ -271,6 +286,18 @@ export class LineTable {
     return sub ? `${dir}/${sub}/${name}` : `${dir}/${name}`;
   }
 
+  /** The discriminator of row `row` (DW_LNE_set_discriminator), 0 when it has none. */
+  discriminator(row: number): number {
+    const rs = this.#discRow;
+    let lo = 0, hi = rs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (rs[mid] < row) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < rs.length && rs[lo] === row ? this.#discValue[lo] : 0;
+  }
+
   /** The row covering `addr`, or -1. */
   find(addr: number): number {
     const ss = this.seqStart;
@@ -311,6 +338,9 @@ class RowBuilder {
   readonly file: number[] = [];
   readonly line: number[] = [];
   readonly column: number[] = [];
+  /** Rows with a discriminator (ascending) and theirs. */
+  readonly discRow: number[] = [];
+  readonly discValue: number[] = [];
   readonly #maxRows: number;
   readonly #maxBytes: number;
 
@@ -330,15 +360,26 @@ class RowBuilder {
       this.line.length =
       this.column.length =
         n;
+    const d = this.discRow;
+    while (d.length > 0 && d[d.length - 1] >= n) {
+      d.pop();
+      this.discValue.pop();
+    }
   }
 
   /** Appends a row; one at the same address as the sequence's last row replaces it (the last one wins, as in binutils and gimli). */
-  push(address: number, file: number, line: number, column: number, seqRow0: number): void {
+  push(address: number, file: number, line: number, column: number, disc: number, seqRow0: number): void {
     const i = this.addr.length;
     if (i > seqRow0 && this.addr[i - 1] === address) {
       this.file[i - 1] = file;
       this.line[i - 1] = line;
       this.column[i - 1] = column;
+      const d = this.discRow;
+      const had = d.length > 0 && d[d.length - 1] === i - 1;
+      if (disc !== 0) {
+        if (had) this.discValue[d.length - 1] = disc;
+        else d.push(i - 1), this.discValue.push(disc);
+      } else if (had) d.pop(), this.discValue.pop();
       return;
     }
     if (i >= this.#maxRows) {
@@ -348,6 +389,10 @@ class RowBuilder {
     this.file.push(file);
     this.line.push(line);
     this.column.push(column);
+    if (disc !== 0) {
+      this.discRow.push(i);
+      this.discValue.push(disc);
+    }
   }
 }
 

@@ -50,6 +50,14 @@ export interface DwarfFrame {
   readonly line: number;
   /** Column, 0 when unknown (or the left edge). */
   readonly column: number;
+  /**
+   * The discriminator of this frame's location, 0 when it has none: for
+   * the first frame, its line-table row's (`DW_LNE_set_discriminator`, which
+   * gcc gives the blocks of one line, loops mostly); for a later frame, the
+   * call site's `DW_AT_GNU_discriminator` (as llvm-symbolizer reads it;
+   * clang writes it with `-fdebug-info-for-profiling`, gcc does not).
+   */
+  readonly discriminator: number;
   /** True for every frame but the last (the function the code belongs to). */
   readonly inlined: boolean;
 }
@@ -58,7 +66,14 @@ export interface DwarfFrame {
  * Makes one frame of {@link DwarfInfo.findFrames}' answer from its fields
  * (as {@link DwarfFrame} names them), for a caller with frames of its own shape.
  */
-export type FrameMaker<T> = (name: string, file: string, line: number, column: number, inlined: boolean) => T;
+export type FrameMaker<T> = (
+  name: string,
+  file: string,
+  line: number,
+  column: number,
+  inlined: boolean,
+  discriminator: number,
+) => T;
 
 /**
  * Why {@link DwarfInfo.findFrames} has no frame for an address

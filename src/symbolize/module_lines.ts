@@ -119,7 +119,7 @@ export class ModuleLines {
   #outerDemangled: string | undefined;
 
   /** Each frame as symbolize() reports it, made once (the reader calls this instead of making its own). */
-  readonly #make: FrameMaker<SymbolFrame> = (name, file, line, column, inlined) => {
+  readonly #make: FrameMaker<SymbolFrame> = (name, file, line, column, inlined, discriminator) => {
     let demangled: string;
     if (name === "") {
       if (!inlined && this.#outerName !== undefined) {
@@ -128,7 +128,7 @@ export class ModuleLines {
         demangled = this.#want ? this.#outerDemangled ?? this.#demangle(name) : name;
       } else name = demangled = "??";
     } else demangled = this.#want ? this.#demangle(name) : name;
-    return { name, demangled, file: file || undefined, line, column, inlined };
+    return { name, demangled, file: file || undefined, line, column, discriminator, inlined };
   };
 
   /**

@@ -29,6 +29,17 @@ export interface SymbolFrame {
   /** The column, 1-based; 0 when unknown. */
   readonly column: number;
   /**
+   * The discriminator of this frame's location, 0 when it has none (most
+   * often): which of the blocks of one source line (a loop's test, body
+   * and step) the address is in, as gcc -O2 numbers them. For `frames[0]`,
+   * the line-table row's; for each later frame, its call site's
+   * (`DW_AT_GNU_discriminator`, as llvm-symbolizer prints it: clang writes
+   * it with `-fdebug-info-for-profiling`, gcc not at all). binutils
+   * addr2line prints `frames[0]`'s after every frame's line
+   * (`f.c:12 (discriminator 3)`); `procmap symbolize` does the same.
+   */
+  readonly discriminator: number;
+  /**
    * True when this function was inlined into the next frame: every frame
    * but the last.
    */

@@ -8,7 +8,7 @@ import process from "node:process";
 
 // tests/fixtures holds the C sources; compiled tests run from dist/tests.
 const HERE = new URL(".", import.meta.url).pathname;
-const FIXTURES = [join(HERE, "../fixtures"), join(HERE, "../../../tests/fixtures")].find((d) =>
+export const FIXTURES = [join(HERE, "../fixtures"), join(HERE, "../../../tests/fixtures")].find((d) =>
   existsSync(join(d, "mapper.c"))
 )!;
 

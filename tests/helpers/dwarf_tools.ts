@@ -146,6 +146,29 @@ export function llvmFrames(path: string, addrs: bigint[]): ToolFrame[][] {
   return res;
 }
 
+/**
+ * Each frame's discriminator as `llvm-symbolizer --inlining
+ * --output-style=GNU` prints it (` (discriminator N)` after a line; 0
+ * without): the line row's for the first frame, the call site's
+ * `DW_AT_GNU_discriminator` for the others.
+ */
+export function llvmDiscriminators(path: string, addrs: bigint[]): number[][] {
+  const out = run(
+    "llvm-symbolizer",
+    ["--inlining", "--no-demangle", "--output-style=GNU", "-a", "-f", "-e", path],
+    addrs.map(hex).join("\n") + "\n",
+  );
+  const res: number[][] = [];
+  for (const l of out.split("\n")) {
+    if (/^0x[0-9a-f]+$/.test(l)) res.push([]);
+    else if (/:(\d+|\?)( \(discriminator \d+\))?$/.test(l) && res.length > 0) {
+      res[res.length - 1].push(Number(/ \(discriminator (\d+)\)$/.exec(l)?.[1] ?? 0));
+    }
+  }
+  if (res.length !== addrs.length) throw new Error(`llvm-symbolizer gave ${res.length} answers for ${addrs.length}`);
+  return res;
+}
+
 /** elfutils `eu-addr2line -a -f -i` (its first name line may read "f inlined at file:line:col in g"). */
 export function euFrames(path: string, addrs: bigint[]): ToolFrame[][] {
   const out = run("eu-addr2line", ["-a", "-f", "-i", "-e", path], addrs.map(hex).join("\n") + "\n");
