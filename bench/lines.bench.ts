@@ -2,8 +2,11 @@
  * Source lines (issue #24): the cost per address of names + lines +
  * inlined frames, procmap beside gimli's addr2line, llvm-symbolizer and
  * binutils addr2line, over the same 100,000 ELF addresses of libc (with
- * libc6-dbg's debug file), node and libstdc++ (random addresses in each
- * file's executable segment, a fixed seed).
+ * libc6-dbg's debug file) and of a large C++ program built here with
+ * g++ -O2 -g (bench/lines_cpp.cc: regex, containers, algorithms and streams
+ * over ten element types, deep inline chains; built once per content into
+ * bench/out) (random addresses in each file's executable segment, a fixed
+ * seed). Both have DWARF for their code (node and libstdc++ here have none).
  *
  * - procmap warm: `symbolizeFile()` with `lines` and `inlines` (the
  *   default), tables and parsed units already in the Symbolizer; and the
@@ -27,9 +30,10 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { readFileSync } from "node:fs";
 import { type FileSymbolized, Symbolizer } from "../mod.ts";
@@ -44,7 +48,11 @@ const COUNT = quick ? 10_000 : 100_000;
 const LLVM_COUNT = quick ? 1000 : 10_000;
 const A2L_COUNT = quick ? 100 : 1000;
 
-const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+const runtime = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : `node ${process.versions.node.split(".")[0]}`;
 
 /** The executable PT_LOAD's [vaddr, vaddr + memsz) of a file, from readelf. */
 function textRange(file: string): [number, number] {
@@ -110,6 +118,7 @@ function copyResult(r: FileSymbolized): object {
         file: f.file,
         line: f.line,
         column: f.column,
+        discriminator: f.discriminator,
         inlined: f.inlined,
       })),
     },
@@ -147,14 +156,43 @@ const gimli = process.env.PROCMAP_GIMLI
   : { exe: undefined, why: "not built (run through bench/lines.mjs, which builds it from Debian's crates)" };
 if (!gimli.exe) notes.push(`gimli's addr2line: not measured (${gimli.why})`);
 
-const files = [
+/** bench/lines_cpp.cc built with g++ -O2 -g into bench/out (once per content), or undefined with a note. */
+function cppProgram(): string | undefined {
+  // bench/ itself, or the repository's bench/ when run compiled from dist/bench (Node).
+  const here = new URL(".", import.meta.url).pathname;
+  const dir = [here, join(here, "../../bench")].find((d) => existsSync(join(d, "lines_cpp.cc")));
+  if (!dir) {
+    notes.push("C++ program: bench/lines_cpp.cc not found");
+    return undefined;
+  }
+  const src = join(dir, "lines_cpp.cc");
+  const out = join(
+    dir,
+    "out",
+    `lines_cpp-${createHash("sha256").update(readFileSync(src)).digest("hex").slice(0, 12)}`,
+  );
+  if (existsSync(out)) return out;
+  mkdirSync(dirname(out), { recursive: true });
+  const r = spawnSync("g++", ["-std=c++17", "-O2", "-g", "-o", `${out}.tmp`, src], {
+    encoding: "utf8",
+    timeout: 900_000,
+  });
+  if (r.status !== 0) {
+    notes.push(`C++ program: g++ failed (${(r.stderr || String(r.error)).slice(0, 200)})`);
+    return undefined;
+  }
+  renameSync(`${out}.tmp`, out);
+  return out;
+}
+
+const files: [string, string | undefined][] = [
   ["libc", "/lib/x86_64-linux-gnu/libc.so.6"],
-  ["node", "/usr/bin/node"],
-  ["libstdc++", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"],
-] as const;
+  ["C++ (g++ -O2 -g)", cppProgram()],
+];
 const dir = mkdtempSync(join(tmpdir(), "procmap-linesbench-"));
 try {
   for (const [label, path] of files) {
+    if (path === undefined) continue;
     if (!existsSync(path)) {
       notes.push(`${label}: ${path} is missing`);
       continue;

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // Runs bench/lines.bench.ts (source lines: procmap beside gimli's addr2line,
 // llvm-symbolizer and binutils addr2line) under Deno and Bun, one after the
-// other, and writes bench/LINES.md (--quick: bench/out/LINES.quick.md).
+// other, and Node 26 on the compiled bench (dist/bench, built first), and
+// writes bench/LINES.md (--quick: bench/out/LINES.quick.md).
 //
-//   node bench/lines.mjs [--quick] [--runtimes deno,bun]
+//   node bench/lines.mjs [--quick] [--runtimes deno,bun,node26] [--report-only]
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bin } from "../scripts/runtimes.mjs";
+import { bin, node26, NODE26_FLAGS, root } from "../scripts/runtimes.mjs";
 import { buildGimli } from "./gimli.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -18,17 +19,35 @@ mkdirSync(outDir, { recursive: true });
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
 const i = argv.indexOf("--runtimes");
-const runtimes = (i >= 0 ? argv[i + 1] : "deno,bun").split(",");
+const runtimes = (i >= 0 ? argv[i + 1] : "deno,bun,node26").split(",");
+// Node runs the compiled bench (dist/bench), built first.
+if (runtimes.includes("node26") && !argv.includes("--report-only")) {
+  if (!node26()) runtimes.splice(runtimes.indexOf("node26"), 1);
+  else if (spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], { stdio: "inherit" }).status !== 0) {
+    console.error("build failed: Node 26 not measured");
+    runtimes.splice(runtimes.indexOf("node26"), 1);
+  }
+}
 
 const gimli = buildGimli(outDir);
 console.error(gimli.exe ? `gimli's addr2line: ${gimli.exe}` : `gimli's addr2line: ${gimli.why}`);
 
+// --report-only: LINES.md from the runtimes' last JSON files (bench/out/lines-<runtime>.json), nothing run.
+const reportOnly = argv.includes("--report-only");
 const parts = [];
 for (const rt of runtimes) {
   const json = join(outDir, `lines-${rt}.json`);
-  const args = rt === "deno" ? ["run", "-A", join(benchDir, "lines.bench.ts")] : [join(benchDir, "lines.bench.ts")];
+  if (reportOnly) {
+    parts.push(JSON.parse(readFileSync(json, "utf8")));
+    continue;
+  }
+  const args = rt === "deno"
+    ? ["run", "-A", join(benchDir, "lines.bench.ts")]
+    : rt === "node26"
+    ? [...NODE26_FLAGS, join(root, "dist", "bench", "lines.bench.js")]
+    : [join(benchDir, "lines.bench.ts")];
   console.error(`$ ${rt} bench/lines.bench.ts`);
-  const r = spawnSync(bin(rt), [...args, "--json", json, ...(quick ? ["--quick"] : [])], {
+  const r = spawnSync(rt === "node26" ? node26() : bin(rt), [...args, "--json", json, ...(quick ? ["--quick"] : [])], {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, ...(gimli.exe ? { PROCMAP_GIMLI: gimli.exe } : {}) },
   });
