@@ -207,7 +207,7 @@ describe("profile.ts", { skip: !canProfile && "this Node.js has no node:ffi (che
         held = true;
         // Until the target is a zombie (the run reaps it only once it goes on) or gone; 90 s at most.
         const nap = new Int32Array(new SharedArrayBuffer(4));
-        for (let deadline = Date.now() + 90_000; Date.now() < deadline;) {
+        for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
           let state = "";
           try {
             state = readFileSync(`/proc/${target}/stat`, "utf8").replace(/^.*\) /s, "")[0];
