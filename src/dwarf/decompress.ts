@@ -2,15 +2,16 @@
  * Compressed debug sections: ELF `SHF_COMPRESSED` (an `Elf32_Chdr` /
  * `Elf64_Chdr` then a zlib or zstd stream) and the legacy GNU
  * `.zdebug_*` sections ("ZLIB", a big-endian u64 size, a zlib stream).
- * zlib is `node:zlib` (in every runtime); zstd is zstd.ts (the npm package
- * `fzstd`, loaded the first time a zstd section is met).
+ * zlib is `node:zlib` (in every runtime, loaded the first time a zlib
+ * section is met); zstd is zstd.ts (the npm package `fzstd`, loaded the
+ * first time a zstd section is met).
  *
  * Bounded: the header's size is checked against `maxBytes` before any
  * work, the output must be exactly that size, and a broken stream is a
  * reason, never an exception.
  * @module
  */
-import { inflateSync } from "node:zlib";
+import { builtinModule } from "../util/builtin.ts";
 import type { DwarfSectionName } from "./types.ts";
 import { zstdDecompress } from "./zstd.ts";
 
@@ -84,13 +85,23 @@ export function decompressSection(s: RawSection, maxBytes: number): Uint8Array |
   return b;
 }
 
+interface Zlib {
+  inflateSync(data: Uint8Array, opts: { maxOutputLength: number; chunkSize: number }): Uint8Array;
+}
+let zlib: Zlib | undefined;
+
 function inflate(data: Uint8Array, size: number, what: string): Uint8Array | DecompressMiss {
+  zlib ??= builtinModule<Zlib>("node:zlib");
+  if (!zlib) return miss("unsupported-compression", `${what}: no node:zlib in this runtime`);
   let out: Uint8Array;
   try {
     // maxOutputLength makes a stream that inflates past the header's size fail early; output in
     // one chunk of the size the header says (up to 16 MiB: a lying header allocates no more)
     // spares the concatenation of 16 KiB pieces (15-40% of the inflate in Deno and Bun).
-    out = inflateSync(data, { maxOutputLength: Math.max(size, 1), chunkSize: Math.min(Math.max(size, 64), 16 << 20) });
+    out = zlib.inflateSync(data, {
+      maxOutputLength: Math.max(size, 1),
+      chunkSize: Math.min(Math.max(size, 64), 16 << 20),
+    });
   } catch (e) {
     return miss("malformed", `${what}: zlib stream: ${(e as Error).message ?? e}`);
   }

@@ -9,8 +9,7 @@
  * specifier when no node_modules holds the package at all.
  * @module
  */
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { builtinModule } from "./builtin.ts";
 
 /** Why a package cannot be loaded, and whether trying again later may help (EMFILE, ENOMEM, ...). */
 export interface PackageFailure {
@@ -34,8 +33,14 @@ export function packageFailure(what: string, e: unknown): PackageFailure {
   };
 }
 
-function requireHere(): ReturnType<typeof createRequire> {
-  return createRequire(import.meta.url);
+/** Node's `require` (what `createRequire` gives). */
+type NodeRequire = ((id: string) => unknown) & { resolve(id: string): string };
+
+/** A `require` from this module (node:module loaded here, on first use: see builtin.ts). */
+function requireHere(): NodeRequire {
+  const mod = builtinModule<{ createRequire(url: string): NodeRequire }>("node:module");
+  if (!mod) throw new Error("no node:module in this runtime");
+  return mod.createRequire(import.meta.url);
 }
 
 /**
@@ -52,7 +57,8 @@ export function resolvePackageFile(name: string): string {
   }
   try {
     const url = import.meta.resolve(name);
-    if (url.startsWith("file:")) return fileURLToPath(url);
+    const toPath = builtinModule<{ fileURLToPath(url: string): string }>("node:url")?.fileURLToPath;
+    if (url.startsWith("file:") && toPath) return toPath(url);
   } catch {
     // The first error says more (which directories were searched).
   }
