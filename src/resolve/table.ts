@@ -38,47 +38,73 @@ function isSafe(v: bigint): boolean {
 /** Where {@link VmaNumbers.words} holds each quantity (a word pair each). */
 const DELTA = 0, SEG_START = 2, SEG_END = 4, SHIFT = 6, WORDS_PER_VMA = 8;
 
-/** What the fill loop needs of one VMA, as numbers. */
-interface VmaNumbers {
-  kind: number;
+/** How the fill loop treats a VMA's rows: no file offset, a fast route (below), or with bigints. */
+const NO_OFFSET_ROUTE = 0, FAST_NO_SEGMENT = 1, FAST_SEGMENT = 2, WIDE = 3;
+
+/**
+ * What the fill loop needs of each VMA, as numbers, indexed by the VMA's
+ * row: typed arrays kept between batches (a batch lands in a handful of
+ * VMAs; a typed array made per batch or per VMA cost more than the fill of
+ * a few hundred rows in V8).
+ */
+class VmaNumbers {
+  kind = new Uint8Array(16);
   /** The reason code of an address with a file offset and no segment check to make (or no offset). */
-  why: number;
-  hasOffset: boolean;
-  /** Every quantity below is below 2^52 in magnitude (the fast route applies: no sum leaves 64 bits). */
-  fast: boolean;
-  /** A segment to check (elfAddr asked for and headers read). */
-  hasSegment: boolean;
-  /** `delta`, the segment's start and end, and its shift as u64 word pairs (two's complement; zeros when not fast). */
-  words: Uint32Array;
-  /** The ELF address equals the file offset (libraries map their code so). */
-  shiftZero: boolean;
+  why = new Uint8Array(16);
+  route = new Uint8Array(16);
+  /**
+   * `delta`, the segment's start and end, and its shift as u64 word pairs
+   * (two's complement), where the route is fast: every quantity below 2^52 in
+   * magnitude, so no sum leaves 64 bits. No segment for the VMA: an empty
+   * range [0, 0), every address outside it.
+   */
+  words = new Uint32Array(16 * WORDS_PER_VMA);
+
+  /** Holds the numbers of `finished`, in its order. */
+  fill(finished: Finished[]): this {
+    const v = finished.length;
+    if (this.kind.length < v) {
+      const size = 2 * v;
+      this.kind = new Uint8Array(size), this.why = new Uint8Array(size), this.route = new Uint8Array(size);
+      this.words = new Uint32Array(size * WORDS_PER_VMA);
+    }
+    for (let e = 0; e < v; e++) {
+      const f = finished[e];
+      const segs = f.segments;
+      const seg = segs?.[0];
+      const fast = f.delta !== undefined && isSafe(f.delta) && (segs === null || segs.length === 0 ||
+        (segs.length === 1 && isSafe(seg!.offset) && isSafe(seg!.end) && isSafe(seg!.shift)));
+      this.kind[e] = KIND_CODE.get(f.kind)!;
+      this.why[e] = REASON_CODE.get(f.why)!;
+      this.route[e] = f.delta === undefined ? NO_OFFSET_ROUTE : !fast ? WIDE : segs ? FAST_SEGMENT : FAST_NO_SEGMENT;
+      const at = WORDS_PER_VMA * e;
+      for (let k = 0; k < WORDS_PER_VMA; k++) this.words[at + k] = 0;
+      if (fast) {
+        putWords(this.words, at + DELTA, f.delta!);
+        if (seg) {
+          putWords(this.words, at + SEG_START, seg.offset);
+          putWords(this.words, at + SEG_END, seg.end);
+          putWords(this.words, at + SHIFT, seg.shift);
+        }
+      }
+    }
+    return this;
+  }
 }
 
-function numbersOf(f: Finished): VmaNumbers {
-  const seg = f.segments?.[0];
-  const segs = f.segments;
-  const fast = f.delta !== undefined && isSafe(f.delta) && (segs === null || segs.length === 0 ||
-    (segs.length === 1 && isSafe(seg!.offset) && isSafe(seg!.end) && isSafe(seg!.shift)));
-  const words = new Uint32Array(WORDS_PER_VMA);
-  if (fast) {
-    // No segment for the VMA: an empty range [0, 0), so every address is outside it.
-    const put = (at: number, v: bigint) => {
-      const u = BigInt.asUintN(64, v);
-      words[at + LO] = Number(u & 0xffffffffn);
-      words[at + HI] = Number(u >> 32n);
-    };
-    put(DELTA, f.delta!);
-    if (seg) put(SEG_START, seg.offset), put(SEG_END, seg.end), put(SHIFT, seg.shift);
-  }
-  return {
-    kind: KIND_CODE.get(f.kind)!,
-    why: REASON_CODE.get(f.why)!,
-    hasOffset: f.delta !== undefined,
-    fast,
-    hasSegment: segs !== null,
-    words,
-    shiftZero: seg !== undefined && seg.shift === 0n,
-  };
+/** The numbers kept between batches, for batches landing in up to this many VMAs (about 150 KB); more get their own. */
+const KEEP_VMAS = 4096;
+const kept = new VmaNumbers();
+
+/** One u64 and its words: storing a bigint wraps it to 64 bits (two's complement), with no bigint made. */
+const oneU64 = new BigUint64Array(1);
+const oneWords = new Uint32Array(oneU64.buffer);
+
+/** `v` (wrapped to 64 bits) into words[at], words[at + 1] as a native-order word pair. */
+function putWords(words: Uint32Array, at: number, v: bigint): void {
+  oneU64[0] = v;
+  words[at] = oneWords[0];
+  words[at + 1] = oneWords[1];
 }
 
 /** A DataView over a u64 column's bytes. */
@@ -90,10 +116,6 @@ function viewOf(column: BigUint64Array): DataView {
 function u64At(view: DataView, r: number): bigint {
   return view.getBigUint64(8 * r, nativeLittleEndian);
 }
-
-/** {@link VmaNumbers.fast} VMAs with a file offset, as one code: without a segment to check, with one. */
-const FAST_NO_SEGMENT = 1;
-const FAST_SEGMENT = 2;
 
 /**
  * Fills the batch's result columns: one pass over its rows. `renumber`
@@ -107,54 +129,47 @@ const FAST_SEGMENT = 2;
 function fillRows(
   batch: Batch,
   finished: Finished[],
-  numbers: VmaNumbers[],
+  m: VmaNumbers,
   wide: Map<number, [bigint, bigint | undefined]>,
   renumber: Int32Array,
 ): void {
   const { entry, addrWords, offsetWords, elfWords, kind: kindCol, reason: reasonCol } = batch;
-  const v = numbers.length;
-  const kinds = new Uint8Array(v), whys = new Uint8Array(v), route = new Uint8Array(v);
-  const w = new Uint32Array(WORDS_PER_VMA * v);
-  for (let e = 0; e < v; e++) {
-    const m = numbers[e];
-    kinds[e] = m.kind;
-    whys[e] = m.why;
-    route[e] = !m.hasOffset || !m.fast ? 0 : m.hasSegment ? FAST_SEGMENT : FAST_NO_SEGMENT;
-    w.set(m.words, WORDS_PER_VMA * e);
-  }
-  for (let r = 0; r < batch.count; r++) {
+  const { kind: kinds, why: whys, route, words: w } = m;
+  // The word order as locals: an imported binding is read (and checked) at every use in the loop.
+  const hi = HI, lo = LO, count = batch.count;
+  for (let r = 0; r < count; r++) {
     const found = entry[r];
     if (found < 0) continue; // kind 0, reason 0, offsets 0: the columns start zeroed
     const e = entry[r] = renumber[found];
     kindCol[r] = kinds[e];
     const how = route[e];
-    const ah = addrWords[2 * r + HI];
+    const ah = addrWords[2 * r + hi];
     // Below 2^53, with quantities below 2^52: the file offset and ELF address are in [0, 2^54), no sum wraps.
-    if (how !== 0 && ah < SAFE_HI) {
-      const al = addrWords[2 * r + LO];
+    if ((how === FAST_NO_SEGMENT || how === FAST_SEGMENT) && ah < SAFE_HI) {
+      const al = addrWords[2 * r + lo];
       const at = WORDS_PER_VMA * e;
-      const fl = (al + w[at + DELTA + LO]) >>> 0;
-      const fh = (ah + w[at + DELTA + HI] + (fl < al ? 1 : 0)) >>> 0;
-      offsetWords[2 * r + LO] = fl;
-      offsetWords[2 * r + HI] = fh;
+      const fl = (al + w[at + DELTA + lo]) >>> 0;
+      const fh = (ah + w[at + DELTA + hi] + (fl < al ? 1 : 0)) >>> 0;
+      offsetWords[2 * r + lo] = fl;
+      offsetWords[2 * r + hi] = fh;
       if (how === FAST_NO_SEGMENT) {
         reasonCol[r] = whys[e];
         continue;
       }
-      const sh = w[at + SEG_START + HI], eh = w[at + SEG_END + HI];
+      const sh = w[at + SEG_START + hi], eh = w[at + SEG_END + hi];
       if (
-        (fh < sh || (fh === sh && fl < w[at + SEG_START + LO])) ||
-        (fh > eh || (fh === eh && fl >= w[at + SEG_END + LO]))
+        (fh < sh || (fh === sh && fl < w[at + SEG_START + lo])) ||
+        (fh > eh || (fh === eh && fl >= w[at + SEG_END + lo]))
       ) {
         reasonCol[r] = OUTSIDE_LOAD;
         continue;
       }
-      const el = (fl + w[at + SHIFT + LO]) >>> 0;
-      elfWords[2 * r + LO] = el;
-      elfWords[2 * r + HI] = (fh + w[at + SHIFT + HI] + (el < fl ? 1 : 0)) >>> 0;
+      const el = (fl + w[at + SHIFT + lo]) >>> 0;
+      elfWords[2 * r + lo] = el;
+      elfWords[2 * r + hi] = (fh + w[at + SHIFT + hi] + (el < fl ? 1 : 0)) >>> 0;
       continue;
     }
-    if (!numbers[e].hasOffset) reasonCol[r] = whys[e];
+    if (how === NO_OFFSET_ROUTE) reasonCol[r] = whys[e];
     else fillWide(batch, r, finished[e], wide);
   }
 }
@@ -181,6 +196,9 @@ function fillWide(batch: Batch, r: number, f: Finished, wide: Map<number, [bigin
   batch.reason[r] = REASON_CODE.get(reason)!;
   if (fileOffset >= U64_LIMIT || (elfAddr !== undefined && elfAddr >= U64_LIMIT)) wide.set(r, [fileOffset, elfAddr]);
 }
+
+/** resolve()'s objects: toArray() of a table nothing reads afterwards (set by ResolvedTable). */
+let objectsOf: (t: ResolvedTable) => (Resolved | null)[];
 
 /**
  * The results of a batch as columns, one row per distinct address of the
@@ -235,7 +253,8 @@ export class ResolvedTable {
   readonly #first: Uint32Array;
   /** Values that do not fit 64 bits (a lying ELF header's segment), by row: [fileOffset, elfAddr]. */
   readonly #wide = new Map<number, [bigint, bigint | undefined]>();
-  readonly #numbers: VmaNumbers[];
+  /** Per VMA, whether its ELF addresses equal its file offsets (made with the first view). */
+  #shiftZero: boolean[] | undefined;
   /** The object views made so far, by row (dense once made). */
   #views: (Resolved | null | undefined)[] | undefined;
   /** The u64 columns through DataViews: JavaScriptCore makes a bigint from getBigUint64 several times faster. */
@@ -258,8 +277,8 @@ export class ResolvedTable {
     order.forEach((old, k) => renumber[old] = k);
     this.#list = batch.list;
     this.plan = plan;
-    this.#numbers = finished.map(numbersOf);
-    fillRows(batch, finished, this.#numbers, this.#wide, renumber);
+    const numbers = finished.length <= KEEP_VMAS ? kept : new VmaNumbers();
+    fillRows(batch, finished, numbers.fill(finished), this.#wide, renumber);
     const inputs = batch.slot.length;
     const big = (w: Uint32Array) => new BigUint64Array(w.buffer, w.byteOffset, n);
     if (4 * n >= inputs) {
@@ -390,7 +409,9 @@ export class ResolvedTable {
         fileOffset = u64At(this.#offsetView ??= viewOf(this.fileOffset), r);
         // Libraries map their code at file offset = ELF address: one bigint serves both.
         if (code === 0) {
-          elfAddr = this.#numbers[e].shiftZero ? fileOffset : u64At(this.#elfView ??= viewOf(this.elfAddr), r);
+          elfAddr = (this.#shiftZero ??= this.#finished.map((f) => f.segments?.[0]?.shift === 0n))[e]
+            ? fileOffset
+            : u64At(this.#elfView ??= viewOf(this.elfAddr), r);
         }
       }
     }
@@ -409,16 +430,30 @@ export class ResolvedTable {
 
   /** Every input position's result, in input order: what {@link ProcMaps.resolve} returns. */
   toArray(): (Resolved | null)[] {
+    return this.#toArray(false);
+  }
+
+  /**
+   * toArray(); `last`: the table is not used after this (resolve()), so when
+   * every input is distinct the rows' own array is the result.
+   */
+  #toArray(last: boolean): (Resolved | null)[] {
     // Views of every row first, then one per input (arrays filled in order from empty).
     let views = this.#views;
     if (views === undefined) {
       views = this.#views = [];
       for (let r = 0; r < this.length; r++) views.push(this.#view(r));
     } else for (let r = 0; r < this.length; r++) views[r] ??= this.#view(r);
+    // All distinct: input i is row i (rows are in order of first appearance).
+    if (last && this.length === this.index.length) return views as (Resolved | null)[];
     const out: (Resolved | null)[] = [];
     const index = this.index;
     for (let i = 0; i < index.length; i++) out.push(views[index[i]]!);
     return out;
+  }
+
+  static {
+    objectsOf = (t) => t.#toArray(true);
   }
 
   /** JSON form: what `JSON.stringify(resolve())` gives, the rows' objects in input order (null where nothing is mapped). */
@@ -434,5 +469,5 @@ export function resolveTable(src: ResolveSources, addrs: unknown, opts: unknown)
 
 /** Resolves a batch into objects; see ProcMaps.resolve. */
 export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown): (Resolved | null)[] {
-  return resolveTable(src, addrs, opts).toArray();
+  return objectsOf(resolveTable(src, addrs, opts));
 }
