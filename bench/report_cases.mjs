@@ -75,7 +75,12 @@ function startupRows(s, label) {
     [
       `first symbolize() of one libc address with its debug file ≤ 15 ms`,
       label,
-      `${ms(s.symbolizeMs)} (CPU ${ms(s.symbolizeCpuMs)})`,
+      `${ms(s.symbolizeMs)} (CPU ${ms(s.symbolizeCpuMs)}; with \`lines: false\` ${ms(s.noLinesSymbolizeMs)}, CPU ` +
+      ms(s.noLinesSymbolizeCpuMs) +
+      (s.inflateFloorMs !== undefined
+        ? `; floor: inflating .debug_info and .debug_line, CPU ${ms(s.inflateFloorMs)}`
+        : "") +
+      ")",
       status(s.symbolizeMs, s.symbolizeMs <= 15),
     ],
   ];
@@ -128,7 +133,7 @@ export function caseSections(data) {
     out.push(
       `Fresh processes of each runtime, ${
         Object.values(data.startup)[0]?.runs ?? "?"
-      } of each kind, interleaved (bench/startup.mjs: every runtime, form and kind in each round): an empty script, one that imports procmap, one that imports it and symbolizes one address of libc's code with libc6-dbg's debug file, and one that does the same after symbolizing an address of the dynamic loader (another file, with its own debug file: procmap's code has run once, libc's tables are still to be read; the difference is the runtime compiling and warming procmap's code on its first use). "Process" is the wall time from spawn to exit, measured outside (medians); the import's cost is the import process's minus the empty one's. Inside the process, the import and the first \`symbolize()\` are timed by the clock and by the main thread's CPU time (\`/proc/thread-self/schedstat\`: what the process ran, not what it waited for a CPU). The package as npm ships it (\`dist/bundle/mod.js\`, what its \`exports\` name: tsc's output bundled) and, for comparison, tsc's output unbundled (\`dist/mod.js\`, what the package shipped before) and, in Deno, the source (\`mod.ts\`).`,
+      } of each kind, interleaved (bench/startup.mjs: every runtime, form and kind in each round): an empty script, one that imports procmap, one that imports it and symbolizes one address of libc's code with libc6-dbg's debug file, and one that does the same after symbolizing an address of the dynamic loader (another file, with its own debug file: procmap's code has run once, libc's tables are still to be read; the difference is the runtime compiling and warming procmap's code on its first use), and one that symbolizes the same libc address with \`lines: false\` (the symbol tables alone, no DWARF). The floor under the first symbolize() with source lines: libc6-dbg's DWARF sections are zlib-compressed and a zlib stream has no random access, so reading the unit of one address inflates \`.debug_info\` (and \`.debug_line\`) from the start; the CPU time to inflate both, measured once in run.mjs's Node.js (the least of 5), is shown with the target. "Process" is the wall time from spawn to exit, measured outside (medians); the import's cost is the import process's minus the empty one's. Inside the process, the import and the first \`symbolize()\` are timed by the clock and by the main thread's CPU time (\`/proc/thread-self/schedstat\`: what the process ran, not what it waited for a CPU). The package as npm ships it (\`dist/bundle/mod.js\`, what its \`exports\` name: tsc's output bundled) and, for comparison, tsc's output unbundled (\`dist/mod.js\`, what the package shipped before) and, in Deno, the source (\`mod.ts\`).`,
       ``,
     );
     const rows = Object.entries(data.startup).map(([label, s]) => [
@@ -139,6 +144,7 @@ export function caseSections(data) {
       `${ms(s.importMs)} / ${ms(s.importCpuMs)}`,
       `${ms(s.symbolizeMs)} / ${ms(s.symbolizeCpuMs)}`,
       `${ms(s.warmSymbolizeMs)} / ${ms(s.warmSymbolizeCpuMs)}`,
+      `${ms(s.noLinesSymbolizeMs)} / ${ms(s.noLinesSymbolizeCpuMs)}`,
       s.symbol ?? "–",
     ]);
     out.push(
@@ -150,6 +156,7 @@ export function caseSections(data) {
         "import in process (wall / CPU)",
         "first symbolize() (wall / CPU)",
         "the same, procmap's code warm",
+        "the same, \`lines: false\`",
         "symbol",
       ], rows),
       ``,

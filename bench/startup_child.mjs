@@ -20,7 +20,7 @@ if (mode !== "empty") {
   const { ProcMaps } = await import(entry);
   out.importMs = performance.now() - w0;
   out.importCpuMs = cpu() - c0;
-  if (mode === "symbolize" || mode === "warm") {
+  if (mode === "symbolize" || mode === "warm" || mode === "nolines") {
     const maps = ProcMaps.open("self");
     // Code of libc (and of ld.so): executable VMAs, from the text (not timed: the open and this are not the symbolize).
     const code = (re) => {
@@ -31,7 +31,7 @@ if (mode !== "empty") {
     const addr = code(/\/libc\.so/);
     if (mode === "warm") out.warmup = maps.symbolize([code(/\/ld-linux/)])[0]?.symbol?.source;
     const w1 = performance.now(), c1 = cpu();
-    const [r] = maps.symbolize([addr]);
+    const [r] = maps.symbolize([addr], mode === "nolines" ? { lines: false } : undefined);
     out.symbolizeMs = performance.now() - w1;
     out.symbolizeCpuMs = cpu() - c1;
     out.symbol = r?.symbol?.name;
