@@ -92,6 +92,33 @@ test("a dwz file replaced by a FIFO or a file of another build ID is not used", 
   assert.ok(!r.some(inlined), "no names from a file that is not the linked one");
 });
 
+test("a dwz file that is not beside the binary is found by build ID in the debuginfod cache", {
+  skip: has("gcc") && has("dwz") ? false : "gcc and dwz are needed",
+}, () => {
+  const sub = join(dir, "dwz-cache");
+  mkdirSync(sub);
+  sh("gcc", ["-O2", "-g", "-o", "a", C], sub);
+  copyFileSync(join(sub, "a"), join(sub, "b"));
+  sh("dwz", ["-m", "common.dwz", "-M", "common.dwz", "a", "b"], sub);
+  const notes = spawnSync("readelf", ["-n", join(sub, "common.dwz")], { encoding: "utf8" }).stdout;
+  const id = /Build ID: ([0-9a-f]+)/.exec(notes)![1];
+  const cache = join(dir, "debuginfod-cache");
+  mkdirSync(join(cache, id), { recursive: true });
+  copyFileSync(join(sub, "common.dwz"), join(cache, id, "debuginfo"));
+  rmSync(join(sub, "common.dwz"));
+  const inlined = (f: readonly SymbolFrame[] | undefined) => f?.some((x) => x.inlined && INLINE_NAMES.includes(x.name));
+  const addrs = sample(instructionAddresses(join(sub, "a"), [".text"]), 40);
+  const frames = (s: Symbolizer) => s.symbolizeFile(join(sub, "a"), addrs).map((r) => r.symbol?.frames);
+  // No server is asked: the cache is only read (symbolizeFile never fetches).
+  const withCache = new Symbolizer({ debugDirs: [], debuginfod: { urls: ["http://127.0.0.1:9"], cachePath: cache } });
+  assert.ok(frames(withCache).some(inlined), "names from the dwz file in the cache");
+  assert.ok(!frames(new Symbolizer({ debugDirs: [], debuginfod: false })).some(inlined), "none without it");
+  // A file of another build ID there is not used.
+  copyFileSync(join(sub, "a"), join(cache, id, "debuginfo"));
+  const other = new Symbolizer({ debugDirs: [], debuginfod: { urls: ["http://127.0.0.1:9"], cachePath: cache } });
+  assert.ok(!frames(other).some(inlined), "not from a file of another build ID");
+});
+
 test("a chrooted target's .dwo is looked for in its root: an absolute link there to the host's .dwo is not read", {
   skip: isRoot ? (has("gcc") ? false : "gcc is needed") : "needs root (chroot)",
 }, async () => {

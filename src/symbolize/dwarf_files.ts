@@ -151,7 +151,11 @@ export function besides(path: string, rel: string): string {
 
 /**
  * The dwz supplementary file of a DWARF holder at `holder`, with its
- * sections, or undefined (none named, none found, or another build ID).
+ * sections, or undefined (none named, none found, or another build ID):
+ * the path `.gnu_debugaltlink` names (beside the holder when relative),
+ * else by its build ID in the debug directories, else in the debuginfod
+ * cache (`<cache>/<build-id>/debuginfo`, where elfutils' client and
+ * procmap's keep the supplementary file a server gave for that ID).
  */
 export function openSupplementary(
   libc: Libc,
@@ -160,6 +164,7 @@ export function openSupplementary(
   holder: Place,
   debugDirs: readonly string[],
   out: { transient: boolean },
+  debuginfodCache?: string,
 ): { link: DebugAltLink; sections: SectionSet; place: Place } | undefined {
   const link = readDebugAltLink(read, elf);
   if (!link) return undefined;
@@ -168,6 +173,10 @@ export function openSupplementary(
     for (const d of debugDirs) {
       const path = `${d}/.build-id/${link.buildId.slice(0, 2)}/${link.buildId.slice(2)}.debug`;
       candidates.push({ procDir: undefined, path });
+    }
+    // An empty file there (a miss the client recorded) is no ELF file: skipped.
+    if (debuginfodCache !== undefined) {
+      candidates.push({ procDir: undefined, path: `${debuginfodCache}/${link.buildId}/debuginfo` });
     }
   }
   for (const place of candidates) {

@@ -166,7 +166,7 @@ export function loadModuleLines(
   if (!elf) return null;
   const own: Place = { procDir: ctx.procDir, path: ctx.path ?? "" };
   if (hasDwarf(elf)) {
-    const s = openSupplementary(libc, read, elf, own, ctx.debugDirs, out);
+    const s = openSupplementary(libc, read, elf, own, ctx.debugDirs, out, ctx.debuginfodCache);
     const detail = "the file's own DWARF" + (s ? ` and the dwz file ${s.place.path}` : "");
     return new ModuleLines(new SectionSet(read, elf), s?.sections, detail, ctx.maxParsedBytes);
   }
@@ -186,7 +186,7 @@ export function loadModuleLines(
     if (!hasDwarf(file.elf)) return null;
     // A debug file next to the binary is in the target's root; one in the debug directories, in ours.
     const holder: Place = { procDir: file.inRoot ? ctx.procDir : undefined, path: file.path };
-    const s = openSupplementary(libc, file.read, file.elf, holder, ctx.debugDirs, out);
+    const s = openSupplementary(libc, file.read, file.elf, holder, ctx.debugDirs, out, ctx.debuginfodCache);
     const detail = `the debug file ${file.path}` + (s ? ` and the dwz file ${s.place.path}` : "");
     return new ModuleLines(new SectionSet(file.read, file.elf), s?.sections, detail, ctx.maxParsedBytes);
   } finally {
