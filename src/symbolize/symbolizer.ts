@@ -16,6 +16,7 @@ import { findBuildId } from "../elf/build_id.ts";
 import { fdReader } from "../elf/read_at.ts";
 import { booleanOption, describeValue, ownOptions, toAddress } from "../options.ts";
 import { toBatch } from "../resolve/batch.ts";
+import { ascending } from "./ascending.ts";
 import { ByteLru } from "./cache.ts";
 import { loadModule, type ModuleContext, type ModuleSymbols, wantsDebugInfo } from "./elf_module.ts";
 import { loadModuleLines, MAX_PARSED_BYTES, type ModuleLines } from "./module_lines.ts";
@@ -264,9 +265,9 @@ export class Symbolizer {
    * answers, and the asynchronous and build-ID forms with it.
    */
   fileResults(source: FileModule, elfAddrs: Iterable<bigint | number>, o: FileOptions): FileSymbolized[] {
-    // Checked, de-duplicated and sorted as symbolize() does: each distinct
-    // address is looked up once, in ascending order (tables searched forward,
-    // DWARF units met in turn).
+    // Checked and de-duplicated: each distinct address is looked up once, in
+    // ascending order (tables searched forward, DWARF units met in turn: in
+    // the callers' order each address may land in another unit).
     const { unique, hi, lo, slot } = toBatch(elfAddrs);
     const { module, reason, message } = source;
     const perUnique: FileSymbolized[] = [];
@@ -277,17 +278,19 @@ export class Symbolizer {
       const cursor = tableCursor(module.tables);
       const miss = whyNot(module);
       for (const t of module.tables) t.expectLookups(() => unique.length);
-      for (let i = 0; i < unique.length; i++) {
+      // Filled in index order from empty first (JavaScriptCore makes `new Array(n)` sparse from n = 100,000).
+      for (let i = 0; i < unique.length; i++) perUnique.push(undefined!);
+      const order = ascending(hi, lo);
+      for (let k = 0; k < order.length; k++) {
+        const i = order[k];
         const elfAddr = unique[i];
         let symbol = hi[i] < TWO_52 / TWO_32
           ? fastSymbol(cursor, hi[i] * TWO_32 + lo[i], elfAddr, o.demangle)
           : findSymbol(module, elfAddr, o.demangle);
         if (lines) symbol = withLines(lines, symbol, elfAddr, o.demangle, o.inlines);
-        perUnique.push(
-          symbol
-            ? new FileSymbolizedResult(elfAddr, symbol, undefined, undefined)
-            : new FileSymbolizedResult(elfAddr, undefined, miss.reason, miss.message),
-        );
+        perUnique[i] = symbol
+          ? new FileSymbolizedResult(elfAddr, symbol, undefined, undefined)
+          : new FileSymbolizedResult(elfAddr, undefined, miss.reason, miss.message);
       }
       account(this, module);
     }
