@@ -18,6 +18,7 @@ import { readSections } from "../elf/sections.ts";
 import { sectionBuildId } from "../elf/debug_link.ts";
 import { loadModule, type ModuleSymbols, wantsDebugInfo } from "./elf_module.ts";
 import type { ModuleLines } from "./module_lines.ts";
+import { ascending } from "./ascending.ts";
 import {
   account,
   cachedTables,
@@ -308,7 +309,10 @@ export function symbolizeBatch(
   const want = o.demangle;
   // Arrays filled in index order from empty (JavaScriptCore makes \`new Array(n)\` sparse from n = 100,000).
   const perUnique: (Symbolized | null)[] = [];
-  // Each VMA's source is set up once, when its first address comes (distinct addresses come in any order).
+  for (let i = 0; i < unique.length; i++) perUnique.push(null);
+  // Each VMA's source is set up once, when its first address comes. The distinct addresses are
+  // looked up in ascending order (symbolizeFile() too): VMAs, tables and DWARF units met in turn.
+  const order = ascending(his, los);
   const perEntry: EntrySource[] = [];
   const lookups = lookupsPerEntry(entryOf, finished.length);
   let lastEntry = -1;
@@ -319,12 +323,10 @@ export function symbolizeBatch(
   let lines: ModuleLines | undefined;
   /** Modules whose lines were asked: their cache size is updated at the end (units parsed meanwhile). */
   const touched = new Set<ModuleSymbols>();
-  for (let i = 0; i < unique.length; i++) {
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k];
     const e = entryOf[i];
-    if (e < 0) {
-      perUnique[i] = null;
-      continue;
-    }
+    if (e < 0) continue;
     if (e !== lastEntry) {
       lastEntry = e;
       f = finished[e];
