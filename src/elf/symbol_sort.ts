@@ -5,6 +5,7 @@
  * searches, each naming the innermost symbol covering its range.
  * @module
  */
+import { radixOrder } from "../util/radix.ts";
 
 /** Bytes of names scanned to rank aliases, per table; past it, aliases keep table order. */
 export const NAME_SCAN_BUDGET = 64 << 20;
@@ -120,13 +121,11 @@ function nameMetrics(strtab: Uint8Array, off: number, budget: { bytes: number },
 
 /**
  * The entries with a finite start (`kept` of them), ordered by start and
- * then by index: a stable LSD radix sort of the starts' 32-bit halves, 11
- * bits at a time, skipping digits that are the same in every start (a
- * table's symbols share their high bits). Linear, and several times faster
- * than the engines' sorts.
+ * then by index ({@link radixOrder} of the starts' 32-bit halves: linear, and
+ * several times faster than the engines' sorts).
  */
 export function sortedByStart(rel: Float64Array, n: number, kept: number): Uint32Array {
-  let order = new Uint32Array(kept);
+  const order = new Uint32Array(kept);
   const hi = new Uint32Array(n), lo = new Uint32Array(n);
   for (let i = 0, j = 0; i < n; i++) {
     const r = rel[i];
@@ -136,33 +135,7 @@ export function sortedByStart(rel: Float64Array, n: number, kept: number): Uint3
     hi[i] = h;
     lo[i] = r - h * TWO_32;
   }
-  if (kept < 2) return order;
-  let next = new Uint32Array(kept);
-  const count = new Uint32Array(1 << 11);
-  for (const half of [lo, hi]) {
-    let diff = 0;
-    const first = half[order[0]];
-    for (let j = 1; j < kept; j++) diff |= half[order[j]] ^ first;
-    for (let shift = 0; shift < 32; shift += 11) {
-      if (((diff >>> shift) & 0x7ff) === 0) continue;
-      count.fill(0);
-      for (let j = 0; j < kept; j++) count[(half[order[j]] >>> shift) & 0x7ff]++;
-      let sum = 0;
-      for (let d = 0; d < count.length; d++) {
-        const c = count[d];
-        count[d] = sum;
-        sum += c;
-      }
-      for (let j = 0; j < kept; j++) {
-        const i = order[j];
-        next[count[(half[i] >>> shift) & 0x7ff]++] = i;
-      }
-      const t = order;
-      order = next;
-      next = t;
-    }
-  }
-  return order;
+  return radixOrder(order, hi, lo);
 }
 
 /** Longer runs of aliases than this are sorted with Array.prototype.sort (insertion sort below). */
