@@ -93,24 +93,56 @@ function run(cmd, args, parse, runEnv = env) {
   if (r.error?.code === "ETIMEDOUT" || (r.signal === "SIGKILL" && Date.now() - started >= RUN_LIMIT_MS)) {
     return { passed: 0, failed: 1, note: `killed after ${RUN_LIMIT_MS / 60000} min: the last test printed above hung` };
   }
-  const counts = parse(out.replace(ANSI_COLOUR, ""));
+  const plain = out.replace(ANSI_COLOUR, "");
+  const counts = parse(plain);
   if (!counts) return { passed: 0, failed: 1, note: `could not read the results (exit ${r.status}, ${r.error ?? ""})` };
+  if (counts.failed > 0) counts.failures = failureExcerpt(plain);
   // A runner that exits non-zero with no failed test still failed (load error, leak check, ...).
   if (r.status !== 0 && counts.failed === 0) return { ...counts, failed: 1, note: `exited with ${r.status}` };
   return counts;
+}
+
+/**
+ * The failed tests' names and first error lines, printed again beside the summary: CI keeps only
+ * the head and tail of a long log, and a failure in the middle of one runtime's output is lost.
+ */
+function failureExcerpt(out) {
+  const lines = out.split("\n");
+  const picked = [];
+  lines.forEach((line, i) => {
+    // Deno: "name => ./tests/x_test.ts:12:3" under FAILURES, the error under ERRORS; Bun: "(fail) name";
+    // node:test (tap): "not ok N - name" with its YAML block (error, location) after it.
+    if (/ => \S+:\d+:\d+$/.test(line)) picked.push(line.trim());
+    else if (/^\(fail\) /.test(line.trim())) {
+      // Bun prints the error and its source lines before the test's name.
+      const before = lines.slice(Math.max(0, i - 25), i);
+      const at = before.findIndex((l) => /^\s+at /.test(l));
+      picked.push(...before.filter((l, j) => /Error|!==|expected:|actual:/.test(l) || j === at));
+      picked.push(line.trim());
+    } else if (/^\s*not ok \d+ - /.test(line)) {
+      const block = lines.slice(i, i + 14).filter((l) => /not ok|error:|location:|expected|actual|Error/.test(l));
+      picked.push(...block.map((l) => l.trimEnd()));
+    }
+  });
+  const errors = lines.findIndex((l) => l.trim() === "ERRORS");
+  if (errors >= 0) picked.push(...lines.slice(errors + 1, errors + 40).filter((l) => l.trim()));
+  return [...new Set(picked)].slice(0, 80).join("\n");
 }
 
 const wanted = process.argv.slice(2);
 const names = wanted.length ? wanted : ["deno", "bun", "node", "node26"];
 let passed = 0, failed = 0;
 const lines = [];
+const failures = [];
 for (const name of names) {
   if (!runners[name]) throw new Error(`unknown runtime ${name}`);
   const r = runners[name]();
   passed += r.passed;
   failed += r.failed;
   lines.push(`${name}: ${r.passed} passed, ${r.failed} failed${r.note ? ` (${r.note})` : ""}`);
+  if (r.failures) failures.push(`-- ${name} failures:\n${r.failures}`);
 }
+if (failures.length) console.log("\n" + failures.join("\n"));
 console.log("\n" + lines.join("\n"));
 console.log(`tests: ${passed} passed, ${failed} failed`);
 // exitCode, not exit(): stdout may be a pipe (CI tees it), whose pending writes exit() would drop.
