@@ -86,7 +86,57 @@ export function decompressSection(s: RawSection, maxBytes: number): Uint8Array |
 }
 
 interface Zlib {
-  inflateSync(data: Uint8Array, opts: { maxOutputLength: number; chunkSize: number }): Uint8Array;
+  inflateSync(
+    data: Uint8Array,
+    opts: { maxOutputLength: number; chunkSize: number; finishFlush?: number },
+  ): Uint8Array;
+}
+/** zlib's Z_SYNC_FLUSH: a stream cut short gives what its bytes hold instead of an error. */
+const Z_SYNC_FLUSH = 2;
+
+/**
+ * The first bytes of an `SHF_COMPRESSED` zlib section, at least `want` of
+ * them, from a prefix of its stream (a zlib stream has no random access: a
+ * unit near the start of `.debug_info` needs only the bytes before it
+ * inflated, not the whole section). Undefined when a prefix would not
+ * save much (`want` past half the section, or the estimated prefix is the
+ * whole stream), when the section is not zlib-compressed, or when the
+ * prefix did not reach `want`: the caller then takes the whole section
+ * from {@link decompressSection}, which checks the stream's size and end.
+ * Bounded as that: by the header's size (checked against `maxBytes`) and
+ * the output never past it.
+ */
+export function inflatePrefix(s: RawSection, want: number, maxBytes: number): Uint8Array | undefined {
+  if ((BigInt(s.flags) & BigInt(SHF_COMPRESSED)) === 0n) return undefined;
+  const b = s.bytes;
+  const hdr = s.is64 ? 24 : 12;
+  if (b.length < hdr) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  if (v.getUint32(0, s.littleEndian) !== ELFCOMPRESS_ZLIB) return undefined;
+  const big = s.is64 ? v.getBigUint64(8, s.littleEndian) : BigInt(v.getUint32(4, s.littleEndian));
+  if (big > BigInt(maxBytes)) return undefined;
+  const size = Number(big);
+  if (!(want >= 0) || want > size / 2) return undefined;
+  const data = b.subarray(hdr);
+  // The stream's bytes for `want` output bytes at the section's mean ratio, with room to spare
+  // (the ratio varies along the section; a short prefix costs another try, then the whole).
+  const n = Math.ceil(((want + 65536) * data.length / size) * 1.25) + 1024;
+  if (n >= data.length) return undefined;
+  zlib ??= builtinModule<Zlib>("node:zlib");
+  if (!zlib) return undefined;
+  let out: Uint8Array;
+  try {
+    out = zlib.inflateSync(data.subarray(0, n), {
+      maxOutputLength: Math.max(size, 1),
+      // One chunk for the output expected (the prefix's share of the section, and some).
+      chunkSize: Math.min(Math.max(Math.ceil((n * size / data.length) * 1.25), 64), size, 16 << 20),
+      finishFlush: Z_SYNC_FLUSH,
+    });
+  } catch {
+    return undefined;
+  }
+  if (out.length < want) return undefined;
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 let zlib: Zlib | undefined;
 

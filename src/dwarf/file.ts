@@ -10,7 +10,7 @@ import * as C from "./constants.ts";
 import { Cursor, DwarfError, stringAt } from "./cursor.ts";
 import { type Encoding, K_REF, K_REF_ALT, readValue, skipForm, valueKind } from "./forms.ts";
 import type { DwarfSectionName, DwarfSections } from "./types.ts";
-import { type StrRef, type Unit, unitAt, walkUnits } from "./unit.ts";
+import { type StrRef, type Unit, unitAt, UnitList } from "./unit.ts";
 
 /** How many `abstract_origin` / `specification` links a name is followed through (gimli's bound). */
 const MAX_ORIGIN_HOPS = 16;
@@ -25,7 +25,9 @@ export class DwarfFile {
   readonly isDwo: boolean;
   /** The dwz supplementary file, when there is one. */
   alt: DwarfFile | undefined;
-  #units: Unit[] | undefined;
+  readonly #units = new UnitList(this);
+  /** `.debug_info` as far as read (a prefix, or the whole section). */
+  #info: Uint8Array | undefined;
   readonly #abbrevs = new Map<number, AbbrevTable>();
   readonly #strings = new Map<number, string>();
   readonly #names = new Map<number, string>();
@@ -35,7 +37,7 @@ export class DwarfFile {
 
   /** Bytes held by the caches of this file: abbreviation tables, strings, names, units. */
   get cacheBytes(): number {
-    return this.#cacheBytes + this.#abbrevBytes.bytes;
+    return this.#cacheBytes + this.#units.units.length * 200 + this.#abbrevBytes.bytes;
   }
 
   constructor(sections: DwarfSections, isDwo: boolean) {
@@ -48,7 +50,7 @@ export class DwarfFile {
   clearCaches(): void {
     this.#strings.clear();
     this.#names.clear();
-    this.#cacheBytes = (this.#units?.length ?? 0) * 200;
+    this.#cacheBytes = 0;
   }
 
   /** A section's bytes (read from the caller's object once), or undefined. */
@@ -66,23 +68,68 @@ export class DwarfFile {
     return b;
   }
 
-  /** `.debug_info` (empty when absent). */
-  get info(): Uint8Array {
-    return this.section("debug_info") ?? EMPTY;
-  }
-
-  /** The units, sorted by offset (walked on first use). */
-  get units(): Unit[] {
-    if (!this.#units) {
-      this.#units = walkUnits(this);
-      this.#cacheBytes += this.#units.length * 200;
+  /**
+   * A section's first `want` bytes at least, or all of it (undefined when
+   * absent): a prefix where the caller's sections give one, else the whole.
+   */
+  prefix(name: DwarfSectionName, want: number): Uint8Array | undefined {
+    const get = this.#sections.prefix;
+    if (!get || this.#cache.has(name)) return this.section(name);
+    let b: Uint8Array | undefined;
+    try {
+      b = get.call(this.#sections, name, want);
+    } catch {
+      b = undefined;
     }
-    return this.#units;
+    // Shorter than asked (or none): the whole section decides.
+    return b instanceof Uint8Array && b.length >= want ? b : this.section(name);
   }
 
-  /** The unit holding the entry at `offset`, or undefined. */
+  /** `.debug_info` as far as read so far: every unit walked lies in it (empty when absent). */
+  get info(): Uint8Array {
+    return this.#info ?? this.infoUpTo(Infinity);
+  }
+
+  /** `.debug_info`'s first `want` bytes at least (all of it when shorter; empty when absent). */
+  infoUpTo(want: number): Uint8Array {
+    const have = this.#info;
+    if (have && have.length >= want) return have;
+    const b = this.prefix("debug_info", want) ?? EMPTY;
+    if (!have || b.length > have.length) this.#info = b;
+    return this.#info!;
+  }
+
+  /** The units, sorted by offset (all of them walked on first use). */
+  get units(): Unit[] {
+    return this.#units.all();
+  }
+
+  /** Whether every unit has been walked. */
+  get allUnitsWalked(): boolean {
+    return this.#units.done;
+  }
+
+  /** The unit holding the entry at `offset`, or undefined (units walked up to it). */
   unitAt(offset: number): Unit | undefined {
-    return unitAt(this.units, offset);
+    this.#units.walkTo(offset);
+    return unitAt(this.#units.units, offset);
+  }
+
+  /**
+   * The unit whose header is at `offset`, or undefined; units are walked up
+   * to it, the section read `ahead` bytes at once (where the unit is expected to end).
+   */
+  unitStartingAt(offset: number, ahead: number): Unit | undefined {
+    const list = this.#units;
+    list.walkTo(offset, ahead);
+    const units = list.units;
+    let lo = 0, hi = units.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (units[mid].offset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return units[lo]?.offset === offset ? units[lo] : undefined;
   }
 
   /** The abbreviation table at `offset` for a unit of encoding `enc` (shared by units of the same encoding). */

@@ -31,14 +31,28 @@ import type { Unit, UnitFile } from "./unit.ts";
 
 const DEFAULT_MAX_BYTES = 256 << 20;
 
-/** The units of the main file by address. */
+/**
+ * The units of the main file by address: first by `.debug_aranges` (its
+ * sets name units by offset, so a lookup there walks and reads
+ * `.debug_info` only up to the unit it needs), then, when that does not
+ * answer, every unit by its own ranges.
+ */
 interface Index {
-  readonly units: Unit[];
-  /** From .debug_aranges where sound, else the units' own ranges. */
+  /** The units' offsets of .debug_aranges' sound sets, by set; a set's unit when found (null: none there). */
+  readonly setOffsets: number[];
+  readonly setUnits: (Unit | null | undefined)[];
+  /** The sets' offsets in ascending order (where a unit is expected to end: the next set's unit). */
+  readonly sortedOffsets: number[];
+  /** .debug_aranges' ranges (item: the set). */
   readonly ranges: RangeIndex;
+  /** Every unit, once walked. */
+  units: Unit[] | undefined;
+  /** The units no sound set names, by their own ranges (item: index in units); built when first needed. */
+  rest: RangeIndex | undefined;
   /** The units .debug_aranges covered, by their own ranges (built when .debug_aranges did not answer). */
   own: RangeIndex | undefined;
-  readonly covered: Set<Unit>;
+  /** The offsets of the units a sound set names. */
+  readonly covered: Set<number>;
   /** The first unit whose root entry could not be read (it covers nothing). */
   error: DwarfError | undefined;
 }
@@ -117,19 +131,26 @@ export class DwarfInfo {
     // The common case first: the unit the index names (its last-starting range) answers.
     const index = this.#index;
     if (index) {
-      const i = index.ranges.find(a);
-      if (i >= 0) {
-        try {
-          const t = this.#tables(index.units[index.ranges.item[i]]);
+      try {
+        // .debug_aranges' unit, else (when every unit is indexed) the unit whose own ranges hold it.
+        let u: Unit | undefined;
+        const i = index.ranges.find(a);
+        if (i >= 0) u = this.#setUnit(index, index.ranges.item[i]);
+        else if (index.rest) {
+          const j = index.rest.find(a);
+          if (j >= 0) u = index.units![index.rest.item[j]];
+        }
+        if (u) {
+          const t = this.#tables(u);
           const f = this.#frames(t, a, inlines, make);
           if (f) {
             if (inlines) this.#recount(t);
             return f;
           }
-        } catch (e) {
-          // Broken data: the full lookup below says why.
-          asDwarfError(e);
         }
+      } catch (e) {
+        // Broken data: the full lookup below says why.
+        asDwarfError(e);
       }
     }
     let frames: T[] | undefined;
@@ -185,11 +206,19 @@ export class DwarfInfo {
     };
     try {
       const index = this.#ensureIndex();
-      if (index.units.length === 0) return miss("no-dwarf", "the file has no DWARF units (.debug_info)");
-      if (index.ranges.some(a, (i) => visit(index.units[index.ranges.item[i]]))) return undefined;
-      // .debug_aranges may be incomplete: then the units it covers are asked with their own ranges.
+      const bySet = (i: number) => {
+        const u = this.#setUnit(index, index.ranges.item[i]);
+        return u !== undefined && visit(u);
+      };
+      if (index.ranges.some(a, bySet)) return undefined;
+      // Then every unit: those no set names by their own ranges, then (.debug_aranges may be
+      // incomplete) those it names.
+      const units = this.#allUnits(index);
+      if (units.length === 0) return miss("no-dwarf", "the file has no DWARF units (.debug_info)");
+      const rest = index.rest!;
+      if (rest.some(a, (i) => visit(units[rest.item[i]]))) return undefined;
       const own = this.#ownIndex();
-      if (own.some(a, (i) => visit(index.units[own.item[i]]))) return undefined;
+      if (own.some(a, (i) => visit(units[own.item[i]]))) return undefined;
     } catch (e) {
       firstError ??= asDwarfError(e);
     }
@@ -248,30 +277,68 @@ export class DwarfInfo {
     return frames;
   }
 
-  #ensureIndex() {
+  #ensureIndex(): Index {
     if (this.#index) return this.#index;
-    const units = this.#main.units;
-    const pos = new Map<number, number>();
-    units.forEach((u, i) => pos.set(u.offset, i));
+    const setOffsets: number[] = [];
     const flat: number[] = [];
-    const covered = new Set<Unit>();
+    const covered = new Set<number>();
     const aranges = this.#main.section("debug_aranges");
     if (aranges) {
       for (const set of readAranges(aranges, this.#main.le)) {
-        const i = pos.get(set.unitOffset);
-        if (i === undefined) continue;
         // A sound set without ranges says the unit has no code (data-only units): believed too,
-        // as the own-ranges index below still answers where .debug_aranges does not.
-        covered.add(units[i]);
-        for (let k = 0; k < set.ranges.length; k += 2) flat.push(set.ranges[k], set.ranges[k + 1], i);
+        // as the own-ranges index still answers where .debug_aranges does not.
+        const item = setOffsets.length;
+        setOffsets.push(set.unitOffset);
+        covered.add(set.unitOffset);
+        for (let k = 0; k < set.ranges.length; k += 2) flat.push(set.ranges[k], set.ranges[k + 1], item);
       }
     }
-    units.forEach((u, i) => {
-      if (!covered.has(u)) this.#ownRanges(u, i, flat);
-    });
     const ranges = new RangeIndex(flat);
-    this.#indexBytes = ranges.byteSize + units.length * 64;
-    return this.#index = { units, ranges, own: undefined, covered, error: this.#indexError };
+    const sortedOffsets = [...covered].sort((x, y) => x - y);
+    this.#indexBytes = ranges.byteSize + setOffsets.length * 24;
+    return this.#index = {
+      setOffsets,
+      setUnits: [],
+      sortedOffsets,
+      ranges,
+      units: undefined,
+      rest: undefined,
+      own: undefined,
+      covered,
+      error: this.#indexError,
+    };
+  }
+
+  /** The unit set `i` of .debug_aranges names, walking .debug_info up to it; undefined when there is none. */
+  #setUnit(index: Index, i: number): Unit | undefined {
+    const known = index.setUnits[i];
+    if (known !== undefined) return known ?? undefined;
+    const offset = index.setOffsets[i];
+    // The unit should end where the next set's starts: .debug_info is read that far at once.
+    const sorted = index.sortedOffsets;
+    let lo = 0, hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const ahead = lo < sorted.length ? sorted[lo] : offset;
+    const u = this.#main.unitStartingAt(offset, ahead);
+    index.setUnits[i] = u ?? null;
+    return u;
+  }
+
+  /** Every unit (the whole of .debug_info walked), with those no sound set names indexed by their own ranges. */
+  #allUnits(index: Index): Unit[] {
+    if (index.units) return index.units;
+    const units = this.#main.units;
+    const flat: number[] = [];
+    units.forEach((u, i) => {
+      if (!index.covered.has(u.offset)) this.#ownRanges(u, i, flat);
+    });
+    index.rest = new RangeIndex(flat);
+    this.#indexBytes += index.rest.byteSize + units.length * 64;
+    return index.units = units;
   }
 
   /** The units .debug_aranges covered, indexed by their own ranges (built once, when first needed). */
@@ -279,8 +346,8 @@ export class DwarfInfo {
     const index = this.#ensureIndex();
     if (!index.own) {
       const flat: number[] = [];
-      index.units.forEach((u, i) => {
-        if (index.covered.has(u)) this.#ownRanges(u, i, flat);
+      this.#allUnits(index).forEach((u, i) => {
+        if (index.covered.has(u.offset)) this.#ownRanges(u, i, flat);
       });
       index.own = new RangeIndex(flat);
       this.#indexBytes += index.own.byteSize;

@@ -47,11 +47,11 @@ export class LineTable {
   constructor(unit: Unit, offset: number, maxBytes: number) {
     this.#unit = unit;
     // (For split DWARF, the skeleton: its file has the line table.)
-    const sec = unit.file.section("debug_line");
+    // Only the section's bytes up to this program are asked for (a prefix of a compressed section).
+    let sec = unit.file.prefix("debug_line", offset + 12);
     if (!sec) throw new DwarfError(`unit at ${unit.offset}: DW_AT_stmt_list without .debug_line`);
-    this.#sec = sec;
     if (!(offset >= 0 && offset + 4 <= sec.length)) throw new DwarfError(`.debug_line offset ${offset} out of bounds`);
-    const c = new Cursor(sec, unit.file.le, offset);
+    let c = new Cursor(sec, unit.file.le, offset);
     let len = c.u32();
     let offSize = 4;
     if (len === 0xffffffff) {
@@ -61,7 +61,12 @@ export class LineTable {
       throw new DwarfError(`.debug_line at ${offset}: reserved length 0x${len.toString(16)}`);
     }
     const end = c.pos + len;
+    if (end > sec.length) {
+      sec = unit.file.prefix("debug_line", end)!;
+      c = new Cursor(sec, unit.file.le, c.pos);
+    }
     if (end > sec.length) throw new DwarfError(`.debug_line at ${offset}: length ${len} runs past the section`);
+    this.#sec = sec;
     const version = c.u16();
     if (version < 2 || version > 5) throw new DwarfError(`.debug_line at ${offset}: version ${version}`);
     this.version = version;

@@ -6,7 +6,7 @@
  * @module
  */
 export { DwarfInfo } from "./info.ts";
-export { decompressSection, dwarfSectionName, isCompressed, SHF_COMPRESSED } from "./decompress.ts";
+export { decompressSection, dwarfSectionName, inflatePrefix, isCompressed, SHF_COMPRESSED } from "./decompress.ts";
 export type { DecompressMiss, RawSection } from "./decompress.ts";
 export type {
   DwarfFrame,

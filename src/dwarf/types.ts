@@ -27,10 +27,21 @@ export interface DwarfSections {
   readonly debug_cu_index?: Uint8Array;
   /** Byte order of the file (ELF `EI_DATA`); default true. */
   readonly littleEndian?: boolean;
+  /**
+   * Optional: the first bytes of a section, at least `want` of them (the
+   * whole section when it is shorter, or when a prefix cannot be had), or
+   * undefined when it is absent. For a compressed section this inflates only
+   * the start of its stream; a later call may give a longer prefix. The
+   * reader asks `.debug_info` and `.debug_line` this way (units and line
+   * programs are found from their offsets, `.debug_aranges` naming the
+   * units), and takes the whole section from the property when a prefix is
+   * shorter than it asked.
+   */
+  readonly prefix?: (name: DwarfSectionName, want: number) => Uint8Array | undefined;
 }
 
 /** The name of a {@link DwarfSections} property. */
-export type DwarfSectionName = Exclude<keyof DwarfSections, "littleEndian">;
+export type DwarfSectionName = Exclude<keyof DwarfSections, "littleEndian" | "prefix">;
 
 /** One frame of an address's inline chain, as `addr2line -f -i` prints it. */
 export interface DwarfFrame {

@@ -40,9 +40,13 @@ export interface UnitFile {
   readonly isDwo: boolean;
   /** The dwz supplementary file. */
   readonly alt: UnitFile | undefined;
-  /** `.debug_info` (empty when absent). */
+  /** `.debug_info` as far as it has been read: every unit walked lies in it (empty when absent). */
   readonly info: Uint8Array;
+  /** `.debug_info`'s first `want` bytes at least (all of it when shorter). */
+  infoUpTo(want: number): Uint8Array;
   section(name: DwarfSectionName): Uint8Array | undefined;
+  /** A section's first `want` bytes at least, or all of it (undefined when absent). */
+  prefix(name: DwarfSectionName, want: number): Uint8Array | undefined;
   abbrevTable(offset: number, enc: Encoding): AbbrevTable;
   strAt(section: "debug_str" | "debug_line_str", offset: number): string | undefined;
   inlineStr(at: number): string | undefined;
@@ -292,56 +296,100 @@ export class Unit implements Encoding {
   }
 }
 
+/** Bytes enough for any unit header (the longest: a 64-bit DWARF 5 type unit's, 40). */
+const HEADER_BYTES = 64;
+
 /**
- * Walks the unit headers of a `.debug_info`. Stops at the first header that
- * cannot be read (what came before stays usable); units of an unknown
- * version are passed over.
+ * The unit headers of a `.debug_info`, walked in order as far as asked:
+ * a lookup that needs one unit near the start walks (and has inflated)
+ * only the section's bytes up to it. Stops at the first header that cannot
+ * be read (what came before stays usable); units of an unknown version are
+ * passed over.
  */
-export function walkUnits(file: UnitFile): Unit[] {
-  const info = file.info;
-  const le = file.le;
-  const units: Unit[] = [];
-  let pos = 0;
-  const c = new Cursor(info, le);
-  while (pos + 4 <= info.length) {
-    c.pos = pos;
+export class UnitList {
+  readonly #file: UnitFile;
+  /** The units walked so far, sorted by offset. */
+  readonly units: Unit[] = [];
+  #pos = 0;
+  #done = false;
+
+  constructor(file: UnitFile) {
+    this.#file = file;
+  }
+
+  /** Whether every unit has been walked. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Walks on until a unit holds `offset` or lies past it (or the section
+   * ends); `ahead` asks the section for that many bytes at once (the caller
+   * expects the unit to end before it).
+   */
+  walkTo(offset: number, ahead = offset): void {
+    while (!this.#done && this.#pos <= offset) this.#next(ahead);
+  }
+
+  /** Every unit (the whole section walked). */
+  all(): Unit[] {
+    this.walkTo(Infinity);
+    return this.units;
+  }
+
+  #next(ahead: number): void {
+    const file = this.#file;
+    const pos = this.#pos;
+    let info = file.infoUpTo(Math.max(pos + HEADER_BYTES, ahead));
+    const c = new Cursor(info, file.le, pos);
+    this.#done = true;
+    if (pos + 4 > info.length) return;
     let len = c.u32();
     let offSize = 4;
     if (len === 0xffffffff) {
-      if (c.pos + 8 > info.length) break;
+      if (c.pos + 8 > info.length) return;
       len = c.u64();
       offSize = 8;
-    } else if (len >= 0xfffffff0) break;
+    } else if (len >= 0xfffffff0) return;
     const end = c.pos + len;
-    if (end > info.length || len < 2) break;
+    if (end > info.length) info = file.infoUpTo(end);
+    if (end > info.length || len < 2) return;
+    this.#done = false;
+    this.#pos = end;
     const version = c.u16();
-    if (version >= 2 && version <= 5) {
-      let unitType: number = C.DW_UT_compile;
-      let addrSize: number, abbrevOffset: number;
-      let dwoId: bigint | undefined;
-      if (version === 5) {
-        if (c.pos + 2 + offSize > end) break;
-        unitType = c.u8();
-        addrSize = c.u8();
-        abbrevOffset = c.offset(offSize);
-        if (unitType === C.DW_UT_skeleton || unitType === C.DW_UT_split_compile) {
-          if (c.pos + 8 > end) break;
-          dwoId = c.u64Big();
-        } else if (unitType === C.DW_UT_type || unitType === C.DW_UT_split_type) {
-          c.pos += 8 + offSize;
-        }
-      } else {
-        if (c.pos + offSize + 1 > end) break;
-        abbrevOffset = c.offset(offSize);
-        addrSize = c.u8();
+    if (version < 2 || version > 5) return;
+    let unitType: number = C.DW_UT_compile;
+    let addrSize: number, abbrevOffset: number;
+    let dwoId: bigint | undefined;
+    if (version === 5) {
+      if (c.pos + 2 + offSize > end) return this.#stop();
+      unitType = c.u8();
+      addrSize = c.u8();
+      abbrevOffset = c.offset(offSize);
+      if (unitType === C.DW_UT_skeleton || unitType === C.DW_UT_split_compile) {
+        if (c.pos + 8 > end) return this.#stop();
+        dwoId = c.u64Big();
+      } else if (unitType === C.DW_UT_type || unitType === C.DW_UT_split_type) {
+        c.pos += 8 + offSize;
       }
-      if (c.pos <= end) {
-        units.push(new Unit(file, pos, c.pos, end, version, unitType, addrSize, offSize, abbrevOffset, dwoId));
-      }
+    } else {
+      if (c.pos + offSize + 1 > end) return this.#stop();
+      abbrevOffset = c.offset(offSize);
+      addrSize = c.u8();
     }
-    pos = end;
+    if (c.pos <= end) {
+      this.units.push(new Unit(file, pos, c.pos, end, version, unitType, addrSize, offSize, abbrevOffset, dwoId));
+    }
   }
-  return units;
+
+  #stop(): void {
+    this.#done = true;
+  }
+}
+
+/** Walks every unit header of a `.debug_info` (see {@link UnitList}). */
+export function walkUnits(file: UnitFile): Unit[] {
+  return new UnitList(file).all();
 }
 
 /** The unit of `units` (sorted by offset) whose entries hold `offset`, or undefined. */

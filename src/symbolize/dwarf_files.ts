@@ -19,7 +19,13 @@ import { type DebugAltLink, readDebugAltLink, sectionBuildId } from "../elf/debu
 import { fdReader } from "../elf/read_at.ts";
 import { type ElfSections, readExact, readSections } from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
-import { decompressSection, type DwarfSectionName, dwarfSectionName, type DwarfSections } from "../dwarf/mod.ts";
+import {
+  decompressSection,
+  type DwarfSectionName,
+  dwarfSectionName,
+  type DwarfSections,
+  inflatePrefix,
+} from "../dwarf/mod.ts";
 import { openTargetFile } from "../procfs/target_files.ts";
 
 /** A section larger than this (decompressed) is not read. */
@@ -38,6 +44,8 @@ const SHT_NOBITS = 8;
 export class SectionSet {
   readonly #raw = new Map<DwarfSectionName, { name: string; flags: bigint; bytes: Uint8Array }>();
   readonly #ready = new Map<DwarfSectionName, Uint8Array | undefined>();
+  /** Prefixes of compressed sections inflated so far (the raw bytes kept for the rest). */
+  readonly #prefixes = new Map<DwarfSectionName, Uint8Array>();
   readonly #is64: boolean;
   readonly littleEndian: boolean;
   /** Sections present but unusable, and why (`"too-large"`, `"malformed"`, ...). */
@@ -71,6 +79,11 @@ export class SectionSet {
     if (this.#ready.has(key)) return this.#ready.get(key);
     const raw = this.#raw.get(key);
     let out: Uint8Array | undefined;
+    const prefix = this.#prefixes.get(key);
+    if (prefix) {
+      this.#prefixes.delete(key);
+      this.#bytes -= prefix.length;
+    }
     if (raw) {
       this.#raw.delete(key);
       const r = decompressSection({ ...raw, is64: this.#is64, littleEndian: this.littleEndian }, MAX_SECTION_BYTES);
@@ -86,10 +99,38 @@ export class SectionSet {
     return out;
   }
 
-  /** The sections as src/dwarf reads them: each a getter. */
+  /**
+   * A section's first `want` bytes at least, or all of it (undefined when
+   * absent or unusable). A compressed section's stream is inflated only as
+   * far as asked, from its start each time (zlib has no random access and
+   * node:zlib no resumable stream): a longer prefix is inflated only while
+   * asked for at most half the section, at least twice as long as the last
+   * one (so the prefixes cost at most twice the last); past that, the whole.
+   */
+  prefix(key: DwarfSectionName, want: number): Uint8Array | undefined {
+    if (this.#ready.has(key)) return this.#ready.get(key);
+    const have = this.#prefixes.get(key);
+    if (have && have.length >= want) return have;
+    const raw = this.#raw.get(key);
+    if (raw) {
+      const ask = have ? Math.max(want, 2 * have.length) : want;
+      const p = inflatePrefix({ ...raw, is64: this.#is64, littleEndian: this.littleEndian }, ask, MAX_SECTION_BYTES);
+      if (p) {
+        this.#bytes += p.length - (have?.length ?? 0);
+        this.#prefixes.set(key, p);
+        return p;
+      }
+    }
+    return this.get(key);
+  }
+
+  /** The sections as src/dwarf reads them: each a getter, and {@link prefix}. */
   forReader(): DwarfSections {
     const get = (k: DwarfSectionName) => ({ get: () => this.get(k), enumerable: true });
-    return Object.defineProperties({ littleEndian: this.littleEndian }, {
+    return Object.defineProperties({
+      littleEndian: this.littleEndian,
+      prefix: (k: DwarfSectionName, want: number) => this.prefix(k, want),
+    }, {
       debug_info: get("debug_info"),
       debug_abbrev: get("debug_abbrev"),
       debug_str: get("debug_str"),

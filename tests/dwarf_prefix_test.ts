@@ -1,0 +1,123 @@
+/**
+ * Compressed DWARF read only as far as a lookup needs (libc with libc6-dbg's
+ * debug file, whose .debug_info and .debug_line are zlib-compressed): a
+ * lookup in a unit near the start of .debug_info inflates only the start of
+ * the section (the unit found through .debug_aranges, the line program
+ * through its offset), and every answer equals the one read from the whole
+ * sections. A stream broken past the prefix gives the early units' frames
+ * and a reason (no exception) for the others.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { memoryReader } from "../src/elf/read_at.ts";
+import { type ElfSections, readSections } from "../src/elf/sections.ts";
+import { DwarfInfo, type DwarfSectionName, type DwarfSections } from "../src/dwarf/mod.ts";
+import { readAranges } from "../src/dwarf/ranges.ts";
+import { SectionSet } from "../src/symbolize/dwarf_files.ts";
+import { dwarfSectionsOf } from "./helpers/dwarf_tools.ts";
+
+function libcDebugFile(): string | undefined {
+  if (!existsSync("/lib/x86_64-linux-gnu/libc.so.6")) return undefined;
+  const libc = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
+  const r = spawnSync("readelf", ["-n", libc], { encoding: "utf8" });
+  const id = /Build ID: ([0-9a-f]+)/.exec(r.stdout ?? "")?.[1];
+  const debug = id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
+  return debug && existsSync(debug) ? debug : undefined;
+}
+
+const debug = libcDebugFile();
+
+/** The reader's sections over a SectionSet, noting the longest prefix given and the whole sections read. */
+function spied(bytes: Uint8Array, elf: ElfSections) {
+  const set = new SectionSet(memoryReader(bytes), elf);
+  const inner = set.forReader();
+  const longest = new Map<string, number>();
+  const whole = new Set<string>();
+  const sections: Record<string, unknown> = {
+    littleEndian: inner.littleEndian,
+    prefix: (name: DwarfSectionName, want: number) => {
+      const b = inner.prefix!(name, want);
+      longest.set(name, Math.max(longest.get(name) ?? 0, b?.length ?? 0));
+      return b;
+    },
+  };
+  for (const k of Object.keys(inner) as DwarfSectionName[]) {
+    if (k === ("littleEndian" as string) || k === ("prefix" as string)) continue;
+    Object.defineProperty(sections, k, {
+      get: () => {
+        whole.add(k);
+        return inner[k];
+      },
+    });
+  }
+  return { sections: sections as DwarfSections, longest, whole };
+}
+
+describe("compressed DWARF read as far as a lookup needs", {
+  skip: !debug && "libc6-dbg's debug file for this libc is not installed",
+}, () => {
+  const bytes = debug ? new Uint8Array(readFileSync(debug)) : new Uint8Array(0);
+  const elf = debug ? readSections(memoryReader(bytes))! : undefined;
+  const compressed = (name: string) => elf?.byName(name) && (Number(elf.byName(name)!.flags) & 0x800) !== 0;
+
+  test("a unit near the start: only the start of .debug_info and .debug_line inflated, frames as from the whole", (t) => {
+    if (!compressed(".debug_info") || !compressed(".debug_line")) {
+      return t.skip("this debug file's .debug_info / .debug_line are not compressed");
+    }
+    const reference = new DwarfInfo(dwarfSectionsOf(debug!)!);
+    const whole = dwarfSectionsOf(debug!)!;
+    const sets = readAranges(whole.debug_aranges!, true).filter((s) => s.ranges.length > 0);
+    sets.sort((a, b) => a.unitOffset - b.unitOffset);
+    const infoSize = whole.debug_info!.length, lineSize = whole.debug_line!.length;
+    // The first units with code, then units spread over the section.
+    const picked = [...sets.slice(0, 3), ...sets.filter((_, i) => i % Math.ceil(sets.length / 12) === 0)];
+    let early = 0;
+    for (const set of picked) {
+      for (const addr of [set.ranges[0], set.ranges[0] + 1, (set.ranges[0] + set.ranges[1]) >>> 1]) {
+        const a = BigInt(addr);
+        const { sections, longest, whole: read } = spied(bytes, elf!);
+        const got = new DwarfInfo(sections).findFrames(a);
+        const want = reference.findFrames(a);
+        assert.deepEqual(got, want, `0x${addr.toString(16)} (unit at ${set.unitOffset})`);
+        // (An address its unit has no line or function for is looked for in every unit: all is read.)
+        if (set.unitOffset < infoSize / 8 && Array.isArray(want)) {
+          early++;
+          assert.ok(!read.has("debug_info"), `unit at ${set.unitOffset}: the whole .debug_info was inflated`);
+          assert.ok(!read.has("debug_line"), `unit at ${set.unitOffset}: the whole .debug_line was inflated`);
+          assert.ok(longest.get("debug_info")! < infoSize / 2, `${longest.get("debug_info")} of ${infoSize}`);
+          assert.ok((longest.get("debug_line") ?? 0) < lineSize / 2, `${longest.get("debug_line")} of ${lineSize}`);
+        }
+      }
+    }
+    assert.ok(early >= 3, `${early} addresses in early units`);
+    // One reader over many addresses in ascending order (as a batch) answers as the whole sections do.
+    const { sections } = spied(bytes, elf!);
+    const one = new DwarfInfo(sections);
+    const addrs = picked.map((s) => BigInt(s.ranges[0] + 2)).sort((x, y) => (x < y ? -1 : 1));
+    for (const a of addrs) assert.deepEqual(one.findFrames(a), reference.findFrames(a), `0x${a.toString(16)}`);
+  });
+
+  test("a stream broken past the prefix: the early unit's frames, a reason for a late one", (t) => {
+    const s = elf!.byName(".debug_info")!;
+    if (!compressed(".debug_info")) return t.skip("this debug file's .debug_info is not compressed");
+    const whole = dwarfSectionsOf(debug!)!;
+    const reference = new DwarfInfo(whole);
+    const sets = readAranges(whole.debug_aranges!, true).filter((x) => x.ranges.length > 0);
+    sets.sort((a, b) => a.unitOffset - b.unitOffset);
+    const broken = bytes.slice();
+    // Bytes near the end of the compressed stream (before its checksum) flipped.
+    const at = s.offset + Number(s.size) - 64;
+    for (let i = 0; i < 16; i++) broken[at + i] ^= 0x5a;
+    const firstAddr = BigInt(sets[0].ranges[0]);
+    const lastAddr = BigInt(sets[sets.length - 1].ranges[0]);
+    const early = new DwarfInfo(spied(broken, elf!).sections);
+    assert.deepEqual(early.findFrames(firstAddr), reference.findFrames(firstAddr));
+    const late = early.findFrames(lastAddr);
+    assert.ok("reason" in late, `late unit: ${JSON.stringify(late)}`);
+    // A fresh reader asked for the late unit first: a reason too.
+    const fresh = new DwarfInfo(spied(broken, elf!).sections).findFrames(lastAddr);
+    assert.ok("reason" in fresh, `fresh, late unit: ${JSON.stringify(fresh)}`);
+  });
+});
