@@ -3,19 +3,24 @@
  * debug file, whose .debug_info and .debug_line are zlib-compressed): a
  * lookup in a unit near the start of .debug_info inflates only the start of
  * the section (the unit found through .debug_aranges, the line program
- * through its offset), and every answer equals the one read from the whole
- * sections. A stream broken past the prefix gives the early units' frames
+ * through its offset, the abbreviation table likewise), and every answer
+ * equals the one read from the whole sections. Large compressed sections are
+ * left in the file until needed (read back through a Reopen that accepts
+ * only the same file). A stream broken past the prefix gives the early units' frames
  * and a reason (no exception) for the others.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getLibc } from "../ffi/mod.ts";
 import { memoryReader } from "../src/elf/read_at.ts";
 import { type ElfSections, readSections } from "../src/elf/sections.ts";
 import { DwarfInfo, type DwarfSectionName, type DwarfSections } from "../src/dwarf/mod.ts";
 import { readAranges } from "../src/dwarf/ranges.ts";
-import { SectionSet } from "../src/symbolize/dwarf_files.ts";
+import { type Reopen, reopener, SectionSet } from "../src/symbolize/dwarf_files.ts";
 import { dwarfSectionsOf } from "./helpers/dwarf_tools.ts";
 
 function libcDebugFile(): string | undefined {
@@ -30,8 +35,8 @@ function libcDebugFile(): string | undefined {
 const debug = libcDebugFile();
 
 /** The reader's sections over a SectionSet, noting the longest prefix given and the whole sections read. */
-function spied(bytes: Uint8Array, elf: ElfSections) {
-  const set = new SectionSet(memoryReader(bytes), elf);
+function spied(bytes: Uint8Array, elf: ElfSections, reopen?: Reopen) {
+  const set = new SectionSet(memoryReader(bytes), elf, reopen);
   const inner = set.forReader();
   const longest = new Map<string, number>();
   const whole = new Set<string>();
@@ -52,7 +57,7 @@ function spied(bytes: Uint8Array, elf: ElfSections) {
       },
     });
   }
-  return { sections: sections as DwarfSections, longest, whole };
+  return { sections: sections as DwarfSections, longest, whole, set };
 }
 
 describe("compressed DWARF read as far as a lookup needs", {
@@ -86,6 +91,7 @@ describe("compressed DWARF read as far as a lookup needs", {
           early++;
           assert.ok(!read.has("debug_info"), `unit at ${set.unitOffset}: the whole .debug_info was inflated`);
           assert.ok(!read.has("debug_line"), `unit at ${set.unitOffset}: the whole .debug_line was inflated`);
+          assert.ok(!read.has("debug_abbrev"), `unit at ${set.unitOffset}: the whole .debug_abbrev was inflated`);
           assert.ok(longest.get("debug_info")! < infoSize / 2, `${longest.get("debug_info")} of ${infoSize}`);
           assert.ok((longest.get("debug_line") ?? 0) < lineSize / 2, `${longest.get("debug_line")} of ${lineSize}`);
         }
@@ -119,5 +125,63 @@ describe("compressed DWARF read as far as a lookup needs", {
     // A fresh reader asked for the late unit first: a reason too.
     const fresh = new DwarfInfo(spied(broken, elf!).sections).findFrames(lastAddr);
     assert.ok("reason" in fresh, `fresh, late unit: ${JSON.stringify(fresh)}`);
+  });
+
+  test("large compressed sections left in the file: read back only as far as the lookup needs", (t) => {
+    if (!compressed(".debug_info")) return t.skip("this debug file's .debug_info is not compressed");
+    const reference = new DwarfInfo(dwarfSectionsOf(debug!)!);
+    const sets = readAranges(reference && dwarfSectionsOf(debug!)!.debug_aranges!, true)
+      .filter((x) => x.ranges.length > 0 && x.ranges[1] - x.ranges[0] > 64)
+      .sort((a, b) => a.unitOffset - b.unitOffset);
+    const info = elf!.byName(".debug_info")!;
+    let readBack = 0, opens = 0;
+    const reopen: Reopen = () => {
+      opens++;
+      return {
+        read: (offset, len) => {
+          readBack += len;
+          return bytes.subarray(offset, offset + len);
+        },
+        close: () => {},
+      };
+    };
+    const { sections, set, whole } = spied(bytes, elf!, reopen);
+    // Nothing of the large compressed sections held before a lookup.
+    assert.ok(set.byteSize < Number(info.size) / 2, `${set.byteSize} bytes held at first`);
+    const a = BigInt(sets[0].ranges[0] + 16);
+    assert.deepEqual(new DwarfInfo(sections).findFrames(a), reference.findFrames(a));
+    assert.ok(!whole.has("debug_info"));
+    assert.ok(opens > 0 && readBack < Number(info.size) / 2, `${readBack} bytes read back in ${opens} opens`);
+    // A file that cannot be opened again: a reason, not an exception, and the section named unreadable.
+    const gone = spied(bytes, elf!, () => undefined);
+    const r = new DwarfInfo(gone.sections).findFrames(a);
+    assert.ok("reason" in r, JSON.stringify(r));
+    assert.equal(gone.set.problems.get(".debug_info"), "unreadable");
+  });
+
+  test("reopener: the same file only (a file changed since gives nothing)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "procmap-reopen-"));
+    try {
+      const libc = getLibc();
+      const path = join(dir, "debug");
+      copyFileSync(debug!, path);
+      const fd = libc.openRead(path);
+      assert.ok(fd >= 0);
+      try {
+        const reopen = reopener(libc, fd, path)!;
+        const f = reopen();
+        assert.ok(f, "the same file opens again");
+        assert.deepEqual(f.read(0, 4), new Uint8Array([0x7f, 0x45, 0x4c, 0x46]));
+        f.close();
+        utimesSync(path, new Date(2001, 1, 1), new Date(2001, 1, 1));
+        assert.equal(reopen(), undefined, "a file modified since is refused");
+        rmSync(path);
+        assert.equal(reopen(), undefined, "a file gone is refused");
+      } finally {
+        libc.close(fd);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

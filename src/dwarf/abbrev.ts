@@ -63,12 +63,17 @@ export class Abbrev implements AbbrevLocation {
   }
 }
 
+/** Bytes a prefix of the section must hold past a parse's position (more than one attribute's LEB128s). */
+const ROOM = 64;
+
 /** Most abbreviation codes are small and dense: looked up in an array below this. */
 const DENSE_CODES = 1 << 16;
 
 /** One unit's abbreviation table, parsed on demand. */
 export class AbbrevTable {
-  readonly #buf: Uint8Array;
+  #buf: Uint8Array;
+  /** A longer prefix of the section (undefined: `#buf` is all of it). */
+  #more: ((want: number) => Uint8Array) | undefined;
   readonly #enc: Encoding;
   #pos: number;
   #done = false;
@@ -90,16 +95,48 @@ export class AbbrevTable {
 
   readonly #account: { bytes: number };
 
-  /** `account.bytes` grows with the table (the file's memory accounting). */
-  constructor(section: Uint8Array, offset: number, enc: Encoding, account: { bytes: number }) {
+  /**
+   * `account.bytes` grows with the table (the file's memory accounting).
+   * `section` may be a prefix of `.debug_abbrev` when `more` is given: it
+   * gives a longer one (at least `want` bytes, or the whole section), asked
+   * when the table's parse comes near the prefix's end.
+   */
+  constructor(
+    section: Uint8Array,
+    offset: number,
+    enc: Encoding,
+    account: { bytes: number },
+    more?: (want: number) => Uint8Array,
+  ) {
     if (!(offset >= 0 && offset < section.length)) {
       throw new DwarfError(`abbreviation table offset ${offset} outside .debug_abbrev (${section.length} bytes)`);
     }
     this.#buf = section;
+    this.#more = more;
     this.#pos = offset;
     this.#enc = enc;
     this.#account = account;
     account.bytes += this.byteSize;
+  }
+
+  /** The section's bytes the table was read from (all its abbreviations parsed or located so far lie in them). */
+  get buf(): Uint8Array {
+    return this.#buf;
+  }
+
+  /**
+   * The section with at least `p + ROOM` bytes when it has them: a prefix
+   * is grown before a declaration could run past it (a LEB128 cut at its
+   * end would be misread).
+   */
+  #room(p: number): Uint8Array {
+    const more = this.#more;
+    if (more === undefined || p + ROOM <= this.#buf.length) return this.#buf;
+    const b = more(p + 16 * ROOM);
+    if (b.length > this.#buf.length) this.#buf = b;
+    // Shorter than asked: the whole section.
+    if (b.length < p + 16 * ROOM) this.#more = undefined;
+    return this.#buf;
   }
 
   /** The abbreviation of `code`, or undefined when the table has none. */
@@ -120,9 +157,9 @@ export class AbbrevTable {
     if (a || this.#done) return a;
     const hit = this.#located?.get(code);
     if (hit) return hit;
-    const b = this.#buf;
+    let b = this.#buf;
     let p = Math.max(this.#pos, this.#skim);
-    while (p < b.length) {
+    while (p < (b = this.#room(p)).length) {
       const c = uleb(b, p);
       if (c === 0) break;
       const tag = uleb(b, lebEnd);
@@ -130,6 +167,7 @@ export class AbbrevTable {
       const spec = lebEnd + 1;
       p = spec;
       for (;;) {
+        if (p + ROOM > b.length) b = this.#room(p);
         if (p >= b.length) throw new DwarfError(`abbreviation ${c} runs off .debug_abbrev`);
         const name = uleb(b, p);
         const form = uleb(b, lebEnd);
@@ -157,11 +195,15 @@ export class AbbrevTable {
   }
 
   #parseUntil(want: number): Abbrev | undefined {
-    const b = this.#buf;
-    const len = b.length;
+    let b = this.#room(this.#pos);
+    let len = b.length;
     let p = this.#pos;
     let found: Abbrev | undefined;
     while (!found) {
+      if (p + ROOM > len) {
+        b = this.#room(p);
+        len = b.length;
+      }
       if (p >= len) {
         // A table that runs off the section: what was read stays usable.
         this.#done = true;
@@ -180,6 +222,10 @@ export class AbbrevTable {
       const start = this.#used;
       let fixed = 0, sibling = -1, siblingForm = 0, hasCode = false;
       for (;;) {
+        if (p + ROOM > len) {
+          b = this.#room(p);
+          len = b.length;
+        }
         if (p >= len) throw new DwarfError(`abbreviation ${code} runs off .debug_abbrev`);
         const name = uleb(b, p);
         const form = uleb(b, lebEnd);

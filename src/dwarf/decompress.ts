@@ -91,22 +91,42 @@ interface Zlib {
     opts: { maxOutputLength: number; chunkSize: number; finishFlush?: number },
   ): Uint8Array;
 }
+let zlib: Zlib | undefined;
 /** zlib's Z_SYNC_FLUSH: a stream cut short gives what its bytes hold instead of an error. */
 const Z_SYNC_FLUSH = 2;
+
+/**
+ * How many bytes of a zlib stream of `streamLength` bytes that inflates to
+ * `size` bytes to inflate for its first `want` bytes: the mean ratio's
+ * share, with room to spare (the ratio varies along a section; a short
+ * prefix costs another try, then the whole). Undefined when a prefix would
+ * not save much: `want` past half the section, or the share is the whole.
+ */
+export function prefixStreamBytes(want: number, streamLength: number, size: number): number | undefined {
+  if (!(want >= 0) || !(size > 0) || want > size / 2) return undefined;
+  const n = Math.ceil(((want + 65536) * streamLength / size) * 1.25) + 1024;
+  return n < streamLength ? n : undefined;
+}
 
 /**
  * The first bytes of an `SHF_COMPRESSED` zlib section, at least `want` of
  * them, from a prefix of its stream (a zlib stream has no random access: a
  * unit near the start of `.debug_info` needs only the bytes before it
- * inflated, not the whole section). Undefined when a prefix would not
- * save much (`want` past half the section, or the estimated prefix is the
- * whole stream), when the section is not zlib-compressed, or when the
- * prefix did not reach `want`: the caller then takes the whole section
- * from {@link decompressSection}, which checks the stream's size and end.
- * Bounded as that: by the header's size (checked against `maxBytes`) and
- * the output never past it.
+ * inflated, not the whole section). `s.bytes` may hold only the start of
+ * the section when `streamLength` (the whole stream's length) is given.
+ * Undefined when a prefix would not save much (see
+ * {@link prefixStreamBytes}), when the section is not zlib-compressed, or
+ * when the prefix did not reach `want`: the caller then takes the whole
+ * section from {@link decompressSection}, which checks the stream's size
+ * and end. Bounded as that: by the header's size (checked against
+ * `maxBytes`), the output never past it.
  */
-export function inflatePrefix(s: RawSection, want: number, maxBytes: number): Uint8Array | undefined {
+export function inflatePrefix(
+  s: RawSection,
+  want: number,
+  maxBytes: number,
+  streamLength?: number,
+): Uint8Array | undefined {
   if ((BigInt(s.flags) & BigInt(SHF_COMPRESSED)) === 0n) return undefined;
   const b = s.bytes;
   const hdr = s.is64 ? 24 : 12;
@@ -116,12 +136,9 @@ export function inflatePrefix(s: RawSection, want: number, maxBytes: number): Ui
   const big = s.is64 ? v.getBigUint64(8, s.littleEndian) : BigInt(v.getUint32(4, s.littleEndian));
   if (big > BigInt(maxBytes)) return undefined;
   const size = Number(big);
-  if (!(want >= 0) || want > size / 2) return undefined;
   const data = b.subarray(hdr);
-  // The stream's bytes for `want` output bytes at the section's mean ratio, with room to spare
-  // (the ratio varies along the section; a short prefix costs another try, then the whole).
-  const n = Math.ceil(((want + 65536) * data.length / size) * 1.25) + 1024;
-  if (n >= data.length) return undefined;
+  const n = prefixStreamBytes(want, streamLength ?? data.length, size);
+  if (n === undefined) return undefined;
   zlib ??= builtinModule<Zlib>("node:zlib");
   if (!zlib) return undefined;
   let out: Uint8Array;
@@ -129,7 +146,7 @@ export function inflatePrefix(s: RawSection, want: number, maxBytes: number): Ui
     out = zlib.inflateSync(data.subarray(0, n), {
       maxOutputLength: Math.max(size, 1),
       // One chunk for the output expected (the prefix's share of the section, and some).
-      chunkSize: Math.min(Math.max(Math.ceil((n * size / data.length) * 1.25), 64), size, 16 << 20),
+      chunkSize: Math.min(Math.max(Math.ceil((n * size / (streamLength ?? data.length)) * 1.25), 64), size, 16 << 20),
       finishFlush: Z_SYNC_FLUSH,
     });
   } catch {
@@ -138,7 +155,6 @@ export function inflatePrefix(s: RawSection, want: number, maxBytes: number): Ui
   if (out.length < want) return undefined;
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
-let zlib: Zlib | undefined;
 
 function inflate(data: Uint8Array, size: number, what: string): Uint8Array | DecompressMiss {
   zlib ??= builtinModule<Zlib>("node:zlib");

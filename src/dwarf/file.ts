@@ -138,9 +138,11 @@ export class DwarfFile {
     const key = offset * 64 + enc.addrSize * 4 + (enc.offSize === 8 ? 2 : 0) + (enc.version <= 2 ? 1 : 0);
     let t = this.#abbrevs.get(key);
     if (!t) {
-      const sec = this.section("debug_abbrev");
+      // A prefix of the section up to the table (and some): a table is read as far as its codes are asked for.
+      const sec = this.prefix("debug_abbrev", offset + 4096);
       if (!sec) throw new DwarfError("no .debug_abbrev");
-      t = new AbbrevTable(sec, offset, enc, this.#abbrevBytes);
+      const more = (want: number) => this.prefix("debug_abbrev", want) ?? sec;
+      t = new AbbrevTable(sec, offset, enc, this.#abbrevBytes, more);
       this.#abbrevs.set(key, t);
     }
     return t;

@@ -6,7 +6,14 @@
  * @module
  */
 export { DwarfInfo } from "./info.ts";
-export { decompressSection, dwarfSectionName, inflatePrefix, isCompressed, SHF_COMPRESSED } from "./decompress.ts";
+export {
+  decompressSection,
+  dwarfSectionName,
+  inflatePrefix,
+  isCompressed,
+  prefixStreamBytes,
+  SHF_COMPRESSED,
+} from "./decompress.ts";
 export type { DecompressMiss, RawSection } from "./decompress.ts";
 export type {
   DwarfFrame,

@@ -172,7 +172,7 @@ export class Unit implements Encoding {
     }
     let lowIndex = -1, highIndex = -1;
     let compDir: StrRef | undefined, dwoName: StrRef | undefined;
-    const spec = this.file.section("debug_abbrev")!;
+    const spec = this.abbrevs.buf;
     for (let p = ab.spec;;) {
       const name = uleb(spec, p);
       const form = uleb(spec, lebEnd);

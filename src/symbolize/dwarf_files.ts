@@ -14,7 +14,7 @@
  * through procfs/target_files.ts (O_PATH first, fstat checked, bounded).
  * @module
  */
-import type { Libc } from "../../ffi/mod.ts";
+import { emptyFileId, type FileId, type Libc } from "../../ffi/mod.ts";
 import { type DebugAltLink, readDebugAltLink, sectionBuildId } from "../elf/debug_link.ts";
 import { fdReader } from "../elf/read_at.ts";
 import { type ElfSections, readExact, readSections } from "../elf/sections.ts";
@@ -25,6 +25,8 @@ import {
   dwarfSectionName,
   type DwarfSections,
   inflatePrefix,
+  prefixStreamBytes,
+  SHF_COMPRESSED,
 } from "../dwarf/mod.ts";
 import { openTargetFile } from "../procfs/target_files.ts";
 
@@ -36,36 +38,77 @@ const MAX_FILE_SECTION_BYTES = 2 * 2 ** 30;
 const MAX_FILE_BYTES = 4 * 2 ** 30;
 const SHT_NOBITS = 8;
 
+/** Compressed sections at least this large are left in the file until needed, when it can be opened again. */
+const DEFERRED_MIN_BYTES = 64 << 10;
+
+/** Opens the file a {@link SectionSet} was read from again (undefined: it cannot be, or it is another file now). */
+export type Reopen = () => { read: ReadAt; close(): void } | undefined;
+
+interface RawSection {
+  name: string;
+  flags: bigint;
+  /** Its bytes as in the file; undefined: left there (read through the set's Reopen when needed). */
+  bytes: Uint8Array | undefined;
+  /** The section's size decompressed (its compression header's), for one left in the file; else 0. */
+  inflated: number;
+  offset: number;
+  size: number;
+}
+
 /**
  * The DWARF sections of one ELF file: read while the file is open, each
  * decompressed on first use (a getter, as src/dwarf asks), the compressed
- * bytes then let go. `byteSize` counts what is held now.
+ * bytes then let go. With a {@link Reopen}, large compressed sections are
+ * not read at first: a lookup near the start of `.debug_info` needs only
+ * the start of its stream, read (and inflated) when asked for. `byteSize`
+ * counts what is held now.
  */
 export class SectionSet {
-  readonly #raw = new Map<DwarfSectionName, { name: string; flags: bigint; bytes: Uint8Array }>();
+  readonly #raw = new Map<DwarfSectionName, RawSection>();
   readonly #ready = new Map<DwarfSectionName, Uint8Array | undefined>();
   /** Prefixes of compressed sections inflated so far (the raw bytes kept for the rest). */
   readonly #prefixes = new Map<DwarfSectionName, Uint8Array>();
   readonly #is64: boolean;
+  readonly #reopen: Reopen | undefined;
   readonly littleEndian: boolean;
   /** Sections present but unusable, and why (`"too-large"`, `"malformed"`, ...). */
   readonly problems: Map<string, string> = new Map();
   #bytes = 0;
 
-  constructor(read: ReadAt, elf: ElfSections) {
+  constructor(read: ReadAt, elf: ElfSections, reopen?: Reopen) {
     this.#is64 = elf.is64;
+    this.#reopen = reopen;
     this.littleEndian = elf.le;
+    let total = 0;
     for (const s of elf.sections) {
       const key = dwarfSectionName(s.name);
       if (!key || this.#raw.has(key) || s.type === SHT_NOBITS || s.size === 0n) continue;
-      const fits = s.size <= BigInt(MAX_SECTION_BYTES) && this.#bytes + Number(s.size) <= MAX_FILE_SECTION_BYTES;
-      const bytes = fits ? readExact(read, s.offset, Number(s.size)) : null;
-      if (!bytes) {
+      const fits = s.size <= BigInt(MAX_SECTION_BYTES) && total + Number(s.size) <= MAX_FILE_SECTION_BYTES;
+      const size = Number(s.size);
+      const defer = fits && reopen !== undefined && size >= DEFERRED_MIN_BYTES &&
+        (s.flags & BigInt(SHF_COMPRESSED)) !== 0n;
+      // Left in the file: only its compression header read now (the size it inflates to).
+      const header = defer ? readExact(read, s.offset, elf.is64 ? 24 : 12) : null;
+      const inflated = header ? inflatedSize(header, elf.is64, elf.le) : 0;
+      const bytes = fits && !defer ? readExact(read, s.offset, size) : null;
+      if (!bytes && !(defer && header)) {
         this.problems.set(s.name, fits ? "unreadable" : "too-large");
         continue;
       }
-      this.#raw.set(key, { name: s.name, flags: s.flags, bytes });
-      this.#bytes += bytes.length;
+      this.#raw.set(key, { name: s.name, flags: s.flags, bytes: bytes ?? undefined, inflated, offset: s.offset, size });
+      total += size;
+      if (bytes) this.#bytes += bytes.length;
+    }
+  }
+
+  /** `len` bytes of a section left in the file, from its start; undefined when the file cannot be read again. */
+  #readBack(raw: RawSection, len: number): Uint8Array | undefined {
+    const f = this.#reopen?.();
+    if (!f) return undefined;
+    try {
+      return readExact(f.read, raw.offset, Math.min(len, raw.size)) ?? undefined;
+    } finally {
+      f.close();
     }
   }
 
@@ -84,15 +127,23 @@ export class SectionSet {
       this.#prefixes.delete(key);
       this.#bytes -= prefix.length;
     }
-    if (raw) {
+    const bytes = raw && (raw.bytes ?? this.#readBack(raw, raw.size));
+    if (raw && !bytes) {
       this.#raw.delete(key);
-      const r = decompressSection({ ...raw, is64: this.#is64, littleEndian: this.littleEndian }, MAX_SECTION_BYTES);
+      this.problems.set(raw.name, "unreadable");
+    } else if (raw && bytes) {
+      this.#raw.delete(key);
+      const r = decompressSection(
+        { name: raw.name, flags: raw.flags, bytes, is64: this.#is64, littleEndian: this.littleEndian },
+        MAX_SECTION_BYTES,
+      );
+      const held = raw.bytes?.length ?? 0;
       if (r instanceof Uint8Array) {
         out = r;
-        this.#bytes += r.length - (r === raw.bytes ? r.length : raw.bytes.length);
+        this.#bytes += r.length - held;
       } else {
         this.problems.set(raw.name, r.reason);
-        this.#bytes -= raw.bytes.length;
+        this.#bytes -= held;
       }
     }
     this.#ready.set(key, out);
@@ -114,7 +165,16 @@ export class SectionSet {
     const raw = this.#raw.get(key);
     if (raw) {
       const ask = have ? Math.max(want, 2 * have.length) : want;
-      const p = inflatePrefix({ ...raw, is64: this.#is64, littleEndian: this.littleEndian }, ask, MAX_SECTION_BYTES);
+      // A section left in the file: the start of its stream read back, as much as the prefix takes.
+      const hdr = this.#is64 ? 24 : 12;
+      const bytes = raw.bytes ??
+        this.#readBack(raw, hdr + (prefixStreamBytes(ask, raw.size - hdr, raw.inflated) ?? 0));
+      const p = bytes && inflatePrefix(
+        { name: raw.name, flags: raw.flags, bytes, is64: this.#is64, littleEndian: this.littleEndian },
+        ask,
+        MAX_SECTION_BYTES,
+        raw.size - hdr,
+      );
       if (p) {
         this.#bytes += p.length - (have?.length ?? 0);
         this.#prefixes.set(key, p);
@@ -144,6 +204,13 @@ export class SectionSet {
       debug_cu_index: get("debug_cu_index"),
     }) as DwarfSections;
   }
+}
+
+/** The size an `SHF_COMPRESSED` section's header says it inflates to (0 when past 2^53). */
+function inflatedSize(header: Uint8Array, is64: boolean, le: boolean): number {
+  const v = new DataView(header.buffer, header.byteOffset, header.length);
+  const n = is64 ? v.getBigUint64(8, le) : BigInt(v.getUint32(4, le));
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : 0;
 }
 
 /** Whether an ELF file carries DWARF units (`.debug_info`, or its `.zdebug_` form). */
@@ -188,6 +255,32 @@ export function besides(path: string, rel: string): string {
   if (rel.startsWith("/")) return rel;
   const dir = path.slice(0, path.lastIndexOf("/") + 1);
   return dir + rel;
+}
+
+/**
+ * A {@link Reopen} of the file open on `fd` at `path` in this process's
+ * root: the path opened again (bounded, regular files only) and accepted
+ * only while it is the same file, unchanged (device, inode, size,
+ * modification and change times as when first read). Undefined when the
+ * file's identity cannot be had.
+ */
+export function reopener(libc: Libc, fd: number, path: string): Reopen | undefined {
+  const first = emptyFileId();
+  if (path === "" || libc.fstat(fd, first) < 0) return undefined;
+  return () => {
+    const opened = openTargetFile(libc, undefined, path, { maxBytes: MAX_FILE_BYTES });
+    if ("reason" in opened) return undefined;
+    if (!sameFile(first, opened.id)) {
+      libc.close(opened.fd);
+      return undefined;
+    }
+    return { read: fdReader(libc, opened.fd).read, close: () => libc.close(opened.fd) };
+  };
+}
+
+function sameFile(a: FileId, b: FileId): boolean {
+  return a.devMajor === b.devMajor && a.devMinor === b.devMinor && a.inode === b.inode && a.size === b.size &&
+    a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 /**

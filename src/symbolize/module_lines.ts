@@ -12,7 +12,15 @@ import { readSections } from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
 import { type DwarfFunction, DwarfInfo, type DwoRequest, type FrameMaker } from "../dwarf/mod.ts";
 import { type CrcMemo, openDebugFile } from "./debug_files.ts";
-import { besides, hasDwarf, openSplitFile, openSupplementary, type Place, SectionSet } from "./dwarf_files.ts";
+import {
+  besides,
+  hasDwarf,
+  openSplitFile,
+  openSupplementary,
+  type Place,
+  reopener,
+  SectionSet,
+} from "./dwarf_files.ts";
 import { demangle, isMangled } from "./demangle.ts";
 import type { SymbolFrame } from "./types.ts";
 
@@ -188,7 +196,11 @@ export function loadModuleLines(
     const holder: Place = { procDir: file.inRoot ? ctx.procDir : undefined, path: file.path };
     const s = openSupplementary(libc, file.read, file.elf, holder, ctx.debugDirs, out, ctx.debuginfodCache);
     const detail = `the debug file ${file.path}` + (s ? ` and the dwz file ${s.place.path}` : "");
-    return new ModuleLines(new SectionSet(file.read, file.elf), s?.sections, detail, ctx.maxParsedBytes);
+    // A debug file in this process's root (the debug directories) is opened again for the large
+    // compressed sections when a lookup needs them, and only as far as it needs: most lookups of a
+    // first batch need the start of .debug_info, not all of it.
+    const reopen = holder.procDir === undefined ? reopener(libc, file.fd, file.path) : undefined;
+    return new ModuleLines(new SectionSet(file.read, file.elf, reopen), s?.sections, detail, ctx.maxParsedBytes);
   } finally {
     libc.close(file.fd);
   }
