@@ -43,22 +43,24 @@ export function distinct(input: Uint32Array, n: number, out: DistinctOutput): nu
     if (size <= KEEP_SLOTS) kept = table;
   }
   const { addrWords: words, slot, first } = out;
+  // The word order as locals: an imported binding is read (and checked) at every use in the loop.
+  const hi = HI, lo = LO;
   let u = 0;
   for (let i = 0; i < n; i++) {
-    const h = input[2 * i + HI], l = input[2 * i + LO];
+    const h = input[2 * i + hi], l = input[2 * i + lo];
     // Multiplicative hashing of both halves; the top bits index the table.
     let p = Math.imul(l ^ Math.imul(h, 0x9e3779b1), 0x85ebca6b) >>> shift;
     for (;;) {
       const r = table[p];
       if (r === 0) {
-        words[2 * u + HI] = h;
-        words[2 * u + LO] = l;
+        words[2 * u + hi] = h;
+        words[2 * u + lo] = l;
         first[u] = i;
         slot[i] = u++;
         table[p] = u;
         break;
       }
-      if (words[2 * r - 2 + LO] === l && words[2 * r - 2 + HI] === h) {
+      if (words[2 * r - 2 + lo] === l && words[2 * r - 2 + hi] === h) {
         slot[i] = r - 1;
         break;
       }

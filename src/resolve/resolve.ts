@@ -10,16 +10,13 @@
 import type { Libc } from "../../ffi/mod.ts";
 import type { Backend, Seeker } from "../backend.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
-import { mappedFileOf } from "../elf/mapped_file.ts";
-import { type LoadSegment, segmentForVma } from "../elf/segments.ts";
 import { checkResolveOptions, type Pid } from "../options.ts";
-import { type Vma, withNameAndBuildId } from "../vma.ts";
 import { type Batch, toBatch } from "./batch.ts";
+import { type Finished, finishVma } from "./fill.ts";
 import { type Found, locate } from "./locate.ts";
-import { mappingKind } from "./kind.ts";
 import { planBatch, type PlanInputs } from "./planner.ts";
 import { knownCosts, observe } from "./costs.ts";
-import { type MappingKind, type Resolved, ResolvedResult, type ResolvePlan, type ResolveReason } from "./types.ts";
+import { RESOLVE_REASONS, type Resolved, ResolvedResult, type ResolvePlan, type ResolveReason } from "./types.ts";
 
 /** What resolve() needs from the handle. */
 export interface ResolveSources {
@@ -34,24 +31,7 @@ export interface ResolveSources {
   files: MappedFiles;
 }
 
-/** A PT_LOAD segment as resolve() uses it: file bytes [offset, end) sit at file offset + shift. */
-export interface Shifted {
-  offset: bigint;
-  end: bigint;
-  shift: bigint;
-}
-
-/** What resolve() knows about a distinct VMA of the batch. */
-export interface Finished {
-  vma: Vma;
-  kind: MappingKind;
-  name: string;
-  buildId: string | undefined;
-  /** `vma.offset - vma.start`, where a file offset applies. */
-  delta: bigint | undefined;
-  segments: Shifted[] | null;
-  why: ResolveReason | undefined;
-}
+export type { Finished, Shifted } from "./fill.ts";
 
 /** The sentence for each reason. */
 export const REASON_TEXT: Record<ResolveReason, string> = {
@@ -63,12 +43,8 @@ export const REASON_TEXT: Record<ResolveReason, string> = {
   "outside-load": "the file offset lies outside the file's PT_LOAD segments",
 };
 
-/** Kinds with no file offset, and why. */
-const NO_OFFSET: Partial<Record<MappingKind, ResolveReason>> = {
-  anonymous: "anonymous",
-  jit: "jit",
-  special: "kernel",
-};
+/** The sentence for each reason code (`RESOLVE_REASONS`' order; code 0: none). */
+const REASON_TEXTS: readonly (string | undefined)[] = RESOLVE_REASONS.map((r) => r && REASON_TEXT[r]);
 
 /** The seekers a plan calls for: the first, how many seeks it gets, and the one after. */
 function seekersFor(src: ResolveSources, plan: ResolvePlan): [Seeker, number, () => Seeker] {
@@ -149,54 +125,38 @@ export function locateBatch(src: ResolveSources, addrs: unknown, opts: unknown):
   // Headers of files without a build ID hold for this call only.
   src.files.newGeneration();
   const found = locateTimed(src, batch, plan);
-
-  // Per distinct VMA an address lands in: build ID (once per file), ELF headers (once per file), kind.
+  // Build IDs once per file.
   const buildIds = new Map<string, string | undefined>();
-  const finished: Finished[] = [];
-  found.entries.forEach((vma, i) => {
-    let kind = mappingKind(vma);
-    // The name cannot tell a deleted file from a live one named "x (deleted)": the file can.
-    if (kind === "deleted" && src.files.livesAtPath(vma, () => mappedFileOf(vma))) kind = "file";
-    let buildId: string | undefined;
-    if (o.buildId && vma.fileBacked) {
-      const fileKey = `${vma.devMajor}:${vma.devMinor}:${vma.inode}`;
-      if (buildIds.has(fileKey)) buildId = buildIds.get(fileKey);
-      else {
-        // The handle's backend answers, so every strategy reports the same build IDs.
-        buildId = src.backend.buildIdOf(vma);
-        buildIds.set(fileKey, buildId);
-      }
-    }
-    const noOffset = NO_OFFSET[kind];
-    let segments: Shifted[] | null = null;
-    let why: ResolveReason | undefined = noOffset ?? (o.elfAddr ? undefined : "not-requested");
-    if (o.elfAddr && noOffset === undefined) {
-      const loads = segmentsOf(src.files, vma, buildId);
-      if (loads) {
-        // Only through the segment this VMA maps (padding, .bss: see segmentForVma); a tie
-        // between segments is settled against the file's other VMAs, asked of the handle's backend.
-        const seg = segmentForVma(loads, vma, (a) => {
-          const v = src.backend.query(a, 0);
-          return v && v.inode === vma.inode && v.devMajor === vma.devMajor && v.devMinor === vma.devMinor
-            ? a - v.start + v.offset
-            : undefined;
-        });
-        segments = seg ? [{ offset: seg.fileStart, end: seg.fileEnd, shift: seg.shift }] : [];
-      } else why = "no-elf-headers";
-    }
-    finished[i] = {
-      vma: o.buildId ? withNameAndBuildId(vma, vma.name, buildId) : vma,
-      kind,
-      name: vma.name ?? "",
-      buildId,
-      delta: noOffset === undefined ? vma.offset - vma.start : undefined,
-      segments,
-      why,
-    };
-  });
-
+  const finished = found.entries.map((vma) => finishVma(src, o, vma, buildIds));
   return { batch, entryOf: batch.entry, finished, plan };
 }
+
+/**
+ * The result for `addr` in the VMA of `f`, with its file offset, ELF
+ * address and reason code (`RESOLVE_REASONS`' order): the one place a
+ * {@link ResolvedResult} is made from a batch.
+ */
+export function resultOf(
+  f: Finished,
+  addr: bigint,
+  fileOffset: bigint | undefined,
+  elfAddr: bigint | undefined,
+  code: number,
+): Resolved {
+  return new ResolvedResult(
+    addr,
+    f.vma,
+    f.kind,
+    f.name,
+    f.buildId,
+    fileOffset,
+    elfAddr,
+    RESOLVE_REASONS[code],
+    REASON_TEXTS[code],
+  );
+}
+
+const REASON_CODE = new Map(RESOLVE_REASONS.map((r, i) => [r, i]));
 
 /** The result for `addr` in the VMA of `f`: two bigint additions at most. */
 export function resolvedAt(f: Finished, addr: bigint): Resolved {
@@ -216,20 +176,5 @@ export function resolvedAt(f: Finished, addr: bigint): Resolved {
       }
     }
   }
-  return new ResolvedResult(
-    addr,
-    f.vma,
-    f.kind,
-    f.name,
-    f.buildId,
-    fileOffset,
-    elfAddr,
-    reason,
-    reason && REASON_TEXT[reason],
-  );
-}
-
-/** PT_LOAD headers of a VMA's file, through the handle's file cache. */
-function segmentsOf(files: MappedFiles, vma: Vma, buildId: string | undefined): LoadSegment[] | null {
-  return files.loadSegments(vma, buildId, () => mappedFileOf(vma));
+  return resultOf(f, addr, fileOffset, elfAddr, REASON_CODE.get(reason)!);
 }

@@ -1,111 +1,24 @@
 /**
  * resolve()'s results as columns ({@link ResolvedTable}): one row per
- * distinct address, typed arrays filled in one pass over the batch with
- * doubles (no bigint made), and the object form (`resolve()`) as views of
+ * distinct address, typed arrays filled once the batch is located
+ * (fill.ts: no bigint made), and the object form (`resolve()`) as views of
  * its rows.
  * @module
  */
 import type { VmaTable } from "../table/vma_table.ts";
 import { TableBuilder } from "../table/builder.ts";
 import { Columns } from "../util/columns.ts";
-import { HI, LO, nativeLittleEndian } from "../util/bytes.ts";
-import type { Batch } from "./batch.ts";
-import { type Finished, locateBatch, type LocatedBatch, REASON_TEXT, type ResolveSources } from "./resolve.ts";
+import { nativeLittleEndian } from "../util/bytes.ts";
+import { fillRows, type Finished } from "./fill.ts";
+import { locateBatch, type LocatedBatch, type ResolveSources, resultOf } from "./resolve.ts";
 import {
   MAPPING_KINDS,
   type MappingKind,
   RESOLVE_REASONS,
   type Resolved,
-  ResolvedResult,
   type ResolvePlan,
   type ResolveReason,
 } from "./types.ts";
-
-/** Addresses whose high half is below this are below 2^53: exact as doubles. */
-const SAFE_HI = 2 ** 21;
-const SAFE_LOW = -(2n ** 52n);
-const SAFE_HIGH = 2n ** 52n;
-const U64_LIMIT = 1n << 64n;
-
-const KIND_CODE = new Map(MAPPING_KINDS.map((k, i) => [k, i]));
-const REASON_CODE = new Map(RESOLVE_REASONS.map((r, i) => [r, i]));
-const OUTSIDE_LOAD = REASON_CODE.get("outside-load")!;
-
-function isSafe(v: bigint): boolean {
-  return v > SAFE_LOW && v < SAFE_HIGH;
-}
-
-/** Where {@link VmaNumbers.words} holds each quantity (a word pair each). */
-const DELTA = 0, SEG_START = 2, SEG_END = 4, SHIFT = 6, WORDS_PER_VMA = 8;
-
-/** How the fill loop treats a VMA's rows: no file offset, a fast route (below), or with bigints. */
-const NO_OFFSET_ROUTE = 0, FAST_NO_SEGMENT = 1, FAST_SEGMENT = 2, WIDE = 3;
-
-/**
- * What the fill loop needs of each VMA, as numbers, indexed by the VMA's
- * row: typed arrays kept between batches (a batch lands in a handful of
- * VMAs; a typed array made per batch or per VMA cost more than the fill of
- * a few hundred rows in V8).
- */
-class VmaNumbers {
-  kind = new Uint8Array(16);
-  /** The reason code of an address with a file offset and no segment check to make (or no offset). */
-  why = new Uint8Array(16);
-  route = new Uint8Array(16);
-  /**
-   * `delta`, the segment's start and end, and its shift as u64 word pairs
-   * (two's complement), where the route is fast: every quantity below 2^52 in
-   * magnitude, so no sum leaves 64 bits. No segment for the VMA: an empty
-   * range [0, 0), every address outside it.
-   */
-  words = new Uint32Array(16 * WORDS_PER_VMA);
-
-  /** Holds the numbers of `finished`, in its order. */
-  fill(finished: Finished[]): this {
-    const v = finished.length;
-    if (this.kind.length < v) {
-      const size = 2 * v;
-      this.kind = new Uint8Array(size), this.why = new Uint8Array(size), this.route = new Uint8Array(size);
-      this.words = new Uint32Array(size * WORDS_PER_VMA);
-    }
-    for (let e = 0; e < v; e++) {
-      const f = finished[e];
-      const segs = f.segments;
-      const seg = segs?.[0];
-      const fast = f.delta !== undefined && isSafe(f.delta) && (segs === null || segs.length === 0 ||
-        (segs.length === 1 && isSafe(seg!.offset) && isSafe(seg!.end) && isSafe(seg!.shift)));
-      this.kind[e] = KIND_CODE.get(f.kind)!;
-      this.why[e] = REASON_CODE.get(f.why)!;
-      this.route[e] = f.delta === undefined ? NO_OFFSET_ROUTE : !fast ? WIDE : segs ? FAST_SEGMENT : FAST_NO_SEGMENT;
-      const at = WORDS_PER_VMA * e;
-      for (let k = 0; k < WORDS_PER_VMA; k++) this.words[at + k] = 0;
-      if (fast) {
-        putWords(this.words, at + DELTA, f.delta!);
-        if (seg) {
-          putWords(this.words, at + SEG_START, seg.offset);
-          putWords(this.words, at + SEG_END, seg.end);
-          putWords(this.words, at + SHIFT, seg.shift);
-        }
-      }
-    }
-    return this;
-  }
-}
-
-/** The numbers kept between batches, for batches landing in up to this many VMAs (about 150 KB); more get their own. */
-const KEEP_VMAS = 4096;
-const kept = new VmaNumbers();
-
-/** One u64 and its words: storing a bigint wraps it to 64 bits (two's complement), with no bigint made. */
-const oneU64 = new BigUint64Array(1);
-const oneWords = new Uint32Array(oneU64.buffer);
-
-/** `v` (wrapped to 64 bits) into words[at], words[at + 1] as a native-order word pair. */
-function putWords(words: Uint32Array, at: number, v: bigint): void {
-  oneU64[0] = v;
-  words[at] = oneWords[0];
-  words[at + 1] = oneWords[1];
-}
 
 /** A DataView over a u64 column's bytes. */
 function viewOf(column: BigUint64Array): DataView {
@@ -118,83 +31,63 @@ function u64At(view: DataView, r: number): bigint {
 }
 
 /**
- * Fills the batch's result columns: one pass over its rows. `renumber`
- * takes each row's entry (in the order the batch found its VMAs) to the
- * VMA's place in address order. Sums are made on 32-bit word pairs with a
- * carry (V8 turns a double into 32-bit words several times slower), and
- * the VMAs' numbers are read per row from small typed arrays indexed by
- * the entry (a profile's consecutive rows land in different VMAs about half
- * the time).
+ * Makes a table's rows into {@link Resolved} objects: the columns and what
+ * is known per VMA read once into fields (made with the first view).
  */
-function fillRows(
-  batch: Batch,
-  finished: Finished[],
-  m: VmaNumbers,
-  wide: Map<number, [bigint, bigint | undefined]>,
-  renumber: Int32Array,
-): void {
-  const { entry, addrWords, offsetWords, elfWords, kind: kindCol, reason: reasonCol } = batch;
-  const { kind: kinds, why: whys, route, words: w } = m;
-  // The word order as locals: an imported binding is read (and checked) at every use in the loop.
-  const hi = HI, lo = LO, count = batch.count;
-  for (let r = 0; r < count; r++) {
-    const found = entry[r];
-    if (found < 0) continue; // kind 0, reason 0, offsets 0: the columns start zeroed
-    const e = entry[r] = renumber[found];
-    kindCol[r] = kinds[e];
-    const how = route[e];
-    const ah = addrWords[2 * r + hi];
-    // Below 2^53, with quantities below 2^52: the file offset and ELF address are in [0, 2^54), no sum wraps.
-    if ((how === FAST_NO_SEGMENT || how === FAST_SEGMENT) && ah < SAFE_HI) {
-      const al = addrWords[2 * r + lo];
-      const at = WORDS_PER_VMA * e;
-      const fl = (al + w[at + DELTA + lo]) >>> 0;
-      const fh = (ah + w[at + DELTA + hi] + (fl < al ? 1 : 0)) >>> 0;
-      offsetWords[2 * r + lo] = fl;
-      offsetWords[2 * r + hi] = fh;
-      if (how === FAST_NO_SEGMENT) {
-        reasonCol[r] = whys[e];
-        continue;
-      }
-      const sh = w[at + SEG_START + hi], eh = w[at + SEG_END + hi];
-      if (
-        (fh < sh || (fh === sh && fl < w[at + SEG_START + lo])) ||
-        (fh > eh || (fh === eh && fl >= w[at + SEG_END + lo]))
-      ) {
-        reasonCol[r] = OUTSIDE_LOAD;
-        continue;
-      }
-      const el = (fl + w[at + SHIFT + lo]) >>> 0;
-      elfWords[2 * r + lo] = el;
-      elfWords[2 * r + hi] = (fh + w[at + SHIFT + hi] + (el < fl ? 1 : 0)) >>> 0;
-      continue;
-    }
-    if (how === NO_OFFSET_ROUTE) reasonCol[r] = whys[e];
-    else fillWide(batch, r, finished[e], wide);
-  }
-}
+class RowReader {
+  readonly #vma: Int32Array;
+  readonly #reason: Uint8Array;
+  readonly #finished: readonly Finished[];
+  readonly #wide: Map<number, [bigint, bigint | undefined]> | undefined;
+  readonly #list: unknown[] | undefined;
+  readonly #first: Uint32Array;
+  /** The u64 columns through DataViews: JavaScriptCore makes a bigint from getBigUint64 several times faster. */
+  readonly #addr: DataView;
+  readonly #offset: DataView;
+  readonly #elf: DataView;
+  /** Per VMA, whether its ELF addresses equal its file offsets. */
+  readonly #shiftZero: boolean[];
 
-/** A row the doubles cannot hold: with bigints. */
-function fillWide(batch: Batch, r: number, f: Finished, wide: Map<number, [bigint, bigint | undefined]>): void {
-  const fileOffset = batch.addrAt(r) + f.delta!;
-  let elfAddr: bigint | undefined;
-  let reason = f.why;
-  const seg = f.segments?.[0];
-  if (f.segments) {
-    reason = "outside-load";
-    if (seg && fileOffset >= seg.offset && fileOffset < seg.end) {
-      elfAddr = fileOffset + seg.shift;
-      reason = undefined;
-    }
+  constructor(
+    t: ResolvedTable,
+    finished: readonly Finished[],
+    wide: Map<number, [bigint, bigint | undefined]>,
+    list: unknown[] | undefined,
+    first: Uint32Array,
+  ) {
+    this.#vma = t.vma;
+    this.#reason = t.reason;
+    this.#finished = finished;
+    this.#wide = wide.size !== 0 ? wide : undefined;
+    this.#list = list;
+    this.#first = first;
+    this.#addr = viewOf(t.addr);
+    this.#offset = viewOf(t.fileOffset);
+    this.#elf = viewOf(t.elfAddr);
+    this.#shiftZero = finished.map((f) => f.segments?.[0]?.shift === 0n);
   }
-  const put = (words: Uint32Array, v: bigint) => {
-    words[2 * r + HI] = Number(BigInt.asUintN(32, v >> 32n));
-    words[2 * r + LO] = Number(BigInt.asUintN(32, v));
-  };
-  put(batch.offsetWords, fileOffset);
-  if (elfAddr !== undefined) put(batch.elfWords, elfAddr);
-  batch.reason[r] = REASON_CODE.get(reason)!;
-  if (fileOffset >= U64_LIMIT || (elfAddr !== undefined && elfAddr >= U64_LIMIT)) wide.set(r, [fileOffset, elfAddr]);
+
+  /** Row `r` as a {@link Resolved}, or null where nothing is mapped. */
+  at(r: number): Resolved | null {
+    const e = this.#vma[r];
+    if (e < 0) return null;
+    const f = this.#finished[e];
+    const code = this.#reason[r];
+    let fileOffset: bigint | undefined;
+    let elfAddr: bigint | undefined;
+    if (f.delta !== undefined) {
+      const wide = this.#wide?.get(r);
+      if (wide) [fileOffset, elfAddr] = wide;
+      else {
+        fileOffset = u64At(this.#offset, r);
+        // Libraries map their code at file offset = ELF address: one bigint serves both.
+        if (code === 0) elfAddr = this.#shiftZero[e] ? fileOffset : u64At(this.#elf, r);
+      }
+    }
+    // The caller's own bigint where it gave one (results hold the caller's values).
+    const v = this.#list?.[this.#first[r]];
+    return resultOf(f, typeof v === "bigint" ? v : u64At(this.#addr, r), fileOffset, elfAddr, code);
+  }
 }
 
 /** resolve()'s objects: toArray() of a table nothing reads afterwards (set by ResolvedTable). */
@@ -252,33 +145,37 @@ export class ResolvedTable {
   readonly #list: unknown[] | undefined;
   readonly #first: Uint32Array;
   /** Values that do not fit 64 bits (a lying ELF header's segment), by row: [fileOffset, elfAddr]. */
-  readonly #wide = new Map<number, [bigint, bigint | undefined]>();
-  /** Per VMA, whether its ELF addresses equal its file offsets (made with the first view). */
-  #shiftZero: boolean[] | undefined;
+  readonly #wide: Map<number, [bigint, bigint | undefined]>;
   /** The object views made so far, by row (dense once made). */
   #views: (Resolved | null | undefined)[] | undefined;
-  /** The u64 columns through DataViews: JavaScriptCore makes a bigint from getBigUint64 several times faster. */
-  #addrView: DataView | undefined;
-  #offsetView: DataView | undefined;
-  #elfView: DataView | undefined;
 
   /** @internal resolveTable() builds tables; user code receives them. */
   constructor(located: LocatedBatch) {
     const { batch, plan } = located;
     const n = batch.count;
     this.length = n;
+    this.#wide = fillRows(batch, located.finished);
     // The VMAs in address order (VmaTable.find() searches them so), each row's entry renumbered to match.
-    const order = located.finished.map((_, i) => i).sort((a, b) => {
-      const x = located.finished[a].vma.start, y = located.finished[b].vma.start;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
-    const finished = this.#finished = order.map((i) => located.finished[i]);
-    const renumber = new Int32Array(order.length);
-    order.forEach((old, k) => renumber[old] = k);
+    const found = located.finished;
+    const order = found.map((_, i) => i);
+    let sorted = true;
+    for (let i = 1; i < found.length && sorted; i++) sorted = found[i - 1].vma.start < found[i].vma.start;
+    if (!sorted) {
+      order.sort((a, b) => {
+        const x = found[a].vma.start, y = found[b].vma.start;
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+      const renumber = new Int32Array(order.length);
+      order.forEach((old, k) => renumber[old] = k);
+      const entry = batch.entry;
+      for (let r = 0; r < n; r++) {
+        const e = entry[r];
+        if (e >= 0) entry[r] = renumber[e];
+      }
+    }
+    this.#finished = sorted ? found : order.map((i) => found[i]);
     this.#list = batch.list;
     this.plan = plan;
-    const numbers = finished.length <= KEEP_VMAS ? kept : new VmaNumbers();
-    fillRows(batch, finished, numbers.fill(finished), this.#wide, renumber);
     const inputs = batch.slot.length;
     const big = (w: Uint32Array) => new BigUint64Array(w.buffer, w.byteOffset, n);
     if (4 * n >= inputs) {
@@ -323,12 +220,6 @@ export class ResolvedTable {
     const b = new TableBuilder(true, true, this.#finished.length);
     for (const f of this.#finished) b.appendVma(f.vma);
     return (this.#vmas = b.finish());
-  }
-
-  /** Row `r`'s address as a bigint: the caller's own where it gave one. */
-  #addrAt(r: number): bigint {
-    const v = this.#list?.[this.#first[r]];
-    return typeof v === "bigint" ? v : u64At(this.#addrView ??= viewOf(this.addr), r);
   }
 
   /** Number of input addresses (the length of {@link index}). */
@@ -395,38 +286,10 @@ export class ResolvedTable {
   }
 
   #view(r: number): Resolved | null {
-    const e = this.vma[r];
-    if (e < 0) return null;
-    const f = this.#finished[e];
-    const code = this.reason[r];
-    const reason = RESOLVE_REASONS[code];
-    let fileOffset: bigint | undefined;
-    let elfAddr: bigint | undefined;
-    if (f.delta !== undefined) {
-      const wide = this.#wide.size !== 0 ? this.#wide.get(r) : undefined;
-      if (wide) [fileOffset, elfAddr] = wide;
-      else {
-        fileOffset = u64At(this.#offsetView ??= viewOf(this.fileOffset), r);
-        // Libraries map their code at file offset = ELF address: one bigint serves both.
-        if (code === 0) {
-          elfAddr = (this.#shiftZero ??= this.#finished.map((f) => f.segments?.[0]?.shift === 0n))[e]
-            ? fileOffset
-            : u64At(this.#elfView ??= viewOf(this.elfAddr), r);
-        }
-      }
-    }
-    return new ResolvedResult(
-      this.#addrAt(r),
-      f.vma,
-      f.kind,
-      f.name,
-      f.buildId,
-      fileOffset,
-      elfAddr,
-      reason,
-      reason && REASON_TEXT[reason],
-    );
+    return (this.#reader ??= new RowReader(this, this.#finished, this.#wide, this.#list, this.#first)).at(r);
   }
+
+  #reader: RowReader | undefined;
 
   /** Every input position's result, in input order: what {@link ProcMaps.resolve} returns. */
   toArray(): (Resolved | null)[] {
@@ -442,7 +305,8 @@ export class ResolvedTable {
     let views = this.#views;
     if (views === undefined) {
       views = this.#views = [];
-      for (let r = 0; r < this.length; r++) views.push(this.#view(r));
+      const reader = this.#reader ??= new RowReader(this, this.#finished, this.#wide, this.#list, this.#first);
+      for (let r = 0; r < this.length; r++) views.push(reader.at(r));
     } else for (let r = 0; r < this.length; r++) views[r] ??= this.#view(r);
     // All distinct: input i is row i (rows are in order of first appearance).
     if (last && this.length === this.index.length) return views as (Resolved | null)[];
