@@ -9,10 +9,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { realpathSync } from "node:fs";
 import { ProcMaps, type Resolved } from "../mod.ts";
 import { toBatch } from "../src/resolve/batch.ts";
 import { fields, readRows, type Row } from "./helpers/ground_truth.ts";
-import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
+import { compileC, type MapperInfo, startChild, type Started, startMapper } from "./helpers/child.ts";
 import { haveReadelf, readelfBuildId } from "./helpers/elf_notes.ts";
 import { IOCTL_SKIP } from "./helpers/backends.ts";
 import { Rng } from "./helpers/rng.ts";
@@ -283,4 +284,44 @@ test("strategy ioctl on a handle that reads the text is refused, auto and text w
   );
   assert.equal(maps.resolve([a], { strategy: "auto" })[0]!.vma.start, a);
   assert.equal(maps.planResolve([a]).strategy, "text");
+});
+
+test("a handle's VMAs kept between calls give way when the map changes: files mapped in turn at one address", {
+  skip: IOCTL_SKIP || (!haveReadelf && "readelf is not installed"),
+}, async () => {
+  // Two ELF files with their own build IDs, mapped in turn over the same page: every call of one handle must see
+  // the file mapped at that moment (its name, build ID and ELF address), as a fresh handle does.
+  const files = [compileC("toggler"), compileC("remapper")].map((f) => realpathSync(f));
+  const child = await startChild<{ at: string }>(files[1], []);
+  const replies: string[] = [];
+  let wake: (() => void) | undefined;
+  child.child.stdout!.on("data", (s: string) => {
+    replies.push(...s.split("\n").filter(Boolean));
+    wake?.();
+  });
+  const command = async (line: string) => {
+    child.child.stdin!.write(line + "\n");
+    while (replies.length === 0) await new Promise<void>((r) => wake = r);
+    return replies.shift();
+  };
+  try {
+    const at = BigInt(child.info.at);
+    const addrs = [at + 0x10n, at + 0x10n, at + 0x40n];
+    using maps = ProcMaps.open(child.pid);
+    for (const file of [files[0], files[1], files[0]]) {
+      assert.equal(await command(`map ${file}`), "ok");
+      const load = readelfLoads(file)!.find((l) => l.offset === 0n)!;
+      for (const got of [maps.resolve(addrs), maps.resolveTable(addrs).toArray()]) {
+        assert.equal(got[0]!.name, file);
+        assert.equal(got[0]!.buildId, readelfBuildId(file));
+        assert.equal(got[0]!.fileOffset, 0x10n);
+        assert.equal(got[0]!.elfAddr, load.vaddr + 0x10n);
+        assert.equal(got[2]!.elfAddr, load.vaddr + 0x40n);
+        using fresh = ProcMaps.open(child.pid);
+        assert.deepEqual(JSON.stringify(got), JSON.stringify(fresh.resolve(addrs)));
+      }
+    }
+  } finally {
+    await child.stop();
+  }
 });

@@ -58,6 +58,11 @@ export function finishVma(
   vma: Vma,
   buildIds: Map<string, string | undefined>,
 ): Finished {
+  const keep = src.backend.kind === "ioctl" ? keptFor(src.files) : undefined;
+  const opts = (o.buildId ? 1 : 0) | (o.elfAddr ? 2 : 0);
+  const known = keep?.get(vma.start);
+  if (known !== undefined && known.opts === opts && sameVma(known.raw, vma)) return known.finished;
+  let tied = false;
   let kind = mappingKind(vma);
   // The name cannot tell a deleted file from a live one named "x (deleted)": the file can.
   if (kind === "deleted" && src.files.livesAtPath(vma, () => mappedFileOf(vma))) kind = "file";
@@ -79,6 +84,7 @@ export function finishVma(
       // Only through the segment this VMA maps (padding, .bss: see segmentForVma); a tie
       // between segments is settled against the file's other VMAs, asked of the handle's backend.
       const seg = segmentForVma(loads, vma, (a) => {
+        tied = true;
         const v = src.backend.query(a, 0);
         return v && v.inode === vma.inode && v.devMajor === vma.devMajor && v.devMinor === vma.devMinor
           ? a - v.start + v.offset
@@ -87,7 +93,7 @@ export function finishVma(
       segments = seg ? [{ offset: seg.fileStart, end: seg.fileEnd, shift: seg.shift }] : [];
     } else why = "no-elf-headers";
   }
-  return {
+  const finished: Finished = {
     vma: o.buildId ? withNameAndBuildId(vma, vma.name, buildId) : vma,
     kind,
     name: vma.name ?? "",
@@ -96,6 +102,38 @@ export function finishVma(
     segments,
     why,
   };
+  // Kept when every part would read the same next time: not a deleted file's (whether it lives is asked per
+  // call), no segment tie settled by other VMAs, and headers read under a build ID (else they hold per call).
+  if (keep && kind !== "deleted" && !tied && (segments === null || buildId !== undefined)) {
+    if (keep.size >= KEEP_FINISHED) keep.clear();
+    keep.set(vma.start, { raw: vma, opts, finished });
+  }
+  return finished;
+}
+
+/**
+ * Finished VMAs kept between batches, per handle (by its file cache), by
+ * start: a profiler resolves batch after batch in the same few VMAs, and
+ * finishing one (its kind, build ID, ELF segment: bigint arithmetic, keys
+ * and lookups) cost as much as locating a few hundred addresses. Only with
+ * the ioctl backend, whose build IDs are kept by VMA too; an entry serves a
+ * VMA equal in every field.
+ */
+const finishedKept = new WeakMap<MappedFiles, Map<bigint, { raw: Vma; opts: number; finished: Finished }>>();
+/** Kept finished VMAs per handle at most. */
+const KEEP_FINISHED = 4096;
+
+function keptFor(files: MappedFiles): Map<bigint, { raw: Vma; opts: number; finished: Finished }> {
+  let m = finishedKept.get(files);
+  if (m === undefined) finishedKept.set(files, m = new Map());
+  return m;
+}
+
+/** Equal VMAs as the kernel reported them (the name included). */
+function sameVma(a: Vma, b: Vma): boolean {
+  return a.start === b.start && a.end === b.end && a.flags === b.flags && a.offset === b.offset &&
+    a.inode === b.inode && a.devMajor === b.devMajor && a.devMinor === b.devMinor && a.pageSize === b.pageSize &&
+    a.name === b.name;
 }
 
 /** Addresses whose high half is below this are below 2^53: exact as doubles. */
