@@ -189,9 +189,13 @@ export class Functions {
     this.byteSize = 128 + this.#ranges.byteSize + offsets.length * 16;
   }
 
-  /** The function holding `addr` (an index), or -1. */
+  /** Set by {@link find}: up to this address (excluded) from its `addr` on, the same answer. */
+  until = 0;
+
+  /** The function holding `addr` (an index), or -1; sets {@link until}. */
   find(addr: number): number {
     const r = this.#ranges.find(addr);
+    this.until = this.#ranges.until;
     return r < 0 ? -1 : this.#ranges.item[r];
   }
 
@@ -296,15 +300,26 @@ export class InlineTree {
     this.byteSize = 128 + this.#ranges.byteSize + this.#entry.length * 56;
   }
 
-  /** The entries whose ranges hold `addr`, outermost first (in `out`, which it empties first). */
+  /** Set by {@link chain}: up to this address (excluded) from its `addr` on, the same chain. */
+  until = 0;
+
+  /**
+   * The entries whose ranges hold `addr`, outermost first (in `out`, which
+   * it empties first); sets {@link until}.
+   */
   chain(addr: number, out: number[]): number[] {
     out.length = 0;
-    const ds = this.#ranges.groupStart;
+    const ranges = this.#ranges;
+    const ds = ranges.groupStart;
+    let until = Infinity;
     for (let d = 0; d + 1 < ds.length; d++) {
-      const r = this.#ranges.find(addr, ds[d], ds[d + 1]);
+      const r = ranges.find(addr, ds[d], ds[d + 1]);
+      // Each depth's answer holds up to its bound; past the first depth without one, none is asked.
+      if (ranges.until < until) until = ranges.until;
       if (r < 0) break;
-      out.push(this.#ranges.item[r]);
+      out.push(ranges.item[r]);
     }
+    this.until = until;
     return out;
   }
 

@@ -88,6 +88,13 @@ export class DwarfInfo {
   /** The tables asked for last (most lookups fall in the unit of the one before). */
   #last: Tables | undefined;
   #clock = 0;
+  /**
+   * Set by {@link findFrames}: up to this address (excluded) from its
+   * `addr` on, the same frames (the unit, function, line row and inline
+   * chain all hold); its `addr` itself when no bound is known (the lookup
+   * missed, or took the slow way).
+   */
+  until = 0;
   /** The .dwo files (or .dwp contributions) read, for their caches' bytes. */
   readonly #splitFiles: UnitFile[] = [];
 
@@ -127,6 +134,7 @@ export class DwarfInfo {
   ): T[] | DwarfMiss {
     if (typeof addr !== "bigint") throw new TypeError("DwarfInfo.findFrames: addr must be a bigint");
     const a = addrFromBigint(addr);
+    this.until = a;
     if (a !== a) return miss("wide-address", `address 0x${addr.toString(16)} is outside the reader's exact range`);
     // The common case first: the unit the index names (its last-starting range) answers.
     const index = this.#index;
@@ -135,9 +143,11 @@ export class DwarfInfo {
         // .debug_aranges' unit, else (when every unit is indexed) the unit whose own ranges hold it.
         let u: Unit | undefined;
         const i = index.ranges.find(a);
+        let unitUntil = index.ranges.until;
         if (i >= 0) u = this.#setUnit(index, index.ranges.item[i]);
         else if (index.rest) {
           const j = index.rest.find(a);
+          if (index.rest.until < unitUntil) unitUntil = index.rest.until;
           if (j >= 0) u = index.units![index.rest.item[j]];
         }
         if (u) {
@@ -145,6 +155,7 @@ export class DwarfInfo {
           const f = this.#frames(t, a, inlines, make);
           if (f) {
             if (inlines) this.#recount(t);
+            if (unitUntil < this.until) this.until = unitUntil;
             return f;
           }
         }
@@ -159,6 +170,8 @@ export class DwarfInfo {
       if (inlines) this.#recount(t);
       return frames !== undefined;
     });
+    // No bound for the slow way (which unit answers may change within its ranges).
+    this.until = a;
     return frames ?? why!;
   }
 
@@ -243,12 +256,15 @@ export class DwarfInfo {
     return t.functions;
   }
 
+  /** The frames of `a` in unit tables `t`, or undefined; sets {@link until} to where they hold. */
   #frames<T>(t: Tables, a: number, inlines: boolean, make: FrameMaker<T>): T[] | undefined {
     const fns = this.#functionsAt(t, a);
     const fn = fns ? fns.find(a) : -1;
     const lines = t.lines;
     const row = lines ? lines.find(a) : -1;
     if (fn < 0 && row < 0) return undefined;
+    let until = fns ? fns.until : Infinity;
+    if (lines && lines.until < until) until = lines.until;
     let file = "", line = 0, column = 0, disc = 0;
     if (lines && row >= 0) {
       file = lines.path(lines.file[row]);
@@ -256,24 +272,29 @@ export class DwarfInfo {
       column = lines.column[row];
       disc = lines.discriminator(row);
     }
-    if (!fns || fn < 0) return [make("", file, line, column, false, disc)];
-    const frames: T[] = [];
-    if (inlines) {
-      const tree = fns.inlines(fn);
-      const chain = tree.chain(a, CHAIN);
-      // The call_file numbering is the split unit's version's (0 is a file from DWARF 5 on).
-      const v5 = fns.unit.version >= 5;
-      for (let i = chain.length - 1; i >= 0; i--) {
-        const e = chain[i];
-        frames.push(make(tree.name(e), file, line, column, true, disc));
-        const cf = tree.callFile[e];
-        file = lines && cf >= 0 && (cf > 0 || v5) ? lines.path(cf) : "";
-        line = tree.callLine[e];
-        column = tree.callColumn[e];
-        disc = tree.callDisc[e];
-      }
+    if (!fns || fn < 0) {
+      this.until = until;
+      return [make("", file, line, column, false, disc)];
     }
-    frames.push(make(fns.name(fn), file, line, column, false, disc));
+    const tree = inlines ? fns.inlines(fn) : undefined;
+    const chain = tree ? tree.chain(a, CHAIN) : NO_CHAIN;
+    if (tree && tree.until < until) until = tree.until;
+    this.until = until;
+    if (chain.length === 0 || !tree) return [make(fns.name(fn), file, line, column, false, disc)];
+    // Made at its size (one grown by push keeps room for 17 items, and callers keep answers).
+    const frames: T[] = new Array(chain.length + 1);
+    // The call_file numbering is the split unit's version's (0 is a file from DWARF 5 on).
+    const v5 = fns.unit.version >= 5;
+    for (let i = chain.length - 1, k = 0; i >= 0; i--, k++) {
+      const e = chain[i];
+      frames[k] = make(tree.name(e), file, line, column, true, disc);
+      const cf = tree.callFile[e];
+      file = lines && cf >= 0 && (cf > 0 || v5) ? lines.path(cf) : "";
+      line = tree.callLine[e];
+      column = tree.callColumn[e];
+      disc = tree.callDisc[e];
+    }
+    frames[chain.length] = make(fns.name(fn), file, line, column, false, disc);
     return frames;
   }
 
@@ -485,6 +506,7 @@ export class DwarfInfo {
 
 /** The inline chain of the lookup in progress (lookups do not nest). */
 const CHAIN: number[] = [];
+const NO_CHAIN: readonly number[] = [];
 
 /** The default {@link FrameMaker}: a {@link DwarfFrame}. */
 function dwarfFrame(

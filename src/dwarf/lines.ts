@@ -303,7 +303,13 @@ export class LineTable {
     return lo < rs.length && rs[lo] === row ? this.#discValue[lo] : 0;
   }
 
-  /** The row covering `addr`, or -1. */
+  /**
+   * Set by {@link find}: up to this address (excluded) from its `addr` on,
+   * the same row (the next row's or sequence's start, or the sequence's end).
+   */
+  until = 0;
+
+  /** The row covering `addr`, or -1; sets {@link until}. */
   find(addr: number): number {
     const ss = this.seqStart;
     let lo = 0, hi = ss.length;
@@ -312,18 +318,28 @@ export class LineTable {
       if (ss[mid] <= addr) lo = mid + 1;
       else hi = mid;
     }
+    let until = lo < ss.length ? ss[lo] : Infinity;
     // Sequences may overlap (hostile input, discarded code at 0): the nearest few before the address.
     for (let s = lo - 1, tries = 0; s >= 0 && tries < 4; s--, tries++) {
       if (addr >= this.seqEnd[s]) continue;
       const a = this.addr;
-      let l = this.seqRow0[s], h = this.seqRow1[s];
+      const r0 = this.seqRow0[s], r1 = this.seqRow1[s];
+      let l = r0, h = r1;
       while (l < h) {
         const mid = (l + h) >>> 1;
         if (a[mid] <= addr) l = mid + 1;
         else h = mid;
       }
-      if (l > this.seqRow0[s]) return l - 1;
+      if (l > r0) {
+        if (this.seqEnd[s] < until) until = this.seqEnd[s];
+        if (l < r1 && a[l] < until) until = a[l];
+        this.until = until;
+        return l - 1;
+      }
+      // No row of this sequence yet: its first may start before the next answer does.
+      if (r0 < r1 && a[r0] < until) until = a[r0];
     }
+    this.until = until;
     return -1;
   }
 }

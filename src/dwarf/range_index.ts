@@ -55,18 +55,31 @@ export class RangeIndex {
     }
   }
 
-  /** The last-starting range of [lo, hi) holding `addr`, or -1. */
+  /**
+   * Set by {@link find}: the first address above its `addr` for which it
+   * may answer otherwise (the next range to start, or the end of the one
+   * found); every address in between gets the same answer.
+   */
+  until = 0;
+
+  /** The last-starting range of [lo, hi) holding `addr`, or -1; sets {@link until}. */
   find(addr: number, lo = 0, hi = this.begin.length): number {
     const b = this.begin;
-    const l0 = lo;
+    const l0 = lo, h0 = hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (b[mid] <= addr) lo = mid + 1;
       else hi = mid;
     }
+    // Up to the next start the same ranges hold it, the last-starting one first, until it ends.
+    const next = lo < h0 ? b[lo] : Infinity;
     for (let i = lo - 1; i >= l0 && this.maxEnd[i] > addr; i--) {
-      if (this.end[i] > addr) return i;
+      if (this.end[i] > addr) {
+        this.until = next < this.end[i] ? next : this.end[i];
+        return i;
+      }
     }
+    this.until = next;
     return -1;
   }
 

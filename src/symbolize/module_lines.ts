@@ -22,7 +22,8 @@ import {
   SectionSet,
 } from "./dwarf_files.ts";
 import { demangle, isMangled } from "./demangle.ts";
-import type { SymbolFrame } from "./types.ts";
+import { FramedSymbolInfoResult, SymbolInfoResult } from "./result.ts";
+import type { SymbolFrame, SymbolInfo } from "./types.ts";
 
 /** Where a module's files are (for its symbols, elf_module.ts's ModuleContext, and its lines). */
 export interface LinesContext {
@@ -125,8 +126,27 @@ export class ModuleLines {
   #want = true;
   #outerName: string | undefined;
   #outerDemangled: string | undefined;
+  /** The frames of the previous answer, whose equal frames #make hands out again, and the next one's index. */
+  #prev: readonly SymbolFrame[] | undefined;
+  #k = 0;
 
-  /** Each frame as symbolize() reports it, made once (the reader calls this instead of making its own). */
+  /**
+   * Where the previous answer holds: ELF addresses [#lo, #hi) (the
+   * reader's bound: same unit, function, line row and inline chain), asked
+   * with the same options and outermost name. A batch comes in ascending
+   * order, so neighbours in one row take it as it is.
+   */
+  #lo = 0;
+  #hi = 0;
+  #lastInlines = true;
+  #lastWant = true;
+  #lastOuter: string | undefined;
+
+  /**
+   * Each frame as symbolize() reports it (the reader calls this instead of
+   * making its own): the previous answer's frame at the same place when
+   * equal, else a new one.
+   */
   readonly #make: FrameMaker<SymbolFrame> = (name, file, line, column, inlined, discriminator) => {
     let demangled: string;
     if (name === "") {
@@ -136,13 +156,37 @@ export class ModuleLines {
         demangled = this.#want ? this.#outerDemangled ?? this.#demangle(name) : name;
       } else name = demangled = "??";
     } else demangled = this.#want ? this.#demangle(name) : name;
-    return { name, demangled, file: file || undefined, line, column, discriminator, inlined };
+    const f = file || undefined;
+    const p = this.#prev?.[this.#k++];
+    if (
+      p !== undefined && p.line === line && p.column === column && p.name === name && p.file === f &&
+      p.inlined === inlined && p.discriminator === discriminator && p.demangled === demangled
+    ) return p;
+    return { name, demangled, file: f, line, column, discriminator, inlined };
   };
+
+  /**
+   * DWARF's function at `elfAddr` as a symbol (source `"dwarf"`), with its
+   * frames: for an address no symbol table covers. Undefined when DWARF
+   * has no function there.
+   */
+  dwarfSymbol(elfAddr: bigint, wantDemangled: boolean, inlines: boolean): SymbolInfo | undefined {
+    const fn = this.functionAt(elfAddr);
+    if (!fn) return undefined;
+    const frames = this.frames(elfAddr, inlines, wantDemangled, undefined, undefined);
+    const size = fn.end - fn.start, offset = elfAddr - fn.start;
+    if (!frames) return new SymbolInfoResult(fn.name, fn.name, undefined, fn.start, size, offset, "dwarf");
+    const last = frames[frames.length - 1];
+    return new FramedSymbolInfoResult(last.name, last.demangled, undefined, fn.start, size, offset, "dwarf", frames);
+  }
 
   /**
    * The frames at `elfAddr` as symbolize() reports them, or undefined. An
    * outermost frame without a DWARF name takes `outerName` (the symbol
-   * table's name) when given.
+   * table's name) when given. Answers are shared, and read-only as their
+   * type says (not frozen: freezing an array costs JavaScriptCore about a
+   * microsecond): an address where the previous answer holds gets the same
+   * array, and a frame equal to the previous answer's is the same object.
    */
   frames(
     elfAddr: bigint,
@@ -150,13 +194,37 @@ export class ModuleLines {
     wantDemangled: boolean,
     outerName: string | undefined,
     outerDemangled: string | undefined,
-  ): SymbolFrame[] | undefined {
+  ): readonly SymbolFrame[] | undefined {
+    const a = Number(elfAddr);
+    if (
+      a >= this.#lo && a < this.#hi && inlines === this.#lastInlines && wantDemangled === this.#lastWant &&
+      outerName === this.#lastOuter
+    ) return this.#prev;
     this.#want = wantDemangled;
     this.#outerName = outerName;
     this.#outerDemangled = outerDemangled;
+    this.#k = 0;
     const out = this.#dwarf.findFrames(elfAddr, inlines, this.#make);
-    return Array.isArray(out) && out.length > 0 ? out : undefined;
+    if (!Array.isArray(out) || out.length === 0) return undefined;
+    const prev = this.#prev;
+    const frames = prev !== undefined && prev.length === out.length && sameItems(prev, out) ? prev : out;
+    // The reader's bound, where doubles are exact (ELF addresses below 2^53).
+    this.#lo = a;
+    this.#hi = a < TWO_53 ? Math.min(this.#dwarf.until, TWO_53) : a;
+    this.#lastInlines = inlines;
+    this.#lastWant = wantDemangled;
+    this.#lastOuter = outerName;
+    this.#prev = frames;
+    return frames;
   }
+}
+
+const TWO_53 = 2 ** 53;
+
+/** Whether two arrays of one length hold the same objects. */
+function sameItems<T>(x: readonly T[], y: readonly T[]): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 /**

@@ -149,6 +149,28 @@ export class SymbolInfoResult implements SymbolInfo {
   }
 }
 
+/**
+ * A {@link SymbolInfo} with its source frames, as the symbolizer makes it:
+ * a class of its own so that every such object has `frames` from its
+ * construction (one shape, no property added afterwards).
+ */
+export class FramedSymbolInfoResult extends SymbolInfoResult {
+  declare readonly frames: readonly SymbolFrame[];
+  constructor(
+    name: string,
+    demangled: string,
+    version: string | undefined,
+    start: bigint,
+    size: bigint,
+    offset: bigint,
+    source: SymbolSource,
+    frames: readonly SymbolFrame[],
+  ) {
+    super(name, demangled, version, start, size, offset, source);
+    this.frames = frames;
+  }
+}
+
 /** A {@link Symbolized} as symbolize() makes it: a resolved address and its symbol. */
 export class SymbolizedResult extends ResolvedResult implements Symbolized {
   declare readonly symbol: SymbolInfo | undefined;

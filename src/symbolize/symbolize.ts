@@ -345,8 +345,7 @@ export function symbolizeBatch(
         const ea = fo + fast.shiftNum;
         // Libraries map their code at file offset = ELF address: one bigint serves both.
         const elfAddr = fast.shiftZero ? fileOffset : toBigint(ea);
-        let symbol = fastSymbol(fast, ea, elfAddr, want);
-        if (lines) symbol = withLines(lines, symbol, elfAddr, want, o.inlines);
+        const symbol = fastSymbol(fast, ea, elfAddr, want, lines, o.inlines);
         perUnique[i] = new SymbolizedResult(
           addr,
           f!.vma,

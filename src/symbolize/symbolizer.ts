@@ -284,10 +284,14 @@ export class Symbolizer {
       for (let k = 0; k < order.length; k++) {
         const i = order[k];
         const elfAddr = unique[i];
-        let symbol = hi[i] < TWO_52 / TWO_32
-          ? fastSymbol(cursor, hi[i] * TWO_32 + lo[i], elfAddr, o.demangle)
-          : findSymbol(module, elfAddr, o.demangle);
-        if (lines) symbol = withLines(lines, symbol, elfAddr, o.demangle, o.inlines);
+        // (Its frames found with it: one SymbolInfo per address.)
+        let symbol: SymbolInfo | undefined;
+        if (hi[i] < TWO_52 / TWO_32) {
+          symbol = fastSymbol(cursor, hi[i] * TWO_32 + lo[i], elfAddr, o.demangle, lines, o.inlines);
+        } else {
+          symbol = findSymbol(module, elfAddr, o.demangle);
+          if (lines) symbol = withLines(lines, symbol, elfAddr, o.demangle, o.inlines);
+        }
         perUnique[i] = symbol
           ? new FileSymbolizedResult(elfAddr, symbol, undefined, undefined)
           : new FileSymbolizedResult(elfAddr, undefined, miss.reason, miss.message);
@@ -501,24 +505,9 @@ export function withLines(
   wantDemangled: boolean,
   inlines: boolean,
 ): SymbolInfo | undefined {
-  if (symbol) {
-    const frames = lines.frames(elfAddr, inlines, wantDemangled, symbol.name, symbol.demangled);
-    return frames ? infoWith(symbol, symbol.demangleReason, frames) : symbol;
-  }
-  const fn = lines.functionAt(elfAddr);
-  if (!fn) return undefined;
-  const frames = lines.frames(elfAddr, inlines, wantDemangled, undefined, undefined);
-  const last = frames?.[frames.length - 1];
-  const info = new SymbolInfoResult(
-    last?.name ?? fn.name,
-    last?.demangled ?? fn.name,
-    undefined,
-    fn.start,
-    fn.end - fn.start,
-    elfAddr - fn.start,
-    "dwarf",
-  );
-  return frames ? infoWith(info, info.demangleReason, frames) : info;
+  if (!symbol) return lines.dwarfSymbol(elfAddr, wantDemangled, inlines);
+  const frames = lines.frames(elfAddr, inlines, wantDemangled, symbol.name, symbol.demangled);
+  return frames ? infoWith(symbol, symbol.demangleReason, frames) : symbol;
 }
 
 const jitBudgets = new WeakMap<Symbolizer, JitBudget>();

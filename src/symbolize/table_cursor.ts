@@ -9,7 +9,8 @@
 import type { ElfSymbol, ElfSymbolTable } from "../elf/symbols.ts";
 import { nativeLittleEndian } from "../util/bytes.ts";
 import { demangleName, isMangled } from "./demangle.ts";
-import { SymbolInfoResult } from "./result.ts";
+import type { ModuleLines } from "./module_lines.ts";
+import { FramedSymbolInfoResult, SymbolInfoResult } from "./result.ts";
 import type { RawSymbol, SymbolFrame, SymbolInfo } from "./types.ts";
 
 /** 2^32, and the bound below which addresses and offsets are handled as (exact) doubles. */
@@ -44,17 +45,11 @@ export function infoWith(
   demangleReason: "budget" | undefined,
   frames: readonly SymbolFrame[] | undefined,
 ): SymbolInfo {
-  const out = new SymbolInfoResult(
-    info.name,
-    info.demangled,
-    info.version,
-    info.start,
-    info.size,
-    info.offset,
-    info.source,
-  );
+  const { name, demangled, version, start, size, offset, source } = info;
+  const out = frames === undefined
+    ? new SymbolInfoResult(name, demangled, version, start, size, offset, source)
+    : new FramedSymbolInfoResult(name, demangled, version, start, size, offset, source, frames);
   if (demangleReason !== undefined) (out as { demangleReason?: "budget" }).demangleReason = demangleReason;
-  if (frames !== undefined) (out as { frames?: readonly SymbolFrame[] }).frames = frames;
   return out;
 }
 
@@ -112,19 +107,36 @@ export function fastTable(c: TableCursor, ea: number): number {
   return -1;
 }
 
-/** The symbol at ELF address `ea` (`elfAddr` as a bigint), or undefined. */
-export function fastSymbol(c: TableCursor, ea: number, elfAddr: bigint, want: boolean): SymbolInfo | undefined {
+/**
+ * The symbol at ELF address `ea` (`elfAddr` as a bigint), or undefined;
+ * with `lines`, with its source frames, or DWARF's function where no table
+ * covers it. One object made per address.
+ */
+export function fastSymbol(
+  c: TableCursor,
+  ea: number,
+  elfAddr: bigint,
+  want: boolean,
+  lines?: ModuleLines,
+  inlines = true,
+): SymbolInfo | undefined {
   const t = fastTable(c, ea);
-  if (t < 0) return undefined;
+  if (t < 0) return lines?.dwarfSymbol(elfAddr, want, inlines);
   const raw = c.tables[t].symbolOfPiece(c.hints[t])!;
-  const symbol = new SymbolInfoResult(
-    raw.name,
-    want ? raw.demangled ?? demangledOf(raw) : raw.name,
-    raw.version,
-    raw.start,
-    raw.size,
-    offsetBigint(ea, raw, elfAddr),
-    c.tables[t].source,
-  );
+  const demangled = want ? raw.demangled ?? demangledOf(raw) : raw.name;
+  const offset = offsetBigint(ea, raw, elfAddr);
+  const frames = lines?.frames(elfAddr, inlines, want, raw.name, demangled);
+  const symbol = frames === undefined
+    ? new SymbolInfoResult(raw.name, demangled, raw.version, raw.start, raw.size, offset, c.tables[t].source)
+    : new FramedSymbolInfoResult(
+      raw.name,
+      demangled,
+      raw.version,
+      raw.start,
+      raw.size,
+      offset,
+      c.tables[t].source,
+      frames,
+    );
   return want && raw.demangleCut ? flagCut(symbol) : symbol;
 }
