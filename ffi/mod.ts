@@ -11,9 +11,12 @@ import { type PerfCalls, perfEventOpenNumber } from "./perf.ts";
 import { load as loadPerfDeno } from "./perf_deno.ts";
 import { load as loadPerfBun } from "./perf_bun.ts";
 import { load as loadPerfNode } from "./perf_node.ts";
+import type { ZlibCalls } from "./zlib.ts";
+import { load as loadZlibDeno } from "./zlib_deno.ts";
 
 export type { Arch, FileId, Libc } from "./libc.ts";
 export type { PerfCalls } from "./perf.ts";
+export type { ZlibCalls } from "./zlib.ts";
 export { emptyFileId, FfiPermissionError } from "./libc.ts";
 export * from "./constants.ts";
 export { readEnv } from "./env.ts";
@@ -64,4 +67,27 @@ export function getPerf(): PerfCalls {
   }
   const load = g.Deno !== undefined ? loadPerfDeno : g.Bun !== undefined ? loadPerfBun : loadPerfNode;
   return perf = load(nr);
+}
+
+let zlib: ZlibCalls | null | undefined;
+
+/**
+ * zlib's inflate through this runtime's FFI (`libz.so.1`), loaded on first
+ * use; undefined where procmap uses `node:zlib` instead: Bun and Node.js
+ * (whose `node:zlib` loads fast and inflates faster than the system's
+ * libz), or Deno without libz or without the FFI permission for it (Deno's
+ * `node:zlib` loads its whole Node layer, 25-50 ms of CPU time).
+ */
+export function getZlib(): ZlibCalls | undefined {
+  if (zlib === undefined) {
+    zlib = null;
+    if (g.Deno !== undefined) {
+      try {
+        zlib = loadZlibDeno(getLibc().addressOf);
+      } catch {
+        zlib = null;
+      }
+    }
+  }
+  return zlib ?? undefined;
 }

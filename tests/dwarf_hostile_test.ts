@@ -20,8 +20,10 @@ import {
   DwarfInfo,
   type DwarfSectionName,
   type DwarfSections,
+  inflatePrefix,
   isCompressed,
 } from "../src/dwarf/mod.ts";
+import { getZlib } from "../ffi/mod.ts";
 import { abbrevs, Asm, AT, FORM, lineProgram, TAG, unit } from "./helpers/dwarf_asm.ts";
 import { build, cSteps } from "./helpers/dwarf_builds.ts";
 import { dwarfSectionsOf, haveClang, haveGcc, instructionAddresses } from "./helpers/dwarf_tools.ts";
@@ -300,11 +302,21 @@ describe("hand-made DWARF", () => {
       return new Uint8Array([...h, ...z]);
     };
     const raw = (bytes: Uint8Array) => ({ name: ".debug_info", flags: 0x800, bytes, is64: true, littleEndian: true });
-    const ok = decompressSection(raw(chdr(100_000)), 1 << 20);
-    assert.ok(ok instanceof Uint8Array && ok.length === 100_000 && ok[99_999] === 7);
-    for (const size of [10, 99_999, 100_001]) {
-      const r = decompressSection(raw(chdr(size)), 1 << 20);
-      assert.ok(!(r instanceof Uint8Array) && r.reason === "malformed", `${size}: ${JSON.stringify(r)}`);
+    // node:zlib, and libz through the FFI where this runtime uses it (Deno).
+    for (const inflater of [undefined, getZlib()]) {
+      const ok = decompressSection(raw(chdr(100_000)), 1 << 20, inflater);
+      assert.ok(ok instanceof Uint8Array && ok.length === 100_000 && ok[99_999] === 7);
+      for (const size of [10, 99_999, 100_001]) {
+        const r = decompressSection(raw(chdr(size)), 1 << 20, inflater);
+        assert.ok(!(r instanceof Uint8Array) && r.reason === "malformed", `${size}: ${JSON.stringify(r)}`);
+      }
+      const cutStream = decompressSection(raw(chdr(100_000).slice(0, 30)), 1 << 20, inflater);
+      assert.ok(!(cutStream instanceof Uint8Array) && cutStream.reason === "malformed");
+      const garbage = decompressSection(raw(chdr(100_000).fill(0x5a, 24, 40)), 1 << 20, inflater);
+      assert.ok(!(garbage instanceof Uint8Array) && garbage.reason === "malformed");
+      // A prefix: at least the bytes asked for, equal to the start of the whole.
+      const p = inflatePrefix(raw(chdr(100_000)), 100, 1 << 20, undefined, inflater);
+      if (p) assert.ok(p.length >= 100 && p.every((x) => x === 7));
     }
     const big = decompressSection(raw(chdr(100_000)), 50_000);
     assert.ok(!(big instanceof Uint8Array) && big.reason === "too-large");
@@ -344,6 +356,13 @@ describe("real compressed sections with lying headers", { skip: !haveGcc && "gcc
         continue;
       }
       const size = new DataView(raw.buffer).getUint32(8, true);
+      const zlibFfi = getZlib();
+      // libz through the FFI where this runtime uses it (Deno; zlib sections only), else node:zlib.
+      const inflater = zlibFfi && new DataView(raw.buffer).getUint32(0, true) === 1 ? zlibFfi : undefined;
+      if (inflater) {
+        const again = decompressSection(section(raw), 1 << 24, inflater);
+        assert.ok(again instanceof Uint8Array && again.length === good.length && again.every((x, i) => x === good[i]));
+      }
       for (
         const [what, b] of [
           ["size + 1", withU32(raw, 8, size + 1)],
@@ -352,7 +371,7 @@ describe("real compressed sections with lying headers", { skip: !haveGcc && "gcc
           ["flipped", withByte(raw, raw.length >> 1)],
         ] as const
       ) {
-        const r = decompressSection(section(b), 1 << 24);
+        const r = decompressSection(section(b), 1 << 24, inflater);
         if (what === "flipped" && r instanceof Uint8Array) {
           // A flipped byte may still decode (to other bytes of the right size): then it must not equal the original.
           assert.equal(r.length, good.length);

@@ -45,6 +45,17 @@ export interface DecompressMiss {
   readonly message: string;
 }
 
+/**
+ * An inflate to use instead of `node:zlib`'s (the shape of ffi/zlib.ts's,
+ * which the symbolizer passes where the runtime's FFI reaches libz): the
+ * zlib stream (or its start) in `src` inflated into `out` until `out` is
+ * full or the input or the stream ends; the bytes written and whether the
+ * stream ended, or a negative zlib error.
+ */
+export interface Inflater {
+  inflateInto(src: Uint8Array, out: Uint8Array): { written: number; ended: boolean } | number;
+}
+
 /** Whether the section is compressed (SHF_COMPRESSED, or a `.zdebug_*` name). */
 export function isCompressed(s: Pick<RawSection, "name" | "flags">): boolean {
   return (BigInt(s.flags) & BigInt(SHF_COMPRESSED)) !== 0n || s.name.startsWith(".zdebug");
@@ -54,7 +65,7 @@ export function isCompressed(s: Pick<RawSection, "name" | "flags">): boolean {
  * The section's contents, decompressed when it is compressed (the input
  * itself when it is not), or why not. `maxBytes` bounds the output.
  */
-export function decompressSection(s: RawSection, maxBytes: number): Uint8Array | DecompressMiss {
+export function decompressSection(s: RawSection, maxBytes: number, inflater?: Inflater): Uint8Array | DecompressMiss {
   if (!(s.bytes instanceof Uint8Array)) throw new TypeError("decompressSection: bytes must be a Uint8Array");
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw new RangeError(`decompressSection: maxBytes must be a non-negative safe integer, got ${maxBytes}`);
@@ -69,7 +80,7 @@ export function decompressSection(s: RawSection, maxBytes: number): Uint8Array |
     const size = s.is64 ? v.getBigUint64(8, s.littleEndian) : BigInt(v.getUint32(4, s.littleEndian));
     if (size > BigInt(maxBytes)) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
     const data = b.subarray(hdr);
-    if (type === ELFCOMPRESS_ZLIB) return inflate(data, Number(size), what);
+    if (type === ELFCOMPRESS_ZLIB) return inflate(data, Number(size), what, inflater);
     if (type === ELFCOMPRESS_ZSTD) return unzstd(data, Number(size), what);
     return miss("unsupported-compression", `${what}: compression type ${type} is not zlib (1) or zstd (2)`);
   }
@@ -80,7 +91,7 @@ export function decompressSection(s: RawSection, maxBytes: number): Uint8Array |
     }
     const size = v.getBigUint64(4, false);
     if (size > BigInt(maxBytes)) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
-    return inflate(b.subarray(12), Number(size), what);
+    return inflate(b.subarray(12), Number(size), what, inflater);
   }
   return b;
 }
@@ -100,10 +111,10 @@ const Z_SYNC_FLUSH = 2;
  * `size` bytes to inflate for its first `want` bytes: the mean ratio's
  * share, with room to spare (the ratio varies along a section; a short
  * prefix costs another try, then the whole). Undefined when a prefix would
- * not save much: `want` past half the section, or the share is the whole.
+ * not save anything: `want` past the section, or the share is the whole.
  */
 export function prefixStreamBytes(want: number, streamLength: number, size: number): number | undefined {
-  if (!(want >= 0) || !(size > 0) || want > size / 2) return undefined;
+  if (!(want >= 0) || !(size > 0) || want > size) return undefined;
   const n = Math.ceil(((want + 65536) * streamLength / size) * 1.25) + 1024;
   return n < streamLength ? n : undefined;
 }
@@ -114,7 +125,7 @@ export function prefixStreamBytes(want: number, streamLength: number, size: numb
  * unit near the start of `.debug_info` needs only the bytes before it
  * inflated, not the whole section). `s.bytes` may hold only the start of
  * the section when `streamLength` (the whole stream's length) is given.
- * Undefined when a prefix would not save much (see
+ * Undefined when a prefix would not save anything (see
  * {@link prefixStreamBytes}), when the section is not zlib-compressed, or
  * when the prefix did not reach `want`: the caller then takes the whole
  * section from {@link decompressSection}, which checks the stream's size
@@ -126,6 +137,7 @@ export function inflatePrefix(
   want: number,
   maxBytes: number,
   streamLength?: number,
+  inflater?: Inflater,
 ): Uint8Array | undefined {
   if ((BigInt(s.flags) & BigInt(SHF_COMPRESSED)) === 0n) return undefined;
   const b = s.bytes;
@@ -139,6 +151,12 @@ export function inflatePrefix(
   const data = b.subarray(hdr);
   const n = prefixStreamBytes(want, streamLength ?? data.length, size);
   if (n === undefined) return undefined;
+  if (inflater) {
+    // Output as far as asked and a little more (the next lookup may need it): inflate stops there.
+    const out = new Uint8Array(Math.min(size, want + 65536 + Math.ceil(want / 16)));
+    const r = inflater.inflateInto(data.subarray(0, n), out);
+    return typeof r === "number" || r.written < want ? undefined : out.subarray(0, r.written);
+  }
   zlib ??= builtinModule<Zlib>("node:zlib");
   if (!zlib) return undefined;
   let out: Uint8Array;
@@ -156,7 +174,18 @@ export function inflatePrefix(
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
-function inflate(data: Uint8Array, size: number, what: string): Uint8Array | DecompressMiss {
+function inflate(data: Uint8Array, size: number, what: string, inflater?: Inflater): Uint8Array | DecompressMiss {
+  if (inflater) {
+    // One byte more than the header says: a stream that inflates past it fills it.
+    const out = new Uint8Array(size + 1);
+    const r = inflater.inflateInto(data, out);
+    if (typeof r === "number") return miss("malformed", `${what}: zlib stream: zlib error ${r}`);
+    if (!r.ended || r.written !== size) {
+      const got = r.ended ? `${r.written}` : `${r.written} (unended)`;
+      return miss("malformed", `${what}: ${got} bytes inflated, the header says ${size}`);
+    }
+    return out.subarray(0, size);
+  }
   zlib ??= builtinModule<Zlib>("node:zlib");
   if (!zlib) return miss("unsupported-compression", `${what}: no node:zlib in this runtime`);
   let out: Uint8Array;

@@ -14,7 +14,7 @@ export {
   prefixStreamBytes,
   SHF_COMPRESSED,
 } from "./decompress.ts";
-export type { DecompressMiss, RawSection } from "./decompress.ts";
+export type { DecompressMiss, Inflater, RawSection } from "./decompress.ts";
 export type {
   DwarfFrame,
   DwarfFunction,

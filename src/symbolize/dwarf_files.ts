@@ -14,7 +14,7 @@
  * through procfs/target_files.ts (O_PATH first, fstat checked, bounded).
  * @module
  */
-import { emptyFileId, type FileId, type Libc } from "../../ffi/mod.ts";
+import { emptyFileId, type FileId, getZlib, type Libc } from "../../ffi/mod.ts";
 import { type DebugAltLink, readDebugAltLink, sectionBuildId } from "../elf/debug_link.ts";
 import { fdReader } from "../elf/read_at.ts";
 import { type ElfSections, readExact, readSections } from "../elf/sections.ts";
@@ -49,7 +49,7 @@ interface RawSection {
   flags: bigint;
   /** Its bytes as in the file; undefined: left there (read through the set's Reopen when needed). */
   bytes: Uint8Array | undefined;
-  /** The section's size decompressed (its compression header's), for one left in the file; else 0. */
+  /** The section's size decompressed (its compression header's) when SHF_COMPRESSED; else 0. */
   inflated: number;
   offset: number;
   size: number;
@@ -68,6 +68,8 @@ export class SectionSet {
   readonly #ready = new Map<DwarfSectionName, Uint8Array | undefined>();
   /** Prefixes of compressed sections inflated so far (the raw bytes kept for the rest). */
   readonly #prefixes = new Map<DwarfSectionName, Uint8Array>();
+  /** Bytes inflated in prefixes so far, by section. */
+  readonly #spent = new Map<DwarfSectionName, number>();
   readonly #is64: boolean;
   readonly #reopen: Reopen | undefined;
   readonly littleEndian: boolean;
@@ -89,8 +91,9 @@ export class SectionSet {
         (s.flags & BigInt(SHF_COMPRESSED)) !== 0n;
       // Left in the file: only its compression header read now (the size it inflates to).
       const header = defer ? readExact(read, s.offset, elf.is64 ? 24 : 12) : null;
-      const inflated = header ? inflatedSize(header, elf.is64, elf.le) : 0;
       const bytes = fits && !defer ? readExact(read, s.offset, size) : null;
+      const compressed = (s.flags & BigInt(SHF_COMPRESSED)) !== 0n;
+      const inflated = header ?? (compressed && bytes) ? inflatedSize(header ?? bytes!, elf.is64, elf.le) : 0;
       if (!bytes && !(defer && header)) {
         this.problems.set(s.name, fits ? "unreadable" : "too-large");
         continue;
@@ -136,6 +139,7 @@ export class SectionSet {
       const r = decompressSection(
         { name: raw.name, flags: raw.flags, bytes, is64: this.#is64, littleEndian: this.littleEndian },
         MAX_SECTION_BYTES,
+        getZlib(),
       );
       const held = raw.bytes?.length ?? 0;
       if (r instanceof Uint8Array) {
@@ -153,31 +157,37 @@ export class SectionSet {
   /**
    * A section's first `want` bytes at least, or all of it (undefined when
    * absent or unusable). A compressed section's stream is inflated only as
-   * far as asked, from its start each time (zlib has no random access and
-   * node:zlib no resumable stream): a longer prefix is inflated only while
-   * asked for at most half the section, at least twice as long as the last
-   * one (so the prefixes cost at most twice the last); past that, the whole.
+   * far as asked, from its start each time (zlib has no random access, and
+   * node:zlib no resumable stream): each longer prefix at least twice the
+   * last, and only while the prefixes inflated so far and the new one come
+   * to no more than the whole section (so the prefixes cost at most what the
+   * whole does); past that, the whole.
    */
   prefix(key: DwarfSectionName, want: number): Uint8Array | undefined {
     if (this.#ready.has(key)) return this.#ready.get(key);
     const have = this.#prefixes.get(key);
     if (have && have.length >= want) return have;
     const raw = this.#raw.get(key);
-    if (raw) {
-      const ask = have ? Math.max(want, 2 * have.length) : want;
+    const ask = have ? Math.max(want, 2 * have.length) : want;
+    const spent = this.#spent.get(key) ?? 0;
+    const hdr = this.#is64 ? 24 : 12;
+    const stream = raw && raw.inflated > 0 && spent + ask <= raw.inflated
+      ? prefixStreamBytes(ask, raw.size - hdr, raw.inflated)
+      : undefined;
+    if (raw && stream !== undefined) {
       // A section left in the file: the start of its stream read back, as much as the prefix takes.
-      const hdr = this.#is64 ? 24 : 12;
-      const bytes = raw.bytes ??
-        this.#readBack(raw, hdr + (prefixStreamBytes(ask, raw.size - hdr, raw.inflated) ?? 0));
+      const bytes = raw.bytes ?? this.#readBack(raw, hdr + stream);
       const p = bytes && inflatePrefix(
         { name: raw.name, flags: raw.flags, bytes, is64: this.#is64, littleEndian: this.littleEndian },
         ask,
         MAX_SECTION_BYTES,
         raw.size - hdr,
+        getZlib(),
       );
       if (p) {
         this.#bytes += p.length - (have?.length ?? 0);
         this.#prefixes.set(key, p);
+        this.#spent.set(key, spent + p.length);
         return p;
       }
     }
@@ -208,6 +218,7 @@ export class SectionSet {
 
 /** The size an `SHF_COMPRESSED` section's header says it inflates to (0 when past 2^53). */
 function inflatedSize(header: Uint8Array, is64: boolean, le: boolean): number {
+  if (header.length < (is64 ? 24 : 12)) return 0;
   const v = new DataView(header.buffer, header.byteOffset, header.length);
   const n = is64 ? v.getBigUint64(8, le) : BigInt(v.getUint32(4, le));
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : 0;
