@@ -15,10 +15,11 @@
  *   object (a frames array that results share, once), in one batch: what
  *   making and collecting them costs in this runtime, with no lookup at all.
  * - procmap cold: a fresh Symbolizer, the first `symbolizeFile()` of one
- *   libc address (open, debug file, symbol table, DWARF sections, the
- *   address's unit); beside it the floor of inflating the debug file's
- *   DWARF sections with node:zlib (zlib's own C code), and gimli's load
- *   (its sections read and inflated, its unit index made).
+ *   libc address (open, debug file, symbol table, the DWARF sections' start
+ *   up to the address's unit, that unit); beside it what inflating the debug
+ *   file's DWARF sections whole with node:zlib costs (what a cold lookup
+ *   paid before it read them only that far), and gimli's load (its sections
+ *   read and inflated, its unit index made).
  * - gimli's addr2line (bench/gimli/main.rs, built by bench/gimli.mjs):
  *   its second pass over the addresses (everything parsed), and its first.
  * - llvm-symbolizer --inlining and addr2line -f -i -C: marginal cost per
@@ -255,7 +256,7 @@ try {
         const inflate = Array.from({ length: quick ? 3 : 7 }, () => inflateMs(holder));
         rows.push({
           file: label,
-          task: "inflating the debug file's DWARF (ms, wall)",
+          task: "inflating the debug file's DWARF whole (ms, wall)",
           nsPerAddr: median(inflate) * 1e6,
         });
       }

@@ -64,10 +64,11 @@ export function measureStartup({ commands, runs, log }) {
 }
 
 /**
- * The floor under a first symbolize() with source lines: inflating the zlib-compressed .debug_info and .debug_line
- * of libc's debug file (libc6-dbg), which reading any of its units needs (a zlib stream has no random access), in
- * this process's zlib: its CPU time (the least of 5; the sync inflate runs on this thread), comparable with the
- * children's main-thread CPU time. Undefined where there is no such file or section.
+ * What a first symbolize() with source lines paid before it read compressed sections only as far as the address's
+ * unit: inflating the zlib-compressed .debug_info and .debug_line of libc's debug file (libc6-dbg) whole, in this
+ * process's zlib: its CPU time (the least of 5; the sync inflate runs on this thread), comparable with the children's
+ * main-thread CPU time. (A zlib stream has no random access: a unit near the end still needs the stream inflated up
+ * to it.) Undefined where there is no such file or section.
  */
 function inflateFloorMs() {
   const note = spawnSync("readelf", ["-n", "/lib/x86_64-linux-gnu/libc.so.6"], { encoding: "utf8" });
