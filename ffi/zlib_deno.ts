@@ -14,9 +14,19 @@ const symbols = {
   inflateEnd: { parameters: ["buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Loads the binding (throws what `Deno.dlopen` throws); `addressOf` is the C library binding's. */
+const LIBZ = "libz.so.1";
+
+/**
+ * Loads the binding; `addressOf` is the C library binding's. Throws when
+ * the FFI permission does not already cover libz (asked without a prompt:
+ * under a `--allow-ffi` scoped to the C library, `Deno.dlopen` would
+ * prompt in a terminal), or what `Deno.dlopen` throws.
+ */
 export function load(addressOf: (buf: Uint8Array) => bigint): ZlibCalls {
-  const z = Deno.dlopen("libz.so.1", symbols).symbols;
+  if (Deno.permissions.querySync({ name: "ffi", path: LIBZ }).state !== "granted") {
+    throw new Error(`no FFI permission for ${LIBZ}`);
+  }
+  const z = Deno.dlopen(LIBZ, symbols).symbols;
   return zlibOver({
     init: (strm) => z.inflateInit2_(strm, WINDOW_BITS, ZLIB_VERSION, Z_STREAM_BYTES),
     inflate: (strm) => z.inflate(strm, 0),

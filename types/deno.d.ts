@@ -27,7 +27,7 @@ declare namespace Deno {
   }
   function dlopen<const S extends ForeignLibraryInterface>(filename: string, symbols: S): DynamicLibrary<S>;
   const permissions: {
-    querySync(desc: { name: "read"; path?: string }): { readonly state: "granted" | "denied" | "prompt" };
+    querySync(desc: { name: "read" | "ffi"; path?: string }): { readonly state: "granted" | "denied" | "prompt" };
   };
   function readTextFileSync(path: string): string;
   class UnsafePointerView {
