@@ -11,7 +11,7 @@ import { HI, LO } from "../util/bytes.ts";
 import { demangledOf, fastTable, flagCut, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
 import type { ModuleSymbols } from "./elf_module.ts";
 import type { ModuleLines } from "./module_lines.ts";
-import { account, withLines } from "./symbolizer.ts";
+import { account } from "./symbolizer.ts";
 import {
   checkOptions,
   type EntrySource,
@@ -21,7 +21,14 @@ import {
   type SymbolizeSources,
   vmaSources,
 } from "./symbolize.ts";
-import { SYMBOL_REASONS, SymbolInfoResult, type Symbolized, SymbolizedResult, type SymbolReason } from "./result.ts";
+import {
+  FramedSymbolInfoResult,
+  SYMBOL_REASONS,
+  SymbolInfoResult,
+  type Symbolized,
+  SymbolizedResult,
+  type SymbolReason,
+} from "./result.ts";
 import type { RawSymbol, SymbolFrame, SymbolInfo, SymbolSource } from "./types.ts";
 
 const REASON_CODE = new Map(SYMBOL_REASONS.map((r, i) => [r, i]));
@@ -66,18 +73,21 @@ export class SymbolColumns {
     }
   }
 
-  /** Symbol `k` as the {@link SymbolInfo} of an address `offset` bytes into it. */
-  infoAt(k: number, offset: bigint): SymbolInfo {
+  /** Symbol `k` as the {@link SymbolInfo} of an address `offset` bytes into it (with its source frames when given). */
+  infoAt(k: number, offset: bigint, frames?: readonly SymbolFrame[]): SymbolInfo {
     const raw = this.#raws[k];
-    const info = new SymbolInfoResult(
-      raw.name,
-      this.demangled[k],
-      raw.version,
-      raw.start,
-      raw.size,
-      offset,
-      this.source[k],
-    );
+    const info = frames === undefined
+      ? new SymbolInfoResult(raw.name, this.demangled[k], raw.version, raw.start, raw.size, offset, this.source[k])
+      : new FramedSymbolInfoResult(
+        raw.name,
+        this.demangled[k],
+        raw.version,
+        raw.start,
+        raw.size,
+        offset,
+        this.source[k],
+        frames,
+      );
     return this.demangleCut[k] ? flagCut(info) : info;
   }
 }
@@ -347,9 +357,15 @@ export function symbolizeTable(src: SymbolizeSources, addrs: unknown, opts: unkn
   const lined = new Map<number, SymbolInfo>();
   for (let j = 0; j < linedRows.length; j++) {
     const r = linedRows[j];
-    const base = symbol[r] < 0 ? undefined : symbols.infoAt(symbol[r], offset[r]);
-    const info = withLines(linedOf[j], base, linedAddrs[j], o.demangle, o.inlines);
-    if (!info || info === base) continue;
+    const k = symbol[r];
+    let info: SymbolInfo | undefined;
+    if (k >= 0) {
+      // A row without frames keeps its symbol, made when asked for.
+      const frames = linedOf[j].frames(linedAddrs[j], o.inlines, o.demangle, symbols.name[k], symbols.demangled[k]);
+      if (!frames) continue;
+      info = symbols.infoAt(k, offset[r], frames);
+    } else info = linedOf[j].dwarfSymbol(linedAddrs[j], o.demangle, o.inlines);
+    if (!info) continue;
     lined.set(r, info);
     reason[r] = message[r] = 0;
   }
