@@ -22,7 +22,7 @@ export interface ZlibCalls {
 /** `sizeof(z_stream)` on LP64 (x86_64, aarch64): its pointers and longs are 8 bytes. */
 export const Z_STREAM_BYTES = 112;
 /** The version string inflateInit2_ checks (zlib compares its first character: the ABI's major). */
-export const ZLIB_VERSION = new TextEncoder().encode("1.2.11\0");
+export const ZLIB_VERSION: Uint8Array = new TextEncoder().encode("1.2.11\0");
 const Z_OK = 0;
 const Z_STREAM_END = 1;
 const Z_BUF_ERROR = -5;
