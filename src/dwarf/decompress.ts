@@ -62,6 +62,23 @@ export function isCompressed(s: Pick<RawSection, "name" | "flags">): boolean {
 }
 
 /**
+ * An `SHF_COMPRESSED` section's `Elf*_Chdr` (compression type, uncompressed
+ * size) and the stream after it, from the section's bytes (or their start);
+ * undefined when they are shorter than the header.
+ */
+export function compressionHeader(
+  b: Uint8Array,
+  is64: boolean,
+  littleEndian: boolean,
+): { type: number; size: bigint; data: Uint8Array } | undefined {
+  const hdr = is64 ? 24 : 12;
+  if (b.length < hdr) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  const size = is64 ? v.getBigUint64(8, littleEndian) : BigInt(v.getUint32(4, littleEndian));
+  return { type: v.getUint32(0, littleEndian), size, data: b.subarray(hdr) };
+}
+
+/**
  * The section's contents, decompressed when it is compressed (the input
  * itself when it is not), or why not. `maxBytes` bounds the output.
  */
@@ -74,12 +91,10 @@ export function decompressSection(s: RawSection, maxBytes: number, inflater?: In
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   const what = `${s.name || "section"}`;
   if ((BigInt(s.flags) & BigInt(SHF_COMPRESSED)) !== 0n) {
-    const hdr = s.is64 ? 24 : 12;
-    if (b.length < hdr) return miss("malformed", `${what}: compression header cut short`);
-    const type = v.getUint32(0, s.littleEndian);
-    const size = s.is64 ? v.getBigUint64(8, s.littleEndian) : BigInt(v.getUint32(4, s.littleEndian));
+    const h = compressionHeader(s.bytes, s.is64, s.littleEndian);
+    if (!h) return miss("malformed", `${what}: compression header cut short`);
+    const { type, size, data } = h;
     if (size > BigInt(maxBytes)) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
-    const data = b.subarray(hdr);
     if (type === ELFCOMPRESS_ZLIB) return inflate(data, Number(size), what, inflater);
     if (type === ELFCOMPRESS_ZSTD) return unzstd(data, Number(size), what);
     return miss("unsupported-compression", `${what}: compression type ${type} is not zlib (1) or zstd (2)`);
@@ -140,15 +155,10 @@ export function inflatePrefix(
   inflater?: Inflater,
 ): Uint8Array | undefined {
   if ((BigInt(s.flags) & BigInt(SHF_COMPRESSED)) === 0n) return undefined;
-  const b = s.bytes;
-  const hdr = s.is64 ? 24 : 12;
-  if (b.length < hdr) return undefined;
-  const v = new DataView(b.buffer, b.byteOffset, b.length);
-  if (v.getUint32(0, s.littleEndian) !== ELFCOMPRESS_ZLIB) return undefined;
-  const big = s.is64 ? v.getBigUint64(8, s.littleEndian) : BigInt(v.getUint32(4, s.littleEndian));
-  if (big > BigInt(maxBytes)) return undefined;
-  const size = Number(big);
-  const data = b.subarray(hdr);
+  const h = compressionHeader(s.bytes, s.is64, s.littleEndian);
+  if (!h || h.type !== ELFCOMPRESS_ZLIB || h.size > BigInt(maxBytes)) return undefined;
+  const size = Number(h.size);
+  const data = h.data;
   const n = prefixStreamBytes(want, streamLength ?? data.length, size);
   if (n === undefined) return undefined;
   if (inflater) {

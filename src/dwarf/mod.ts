@@ -7,6 +7,7 @@
  */
 export { DwarfInfo } from "./info.ts";
 export {
+  compressionHeader,
   decompressSection,
   dwarfSectionName,
   inflatePrefix,

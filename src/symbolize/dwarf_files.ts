@@ -20,6 +20,7 @@ import { fdReader } from "../elf/read_at.ts";
 import { type ElfSections, readExact, readSections } from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
 import {
+  compressionHeader,
   decompressSection,
   type DwarfSectionName,
   dwarfSectionName,
@@ -87,12 +88,11 @@ export class SectionSet {
       if (!key || this.#raw.has(key) || s.type === SHT_NOBITS || s.size === 0n) continue;
       const fits = s.size <= BigInt(MAX_SECTION_BYTES) && total + Number(s.size) <= MAX_FILE_SECTION_BYTES;
       const size = Number(s.size);
-      const defer = fits && reopen !== undefined && size >= DEFERRED_MIN_BYTES &&
-        (s.flags & BigInt(SHF_COMPRESSED)) !== 0n;
+      const compressed = (s.flags & BigInt(SHF_COMPRESSED)) !== 0n;
+      const defer = fits && reopen !== undefined && size >= DEFERRED_MIN_BYTES && compressed;
       // Left in the file: only its compression header read now (the size it inflates to).
       const header = defer ? readExact(read, s.offset, elf.is64 ? 24 : 12) : null;
       const bytes = fits && !defer ? readExact(read, s.offset, size) : null;
-      const compressed = (s.flags & BigInt(SHF_COMPRESSED)) !== 0n;
       const inflated = header ?? (compressed && bytes) ? inflatedSize(header ?? bytes!, elf.is64, elf.le) : 0;
       if (!bytes && !(defer && header)) {
         this.problems.set(s.name, fits ? "unreadable" : "too-large");
@@ -218,9 +218,7 @@ export class SectionSet {
 
 /** The size an `SHF_COMPRESSED` section's header says it inflates to (0 when past 2^53). */
 function inflatedSize(header: Uint8Array, is64: boolean, le: boolean): number {
-  if (header.length < (is64 ? 24 : 12)) return 0;
-  const v = new DataView(header.buffer, header.byteOffset, header.length);
-  const n = is64 ? v.getBigUint64(8, le) : BigInt(v.getUint32(4, le));
+  const n = compressionHeader(header, is64, le)?.size ?? 0n;
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : 0;
 }
 
