@@ -58,8 +58,10 @@ const BASIC: Readonly<Record<string, string>> = {
   v: "...",
 };
 
-class Fail extends Error {}
-const FAIL = new Fail("v0");
+// Not an Error: an Error made at import costs Deno time in proportion to the module's size (for the bundle, all of
+// procmap in one module: 10-14 ms of every import; not so in Node.js or Bun). It never escapes demangleRustV0().
+class Fail {}
+const FAIL = new Fail();
 
 interface Ident {
   ascii: string;
