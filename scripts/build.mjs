@@ -5,7 +5,7 @@
 // (AbortSignal), so `tsc` with target ES2022 and no @types/node, and
 // `deno check`, accept it without skipLibCheck.
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bin, root } from "./runtimes.mjs";
 
@@ -44,6 +44,16 @@ const bundle = spawnSync(bin("bun"), [
   "external",
 ], { stdio: ["ignore", "ignore", "inherit"] });
 if (bundle.status !== 0) process.exit(bundle.status ?? 1);
+// The bundle in ASCII: bun writes "\uFFFD" (src/util/names.ts) as the character itself, and one such character makes
+// a runtime hold and decode the whole 500 KB chunk as two-byte text (Node.js decodes UTF-8 the slow way). A \uXXXX
+// escape means the same wherever the character can stand (strings, templates, regular expressions, comments).
+for (const name of readdirSync(bundleDir)) {
+  const file = join(bundleDir, name);
+  const code = readFileSync(file, "utf8");
+  // deno-lint-ignore no-control-regex
+  const ascii = code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  if (ascii !== code) writeFileSync(file, ascii);
+}
 
 // The package's bin, executable: `npx procmap` in this repository runs the file itself, and tsc writes a new
 // file without the execute bit (an install from the tarball sets it; a fresh clone has only this build).
