@@ -3,9 +3,9 @@
 // (bench/startup_child.mjs). Each process's wall time is measured from outside (spawn to exit),
 // and the child reports its own import and first symbolize() (wall clock and main-thread CPU).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { inflateSync } from "node:zlib";
 
@@ -27,21 +27,26 @@ const median = (xs) => {
  */
 export function measureStartup({ commands, runs, log }) {
   const results = {};
+  const modesOf = (c) => c.modes ?? MODES;
   // One run of each first, not counted: caches (Deno's transpiled modules, the page cache) warm.
-  for (const c of commands) for (const mode of MODES) once(c, mode);
+  for (const c of commands) for (const mode of modesOf(c)) once(c, mode);
   const samplesOf = new Map(commands.map((c) => [c, Object.fromEntries(MODES.map((m) => [m, []]))]));
   for (let r = 0; r < runs; r++) {
-    const order = r % 2 ? [...MODES].reverse() : MODES;
     for (const c of r % 2 ? [...commands].reverse() : commands) {
-      for (const mode of order) samplesOf.get(c)[mode].push(once(c, mode));
+      const modes = modesOf(c);
+      for (const mode of r % 2 ? [...modes].reverse() : modes) samplesOf.get(c)[mode].push(once(c, mode));
     }
   }
   const floor = inflateFloorMs();
+  const wallOf = (c, m) => median(samplesOf.get(c)[m].map((s) => s.processMs));
   for (const c of commands) {
+    if (c.floorOf) continue;
     const samples = samplesOf.get(c);
-    const wall = (m) => median(samples[m].map((s) => s.processMs));
+    const wall = (m) => wallOf(c, m);
     const field = (m, k) => median(samples[m].map((s) => s[k]));
     const sym = samples.symbolize.find((s) => s.symbol);
+    // The floor beside it: the same code in a module that runs none of it, imported the same way.
+    const floorCommand = commands.find((f) => f.floorOf === c.label);
     results[c.label] = {
       runs,
       emptyMs: wall("empty"),
@@ -49,6 +54,8 @@ export function measureStartup({ commands, runs, log }) {
       importOverEmptyMs: wall("import") - wall("empty"),
       importMs: field("import", "importMs"),
       importCpuMs: field("import", "importCpuMs"),
+      floorOverEmptyMs: floorCommand ? wallOf(floorCommand, "import") - wallOf(floorCommand, "empty") : undefined,
+      floorKb: floorCommand?.floorKb,
       symbolizeMs: field("symbolize", "symbolizeMs"),
       symbolizeCpuMs: field("symbolize", "symbolizeCpuMs"),
       noLinesSymbolizeMs: field("nolines", "symbolizeMs"),
@@ -60,6 +67,7 @@ export function measureStartup({ commands, runs, log }) {
     };
     log(`  startup ${c.label}: ${JSON.stringify(results[c.label])}`);
   }
+  for (const c of commands) c.cleanup?.();
   return results;
 }
 
@@ -111,23 +119,91 @@ function once(c, mode) {
 
 /**
  * The commands for each runtime: the package as npm ships it (the bundle its exports name), and for
- * comparison tsc's output unbundled (dist/mod.js, what the package shipped before) and, in Deno, the source.
+ * comparison tsc's output unbundled (dist/mod.js, what the package shipped before) and, in Deno, the source and the
+ * package installed in a project's node_modules, imported by its name (as a package.json dependency loads it: Deno
+ * reads a module outside node_modules with its own module graph, which parses it first, a
+ * cost in proportion to its size that npm packages do not pay). Each form of the package has its floor beside it
+ * (`floorOf`, empty and import only): the runtime loading a module of the same code that runs none of it (the
+ * bundle's statically imported chunks, each inside a function never called), imported the same way.
  */
 export function startupCommands({ root, bin, node26, node26Flags, runtimes }) {
   const child = join(root, "bench", "startup_child.mjs");
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const dist = join(root, pkg.exports["."].default);
   const unbundled = join(root, "dist", "mod.js");
+  // A project with the package (package.json and its bundle) and the floor in its node_modules.
+  const project = mkdtempSync(join(tmpdir(), "procmap-startup-"));
+  const installed = join(project, "node_modules", pkg.name);
+  mkdirSync(installed, { recursive: true });
+  writeFileSync(join(installed, "package.json"), JSON.stringify(pkg));
+  cpSync(dirname(dist), join(installed, dirname(pkg.exports["."].default)), { recursive: true });
+  // The floor twice: a file of the project (Deno reads it as it reads dist/bundle/mod.js), and a package.
+  const floorText = floorOf(dist);
+  const floorModule = join(project, "floor.js");
+  writeFileSync(floorModule, floorText);
+  const floorPackage = join(project, "node_modules", "procmap-floor");
+  mkdirSync(floorPackage, { recursive: true });
+  writeFileSync(join(floorPackage, "package.json"), '{"name":"procmap-floor","type":"module","main":"mod.js"}');
+  writeFileSync(join(floorPackage, "mod.js"), floorText);
+  const floorKb = Math.round(floorText.length / 1024);
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ type: "module", dependencies: { [pkg.name]: pkg.version, "procmap-floor": "1.0.0" } }),
+  );
+  const projectChild = join(project, "startup_child.mjs");
+  copyFileSync(child, projectChild);
   const commands = [];
   const add = (label, argv) => {
     commands.push({ label, argv: (m) => [...argv, child, m, dist] });
+    commands.push({
+      label: `${label} (floor)`,
+      floorOf: label,
+      floorKb,
+      modes: ["empty", "import"],
+      argv: (m) => [...argv, child, m, floorModule],
+    });
     commands.push({ label: `${label} (${UNBUNDLED})`, argv: (m) => [...argv, child, m, unbundled] });
   };
   if (runtimes.includes("deno")) {
     add("deno", [bin("deno"), "run", "-A"]);
+    const deno = [bin("deno"), "run", "-A", projectChild];
+    commands.push({ label: "deno (node_modules)", modes: ["empty", "import"], argv: (m) => [...deno, m, pkg.name] });
+    commands.push({
+      label: "deno (node_modules) (floor)",
+      floorOf: "deno (node_modules)",
+      floorKb,
+      modes: ["empty", "import"],
+      argv: (m) => [...deno, m, "procmap-floor"],
+    });
     commands.push({ label: "deno (mod.ts)", argv: (m) => [bin("deno"), "run", "-A", child, m, join(root, "mod.ts")] });
   }
   if (runtimes.includes("bun")) add("bun", [bin("bun")]);
   if (runtimes.includes("node26") && node26) add("node26", [node26, ...node26Flags]);
+  commands[0].cleanup = () => rmSync(project, { recursive: true, force: true });
   return commands;
+}
+
+/**
+ * A module of the code `entry` loads at import that runs none of it: the text of every chunk it imports statically
+ * (transitively), its import and export statements left out, each inside a function that is never called.
+ */
+function floorOf(entry) {
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/^(?:\} from|import) "(\.[^"]+)";$/gm)) visit(join(dirname(file), m[1]));
+  };
+  visit(entry);
+  let out = "";
+  let n = 0;
+  for (const file of seen) {
+    const body = readFileSync(file, "utf8")
+      .replace(/^import \{[^}]*\} from "[^"]*";$/gm, "")
+      .replace(/^import "[^"]*";$/gm, "")
+      .replace(/^export \{[^}]*\};$/gm, "");
+    out += `export function unused${n++}() {\n${body}\n}\n`;
+  }
+  return out;
 }
