@@ -131,7 +131,7 @@ export function startupCommands({ root, bin, node26, node26Flags, runtimes }) {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const dist = join(root, pkg.exports["."].default);
   const unbundled = join(root, "dist", "mod.js");
-  // A project with the package (package.json and its bundle) and the floor in its node_modules.
+  // A project with the package (package.json and its bundle) in its node_modules, and the floor.
   const project = mkdtempSync(join(tmpdir(), "procmap-startup-"));
   const installed = join(project, "node_modules", pkg.name);
   mkdirSync(installed, { recursive: true });
@@ -179,7 +179,9 @@ export function startupCommands({ root, bin, node26, node26Flags, runtimes }) {
   }
   if (runtimes.includes("bun")) add("bun", [bin("bun")]);
   if (runtimes.includes("node26") && node26) add("node26", [node26, ...node26Flags]);
-  commands[0].cleanup = () => rmSync(project, { recursive: true, force: true });
+  const cleanup = () => rmSync(project, { recursive: true, force: true });
+  if (commands.length) commands[0].cleanup = cleanup;
+  else cleanup();
   return commands;
 }
 
