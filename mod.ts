@@ -45,7 +45,10 @@ export type { BuildIdSymbolized, SymbolizeBuildIdOptions } from "./src/symbolize
 export type { SymbolizeOptions } from "./src/symbolize/symbolize.ts";
 export type { FileSymbolized, KernelSymbolized, Symbolized, SymbolReason } from "./src/symbolize/result.ts";
 export { SYMBOL_REASONS } from "./src/symbolize/result.ts";
-export { SymbolColumns, SymbolizedTable } from "./src/symbolize/table.ts";
+export { SymbolizedTable } from "./src/symbolize/table.ts";
+export { SymbolColumns } from "./src/symbolize/symbol_columns.ts";
+export { FrameChains } from "./src/symbolize/frame_chains.ts";
+export { FileSymbolizedTable } from "./src/symbolize/file_table.ts";
 export type { SymbolFrame, SymbolInfo, SymbolSource } from "./src/symbolize/types.ts";
 export { DEFAULT_LIMITS as DEMANGLE_LIMITS, demangle, demangleDetailed } from "./src/demangle/mod.ts";
 export type {

@@ -24,6 +24,7 @@ import {
 import { demangle, isMangled } from "./demangle.ts";
 import { FramedSymbolInfoResult, SymbolInfoResult } from "./result.ts";
 import type { SymbolFrame, SymbolInfo } from "./types.ts";
+import type { ChainBuilder } from "./frame_chains.ts";
 
 /** Where a module's files are (for its symbols, elf_module.ts's ModuleContext, and its lines). */
 export interface LinesContext {
@@ -112,13 +113,20 @@ export class ModuleLines {
     return this.#dwarf.findFunction(elfAddr);
   }
 
+  /** The last name #demangle was asked for, and its answer: a batch's neighbours are mostly in one function. */
+  #lastName = "";
+  #lastDemangled = "";
+
   #demangle(name: string): string {
+    if (name === this.#lastName) return this.#lastDemangled;
     let d = this.#demangled.get(name);
     if (d === undefined) {
       d = isMangled(name) ? demangle(name) : name;
       this.#demangled.set(name, d);
       this.#namesBytes += 2 * (name.length + d.length) + 64;
     }
+    this.#lastName = name;
+    this.#lastDemangled = d;
     return d;
   }
 
@@ -148,14 +156,8 @@ export class ModuleLines {
    * equal, else a new one.
    */
   readonly #make: FrameMaker<SymbolFrame> = (name, file, line, column, inlined, discriminator) => {
-    let demangled: string;
-    if (name === "") {
-      if (!inlined && this.#outerName !== undefined) {
-        // A line row outside every function DWARF describes: the symbol table names it.
-        name = this.#outerName;
-        demangled = this.#want ? this.#outerDemangled ?? this.#demangle(name) : name;
-      } else name = demangled = "??";
-    } else demangled = this.#want ? this.#demangle(name) : name;
+    const demangled = this.#naming(name, inlined);
+    name = this.#name;
     const f = file || undefined;
     const p = this.#prev?.[this.#k++];
     if (
@@ -165,6 +167,99 @@ export class ModuleLines {
     return { name, demangled, file: f, line, column, discriminator, inlined };
   };
 
+  /** The name #naming chose (its readable form is what it returns). */
+  #name = "";
+
+  /**
+   * A frame's names as symbolize() reports them: DWARF's, demangled once
+   * each; a frame without a DWARF name takes the symbol table's when it is
+   * the outermost (a line row outside every function DWARF describes), else
+   * `"??"`. Sets {@link #name}, returns the readable name.
+   */
+  #naming(name: string, inlined: boolean): string {
+    if (name === "") {
+      if (!inlined && this.#outerName !== undefined) {
+        this.#name = this.#outerName;
+        return this.#want ? this.#outerDemangled ?? this.#demangle(this.#outerName) : this.#outerName;
+      }
+      this.#name = "??";
+      return "??";
+    }
+    this.#name = name;
+    return this.#want ? this.#demangle(name) : name;
+  }
+
+  /** The chain() call under way: its builder, and where its answer holds (as #lo, #hi for frames()). */
+  #into: ChainBuilder | undefined;
+  #cLo = 0;
+  #cHi = 0;
+  #cSerial = -1;
+  #cId = -1;
+  #cInlines = true;
+  #cWant = true;
+  #cOuter: string | undefined;
+
+  /** Each frame put into the chain under way (the columnar twin of #make: no object). */
+  readonly #put: FrameMaker<number> = (name, file, line, column, inlined, discriminator) => {
+    const demangled = this.#naming(name, inlined);
+    this.#into!.put(this.#name, demangled, file || undefined, line, column, discriminator, inlined);
+    return 0;
+  };
+
+  /**
+   * The frames at `elfAddr` as {@link frames} gives them, put into `into` as
+   * a chain: its chain, or -1 (no frames). `elfAddr` may be a number below
+   * 2^53 (then no bigint is made where the previous chain holds). An address where the previous
+   * chain of the same builder holds gets that chain.
+   */
+  chain(
+    elfAddr: bigint | number,
+    inlines: boolean,
+    wantDemangled: boolean,
+    outerName: string | undefined,
+    outerDemangled: string | undefined,
+    into: ChainBuilder,
+  ): number {
+    // A number is an exact address (below 2^53): the bigint is made only for a lookup.
+    const a = Number(elfAddr);
+    if (
+      a >= this.#cLo && a < this.#cHi && into.serial === this.#cSerial && inlines === this.#cInlines &&
+      wantDemangled === this.#cWant && outerName === this.#cOuter
+    ) return this.#cId;
+    this.#want = wantDemangled;
+    this.#outerName = outerName;
+    this.#outerDemangled = outerDemangled;
+    this.#into = into;
+    into.begin();
+    let id = -1;
+    try {
+      const out = this.#dwarf.findFrames(elfAddr, inlines, this.#put);
+      id = into.end(Array.isArray(out) ? out.length : 0);
+    } finally {
+      this.#into = undefined;
+      if (id < 0) into.end(0);
+    }
+    this.#cLo = a;
+    this.#cHi = id >= 0 && a < TWO_53 ? Math.min(this.#dwarf.until, TWO_53) : a;
+    this.#cSerial = into.serial;
+    this.#cId = id;
+    this.#cInlines = inlines;
+    this.#cWant = wantDemangled;
+    this.#cOuter = outerName;
+    return id;
+  }
+
+  /**
+   * DWARF's function `fn` at `elfAddr` as a symbol (source `"dwarf"`), with
+   * its frames when given: named as its outermost frame names it.
+   */
+  static dwarfInfo(fn: DwarfFunction, elfAddr: bigint, frames: readonly SymbolFrame[] | undefined): SymbolInfo {
+    const size = fn.end - fn.start, offset = elfAddr - fn.start;
+    if (!frames) return new SymbolInfoResult(fn.name, fn.name, undefined, fn.start, size, offset, "dwarf");
+    const last = frames[frames.length - 1];
+    return new FramedSymbolInfoResult(last.name, last.demangled, undefined, fn.start, size, offset, "dwarf", frames);
+  }
+
   /**
    * DWARF's function at `elfAddr` as a symbol (source `"dwarf"`), with its
    * frames: for an address no symbol table covers. Undefined when DWARF
@@ -173,11 +268,7 @@ export class ModuleLines {
   dwarfSymbol(elfAddr: bigint, wantDemangled: boolean, inlines: boolean): SymbolInfo | undefined {
     const fn = this.functionAt(elfAddr);
     if (!fn) return undefined;
-    const frames = this.frames(elfAddr, inlines, wantDemangled, undefined, undefined);
-    const size = fn.end - fn.start, offset = elfAddr - fn.start;
-    if (!frames) return new SymbolInfoResult(fn.name, fn.name, undefined, fn.start, size, offset, "dwarf");
-    const last = frames[frames.length - 1];
-    return new FramedSymbolInfoResult(last.name, last.demangled, undefined, fn.start, size, offset, "dwarf", frames);
+    return ModuleLines.dwarfInfo(fn, elfAddr, this.frames(elfAddr, inlines, wantDemangled, undefined, undefined));
   }
 
   /**
@@ -189,7 +280,7 @@ export class ModuleLines {
    * array, and a frame equal to the previous answer's is the same object.
    */
   frames(
-    elfAddr: bigint,
+    elfAddr: bigint | number,
     inlines: boolean,
     wantDemangled: boolean,
     outerName: string | undefined,

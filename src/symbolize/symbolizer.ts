@@ -17,6 +17,7 @@ import { fdReader } from "../elf/read_at.ts";
 import { booleanOption, describeValue, ownOptions, toAddress } from "../options.ts";
 import { toBatch } from "../resolve/batch.ts";
 import { ascending } from "./ascending.ts";
+import { type FileSymbolizedTable, fileTable } from "./file_table.ts";
 import { ByteLru } from "./cache.ts";
 import { loadModule, type ModuleContext, type ModuleSymbols, wantsDebugInfo } from "./elf_module.ts";
 import { loadModuleLines, MAX_PARSED_BYTES, type ModuleLines } from "./module_lines.ts";
@@ -219,6 +220,29 @@ export class Symbolizer {
     checkPath(path);
     const o = checkFileOptions(opts, this.#debugDirs);
     return this.fileResults(this.fileModule(getLibc(), path, o.debugDirs, o.lines), elfAddrs, o);
+  }
+
+  /**
+   * {@link symbolizeFile} as columns, for large batches (a profiler's
+   * samples): one row per distinct address with its symbol, offset, reason
+   * and source-frame chain as numbers into tables of distinct symbols and
+   * frame chains, and no object per address unless asked for (`at(i)` is
+   * `symbolizeFile()`'s result `i`). Takes a BigUint64Array as it is.
+   *
+   * @throws {TypeError | RangeError} for a bad path, address or option.
+   */
+  symbolizeFileTable(
+    path: string,
+    elfAddrs: Iterable<bigint | number> | BigUint64Array,
+    opts?: SymbolizeFileOptions,
+  ): FileSymbolizedTable {
+    checkPath(path);
+    const o = checkFileOptions(opts, this.#debugDirs, "symbolizeFileTable");
+    const source = this.fileModule(getLibc(), path, o.debugDirs, o.lines);
+    const { module } = source;
+    const table = fileTable({ ...source, miss: module && whyNot(module) }, elfAddrs, o);
+    if (module) account(this, module);
+    return table;
   }
 
   /**

@@ -8,9 +8,11 @@
 import { ResolvedTable } from "../resolve/table.ts";
 import { type Finished, REASON_TEXT, resolvedAt } from "../resolve/resolve.ts";
 import { HI, LO } from "../util/bytes.ts";
-import { demangledOf, fastTable, flagCut, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
+import { fastTable, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
 import type { ModuleSymbols } from "./elf_module.ts";
-import type { ModuleLines } from "./module_lines.ts";
+import { ModuleLines } from "./module_lines.ts";
+import { ChainBuilder, type FrameChains } from "./frame_chains.ts";
+import type { DwarfFunction } from "../dwarf/mod.ts";
 import { account } from "./symbolizer.ts";
 import {
   checkOptions,
@@ -21,76 +23,11 @@ import {
   type SymbolizeSources,
   vmaSources,
 } from "./symbolize.ts";
-import {
-  FramedSymbolInfoResult,
-  SYMBOL_REASONS,
-  SymbolInfoResult,
-  type Symbolized,
-  SymbolizedResult,
-  type SymbolReason,
-} from "./result.ts";
+import { SYMBOL_REASONS, type Symbolized, SymbolizedResult, type SymbolReason } from "./result.ts";
 import type { RawSymbol, SymbolFrame, SymbolInfo, SymbolSource } from "./types.ts";
+import { SymbolColumns } from "./symbol_columns.ts";
 
 const REASON_CODE = new Map(SYMBOL_REASONS.map((r, i) => [r, i]));
-
-/**
- * The symbols a {@link SymbolizedTable} names, one row per distinct symbol:
- * `name[k]`, `demangled[k]`, `start[k]`, `size[k]`, `source[k]` are what a
- * {@link SymbolInfo} of that symbol holds (`start` in the address space of
- * the ELF address, absolute for JIT code).
- */
-export class SymbolColumns {
-  /** Number of symbols. */
-  readonly length: number;
-  /** The table's (mangled) names. */
-  readonly name: readonly string[];
-  /** The readable names (`name` itself with `demangle: false`). */
-  readonly demangled: readonly string[];
-  /** First addresses. */
-  readonly start: BigUint64Array;
-  /** Sizes in bytes. */
-  readonly size: BigUint64Array;
-  /** Which table named each. */
-  readonly source: readonly SymbolSource[];
-  /** 1 where `demangled` is `name` because the name ran past the demangler's budget (`demangleReason: "budget"`). */
-  readonly demangleCut: Uint8Array;
-  readonly #raws: readonly RawSymbol[];
-
-  /** @internal symbolizeTable() builds them. */
-  constructor(raws: RawSymbol[], sources: SymbolSource[], want: boolean) {
-    const n = this.length = raws.length;
-    this.#raws = raws;
-    this.source = sources;
-    this.name = raws.map((r) => r.name);
-    this.demangled = raws.map((r) => want ? r.demangled ?? demangledOf(r) : r.name);
-    this.start = new BigUint64Array(n);
-    this.size = new BigUint64Array(n);
-    this.demangleCut = new Uint8Array(n);
-    for (let k = 0; k < n; k++) {
-      this.start[k] = raws[k].start;
-      this.size[k] = raws[k].size;
-      this.demangleCut[k] = want && raws[k].demangleCut ? 1 : 0;
-    }
-  }
-
-  /** Symbol `k` as the {@link SymbolInfo} of an address `offset` bytes into it (with its source frames when given). */
-  infoAt(k: number, offset: bigint, frames?: readonly SymbolFrame[]): SymbolInfo {
-    const raw = this.#raws[k];
-    const info = frames === undefined
-      ? new SymbolInfoResult(raw.name, this.demangled[k], raw.version, raw.start, raw.size, offset, this.source[k])
-      : new FramedSymbolInfoResult(
-        raw.name,
-        this.demangled[k],
-        raw.version,
-        raw.start,
-        raw.size,
-        offset,
-        this.source[k],
-        frames,
-      );
-    return this.demangleCut[k] ? flagCut(info) : info;
-  }
-}
 
 /**
  * The results of a symbolize() batch as columns, what
@@ -104,11 +41,13 @@ export class SymbolColumns {
  * demangled) once. `at(i)` gives input position `i` as the
  * {@link Symbolized} object {@link ProcMaps.symbolize} returns.
  *
- * Source lines: with option `lines` (default true, as symbolize()),
- * {@link framesAt} gives a row's DWARF frames, and `at(i)` and
- * {@link symbolAt} carry them in `symbol.frames`. A row that only DWARF
- * names (`source: "dwarf"`, no symbol table covers it) has `symbol` -1 in
- * the columns and its SymbolInfo through {@link symbolAt}.
+ * Source lines: with option `lines` (default true, as symbolize()), each
+ * row's DWARF frames are chain {@link chain} of {@link chains} (-1: none),
+ * as columns; {@link framesAt} gives them as symbolize()'s frames array,
+ * and `at(i)` and {@link symbolAt} carry them in `symbol.frames`. A row
+ * that only DWARF names (`source: "dwarf"`, no symbol table covers it) has
+ * `symbol` -1 in the columns, its chain, and its SymbolInfo through
+ * {@link symbolAt}.
  *
  * @example
  * ```ts
@@ -135,13 +74,19 @@ export class SymbolizedTable {
   readonly symbolReason: Uint8Array;
   /** The distinct symbols the rows name. */
   readonly symbols: SymbolColumns;
+  /** Each row's source frames: its chain in {@link chains}, or -1 (none there, or option `lines` false). */
+  readonly chain: Int32Array;
+  /** The frame chains the rows have, as columns. */
+  readonly chains: FrameChains;
   /** Per row, its message's index in #messages (0: none). */
   readonly #message: Uint32Array;
   readonly #messages: string[];
   /** Rows whose ELF address is not resolve()'s (the vDSO's comes from its image). */
   readonly #elfAddr: Map<number, bigint | undefined>;
-  /** Rows with source frames: their SymbolInfo with `frames` (or DWARF's function where no table names it). */
-  readonly #lined: Map<number, SymbolInfo>;
+  /** Rows that only DWARF names: its function there, and the row's ELF address. */
+  readonly #dwarfRows: Map<number, { fn: DwarfFunction; elfAddr: bigint }>;
+  /** Rows with source frames: their SymbolInfo with `frames`, made when first asked for. */
+  readonly #lined = new Map<number, SymbolInfo>();
   #views: (Symbolized | null | undefined)[] | undefined;
 
   /** @internal symbolizeTable() builds tables; user code receives them. */
@@ -151,7 +96,7 @@ export class SymbolizedTable {
     symbols: SymbolColumns,
     messages: string[],
     elfAddr: Map<number, bigint | undefined>,
-    lined: Map<number, SymbolInfo>,
+    lines: { chain: Int32Array; chains: FrameChains; dwarfRows: Map<number, { fn: DwarfFunction; elfAddr: bigint }> },
   ) {
     this.resolved = resolved;
     this.length = resolved.length;
@@ -162,7 +107,9 @@ export class SymbolizedTable {
     this.symbols = symbols;
     this.#messages = messages;
     this.#elfAddr = elfAddr;
-    this.#lined = lined;
+    this.chain = lines.chain;
+    this.chains = lines.chains;
+    this.#dwarfRows = lines.dwarfRows;
   }
 
   /** Row `r`'s symbol reason (as {@link Symbolized.symbolReason}). */
@@ -178,10 +125,21 @@ export class SymbolizedTable {
 
   /** Row `r`'s symbol as a {@link SymbolInfo} (with its `frames` where DWARF has them), or undefined. */
   symbolAt(r: number): SymbolInfo | undefined {
-    const lined = this.#lined.size === 0 ? undefined : this.#lined.get(r);
-    if (lined) return lined;
-    const k = this.symbol[r];
-    return k < 0 ? undefined : this.symbols.infoAt(k, this.symbolOffset[r]);
+    const c = this.chain[r];
+    const d = this.#dwarfRows.size === 0 ? undefined : this.#dwarfRows.get(r);
+    if (c < 0 && !d) {
+      const k = this.symbol[r];
+      return k < 0 ? undefined : this.symbols.infoAt(k, this.symbolOffset[r]);
+    }
+    let info = this.#lined.get(r);
+    if (!info) {
+      const frames = c < 0 ? undefined : this.chains.framesOf(c);
+      info = d
+        ? ModuleLines.dwarfInfo(d.fn, d.elfAddr, frames)
+        : this.symbols.infoAt(this.symbol[r], this.symbolOffset[r], frames);
+      this.#lined.set(r, info);
+    }
+    return info;
   }
 
   /**
@@ -190,7 +148,8 @@ export class SymbolizedTable {
    * was false.
    */
   framesAt(r: number): readonly SymbolFrame[] | undefined {
-    return this.#lined.size === 0 ? undefined : this.#lined.get(r)?.frames;
+    const c = this.chain[r];
+    return c < 0 ? undefined : this.chains.framesOf(c);
   }
 
   /**
@@ -353,24 +312,30 @@ export function symbolizeTable(src: SymbolizeSources, addrs: unknown, opts: unkn
   // What the JIT tables hold now counts in the symbolizer's cache (after a throw, at the next call).
   end();
   const symbols = new SymbolColumns(raws, sources, o.demangle);
-  // Source frames, as symbolize() adds them: to the row's symbol, or DWARF's function where no table names it.
-  const lined = new Map<number, SymbolInfo>();
+  // Source frames, as symbolize() finds them: for the row's symbol, or DWARF's function where no table names it.
+  const chain = new Int32Array(n).fill(-1);
+  const builder = new ChainBuilder();
+  const dwarfRows = new Map<number, { fn: DwarfFunction; elfAddr: bigint }>();
   for (let j = 0; j < linedRows.length; j++) {
     const r = linedRows[j];
     const k = symbol[r];
-    let info: SymbolInfo | undefined;
+    const ea = linedAddrs[j];
     if (k >= 0) {
-      // A row without frames keeps its symbol, made when asked for.
-      const frames = linedOf[j].frames(linedAddrs[j], o.inlines, o.demangle, symbols.name[k], symbols.demangled[k]);
-      if (!frames) continue;
-      info = symbols.infoAt(k, offset[r], frames);
-    } else info = linedOf[j].dwarfSymbol(linedAddrs[j], o.demangle, o.inlines);
-    if (!info) continue;
-    lined.set(r, info);
+      chain[r] = linedOf[j].chain(ea, o.inlines, o.demangle, symbols.name[k], symbols.demangled[k], builder);
+      continue;
+    }
+    const fn = linedOf[j].functionAt(ea);
+    if (!fn) continue;
+    chain[r] = linedOf[j].chain(ea, o.inlines, o.demangle, undefined, undefined, builder);
+    dwarfRows.set(r, { fn, elfAddr: ea });
     reason[r] = message[r] = 0;
   }
   for (const m of touched) account(symbolizer, m);
   // After the loop: the table renumbers the batch's VMA entries into address order.
   const resolved = new ResolvedTable(located);
-  return new SymbolizedTable(resolved, { symbol, offset, reason, message }, symbols, messages, elfAddr, lined);
+  return new SymbolizedTable(resolved, { symbol, offset, reason, message }, symbols, messages, elfAddr, {
+    chain,
+    chains: builder.finish(),
+    dwarfRows,
+  });
 }

@@ -125,7 +125,7 @@ export function fastSymbol(
   const raw = c.tables[t].symbolOfPiece(c.hints[t])!;
   const demangled = want ? raw.demangled ?? demangledOf(raw) : raw.name;
   const offset = offsetBigint(ea, raw, elfAddr);
-  const frames = lines?.frames(elfAddr, inlines, want, raw.name, demangled);
+  const frames = lines?.frames(ea, inlines, want, raw.name, demangled);
   const symbol = frames === undefined
     ? new SymbolInfoResult(raw.name, demangled, raw.version, raw.start, raw.size, offset, c.tables[t].source)
     : new FramedSymbolInfoResult(
