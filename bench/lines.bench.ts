@@ -11,6 +11,9 @@
  * - procmap warm: `symbolizeFile()` with `lines` and `inlines` (the
  *   default), tables and parsed units already in the Symbolizer; and the
  *   same with `lines: false` (names only, today's cost before lines).
+ * - procmap warm, columns: `symbolizeFileTable()`, the same answers as
+ *   columns (symbols, offsets, frame chains: no object per address), run
+ *   in turn with the warm row above on the same Symbolizer.
  * - procmap results alone (floor): the warm results copied, object for
  *   object (a frames array that results share, once), in one batch: what
  *   making and collecting them costs in this runtime, with no lookup at all.
@@ -215,23 +218,37 @@ try {
     const big = addrs.map((a) => BigInt(a));
     const holder = dwarfHolder(file);
 
-    // procmap warm, lines and inlines; then names only.
+    // procmap warm, lines and inlines, as objects and as columns (interleaved, one Symbolizer); then names only.
     for (const [task, opts] of [["procmap warm", {}], ["procmap warm, lines: false", { lines: false }]] as const) {
       const s = new Symbolizer();
       const first = s.symbolizeFile(file, big, opts);
       if (task === "procmap warm") {
         const framed = first.filter((r) => r.symbol?.frames).length;
         const named = first.filter((r) => r.symbol).length;
-        notes.push(`${label}: ${named} of ${COUNT} addresses named, ${framed} with frames (DWARF in ${holder})`);
+        const t = s.symbolizeFileTable(file, big, opts);
+        notes.push(
+          `${label}: ${named} of ${COUNT} addresses named, ${framed} with frames (DWARF in ${holder}); ` +
+            `as columns ${t.length} rows, ${t.chains.length} frame chains`,
+        );
       }
       const times: number[] = [];
+      const columns: number[] = [];
       for (let i = 0; i < (quick ? 2 : 5); i++) {
         const t0 = cpuMs();
         s.symbolizeFile(file, big, opts);
         times.push(cpuMs() - t0);
+        if (task !== "procmap warm") continue;
+        const t1 = cpuMs();
+        s.symbolizeFileTable(file, big, opts);
+        columns.push(cpuMs() - t1);
       }
       rows.push({ file: label, task, nsPerAddr: (median(times) * 1e6) / COUNT });
       if (task === "procmap warm") {
+        rows.push({
+          file: label,
+          task: "procmap warm, columns (symbolizeFileTable)",
+          nsPerAddr: (median(columns) * 1e6) / COUNT,
+        });
         const copies: number[] = [];
         for (let i = 0; i < (quick ? 2 : 5); i++) {
           const t0 = cpuMs();

@@ -83,6 +83,31 @@ for (const t of tasks) {
   md += `| ${file} | ${task} | ${cells.join(" | ")} |\n`;
 }
 md += `\n${[...new Set(parts.flatMap((p) => p.notes))].map((n) => `- ${n}`).join("\n")}\n`;
+// The issue's targets (#24), per file and runtime, from the same run's rows: warm per address no more than gimli's
+// addr2line (parsed), and at least 100x cheaper than binutils addr2line; for the objects and the columns.
+const at = (p, file, task) => p.rows.find((r) => r.file === file && r.task === task)?.nsPerAddr;
+const files = [...new Set(parts.flatMap((p) => p.rows.map((r) => r.file)))];
+const forms = [["objects", "procmap warm"], ["columns", "procmap warm, columns (symbolizeFileTable)"]];
+let targets = "";
+for (const file of files) {
+  for (const [form, task] of forms) {
+    const cells = parts.map((p) => {
+      const w = at(p, file, task), g = at(p, file, "gimli addr2line, parsed"), a = at(p, file, "addr2line");
+      if (w === undefined) return "-";
+      const vsGimli = g ? `${(w / g).toFixed(2)}x gimli` : "gimli -";
+      const vsA2l = a && a > 0 ? `${Math.round(a / w)}x cheaper than addr2line` : "addr2line -";
+      return `${vsGimli}, ${vsA2l}`;
+    });
+    if (cells.some((c) => c !== "-")) targets += `| ${file} | ${form} | ${cells.join(" | ")} |\n`;
+  }
+}
+if (targets) {
+  md += `\n## Targets (issue #24): warm cost over gimli's (<= 1x), binutils addr2line's over warm (>= 100x)\n\n`;
+  md += `| file | form | ${parts.map((p) => p.runtime).join(" | ")} |\n| --- | --- |${
+    parts.map(() => " --- |").join("")
+  }\n`;
+  md += targets;
+}
 const report = quick ? join(outDir, "LINES.quick.md") : join(benchDir, "LINES.md");
 writeFileSync(report, md);
 console.error(`wrote ${report}`);
