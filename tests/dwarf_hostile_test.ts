@@ -133,6 +133,27 @@ describe("hand-made DWARF", () => {
     const outside = info.findFrames(0x3000n);
     assert.ok("reason" in outside && outside.reason === "not-covered");
     assert.throws(() => info.findFrames(0x1014 as unknown as bigint), TypeError);
+    // A batch's number form answers the same, and takes only exact non-negative integers.
+    const made = (
+      name: string,
+      file: string,
+      line: number,
+      column: number,
+      inlined: boolean,
+      discriminator: number,
+    ) => ({
+      name,
+      file,
+      line,
+      column,
+      discriminator,
+      inlined,
+    });
+    assert.deepEqual(info.findFramesAt(0x1014, true, made), info.findFrames(0x1014n, true, made));
+    assert.deepEqual(info.findFramesAt(0x3000, true, made), outside);
+    for (const bad of [-1, 0.5, 2 ** 53, NaN, 0x1014n]) {
+      assert.throws(() => info.findFramesAt(bad as number, true, made), TypeError);
+    }
   });
 
   test("discriminators: one row's each (reset by every row), the last row at an address wins, past 32 bits dropped", () => {

@@ -124,21 +124,37 @@ export class DwarfInfo {
   /**
    * The same frames, each made by `make` (called innermost first, in the
    * order of the array it returns) instead of as a {@link DwarfFrame}: a
-   * caller that wants frames of its own shape makes each object once. The
-   * address may be a number below 2^53 (a batch's, with no bigint made).
+   * caller that wants frames of its own shape makes each object once.
    */
-  findFrames<T>(addr: bigint | number, inlines: boolean, make: FrameMaker<T>): T[] | DwarfMiss;
+  findFrames<T>(addr: bigint, inlines: boolean, make: FrameMaker<T>): T[] | DwarfMiss;
   findFrames<T>(
-    addr: bigint | number,
+    addr: bigint,
     inlines = true,
     make: FrameMaker<T> = dwarfFrame as FrameMaker<T>,
   ): T[] | DwarfMiss {
-    let a: number;
-    if (typeof addr === "number" && addr >= 0 && addr <= Number.MAX_SAFE_INTEGER && Number.isInteger(addr)) a = addr;
-    else if (typeof addr === "bigint") a = addrFromBigint(addr);
-    else throw new TypeError("DwarfInfo.findFrames: addr must be a bigint (or a safe non-negative integer)");
+    if (typeof addr !== "bigint") throw new TypeError("DwarfInfo.findFrames: addr must be a bigint");
+    const a = addrFromBigint(addr);
+    if (a !== a) {
+      this.until = a;
+      return miss("wide-address", `address 0x${addr.toString(16)} is outside the reader's exact range`);
+    }
+    return this.#findAt(a, inlines, make);
+  }
+
+  /**
+   * {@link findFrames} of an address given as a number, a non-negative
+   * safe integer (a batch's, with no bigint made for it).
+   */
+  findFramesAt<T>(a: number, inlines: boolean, make: FrameMaker<T>): T[] | DwarfMiss {
+    if (typeof a !== "number" || !(a >= 0 && a <= Number.MAX_SAFE_INTEGER) || !Number.isInteger(a)) {
+      throw new TypeError("DwarfInfo.findFramesAt: the address must be a non-negative safe integer");
+    }
+    return this.#findAt(a, inlines, make);
+  }
+
+  /** {@link findFrames} of the reader's address number `a` (negative: within 2^53 of 2^64). */
+  #findAt<T>(a: number, inlines: boolean, make: FrameMaker<T>): T[] | DwarfMiss {
     this.until = a;
-    if (a !== a) return miss("wide-address", `address 0x${addr.toString(16)} is outside the reader's exact range`);
     // The common case first: the unit the index names (its last-starting range) answers.
     const index = this.#index;
     if (index) {

@@ -233,7 +233,9 @@ export class ModuleLines {
     into.begin();
     let id = -1;
     try {
-      const out = this.#dwarf.findFrames(elfAddr, inlines, this.#put);
+      const out = typeof elfAddr === "number"
+        ? this.#dwarf.findFramesAt(elfAddr, inlines, this.#put)
+        : this.#dwarf.findFrames(elfAddr, inlines, this.#put);
       id = into.end(Array.isArray(out) ? out.length : 0);
     } finally {
       this.#into = undefined;
@@ -295,7 +297,9 @@ export class ModuleLines {
     this.#outerName = outerName;
     this.#outerDemangled = outerDemangled;
     this.#k = 0;
-    const out = this.#dwarf.findFrames(elfAddr, inlines, this.#make);
+    const out = typeof elfAddr === "number"
+      ? this.#dwarf.findFramesAt(elfAddr, inlines, this.#make)
+      : this.#dwarf.findFrames(elfAddr, inlines, this.#make);
     if (!Array.isArray(out) || out.length === 0) return undefined;
     const prev = this.#prev;
     const frames = prev !== undefined && prev.length === out.length && sameItems(prev, out) ? prev : out;
