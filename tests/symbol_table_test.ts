@@ -4,7 +4,9 @@
  * every address alike. Compared on hand-made tables with random aliases
  * (bindings, types, names), zero-sized, nested and overlapping symbols,
  * symbols outside their section; and on libc's
- * `.dynsym` and libc6-dbg's debug file. Also: a symbol found by a scan is
+ * `.dynsym` and libc6-dbg's debug file; on hostile tables (entries the
+ * filter drops, values past 2^52); and around every symbol of real files
+ * (libc, libm, the dynamic loader, libz and their debug files). Also: a symbol found by a scan is
  * the object the sorted table gives, and a batch announcing many lookups
  * sorts the table first.
  */
@@ -80,6 +82,41 @@ test("scanned and sorted lookups name every address alike, on random hand-made t
   }
 });
 
+test("scanned and sorted lookups name every address alike, on hostile tables", () => {
+  // Entries of every kind the filter drops or keeps: each type and binding, undefined, absolute, common,
+  // extended and out-of-range section indices, a section not loaded, no name or one past the string table,
+  // sizes of 2^53 bytes and more, values past 2^52 and 2^53 (kept when sized: no section bounds them).
+  const rng = new Rng(seed(2626));
+  const types = [0, 1, 2, 3, 6, 10, 13];
+  const binds = [0, 1, 2, 5, 10];
+  const shndxs = [0, 1, 1, 1, 2, 4, 9, 0xfff1, 0xfff2, 0xffff];
+  const huge = [2n ** 52n, 2n ** 52n + 0x1000n, 2n ** 53n + 2n, 2n ** 64n - 0x10n, 0xfffff00000000n];
+  for (let round = 0; round < count(100, 2000); round++) {
+    const syms: Sym[] = [];
+    const n = rng.range(1, 40);
+    for (let i = 0; i < n; i++) {
+      const value = syms.length && rng.chance(0.25)
+        ? syms[rng.int(syms.length)].value
+        : rng.chance(0.15)
+        ? rng.pick(huge)
+        : BigInt(rng.chance(0.9) ? 0x1000 + rng.int(0x1000) : rng.pick([0, 0xff0, 0x1ff8, 0x2000, 0x2010]));
+      const size = rng.chance(0.3)
+        ? 0n
+        : rng.chance(0.1)
+        ? rng.pick([2n ** 53n, 2n ** 53n - 1n, 2n ** 64n - 1n, 2n ** 40n])
+        : BigInt(rng.pick([1, 8, 0x10, 0x40, 0x100, 0x800]));
+      const name = rng.chance(0.1) ? rng.pick([0, 1, 100000]) : `${rng.pick(["f", "_g", "__h", "x@V1"])}${rng.int(4)}`;
+      syms.push({ name, value, size, info: (rng.pick(binds) << 4) | rng.pick(types), shndx: rng.pick(shndxs) });
+    }
+    const read = memoryReader(buildSymElf({ syms, unterminated: rng.chance(0.2) }));
+    const elf = readSections(read)!;
+    const sec = elf.sections[2];
+    const probes = [...around(syms)].filter((p) => p < 2n ** 64n);
+    for (let a = 0xff8n; a < 0x2010n; a += 40n) probes.push(a);
+    compare(read, elf, sec, "symtab", probes, `round ${round}`);
+  }
+});
+
 const libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6"]
   .find((p) => existsSync(p));
 
@@ -104,6 +141,35 @@ test("scanned and sorted lookups name libc alike (.dynsym, and libc6-dbg's .symt
   const delf = readSections(dread)!;
   const symtab = delf.sections.find((s) => s.type === SHT_SYMTAB)!;
   compare(dread, delf, symtab, "debug-file", realProbes(dread, delf, symtab, "debug-file", 41), "libc debug file");
+});
+
+/** Real files with a symbol table, and libc6-dbg's debug files of libc, libm and the dynamic loader. */
+function realFiles(): string[] {
+  const out: string[] = [];
+  for (const dir of ["/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib64"]) {
+    for (const name of ["libc.so.6", "libm.so.6", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libz.so.1"]) {
+      const p = `${dir}/${name}`;
+      if (!existsSync(p)) continue;
+      out.push(realpathSync(p));
+      const id = readelfBuildId(p);
+      const debug = id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
+      if (debug && existsSync(debug)) out.push(debug);
+    }
+  }
+  return out;
+}
+
+test("scanned and sorted lookups name every symbol of real files alike", () => {
+  const files = realFiles();
+  assert.ok(files.length > 0, "no real files here");
+  for (const path of files) {
+    const read = memoryReader(readFileSync(path));
+    const elf = readSections(read)!;
+    for (const sec of elf.sections.filter((s) => s.type === SHT_SYMTAB || s.type === SHT_DYNSYM)) {
+      const source = sec.type === SHT_SYMTAB ? "symtab" : "dynsym";
+      compare(read, elf, sec, source, realProbes(read, elf, sec, source, 1), `${path} ${sec.name}`);
+    }
+  }
 });
 
 test("a symbol a scan found is the sorted table's object; a batch of many lookups sorts the table first", () => {

@@ -1,17 +1,20 @@
 /**
  * An ELF symbol table (elf/symbols.ts reads its entries), sorted for binary
- * search when lookups call for it. Until then each lookup scans the entries:
- * a process's first `symbolize()` of an address or two in libc then reads
- * its 10,000 symbols once instead of sorting them all with code the engine
+ * search when lookups call for it. Until then each lookup scans the entries
+ * as the file has them (symbol_entries.ts): a process's first `symbolize()`
+ * of an address or two in libc then makes one light pass over its 10,000
+ * entries instead of filtering and sorting them all with code the engine
  * has not compiled yet. A scan picks the entries that can name the address
  * (the sized symbols covering it, the last symbol starting at or below it,
- * the first starting above) and sorts just those by the same rules
- * (symbol_sort.ts), so both give the same symbol; the sorted table keeps
- * the symbols scans found, so each symbol stays one object.
+ * the first starting above; the table's filter applied to those alone) and
+ * sorts just those by the same rules (symbol_sort.ts), so both give the
+ * same symbol; the sorted table keeps the symbols scans found, so each
+ * symbol stays one object.
  * @module
  */
 import type { RawSymbol, SymbolSource, SymbolTable } from "../symbol.ts";
 import { cString } from "./sections.ts";
+import { DROPPED, type RawEntries } from "./symbol_entries.ts";
 import { buildTable, type Columns, NAME_SCAN_BUDGET, NAME_SCAN_MAX, type SortedSymbols } from "./symbol_sort.ts";
 
 const TWO_53 = 2 ** 53;
@@ -62,7 +65,10 @@ function elfSymbol(name: string, start: bigint, size: bigint, at: number, plt: b
 
 /** What a table is made of: the entries it keeps, and what sizes its zero-sized symbols. */
 export interface SymbolEntries {
-  columns: Columns;
+  /** The entries kept (a table made entry by entry, such as the PLT stubs'): sorted at its first lookup. */
+  columns?: Columns;
+  /** Or the table's entries as the file has them, scanned for the first lookups and filtered when sorted. */
+  raw?: RawEntries;
   strtab: Uint8Array;
   /** End address of each section (by index; -1 when not loaded), which bounds a zero-sized symbol. */
   sectionEnds: readonly bigint[];
@@ -104,19 +110,20 @@ export class ElfSymbolTable implements SymbolTable {
     this.#strtab = entries.strtab;
     this.#plt = entries.plt;
     this.#entries = entries;
-    const n = entries.columns.n;
-    // Entries take 26 bytes each; a sorted table at most 52 (two pieces and a symbol).
+    const n = entryCount(entries);
+    // Entries take 24 or 26 bytes each; a sorted table at most 52 (two pieces and a symbol).
     this.byteSize = entries.strtab.length + n * 52 + 256;
-    // A scan needs every address and section end exact as doubles, and a table too small to run out
-    // of the alias ranking's budget (which a scan, ranking a few names, would never run out of).
-    const scannable = n * (NAME_SCAN_MAX + 1) < NAME_SCAN_BUDGET && entries.columns.maxHi < TWO_52 / TWO_32 &&
+    // A scan needs the addresses it compares and every section end exact as doubles (a scan gives up on a
+    // candidate past 2^52), and a table too small to run out of the alias ranking's budget (which a scan,
+    // ranking a few names, would never run out of).
+    const scannable = entries.raw !== undefined && n * (NAME_SCAN_MAX + 1) < NAME_SCAN_BUDGET &&
       entries.sectionEnds.every((e) => e < BigInt(TWO_52));
     this.#scansLeft = scannable ? SCAN_LOOKUPS : 0;
   }
 
   /** Symbols kept (one per address); before the table is sorted, its entries (as many or more, and as many as none). */
   get count(): number {
-    return this.#entries ? this.#entries.columns.n : this.#symStart.length;
+    return this.#entries ? entryCount(this.#entries) : this.#symStart.length;
   }
 
   /** @internal `n()` lookups are coming: when scans would not answer them all, the table sorts itself now. */
@@ -203,45 +210,72 @@ export class ElfSymbolTable implements SymbolTable {
    */
   #scan(x: number): number | undefined {
     this.#scansLeft--;
-    const { columns: c, strtab, sectionEnds } = this.#entries!;
-    const { hi, lo, size } = c;
-    const n = c.n;
-    // The last start at or below x, the first above it, the starts of the sized symbols covering x.
+    const { raw, strtab, sectionEnds } = this.#entries!;
+    const r = raw!, w = r.words, end = 6 * r.count;
+    // The last start at or below x and the entries there, the first start above it and the entries
+    // there, the starts of the sized symbols covering x. Only entries that would change one of them are
+    // checked against the table's filter; values and sizes whose high words are zero (most tables) are
+    // taken as they are, so the interpreter running this the first time makes no heap number per entry.
     let top = -1, above = Infinity, low = Infinity;
+    let atTop: number[] = [], atAbove: number[] = [];
     const covering: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const v = hi[i] * TWO_32 + lo[i];
+    for (let q = 6; q < end; q += 6) {
+      const h = w[q + 3];
+      const v = h === 0 ? w[q + 2] : h * TWO_32 + w[q + 2];
       if (v > x) {
-        if (v < above) above = v;
+        if (v > above || r.kept(q / 6) === DROPPED) continue;
+        if (h >= TWO_52 / TWO_32) return undefined; // not exact as a double: the sorted table answers
+        if (v < above) {
+          above = v;
+          atAbove = [];
+        }
+        if (atAbove.length === MAX_PICKED) return undefined;
+        atAbove.push(q / 6);
         continue;
       }
-      if (v > top) top = v;
-      if (v + size[i] > x) {
+      const sh = w[q + 5];
+      const size = sh === 0 ? w[q + 4] : sh * TWO_32 + w[q + 4];
+      if ((v < top && v + size <= x) || r.kept(q / 6) === DROPPED) continue;
+      if (v >= top) {
+        if (v > top) {
+          top = v;
+          atTop = [];
+        }
+        if (atTop.length === MAX_PICKED) return undefined;
+        atTop.push(q / 6);
+      }
+      if (v + size > x) {
         if (covering.length === MAX_COVERING) return undefined;
         covering.push(v);
         if (v < low) low = v;
       }
     }
     if (top < 0) return -1;
-    // Every entry at those addresses: the symbol at each is picked among its aliases, the first start
-    // above bounds a zero-sized symbol at the last.
-    const picked: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const v = hi[i] * TWO_32 + lo[i];
-      if (v === top || v === above || (v >= low && v < top && covering.includes(v))) {
-        if (picked.length === MAX_PICKED) return undefined;
-        picked.push(i);
+    // Every entry kept at those addresses, in table order: the symbol at each is picked among its aliases,
+    // the first start above bounds a zero-sized symbol at the last. Symbols nested in the one at `top`
+    // (covering x from below it) take a second pass for the aliases at their starts.
+    const picked = atTop.concat(atAbove);
+    if (low < top) {
+      for (let q = 6; q < end; q += 6) {
+        const h = w[q + 3];
+        const v = h === 0 ? w[q + 2] : h * TWO_32 + w[q + 2];
+        if (v >= low && v < top && covering.includes(v) && r.kept(q / 6) !== DROPPED) {
+          if (picked.length === 2 * MAX_PICKED) return undefined;
+          picked.push(q / 6);
+        }
       }
     }
-    const s = buildTable(c.subset(picked), strtab, sectionEnds);
+    if (picked.length > MAX_PICKED) return undefined;
+    picked.sort((a, b) => a - b);
+    const s = buildTable(r.subset(picked), strtab, sectionEnds);
     const p = pieceAt(s.pieceStart, x - Number(s.base));
     const k = p < 0 ? -1 : s.pieceSym[p];
     if (k < 0) return -1;
     const i = picked[s.groups[k]];
     let h = this.#foundAt.get(i);
     if (h === undefined) {
-      const name = cString(strtab, c.nameOff[i]);
-      const at = hi[i] * TWO_32 + lo[i];
+      const name = cString(strtab, w[6 * i]);
+      const at = w[6 * i + 3] * TWO_32 + w[6 * i + 2];
       h = name === undefined || name === "" ? -1 : this.#found.push(
         elfSymbol(name, BigInt(at), BigInt(s.symSize[k]), at, this.#plt),
       ) - 1;
@@ -253,7 +287,9 @@ export class ElfSymbolTable implements SymbolTable {
   /** Sorts the table (see symbol_sort.ts); symbols scans found keep their objects. */
   #sort(): void {
     const e = this.#entries!;
-    const s: SortedSymbols = buildTable(e.columns, e.strtab, e.sectionEnds);
+    // A table read from a file is filtered now; `from` gives each column's entry, as scans know them.
+    const { columns, from } = e.raw ? e.raw.columns() : { columns: e.columns!, from: undefined };
+    const s: SortedSymbols = buildTable(columns, e.strtab, e.sectionEnds);
     this.#entries = undefined;
     this.#scansLeft = 0;
     this.#base = s.base;
@@ -269,7 +305,7 @@ export class ElfSymbolTable implements SymbolTable {
       if (h < 0) continue;
       const sym = this.#found[h];
       const k = startIndex(s.symStart, sym.at - this.#baseNumber);
-      if (k >= 0 && s.groups[k] === i) this.#named[k] = sym;
+      if (k >= 0 && from && from[s.groups[k]] === i) this.#named[k] = sym;
     }
     this.#foundAt.clear();
   }
@@ -293,6 +329,11 @@ export class ElfSymbolTable implements SymbolTable {
     }
     return s;
   }
+}
+
+/** Entries of a table before it is sorted (for a file's table, the null entry left out). */
+function entryCount(e: SymbolEntries): number {
+  return e.raw ? e.raw.count - 1 : e.columns!.n;
 }
 
 /** The last of ascending `starts` at or below `x`, or -1. */

@@ -37,6 +37,7 @@ import type { ReadAt } from "./segments.ts";
 import { nativeLittleEndian } from "../util/bytes.ts";
 import { type ElfSections, type Section, sectionBytes, SHT_NOBITS } from "./sections.ts";
 import { Columns } from "./symbol_sort.ts";
+import { RawEntries } from "./symbol_entries.ts";
 import { ElfSymbolTable } from "./symbol_table.ts";
 
 export { type ElfSymbol, ElfSymbolTable } from "./symbol_table.ts";
@@ -44,19 +45,8 @@ export { type ElfSymbol, ElfSymbolTable } from "./symbol_table.ts";
 /** Symbol, string and relocation tables larger than this are refused (64 MiB: 2.8 million ELF64 symbols). */
 export const MAX_TABLE_BYTES = 64 << 20;
 
-const STT_OBJECT = 1;
-const STT_FUNC = 2;
-const STT_GNU_IFUNC = 10;
-const STB_LOCAL = 0;
-const STB_GLOBAL = 1;
-const STB_WEAK = 2;
-const STB_GNU_UNIQUE = 10;
-const SHN_UNDEF = 0;
-const SHN_LORESERVE = 0xff00;
-const SHN_XINDEX = 0xffff;
 const SHF_ALLOC = 2n;
 const TWO_53 = 2 ** 53;
-const TWO_32 = 2 ** 32;
 
 /** Why a table could not be read. */
 export type TableProblem = "none" | "unreadable" | "too-big";
@@ -79,61 +69,21 @@ export function readSymbolTable(
   const bytes = sectionBytes(read, sym, MAX_TABLE_BYTES);
   const strtab = sectionBytes(read, strSec, MAX_TABLE_BYTES);
   if (!bytes || !strtab) return "unreadable";
-  const w = entryWords(bytes, elf.is64, elf.le);
-  const count = w.length / 6;
-  const lastNul = strtab.lastIndexOf(0);
-  const c = new Columns(count);
-  const { hi: his, lo: los, size: sizes, bind: binds, func: funcs, nameOff, sectionEnd } = c;
   const secEnds = elf.sections.map((s) => (s.flags & SHF_ALLOC) !== 0n ? s.addr + s.size : -1n);
   const secStarts = elf.sections.map((s) => s.addr);
   // The same bounds as doubles where exact (NaN where not: those take the bigint route).
   const exact = (v: bigint) => (v < BigInt(TWO_53) ? Number(v) : NaN);
-  const secEndsNum = secEnds.map((e) => (e < 0n ? -1 : exact(e)));
-  const secStartsNum = secStarts.map(exact);
-  const nsec = secEnds.length;
-  // One pass, no call per entry: a first symbolize runs it before the engine has compiled it.
-  let n = 0, maxHi = 0;
-  for (let i = 1; i < count; i++) {
-    const q = 6 * i;
-    const word = w[q + 1];
-    const type = word & 0xf;
-    const size = w[q + 4], sizeHi = w[q + 5];
-    const sized = size !== 0 || sizeHi !== 0;
-    if (type !== STT_FUNC && type !== STT_GNU_IFUNC && !(type === STT_OBJECT && sized)) continue;
-    const shndx = word >>> 16;
-    if (shndx === SHN_UNDEF || (shndx >= SHN_LORESERVE && shndx !== SHN_XINDEX)) continue;
-    const name = w[q];
-    if (name === 0 || name > lastNul) continue; // no name, or one that runs off the table
-    if (sizeHi >= 1 << 21) continue; // 2^53 bytes or more: not a real size
-    const hi = w[q + 3], lo = w[q + 2];
-    let section = -1;
-    if (shndx !== SHN_XINDEX && shndx < nsec) {
-      const start = secStartsNum[shndx], end = secEndsNum[shndx];
-      // Symbols of sections not loaded into memory (.gnu.warning.*, ...) name no address.
-      if (end === -1) continue;
-      if (hi < 1 << 21 && start === start && end === end) {
-        const value = hi * TWO_32 + lo;
-        if (value >= start && value < end) section = shndx;
-      } else {
-        const value = (BigInt(hi) << 32n) | BigInt(lo);
-        if (value >= secStarts[shndx] && value < secEnds[shndx]) section = shndx;
-      }
-    }
-    if (!sized && section < 0) continue; // no way to bound it
-    const bind = (word >>> 4) & 0xf;
-    his[n] = hi;
-    los[n] = lo;
-    if (hi > maxHi) maxHi = hi;
-    sizes[n] = sizeHi * TWO_32 + size;
-    binds[n] = bind === STB_GLOBAL || bind === STB_GNU_UNIQUE ? 2 : bind === STB_WEAK ? 1 : bind === STB_LOCAL ? 0 : -1;
-    funcs[n] = type === STT_OBJECT ? 0 : 1;
-    nameOff[n] = name;
-    sectionEnd[n] = section;
-    n++;
+  const raw = new RawEntries(entryWords(bytes, elf.is64, elf.le), strtab, {
+    starts: secStarts,
+    ends: secEnds,
+    startsNum: secStarts.map(exact),
+    endsNum: secEnds.map((e) => (e < 0n ? -1 : exact(e))),
+  });
+  // Filtered when the table is sorted; a table that keeps nothing is empty now (the module then looks elsewhere).
+  if (!raw.anyKept()) {
+    return new ElfSymbolTable(source, { columns: new Columns(0), strtab, sectionEnds: secEnds, plt: false });
   }
-  c.n = n;
-  c.maxHi = maxHi;
-  return new ElfSymbolTable(source, { columns: c, strtab, sectionEnds: secEnds, plt: false });
+  return new ElfSymbolTable(source, { raw, strtab, sectionEnds: secEnds, plt: false });
 }
 
 /**
