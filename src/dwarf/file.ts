@@ -10,7 +10,7 @@ import * as C from "./constants.ts";
 import { Cursor, DwarfError, stringAt } from "./cursor.ts";
 import { type Encoding, K_REF, K_REF_ALT, readValue, skipForm, valueKind } from "./forms.ts";
 import type { DwarfSectionName, DwarfSections } from "./types.ts";
-import { type StrRef, type Unit, unitAt, UnitList } from "./unit.ts";
+import { type StrRef, type Unit, UnitList } from "./unit.ts";
 
 /** How many `abstract_origin` / `specification` links a name is followed through (gimli's bound). */
 const MAX_ORIGIN_HOPS = 16;
@@ -37,7 +37,7 @@ export class DwarfFile {
 
   /** Bytes held by the caches of this file: abbreviation tables, strings, names, units. */
   get cacheBytes(): number {
-    return this.#cacheBytes + this.#units.units.length * 200 + this.#abbrevBytes.bytes;
+    return this.#cacheBytes + this.#units.count * 200 + this.#abbrevBytes.bytes;
   }
 
   constructor(sections: DwarfSections, isDwo: boolean) {
@@ -112,7 +112,7 @@ export class DwarfFile {
   /** The unit holding the entry at `offset`, or undefined (units walked up to it). */
   unitAt(offset: number): Unit | undefined {
     this.#units.walkTo(offset);
-    return unitAt(this.#units.units, offset);
+    return this.#units.holding(offset);
   }
 
   /**
@@ -120,16 +120,8 @@ export class DwarfFile {
    * to it, the section read `ahead` bytes at once (where the unit is expected to end).
    */
   unitStartingAt(offset: number, ahead: number): Unit | undefined {
-    const list = this.#units;
-    list.walkTo(offset, ahead);
-    const units = list.units;
-    let lo = 0, hi = units.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (units[mid].offset < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return units[lo]?.offset === offset ? units[lo] : undefined;
+    this.#units.walkTo(offset, ahead);
+    return this.#units.startingAt(offset);
   }
 
   /** The abbreviation table at `offset` for a unit of encoding `enc` (shared by units of the same encoding). */

@@ -299,19 +299,42 @@ export class Unit implements Encoding {
 /** Bytes enough for any unit header (the longest: a 64-bit DWARF 5 type unit's, 40). */
 const HEADER_BYTES = 64;
 
+const TWO_32 = 4294967296;
+
+/** An offset of `size` bytes (4 or 8) at `at`, as a number (inexact past 2^53, as Cursor.u64: bounds checks reject it). */
+function offsetAt(v: DataView, at: number, size: number, le: boolean): number {
+  if (size === 4) return v.getUint32(at, le);
+  return le
+    ? v.getUint32(at + 4, true) * TWO_32 + v.getUint32(at, true)
+    : v.getUint32(at, false) * TWO_32 + v.getUint32(at + 4, false);
+}
+
+/** Header fields recorded per unit walked (offset, dieStart, end, version, unitType, addrSize, offSize, abbrevOffset). */
+const FIELDS = 8;
+
 /**
  * The unit headers of a `.debug_info`, walked in order as far as asked:
  * a lookup that needs one unit near the start walks (and has inflated)
  * only the section's bytes up to it. Stops at the first header that cannot
  * be read (what came before stays usable); units of an unknown version are
- * passed over.
+ * passed over. A walk records each header's fields as numbers and makes a
+ * {@link Unit} only when one is asked for: a first lookup in libc's debug
+ * file walks 1,700 headers to reach a unit 78% into the section, and an
+ * object and a cursor per header cost it several milliseconds of code the
+ * engine had not compiled yet.
  */
 export class UnitList {
   readonly #file: UnitFile;
-  /** The units walked so far, sorted by offset. */
-  readonly units: Unit[] = [];
+  /** {@link FIELDS} numbers per unit walked, sorted by offset. */
+  readonly #hdr: number[] = [];
+  /** DWO ids of the units that have one, by index. */
+  readonly #dwoIds = new Map<number, bigint>();
+  /** The units made so far, by index. */
+  readonly #made: (Unit | undefined)[] = [];
   #pos = 0;
   #done = false;
+  #buf: Uint8Array | undefined;
+  #view: DataView | undefined;
 
   constructor(file: UnitFile) {
     this.#file = file;
@@ -320,6 +343,40 @@ export class UnitList {
   /** Whether every unit has been walked. */
   get done(): boolean {
     return this.#done;
+  }
+
+  /** Units walked so far. */
+  get count(): number {
+    return this.#hdr.length / FIELDS;
+  }
+
+  /** The units walked so far, sorted by offset (each made now if not yet). */
+  get units(): Unit[] {
+    const out: Unit[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.unit(i));
+    return out;
+  }
+
+  /** Unit `i` of those walked (in offset order), made on first use. */
+  unit(i: number): Unit {
+    let u = this.#made[i];
+    if (!u) {
+      const h = this.#hdr, k = i * FIELDS;
+      u = new Unit(
+        this.#file,
+        h[k],
+        h[k + 1],
+        h[k + 2],
+        h[k + 3],
+        h[k + 4],
+        h[k + 5],
+        h[k + 6],
+        h[k + 7],
+        this.#dwoIds.get(i),
+      );
+      this.#made[i] = u;
+    }
+    return u;
   }
 
   /**
@@ -337,49 +394,95 @@ export class UnitList {
     return this.units;
   }
 
+  /** The unit walked whose entries hold `offset`, or undefined. */
+  holding(offset: number): Unit | undefined {
+    const h = this.#hdr;
+    let lo = 0, hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (h[mid * FIELDS] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const k = (lo - 1) * FIELDS;
+    return lo > 0 && offset >= h[k + 1] && offset < h[k + 2] ? this.unit(lo - 1) : undefined;
+  }
+
+  /** The unit walked whose header is at `offset`, or undefined. */
+  startingAt(offset: number): Unit | undefined {
+    const h = this.#hdr;
+    let lo = 0, hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (h[mid * FIELDS] < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.count && h[lo * FIELDS] === offset ? this.unit(lo) : undefined;
+  }
+
   #next(ahead: number): void {
     const file = this.#file;
     const pos = this.#pos;
     let info = file.infoUpTo(Math.max(pos + HEADER_BYTES, ahead));
-    const c = new Cursor(info, file.le, pos);
     this.#done = true;
     if (pos + 4 > info.length) return;
-    let len = c.u32();
+    let v = this.#viewOf(info);
+    const le = file.le;
+    let p = pos;
+    let len = v.getUint32(p, le);
+    p += 4;
     let offSize = 4;
     if (len === 0xffffffff) {
-      if (c.pos + 8 > info.length) return;
-      len = c.u64();
+      if (p + 8 > info.length) return;
+      len = offsetAt(v, p, 8, le);
+      p += 8;
       offSize = 8;
     } else if (len >= 0xfffffff0) return;
-    const end = c.pos + len;
-    if (end > info.length) info = file.infoUpTo(end);
+    const end = p + len;
+    if (end > info.length) {
+      info = file.infoUpTo(end);
+      v = this.#viewOf(info);
+    }
     if (end > info.length || len < 2) return;
     this.#done = false;
     this.#pos = end;
-    const version = c.u16();
+    const version = v.getUint16(p, le);
+    p += 2;
     if (version < 2 || version > 5) return;
     let unitType: number = C.DW_UT_compile;
     let addrSize: number, abbrevOffset: number;
     let dwoId: bigint | undefined;
     if (version === 5) {
-      if (c.pos + 2 + offSize > end) return this.#stop();
-      unitType = c.u8();
-      addrSize = c.u8();
-      abbrevOffset = c.offset(offSize);
+      if (p + 2 + offSize > end) return this.#stop();
+      unitType = v.getUint8(p);
+      addrSize = v.getUint8(p + 1);
+      abbrevOffset = offsetAt(v, p + 2, offSize, le);
+      p += 2 + offSize;
       if (unitType === C.DW_UT_skeleton || unitType === C.DW_UT_split_compile) {
-        if (c.pos + 8 > end) return this.#stop();
-        dwoId = c.u64Big();
+        if (p + 8 > end) return this.#stop();
+        dwoId = v.getBigUint64(p, le);
+        p += 8;
       } else if (unitType === C.DW_UT_type || unitType === C.DW_UT_split_type) {
-        c.pos += 8 + offSize;
+        p += 8 + offSize;
       }
     } else {
-      if (c.pos + offSize + 1 > end) return this.#stop();
-      abbrevOffset = c.offset(offSize);
-      addrSize = c.u8();
+      if (p + offSize + 1 > end) return this.#stop();
+      abbrevOffset = offsetAt(v, p, offSize, le);
+      addrSize = v.getUint8(p + offSize);
+      p += offSize + 1;
     }
-    if (c.pos <= end) {
-      this.units.push(new Unit(file, pos, c.pos, end, version, unitType, addrSize, offSize, abbrevOffset, dwoId));
+    if (p <= end) {
+      if (dwoId !== undefined) this.#dwoIds.set(this.count, dwoId);
+      this.#hdr.push(pos, p, end, version, unitType, addrSize, offSize, abbrevOffset);
     }
+  }
+
+  /** A DataView on `info`, made once per buffer (the section grows by new buffers). */
+  #viewOf(info: Uint8Array): DataView {
+    if (info !== this.#buf) {
+      this.#buf = info;
+      this.#view = new DataView(info.buffer, info.byteOffset, info.length);
+    }
+    return this.#view!;
   }
 
   #stop(): void {
@@ -390,16 +493,4 @@ export class UnitList {
 /** Walks every unit header of a `.debug_info` (see {@link UnitList}). */
 export function walkUnits(file: UnitFile): Unit[] {
   return new UnitList(file).all();
-}
-
-/** The unit of `units` (sorted by offset) whose entries hold `offset`, or undefined. */
-export function unitAt(units: readonly Unit[], offset: number): Unit | undefined {
-  let lo = 0, hi = units.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (units[mid].offset <= offset) lo = mid + 1;
-    else hi = mid;
-  }
-  const u = units[lo - 1];
-  return u && offset >= u.dieStart && offset < u.end ? u : undefined;
 }
