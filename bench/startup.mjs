@@ -7,7 +7,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { inflateSync } from "node:zlib";
+import { constants as zlibConstants, inflateSync } from "node:zlib";
 
 const MODES = ["empty", "import", "symbolize", "warm", "nolines"];
 /** The label's suffix for tsc's output unbundled. */
@@ -37,8 +37,11 @@ export function measureStartup({ commands, runs, log }) {
       for (const mode of r % 2 ? [...modes].reverse() : modes) samplesOf.get(c)[mode].push(once(c, mode));
     }
   }
-  const floor = inflateFloorMs();
+  const debug = libcDebugFile();
+  const floor = inflateFloorMs(debug);
   const wallOf = (c, m) => median(samplesOf.get(c)[m].map((s) => s.processMs));
+  const elfAddr = commands.flatMap((c) => Object.values(samplesOf.get(c)).flat()).find((s) => s.elfAddr)?.elfAddr;
+  const unitFloor = unitInflateFloorMs(debug, elfAddr);
   for (const c of commands) {
     if (c.floorOf) continue;
     const samples = samplesOf.get(c);
@@ -61,6 +64,8 @@ export function measureStartup({ commands, runs, log }) {
       noLinesSymbolizeMs: field("nolines", "symbolizeMs"),
       noLinesSymbolizeCpuMs: field("nolines", "symbolizeCpuMs"),
       inflateFloorMs: floor,
+      unitInflateFloorMs: unitFloor?.ms,
+      unitFloorDetail: unitFloor?.detail,
       warmSymbolizeMs: field("warm", "symbolizeMs"),
       warmSymbolizeCpuMs: field("warm", "symbolizeCpuMs"),
       symbol: sym ? `${sym.symbol} (${sym.source})` : undefined,
@@ -78,34 +83,101 @@ export function measureStartup({ commands, runs, log }) {
  * main-thread CPU time. (A zlib stream has no random access: a unit near the end still needs the stream inflated up
  * to it.) Undefined where there is no such file or section.
  */
-function inflateFloorMs() {
+function inflateFloorMs(debug) {
+  if (!debug) return undefined;
+  let total = 0;
+  for (const name of ["debug_info", "debug_line"]) {
+    const stream = zlibStream(debug, name);
+    if (!stream) return undefined;
+    total += leastCpuMs(() => inflateSync(stream));
+  }
+  return total;
+}
+
+/** libc6-dbg's debug file of this machine's libc, or undefined. */
+function libcDebugFile() {
   const note = spawnSync("readelf", ["-n", "/lib/x86_64-linux-gnu/libc.so.6"], { encoding: "utf8" });
   const id = /Build ID: ([0-9a-f]+)/.exec(note.stdout ?? "")?.[1];
-  if (!id) return undefined;
-  const debug = `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
+  return id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
+}
+
+/** The zlib stream of a compressed section `.name` of `file` (after its Elf64_Chdr), or undefined. */
+function zlibStream(file, name) {
   const dir = mkdtempSync(join(tmpdir(), "procmap-floor-"));
   try {
-    let total = 0;
-    for (const name of ["debug_info", "debug_line"]) {
-      const out = join(dir, name);
-      const r = spawnSync("objcopy", [`--dump-section=.${name}=${out}`, debug, join(dir, "junk")]);
-      if (r.status !== 0) return undefined;
-      const b = readFileSync(out);
-      // An Elf64_Chdr of type 1 (zlib), then the stream.
-      if (b.length < 24 || b.readUInt32LE(0) !== 1) return undefined;
-      let best = Infinity;
-      for (let i = 0; i < 5; i++) {
-        const t0 = process.cpuUsage();
-        inflateSync(b.subarray(24));
-        const t = process.cpuUsage(t0);
-        best = Math.min(best, (t.user + t.system) / 1000);
-      }
-      total += best;
-    }
-    return total;
+    const out = join(dir, name);
+    const r = spawnSync("objcopy", [`--dump-section=.${name}=${out}`, file, join(dir, "junk")]);
+    if (r.status !== 0) return undefined;
+    const b = readFileSync(out);
+    // An Elf64_Chdr of type 1 (zlib), then the stream.
+    return b.length >= 24 && b.readUInt32LE(0) === 1 ? b.subarray(24) : undefined;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The least CPU time of 5 runs of `f` (sync: it runs on this thread). */
+function leastCpuMs(f) {
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = process.cpuUsage();
+    f();
+    const t = process.cpuUsage(t0);
+    best = Math.min(best, (t.user + t.system) / 1000);
+  }
+  return best;
+}
+
+/**
+ * The floor of a first lookup of ELF address `elfAddr` (hex) with source lines: inflating the compressed
+ * sections only as far as its unit needs them, with no other work (the least CPU time of 5, in this process's
+ * zlib): `.debug_aranges` whole, `.debug_info` up to the end of the unit covering the address, `.debug_line` up
+ * to the end of that unit's line program, `.debug_abbrev` up to the start of its abbreviation table (a little
+ * under the floor there: the table's end is not looked for). The unit and offsets are llvm-dwarfdump's. Each
+ * prefix is the shortest start of the stream found to inflate that far (zlib has no random access). Undefined
+ * where a tool, the file or a section is missing.
+ */
+function unitInflateFloorMs(debug, elfAddr) {
+  if (!debug || !elfAddr) return undefined;
+  const look = spawnSync("llvm-dwarfdump", [`--lookup=${elfAddr}`, debug], { encoding: "utf8" });
+  const unit = /Compile Unit: .*abbr_offset = (0x[0-9a-f]+).*\(next unit at (0x[0-9a-f]+)\)/.exec(look.stdout ?? "");
+  const stmt = /DW_AT_stmt_list\s*\((0x[0-9a-f]+)\)/.exec(look.stdout ?? "");
+  if (look.status !== 0 || !unit || !stmt) return undefined;
+  const line = spawnSync("llvm-dwarfdump", [`--debug-line=${stmt[1]}`, debug], { encoding: "utf8" });
+  const length = /total_length: (0x[0-9a-f]+)/.exec(line.stdout ?? "");
+  if (line.status !== 0 || !length) return undefined;
+  const wants = {
+    debug_aranges: Infinity,
+    debug_info: Number(unit[2]),
+    debug_abbrev: Number(unit[1]),
+    debug_line: Number(stmt[1]) + 4 + Number(length[1]),
+  };
+  let total = 0;
+  const parts = [];
+  for (const [name, want] of Object.entries(wants)) {
+    const stream = zlibStream(debug, name);
+    if (!stream) return undefined;
+    const n = want === Infinity ? stream.length : shortestPrefix(stream, want);
+    total += leastCpuMs(() => inflatePrefixSync(stream, n));
+    parts.push(`.${name} ${want === Infinity ? "whole" : `${(want / 1024).toFixed(0)} KiB`}`);
+  }
+  return { ms: total, detail: parts.join(", ") };
+}
+
+/** The first `n` bytes of a zlib stream inflated (as far as they go). */
+function inflatePrefixSync(stream, n) {
+  return inflateSync(stream.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+}
+
+/** The shortest start of `stream` (to 256 bytes) that inflates to `want` bytes or more. */
+function shortestPrefix(stream, want) {
+  let lo = 0, hi = stream.length;
+  while (hi - lo > 256) {
+    const mid = (lo + hi) >>> 1;
+    if (inflatePrefixSync(stream, mid).length >= want) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 function once(c, mode) {

@@ -35,6 +35,8 @@ if (mode !== "empty") {
     out.symbolizeMs = performance.now() - w1;
     out.symbolizeCpuMs = cpu() - c1;
     out.symbol = r?.symbol?.name;
+    // The ELF address, for the DWARF floor bench/startup.mjs measures (the unit that covers it).
+    if (r?.elfAddr !== undefined) out.elfAddr = `0x${r.elfAddr.toString(16)}`;
     out.source = r?.symbol?.source;
     maps.close();
   }
