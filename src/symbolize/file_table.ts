@@ -12,7 +12,7 @@ import { HI, LO } from "../util/bytes.ts";
 import { ascending } from "./ascending.ts";
 import type { ModuleSymbols } from "./elf_module.ts";
 import { ChainBuilder, type FrameChains } from "./frame_chains.ts";
-import { ModuleLines } from "./module_lines.ts";
+import { RowInfos } from "./row_infos.ts";
 import { type FileSymbolized, FileSymbolizedResult, SYMBOL_REASONS, type SymbolReason } from "./result.ts";
 import { SymbolColumns } from "./symbol_columns.ts";
 import { demangledOf, fastTable, tableCursor, TWO_32, TWO_52 } from "./table_cursor.ts";
@@ -73,7 +73,7 @@ export class FileSymbolizedTable {
   readonly #message: string | undefined;
   readonly #batch: Batch;
   readonly #dwarfRows: Map<number, DwarfFunction>;
-  readonly #lined = new Map<number, SymbolInfo>();
+  readonly #infos: RowInfos;
   #views: (FileSymbolized | undefined)[] | undefined;
 
   /** @internal Symbolizer.symbolizeFileTable() builds tables; user code receives them. */
@@ -98,6 +98,7 @@ export class FileSymbolizedTable {
     this.chains = chains;
     this.#message = message;
     this.#dwarfRows = dwarfRows;
+    this.#infos = new RowInfos(symbols, cols.symbol, cols.offset, cols.chain, chains);
   }
 
   /** Row `r`'s symbol reason (as {@link FileSymbolized.symbolReason}). */
@@ -112,21 +113,8 @@ export class FileSymbolizedTable {
 
   /** Row `r`'s symbol as a {@link SymbolInfo} (with its `frames` where DWARF has them), or undefined. */
   symbolAt(r: number): SymbolInfo | undefined {
-    const c = this.chain[r];
     const fn = this.#dwarfRows.size === 0 ? undefined : this.#dwarfRows.get(r);
-    if (c < 0 && !fn) {
-      const k = this.symbol[r];
-      return k < 0 ? undefined : this.symbols.infoAt(k, this.symbolOffset[r]);
-    }
-    let info = this.#lined.get(r);
-    if (!info) {
-      const frames = c < 0 ? undefined : this.chains.framesOf(c);
-      info = fn
-        ? ModuleLines.dwarfInfo(fn, this.elfAddr[r], frames)
-        : this.symbols.infoAt(this.symbol[r], this.symbolOffset[r], frames);
-      this.#lined.set(r, info);
-    }
-    return info;
+    return this.#infos.at(r, fn, fn ? this.elfAddr[r] : 0n);
   }
 
   /**

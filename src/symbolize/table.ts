@@ -10,7 +10,8 @@ import { type Finished, REASON_TEXT, resolvedAt } from "../resolve/resolve.ts";
 import { HI, LO } from "../util/bytes.ts";
 import { fastTable, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
 import type { ModuleSymbols } from "./elf_module.ts";
-import { ModuleLines } from "./module_lines.ts";
+import type { ModuleLines } from "./module_lines.ts";
+import { RowInfos } from "./row_infos.ts";
 import { ChainBuilder, type FrameChains } from "./frame_chains.ts";
 import type { DwarfFunction } from "../dwarf/mod.ts";
 import { account } from "./symbolizer.ts";
@@ -86,7 +87,7 @@ export class SymbolizedTable {
   /** Rows that only DWARF names: its function there, and the row's ELF address. */
   readonly #dwarfRows: Map<number, { fn: DwarfFunction; elfAddr: bigint }>;
   /** Rows with source frames: their SymbolInfo with `frames`, made when first asked for. */
-  readonly #lined = new Map<number, SymbolInfo>();
+  readonly #infos: RowInfos;
   #views: (Symbolized | null | undefined)[] | undefined;
 
   /** @internal symbolizeTable() builds tables; user code receives them. */
@@ -110,6 +111,7 @@ export class SymbolizedTable {
     this.chain = lines.chain;
     this.chains = lines.chains;
     this.#dwarfRows = lines.dwarfRows;
+    this.#infos = new RowInfos(symbols, cols.symbol, cols.offset, lines.chain, lines.chains);
   }
 
   /** Row `r`'s symbol reason (as {@link Symbolized.symbolReason}). */
@@ -125,21 +127,8 @@ export class SymbolizedTable {
 
   /** Row `r`'s symbol as a {@link SymbolInfo} (with its `frames` where DWARF has them), or undefined. */
   symbolAt(r: number): SymbolInfo | undefined {
-    const c = this.chain[r];
     const d = this.#dwarfRows.size === 0 ? undefined : this.#dwarfRows.get(r);
-    if (c < 0 && !d) {
-      const k = this.symbol[r];
-      return k < 0 ? undefined : this.symbols.infoAt(k, this.symbolOffset[r]);
-    }
-    let info = this.#lined.get(r);
-    if (!info) {
-      const frames = c < 0 ? undefined : this.chains.framesOf(c);
-      info = d
-        ? ModuleLines.dwarfInfo(d.fn, d.elfAddr, frames)
-        : this.symbols.infoAt(this.symbol[r], this.symbolOffset[r], frames);
-      this.#lined.set(r, info);
-    }
-    return info;
+    return this.#infos.at(r, d?.fn, d ? d.elfAddr : 0n);
   }
 
   /**
