@@ -1,5 +1,7 @@
 /**
- * Case 7: symbolization, one run, side by side:
+ * Case 7: symbolization, names only (`lines: false`: the targets below
+ * predate source lines; names with lines and inlined frames are case 11,
+ * bench/lines.bench.ts and bench/LINES.md), one run, side by side:
  *
  * - warm: `maps.symbolize()` of 100,000 addresses sampled from a C++
  *   process's executable file mappings (the binary, libstdc++, libm,
@@ -11,8 +13,8 @@
  * - the same 1,000 (libc, ELF address) pairs through `symbolizeFile()` (warm),
  *   `addr2line -f -e` and `llvm-symbolizer`: the tools' marginal cost per
  *   address (one process for all of them, minus one process for one address,
- *   so start-up is left out); they also read DWARF line tables, which procmap
- *   does not (target: procmap at least 20x cheaper);
+ *   so start-up is left out); they also read DWARF line tables, which these
+ *   calls do not (target: procmap at least 20x cheaper);
  * - demangling: 100,000 mangled names of the Node 26 binary through procmap's
  *   demangler and, interleaved, through the WebAssembly one it replaced
  *   (`gecko-profiler-demangle`, a devDependency kept for this comparison)
@@ -102,11 +104,13 @@ try {
     addrs.push(v.start + BigInt(Math.floor(next() * Number(v.end - v.start))));
   }
   const symbolizer = new Symbolizer();
+  /** Names only: the case's targets are those of symbolization before source lines. */
+  const NAMES = { lines: false } as const;
   const libc = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
   // The first call reads every table; what is kept of it is its count and the
   // libc addresses (not its 100,000 results, which would burden the heap measured next).
   const { named, pairs } = (() => {
-    const first = maps.symbolize(addrs, { symbolizer });
+    const first = maps.symbolize(addrs, { symbolizer, ...NAMES });
     return {
       named: first.filter((r) => r?.symbol).length,
       // The same (file, ELF address) pairs for procmap and the tools: the batch's libc addresses.
@@ -116,14 +120,14 @@ try {
   check(named > WARM_ADDRS / 2, `most sampled addresses are named (${named})`);
   // Warm as in a profiler that has run a while: the engines' optimising tiers too, not only
   // the caches (tinybench's own warm-up is two batches in --quick runs, too few for Bun).
-  for (let i = 0; i < 4; i++) sink(maps.symbolize(addrs, { symbolizer }).length + maps.resolve(addrs).length);
+  for (let i = 0; i < 4; i++) sink(maps.symbolize(addrs, { symbolizer, ...NAMES }).length + maps.resolve(addrs).length);
   const warmTarget: Target = { size: WARM_ADDRS, vmas: code.length, pid: proc.pid!, addrsFile: "-", mapsFile: "-" };
   // A batch takes tens of ms, so the usual budget gives a dozen samples (--quick: five) and the
   // garbage collector's pauses swing the median: these two tasks get 2 s each (--quick: 0.4 s).
   const budget = config.timeMs;
   config.timeMs = Math.max(budget, config.quick ? 400 : 2000);
   await suite.measure("symbolize", warmTarget, [
-    { name: "symbolize warm", ops: WARM_ADDRS, fn: () => sink(maps.symbolize(addrs, { symbolizer }).length) },
+    { name: "symbolize warm", ops: WARM_ADDRS, fn: () => sink(maps.symbolize(addrs, { symbolizer, ...NAMES }).length) },
     { name: "resolve", ops: WARM_ADDRS, fn: () => sink(maps.resolve(addrs).length) },
   ]);
   config.timeMs = budget;
@@ -135,21 +139,25 @@ try {
   check(pairs.length === FILE_ADDRS, `${FILE_ADDRS} named libc addresses in the batch (${pairs.length})`);
   let source = "";
   // Cold means a fresh Symbolizer (no table read yet), not unoptimised code.
-  for (let i = 0; i < 10; i++) sink(new Symbolizer().symbolizeFile(libc, [pairs[0]]).length);
+  for (let i = 0; i < 10; i++) sink(new Symbolizer().symbolizeFile(libc, [pairs[0]], NAMES).length);
   await suite.measure("symbolize-cold", { ...warmTarget, size: 1 }, [{
     name: "cold libc",
     ops: 1,
     fn: () => {
-      const r = new Symbolizer().symbolizeFile(libc, [pairs[0]]);
+      const r = new Symbolizer().symbolizeFile(libc, [pairs[0]], NAMES);
       source = r[0].symbol?.source ?? String(r[0].symbolReason);
     },
   }]);
   check(source === "debug-file", `cold libc is named from its debug file (libc6-dbg), got ${source}`);
   const fileSymbolizer = new Symbolizer();
-  for (let i = 0; i < 20; i++) fileSymbolizer.symbolizeFile(libc, pairs);
+  for (let i = 0; i < 20; i++) fileSymbolizer.symbolizeFile(libc, pairs, NAMES);
   const fileTarget = { ...warmTarget, size: FILE_ADDRS };
   await suite.measure("symbolize-file", fileTarget, [
-    { name: "symbolizeFile warm", ops: FILE_ADDRS, fn: () => sink(fileSymbolizer.symbolizeFile(libc, pairs).length) },
+    {
+      name: "symbolizeFile warm",
+      ops: FILE_ADDRS,
+      fn: () => sink(fileSymbolizer.symbolizeFile(libc, pairs, NAMES).length),
+    },
   ]);
   const ours = suite.results[suite.results.length - 1].nsPerOp;
 
