@@ -10,6 +10,7 @@ import { ProcMaps, SYMBOL_REASONS, type Symbolized, Symbolizer } from "../mod.ts
 import { startChild, type Started } from "./helpers/child.ts";
 import { readRows } from "./helpers/ground_truth.ts";
 import { Rng } from "./helpers/rng.ts";
+import { columnFrames } from "./helpers/frame_columns.ts";
 import { compileCxx, haveGxx } from "./helpers/tools.ts";
 
 let child: Started<{ pid: number }>;
@@ -85,26 +86,6 @@ test("a batch of 6,000 addresses equals each address alone and resolve() + symbo
   });
 });
 
-/** Row `r`'s frames read from its chain's columns (not through framesOf), or undefined. */
-function chainFrames(t: ReturnType<ProcMaps["symbolizeTable"]>, r: number) {
-  const c = t.chain[r];
-  if (c < 0) return undefined;
-  const f = t.chains;
-  const out = [];
-  for (let j = f.first[c]; j < f.first[c + 1]; j++) {
-    out.push({
-      name: f.name[j],
-      demangled: f.demangled[j],
-      file: f.file[j],
-      line: f.line[j],
-      column: f.column[j],
-      discriminator: f.discriminator[j],
-      inlined: f.inlined[j] === 1,
-    });
-  }
-  return out;
-}
-
 /** The row-level reading of a table: what its columns say of row `r`, without its views. */
 function columnsOf(t: ReturnType<ProcMaps["symbolizeTable"]>, r: number) {
   const k = t.symbol[r];
@@ -150,7 +131,7 @@ test("symbolizeTable(): its columns, frames and objects are symbolize()'s result
         // The frames column: symbolize()'s frames (its libraries' and the child's own DWARF).
         assert.deepEqual(t.framesAt(r), o?.symbol?.frames);
         // And read from the chain columns alone.
-        assert.deepEqual(chainFrames(t, r), o?.symbol?.frames);
+        assert.deepEqual(columnFrames(t.chains, t.chain[r]), o?.symbol?.frames);
         if (t.framesAt(r)) withFrames++;
         // A function only DWARF names has no row in the symbol table (its SymbolInfo comes through at()).
         if (o?.symbol?.source === "dwarf") {

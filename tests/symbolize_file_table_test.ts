@@ -11,35 +11,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type FileSymbolized,
-  type FileSymbolizedTable,
-  type FrameChains,
-  SYMBOL_REASONS,
-  type SymbolFrame,
-  Symbolizer,
-} from "../mod.ts";
+import { type FileSymbolized, type FileSymbolizedTable, SYMBOL_REASONS, Symbolizer } from "../mod.ts";
 import { built, has, VARIANTS } from "./helpers/lines_compare.ts";
+import { columnFrames } from "./helpers/frame_columns.ts";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
-
-/** Chain `c` read from the columns alone (not through framesOf). */
-function columnFrames(chains: FrameChains, c: number): SymbolFrame[] | undefined {
-  if (c < 0) return undefined;
-  const out: SymbolFrame[] = [];
-  for (let j = chains.first[c]; j < chains.first[c + 1]; j++) {
-    out.push({
-      name: chains.name[j],
-      demangled: chains.demangled[j],
-      file: chains.file[j],
-      line: chains.line[j],
-      column: chains.column[j],
-      discriminator: chains.discriminator[j],
-      inlined: chains.inlined[j] === 1,
-    });
-  }
-  return out;
-}
 
 /** Checks every input position of `t` against symbolizeFile()'s `objects`; returns the rows with frames. */
 function agree(t: FileSymbolizedTable, objects: FileSymbolized[], what: string): number {
