@@ -8,13 +8,12 @@
 import { toBatch } from "../resolve/batch.ts";
 import type { Batch } from "../resolve/batch.ts";
 import type { DwarfFunction } from "../dwarf/mod.ts";
-import { HI, LO } from "../util/bytes.ts";
 import { ascending } from "./ascending.ts";
 import type { ModuleSymbols } from "./elf_module.ts";
 import { ChainBuilder, type FrameChains } from "./frame_chains.ts";
 import { RowInfos } from "./row_infos.ts";
 import { type FileSymbolized, FileSymbolizedResult, SYMBOL_REASONS, type SymbolReason } from "./result.ts";
-import { SymbolColumns } from "./symbol_columns.ts";
+import { putOffset, type SymbolColumns, SymbolNumbering } from "./symbol_columns.ts";
 import { demangledOf, fastTable, tableCursor, TWO_32, TWO_52 } from "./table_cursor.ts";
 import type { FileOptions, RawSymbol, SymbolFrame, SymbolInfo, SymbolSource } from "./types.ts";
 
@@ -190,16 +189,14 @@ export function fileTable(source: FileTableSource, elfAddrs: unknown, o: FileOpt
   const chain = new Int32Array(n).fill(-1);
   const builder = new ChainBuilder();
   const dwarfRows = new Map<number, DwarfFunction>();
-  const symbolIds = new Map<RawSymbol, number>();
-  const raws: RawSymbol[] = [];
-  const sources: SymbolSource[] = [];
+  const numbering = new SymbolNumbering();
   const { module, miss } = source;
   if (!module) {
     reason.fill(REASON_CODE.get(source.reason) ?? 0);
     return new FileSymbolizedTable(
       batch,
       { symbol, offset, reason, chain },
-      new SymbolColumns(raws, sources, o.demangle),
+      numbering.columns(o.demangle),
       builder.finish(),
       source.message,
       dwarfRows,
@@ -213,8 +210,6 @@ export function fileTable(source: FileTableSource, elfAddrs: unknown, o: FileOpt
   const { hi, lo } = batch;
   // In ascending order, as symbolizeFile(): tables searched forward, DWARF's units met in turn.
   const order = ascending(hi, lo);
-  let lastRaw: RawSymbol | undefined;
-  let lastK = -1;
   for (let j = 0; j < order.length; j++) {
     const r = order[j];
     let raw: RawSymbol | undefined;
@@ -226,11 +221,7 @@ export function fileTable(source: FileTableSource, elfAddrs: unknown, o: FileOpt
         const s = cursor.tables[t].symbolOfPiece(cursor.hints[t])!;
         raw = s;
         src = cursor.tables[t].source;
-        const d = ea - s.at;
-        if (d >= 0 && d < TWO_52) {
-          offsetWords[2 * r + LO] = d >>> 0;
-          offsetWords[2 * r + HI] = Math.floor(d / TWO_32);
-        } else offset[r] = batch.addrAt(r) - s.start;
+        if (!putOffset(offsetWords, r, ea - s.at)) offset[r] = batch.addrAt(r) - s.start;
       }
     } else {
       const elfAddr = batch.addrAt(r);
@@ -244,18 +235,7 @@ export function fileTable(source: FileTableSource, elfAddrs: unknown, o: FileOpt
       }
     }
     if (raw) {
-      let k = lastK;
-      if (raw !== lastRaw) {
-        k = symbolIds.get(raw) ?? -1;
-        if (k < 0) {
-          symbolIds.set(raw, k = raws.length);
-          raws.push(raw);
-          sources.push(src!);
-        }
-        lastRaw = raw;
-        lastK = k;
-      }
-      symbol[r] = k;
+      symbol[r] = numbering.id(raw, src!);
       if (lines) {
         const demangled = want ? raw.demangled ?? demangledOf(raw) : raw.name;
         const h = hi[r];
@@ -278,7 +258,7 @@ export function fileTable(source: FileTableSource, elfAddrs: unknown, o: FileOpt
   return new FileSymbolizedTable(
     batch,
     { symbol, offset, reason, chain },
-    new SymbolColumns(raws, sources, want),
+    numbering.columns(want),
     builder.finish(),
     miss?.message,
     dwarfRows,

@@ -207,6 +207,26 @@ export class ModuleLines {
   };
 
   /**
+   * The reader's lookup of `elfAddr` (by number where it is one: no bigint
+   * made), each frame made by `make` under this call's naming.
+   */
+  #find<T>(
+    elfAddr: bigint | number,
+    inlines: boolean,
+    wantDemangled: boolean,
+    outerName: string | undefined,
+    outerDemangled: string | undefined,
+    make: FrameMaker<T>,
+  ) {
+    this.#want = wantDemangled;
+    this.#outerName = outerName;
+    this.#outerDemangled = outerDemangled;
+    return typeof elfAddr === "number"
+      ? this.#dwarf.findFramesAt(elfAddr, inlines, make)
+      : this.#dwarf.findFrames(elfAddr, inlines, make);
+  }
+
+  /**
    * The frames at `elfAddr` as {@link frames} gives them, put into `into` as
    * a chain: its chain, or -1 (no frames). `elfAddr` may be a number below
    * 2^53 (then no bigint is made where the previous chain holds). An address where the previous
@@ -226,16 +246,11 @@ export class ModuleLines {
       a >= this.#cLo && a < this.#cHi && into.serial === this.#cSerial && inlines === this.#cInlines &&
       wantDemangled === this.#cWant && outerName === this.#cOuter
     ) return this.#cId;
-    this.#want = wantDemangled;
-    this.#outerName = outerName;
-    this.#outerDemangled = outerDemangled;
     this.#into = into;
     into.begin();
     let id = -1;
     try {
-      const out = typeof elfAddr === "number"
-        ? this.#dwarf.findFramesAt(elfAddr, inlines, this.#put)
-        : this.#dwarf.findFrames(elfAddr, inlines, this.#put);
+      const out = this.#find(elfAddr, inlines, wantDemangled, outerName, outerDemangled, this.#put);
       id = into.end(Array.isArray(out) ? out.length : 0);
     } finally {
       this.#into = undefined;
@@ -293,13 +308,8 @@ export class ModuleLines {
       a >= this.#lo && a < this.#hi && inlines === this.#lastInlines && wantDemangled === this.#lastWant &&
       outerName === this.#lastOuter
     ) return this.#prev;
-    this.#want = wantDemangled;
-    this.#outerName = outerName;
-    this.#outerDemangled = outerDemangled;
     this.#k = 0;
-    const out = typeof elfAddr === "number"
-      ? this.#dwarf.findFramesAt(elfAddr, inlines, this.#make)
-      : this.#dwarf.findFrames(elfAddr, inlines, this.#make);
+    const out = this.#find(elfAddr, inlines, wantDemangled, outerName, outerDemangled, this.#make);
     if (!Array.isArray(out) || out.length === 0) return undefined;
     const prev = this.#prev;
     const frames = prev !== undefined && prev.length === out.length && sameItems(prev, out) ? prev : out;

@@ -3,7 +3,8 @@
  * by `symbolizeTable()` and `symbolizeFileTable()`.
  * @module
  */
-import { demangledOf, flagCut } from "./table_cursor.ts";
+import { HI, LO } from "../util/bytes.ts";
+import { demangledOf, flagCut, TWO_32, TWO_52 } from "./table_cursor.ts";
 import { FramedSymbolInfoResult, SymbolInfoResult } from "./result.ts";
 import type { RawSymbol, SymbolFrame, SymbolInfo, SymbolSource } from "./types.ts";
 
@@ -64,4 +65,47 @@ export class SymbolColumns {
       );
     return this.demangleCut[k] ? flagCut(info) : info;
   }
+}
+
+/**
+ * Numbers a batch's distinct symbols in order of first appearance (the rows
+ * of its {@link SymbolColumns}); the symbol numbered last is remembered, as
+ * a sorted batch's neighbours mostly share one.
+ */
+export class SymbolNumbering {
+  readonly #ids = new Map<RawSymbol, number>();
+  readonly #raws: RawSymbol[] = [];
+  readonly #sources: SymbolSource[] = [];
+  #last: RawSymbol | undefined;
+  #lastId = -1;
+
+  /** The number of `raw` (named by a table of `source`), a new one when first met. */
+  id(raw: RawSymbol, source: SymbolSource): number {
+    if (raw === this.#last) return this.#lastId;
+    let k = this.#ids.get(raw);
+    if (k === undefined) {
+      this.#ids.set(raw, k = this.#raws.length);
+      this.#raws.push(raw);
+      this.#sources.push(source);
+    }
+    this.#last = raw;
+    return this.#lastId = k;
+  }
+
+  /** The symbols numbered, as columns. */
+  columns(want: boolean): SymbolColumns {
+    return new SymbolColumns(this.#raws, this.#sources, want);
+  }
+}
+
+/**
+ * Writes offset `d` (a double) into row `r` of an offset column (`words`, its
+ * 32-bit word pairs) when it is exact there, below 2^52; false otherwise
+ * (the caller writes the bigint).
+ */
+export function putOffset(words: Uint32Array, r: number, d: number): boolean {
+  if (!(d >= 0 && d < TWO_52)) return false;
+  words[2 * r + LO] = d >>> 0;
+  words[2 * r + HI] = Math.floor(d / TWO_32);
+  return true;
 }

@@ -7,7 +7,6 @@
  */
 import { ResolvedTable } from "../resolve/table.ts";
 import { type Finished, REASON_TEXT, resolvedAt } from "../resolve/resolve.ts";
-import { HI, LO } from "../util/bytes.ts";
 import { fastTable, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
 import type { ModuleSymbols } from "./elf_module.ts";
 import type { ModuleLines } from "./module_lines.ts";
@@ -25,10 +24,11 @@ import {
   vmaSources,
 } from "./symbolize.ts";
 import { SYMBOL_REASONS, type Symbolized, SymbolizedResult, type SymbolReason } from "./result.ts";
-import type { RawSymbol, SymbolFrame, SymbolInfo, SymbolSource } from "./types.ts";
-import { SymbolColumns } from "./symbol_columns.ts";
+import type { SymbolFrame, SymbolInfo } from "./types.ts";
+import { putOffset, type SymbolColumns, SymbolNumbering } from "./symbol_columns.ts";
 
 const REASON_CODE = new Map(SYMBOL_REASONS.map((r, i) => [r, i]));
+const TWO_53 = 2 ** 53;
 
 /**
  * The results of a symbolize() batch as columns, what
@@ -213,25 +213,17 @@ export function symbolizeTable(src: SymbolizeSources, addrs: unknown, opts: unkn
   const messages: string[] = [""];
   const messageIds = new Map<string, number>();
   const elfAddr = new Map<number, bigint | undefined>();
-  const symbolIds = new Map<RawSymbol, number>();
-  const raws: RawSymbol[] = [];
-  const sources: SymbolSource[] = [];
-  // Rows of modules with DWARF, their ELF addresses and lines: their frames are added at the end.
+  const numbering = new SymbolNumbering();
+  // Rows of modules with DWARF, their ELF addresses and lines: their frames are added at the end. An
+  // address is kept as a number where it is exact (the fast route's); the general route's bigints
+  // (-1 in linedAddrs) are in linedWide, by their index there.
   const linedRows: number[] = [];
-  const linedAddrs: bigint[] = [];
+  const linedAddrs: number[] = [];
+  const linedWide = new Map<number, bigint>();
   const linedOf: ModuleLines[] = [];
   const touched = new Set<ModuleSymbols>();
   let lines: ModuleLines | undefined;
 
-  const named = (r: number, raw: RawSymbol, source: SymbolSource) => {
-    let k = symbolIds.get(raw);
-    if (k === undefined) {
-      symbolIds.set(raw, k = raws.length);
-      raws.push(raw);
-      sources.push(source);
-    }
-    symbol[r] = k;
-  };
   const unnamed = (r: number, why: SymbolReason | undefined, text: string | undefined) => {
     reason[r] = REASON_CODE.get(why)!;
     if (text === undefined) return;
@@ -269,7 +261,8 @@ export function symbolizeTable(src: SymbolizeSources, addrs: unknown, opts: unkn
       const ea = fo + fast.shiftNum;
       if (lines) {
         linedRows.push(r);
-        linedAddrs.push(toBigint(ea));
+        linedAddrs.push(ea >= 0 && ea < TWO_53 ? ea : -1);
+        if (!(ea >= 0 && ea < TWO_53)) linedWide.set(linedAddrs.length - 1, toBigint(ea));
         linedOf.push(lines);
       }
       const t = fastTable(fast, ea);
@@ -278,29 +271,25 @@ export function symbolizeTable(src: SymbolizeSources, addrs: unknown, opts: unkn
         continue;
       }
       const raw = fast.tables[t].symbolOfPiece(fast.hints[t])!;
-      named(r, raw, fast.tables[t].source);
-      const d = ea - raw.at;
-      if (d >= 0 && d < TWO_52) {
-        offsetWords[2 * r + LO] = d >>> 0;
-        offsetWords[2 * r + HI] = Math.floor(d / TWO_32);
-      } else offset[r] = BigInt(ea) - raw.start;
+      symbol[r] = numbering.id(raw, fast.tables[t].source);
+      if (!putOffset(offsetWords, r, ea - raw.at)) offset[r] = BigInt(ea) - raw.start;
       continue;
     }
     const g = generalLookup(resolvedAt(f!, batch.addrAt(r)), s, miss);
     if (s.elfAddr) elfAddr.set(r, g.elfAddr);
     if (lines && s.module && g.elfAddr !== undefined) {
       linedRows.push(r);
-      linedAddrs.push(g.elfAddr);
+      linedWide.set(linedAddrs.push(-1) - 1, g.elfAddr);
       linedOf.push(lines);
     }
     if (g.raw) {
-      named(r, g.raw, g.source!);
+      symbol[r] = numbering.id(g.raw, g.source!);
       offset[r] = g.at - g.raw.start;
     } else unnamed(r, g.reason, g.message);
   }
   // What the JIT tables hold now counts in the symbolizer's cache (after a throw, at the next call).
   end();
-  const symbols = new SymbolColumns(raws, sources, o.demangle);
+  const symbols = numbering.columns(o.demangle);
   // Source frames, as symbolize() finds them: for the row's symbol, or DWARF's function where no table names it.
   const chain = new Int32Array(n).fill(-1);
   const builder = new ChainBuilder();
@@ -308,15 +297,18 @@ export function symbolizeTable(src: SymbolizeSources, addrs: unknown, opts: unkn
   for (let j = 0; j < linedRows.length; j++) {
     const r = linedRows[j];
     const k = symbol[r];
-    const ea = linedAddrs[j];
+    const a = linedAddrs[j];
+    const ea = a >= 0 ? a : linedWide.get(j)!;
     if (k >= 0) {
       chain[r] = linedOf[j].chain(ea, o.inlines, o.demangle, symbols.name[k], symbols.demangled[k], builder);
       continue;
     }
-    const fn = linedOf[j].functionAt(ea);
+    // Only a row no table names needs its address as a bigint.
+    const elfAddr = typeof ea === "bigint" ? ea : toBigint(ea);
+    const fn = linedOf[j].functionAt(elfAddr);
     if (!fn) continue;
     chain[r] = linedOf[j].chain(ea, o.inlines, o.demangle, undefined, undefined, builder);
-    dwarfRows.set(r, { fn, elfAddr: ea });
+    dwarfRows.set(r, { fn, elfAddr });
     reason[r] = message[r] = 0;
   }
   for (const m of touched) account(symbolizer, m);
