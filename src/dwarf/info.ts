@@ -95,6 +95,10 @@ export class DwarfInfo {
    * missed, or took the slow way).
    */
   until = 0;
+  /** The unit .debug_aranges named for addresses [#unitFrom, #unitUntil) (a sorted batch's next is mostly there). */
+  #unitFrom = Infinity;
+  #unitUntil = -Infinity;
+  #unit: Unit | undefined;
   /** The .dwo files (or .dwp contributions) read, for their caches' bytes. */
   readonly #splitFiles: UnitFile[] = [];
 
@@ -161,13 +165,26 @@ export class DwarfInfo {
       try {
         // .debug_aranges' unit, else (when every unit is indexed) the unit whose own ranges hold it.
         let u: Unit | undefined;
-        const i = index.ranges.find(a);
-        let unitUntil = index.ranges.until;
-        if (i >= 0) u = this.#setUnit(index, index.ranges.item[i]);
-        else if (index.rest) {
-          const j = index.rest.find(a);
-          if (index.rest.until < unitUntil) unitUntil = index.rest.until;
-          if (j >= 0) u = index.units![index.rest.item[j]];
+        let unitUntil: number;
+        if (a >= this.#unitFrom && a < this.#unitUntil) {
+          u = this.#unit;
+          unitUntil = this.#unitUntil;
+        } else {
+          const i = index.ranges.find(a);
+          unitUntil = index.ranges.until;
+          if (i >= 0) {
+            u = this.#setUnit(index, index.ranges.item[i]);
+            // Up to unitUntil, .debug_aranges names the same set: its unit again, with no search.
+            if (u) {
+              this.#unitFrom = a;
+              this.#unitUntil = unitUntil;
+              this.#unit = u;
+            }
+          } else if (index.rest) {
+            const j = index.rest.find(a);
+            if (index.rest.until < unitUntil) unitUntil = index.rest.until;
+            if (j >= 0) u = index.units![index.rest.item[j]];
+          }
         }
         if (u) {
           const t = this.#tables(u);
@@ -277,8 +294,13 @@ export class DwarfInfo {
 
   /** The frames of `a` in unit tables `t`, or undefined; sets {@link until} to where they hold. */
   #frames<T>(t: Tables, a: number, inlines: boolean, make: FrameMaker<T>): T[] | undefined {
-    const fns = this.#functionsAt(t, a);
-    const fn = fns ? fns.find(a) : -1;
+    let fns = t.functions;
+    let fn = fns ? fns.find(a) : -1;
+    // Not found in a shallow scan: #functionsAt scans deep (searched once when found, the common case).
+    if (fn < 0 && fns && fns.shallow) {
+      fns = this.#functionsAt(t, a);
+      fn = fns ? fns.find(a) : -1;
+    }
     const lines = t.lines;
     const row = lines ? lines.find(a) : -1;
     if (fn < 0 && row < 0) return undefined;
@@ -296,15 +318,16 @@ export class DwarfInfo {
       return [make("", file, line, column, false, disc)];
     }
     const tree = inlines ? fns.inlines(fn) : undefined;
-    const chain = tree ? tree.chain(a, CHAIN) : NO_CHAIN;
+    const depth = tree ? tree.chain(a, CHAIN) : 0;
     if (tree && tree.until < until) until = tree.until;
     this.until = until;
-    if (chain.length === 0 || !tree) return [make(fns.name(fn), file, line, column, false, disc)];
+    if (depth === 0 || !tree) return [make(fns.name(fn), file, line, column, false, disc)];
+    const chain = CHAIN;
     // Made at its size (one grown by push keeps room for 17 items, and callers keep answers).
-    const frames: T[] = new Array(chain.length + 1);
+    const frames: T[] = new Array(depth + 1);
     // The call_file numbering is the split unit's version's (0 is a file from DWARF 5 on).
     const v5 = fns.unit.version >= 5;
-    for (let i = chain.length - 1, k = 0; i >= 0; i--, k++) {
+    for (let i = depth - 1, k = 0; i >= 0; i--, k++) {
       const e = chain[i];
       frames[k] = make(tree.name(e), file, line, column, true, disc);
       const cf = tree.callFile[e];
@@ -313,7 +336,7 @@ export class DwarfInfo {
       column = tree.callColumn[e];
       disc = tree.callDisc[e];
     }
-    frames[chain.length] = make(fns.name(fn), file, line, column, false, disc);
+    frames[depth] = make(fns.name(fn), file, line, column, false, disc);
     return frames;
   }
 
@@ -523,9 +546,8 @@ export class DwarfInfo {
   }
 }
 
-/** The inline chain of the lookup in progress (lookups do not nest). */
+/** The inline chain of the lookup in progress (lookups do not nest): its first `depth` items. */
 const CHAIN: number[] = [];
-const NO_CHAIN: readonly number[] = [];
 
 /** The default {@link FrameMaker}: a {@link DwarfFrame}. */
 function dwarfFrame(
