@@ -131,6 +131,7 @@ export class Functions {
   /** `.debug_info` offset of each function's entry. */
   readonly #offsets: number[];
   readonly #inlines: (InlineTree | undefined)[];
+  readonly #names: (string | undefined)[];
   byteSize: number;
 
   /**
@@ -186,7 +187,8 @@ export class Functions {
     this.#ranges = new RangeIndex(flat);
     this.#offsets = offsets;
     this.#inlines = new Array(offsets.length);
-    this.byteSize = 128 + this.#ranges.byteSize + offsets.length * 16;
+    this.#names = new Array(offsets.length);
+    this.byteSize = 128 + this.#ranges.byteSize + offsets.length * 24;
   }
 
   /** Set by {@link find}: up to this address (excluded) from its `addr` on, the same answer. */
@@ -205,9 +207,14 @@ export class Functions {
     return r >= 0 && this.#ranges.item[r] === fn ? [this.#ranges.begin[r], this.#ranges.end[r]] : [NaN, NaN];
   }
 
-  /** The name of function `fn`. */
+  /** The name of function `fn` (kept per function: the file's cache is a Map by offset). */
   name(fn: number): string {
-    return this.unit.file.nameOf(this.#offsets[fn]);
+    let s = this.#names[fn];
+    if (s === undefined) {
+      s = this.unit.file.nameOf(this.#offsets[fn]);
+      this.#names[fn] = s;
+    }
+    return s;
   }
 
   /** The inline tree of function `fn` (parsed on first use). */

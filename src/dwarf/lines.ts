@@ -43,6 +43,10 @@ export class LineTable {
   readonly #discRow: number[];
   readonly #discValue: number[];
   readonly byteSize: number;
+  readonly #ascending: boolean;
+  /** The sequence and the row past the previous answer: a sorted batch's next row is mostly a few rows on. */
+  #hintSeq = -1;
+  #hintRow = 0;
 
   constructor(unit: Unit, offset: number, maxBytes: number) {
     this.#unit = unit;
@@ -223,6 +227,18 @@ export class LineTable {
     this.column = rows.column;
     this.#discRow = rows.discRow;
     this.#discValue = rows.discValue;
+    // Whether every sequence's rows ascend (an address program can wrap): only then may a search
+    // start at the previous answer and give the binary search's row.
+    let ascending = true;
+    for (let q = 0; q < this.seqStart.length && ascending; q++) {
+      for (let r = this.seqRow0[q] + 1; r < this.seqRow1[q]; r++) {
+        if (!(rows.addr[r - 1] <= rows.addr[r])) {
+          ascending = false;
+          break;
+        }
+      }
+    }
+    this.#ascending = ascending;
     this.byteSize = 256 + n * ROW_BYTES + rows.discRow.length * 16 + nseq * 32 +
       (this.#files.length + this.#dirs.length) * 48;
   }
@@ -325,11 +341,23 @@ export class LineTable {
       const a = this.addr;
       const r0 = this.seqRow0[s], r1 = this.seqRow1[s];
       let l = r0, h = r1;
+      const hint = this.#hintRow;
+      if (s === this.#hintSeq && this.#ascending && hint > r0 && hint <= r1 && a[hint - 1] <= addr) {
+        // Galloping on from the previous answer: the first row above addr lies in [l, h].
+        l = h = hint;
+        for (let step = 1; h < r1 && a[h] <= addr; step *= 2) {
+          l = h + 1;
+          h += step;
+        }
+        if (h > r1) h = r1;
+      }
       while (l < h) {
         const mid = (l + h) >>> 1;
         if (a[mid] <= addr) l = mid + 1;
         else h = mid;
       }
+      this.#hintSeq = s;
+      this.#hintRow = l;
       if (l > r0) {
         if (this.seqEnd[s] < until) until = this.seqEnd[s];
         if (l < r1 && a[l] < until) until = a[l];

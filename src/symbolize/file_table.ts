@@ -210,12 +210,21 @@ export function fileTable(source: FileTableSource, elfAddrs: unknown, o: FileOpt
   const { hi, lo } = batch;
   // In ascending order, as symbolizeFile(): tables searched forward, DWARF's units met in turn.
   const order = ascending(hi, lo);
+  // The addresses in that order, gathered in a loop of their own (reading a row's words in the
+  // main loop, in the callers' order, waited on memory there).
+  const sortedHi = new Uint32Array(n), sortedLo = new Uint32Array(n);
+  for (let j = 0; j < n; j++) {
+    const r = order[j];
+    sortedHi[j] = hi[r];
+    sortedLo[j] = lo[r];
+  }
   for (let j = 0; j < order.length; j++) {
     const r = order[j];
+    const h = sortedHi[j];
     let raw: RawSymbol | undefined;
     let src: SymbolSource | undefined;
-    if (hi[r] < TWO_52 / TWO_32) {
-      const ea = hi[r] * TWO_32 + lo[r];
+    if (h < TWO_52 / TWO_32) {
+      const ea = h * TWO_32 + sortedLo[j];
       const t = fastTable(cursor, ea);
       if (t >= 0) {
         const s = cursor.tables[t].symbolOfPiece(cursor.hints[t])!;
@@ -238,8 +247,7 @@ export function fileTable(source: FileTableSource, elfAddrs: unknown, o: FileOpt
       symbol[r] = numbering.id(raw, src!);
       if (lines) {
         const demangled = want ? raw.demangled ?? demangledOf(raw) : raw.name;
-        const h = hi[r];
-        const at = h < TWO_52 / TWO_32 ? h * TWO_32 + lo[r] : batch.addrAt(r);
+        const at = h < TWO_52 / TWO_32 ? h * TWO_32 + sortedLo[j] : batch.addrAt(r);
         chain[r] = lines.chain(at, inlines, want, raw.name, demangled, builder);
       }
       continue;
