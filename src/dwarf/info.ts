@@ -25,6 +25,7 @@ import type {
   DwarfOptions,
   DwarfReason,
   DwarfSections,
+  FrameColumns,
   FrameMaker,
 } from "./types.ts";
 import type { Unit, UnitFile } from "./unit.ts";
@@ -142,7 +143,7 @@ export class DwarfInfo {
       this.until = a;
       return miss("wide-address", `address 0x${addr.toString(16)} is outside the reader's exact range`);
     }
-    return this.#findAt(a, inlines, make);
+    return this.#made(this.#findAt(a, inlines), make);
   }
 
   /**
@@ -153,11 +154,79 @@ export class DwarfInfo {
     if (typeof a !== "number" || !(a >= 0 && a <= Number.MAX_SAFE_INTEGER) || !Number.isInteger(a)) {
       throw new TypeError("DwarfInfo.findFramesAt: the address must be a non-negative safe integer");
     }
-    return this.#findAt(a, inlines, make);
+    return this.#made(this.#findAt(a, inlines), make);
+  }
+
+  /**
+   * The frames of the address as {@link findFrames} finds them, left in
+   * {@link frames} (its first `count`, innermost first; the number returned), no
+   * object made; 0 when there are none ({@link missed} says why). `addr` a
+   * bigint, or a number as {@link findFramesAt} takes it. One lookup code for
+   * every caller's frames (a callback per frame made V8 compile it for
+   * every shape of frame a process used, and the columnar form paid 1.2-1.6x).
+   */
+  lookup(addr: bigint | number, inlines: boolean): number {
+    let a: number;
+    if (typeof addr === "number") {
+      if (!(addr >= 0 && addr <= Number.MAX_SAFE_INTEGER) || !Number.isInteger(addr)) {
+        throw new TypeError("DwarfInfo.lookup: the address must be a bigint or a non-negative safe integer");
+      }
+      a = addr;
+    } else {
+      if (typeof addr !== "bigint") throw new TypeError("DwarfInfo.lookup: the address must be a bigint");
+      a = addrFromBigint(addr);
+      if (a !== a) {
+        this.until = a;
+        this.missed = miss("wide-address", `address 0x${addr.toString(16)} is outside the reader's exact range`);
+        return 0;
+      }
+    }
+    return this.#findAt(a, inlines);
+  }
+
+  /** The frames of the last {@link lookup}: its first `count` (what it returned) are the answer. */
+  readonly frames: FrameColumns = {
+    name: [],
+    file: [],
+    line: [],
+    column: [],
+    discriminator: [],
+  };
+
+  /** Why the last {@link lookup} found no frames. */
+  missed: DwarfMiss | undefined;
+
+  /** The `n` frames of the last lookup made by `make`, or why there were none. */
+  #made<T>(n: number, make: FrameMaker<T>): T[] | DwarfMiss {
+    if (n === 0) return this.missed!;
+    const f = this.frames;
+    const out: T[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      out[k] = make(f.name[k], f.file[k], f.line[k], f.column[k], k < n - 1, f.discriminator[k]);
+    }
+    return out;
+  }
+
+  /** Sets frame `k` of {@link frames}. */
+  #put(k: number, name: string, file: string, line: number, column: number, disc: number): void {
+    const f = this.frames;
+    if (k < f.name.length) {
+      f.name[k] = name;
+      f.file[k] = file;
+      f.line[k] = line;
+      f.column[k] = column;
+      f.discriminator[k] = disc;
+    } else {
+      f.name.push(name);
+      f.file.push(file);
+      f.line.push(line);
+      f.column.push(column);
+      f.discriminator.push(disc);
+    }
   }
 
   /** {@link findFrames} of the reader's address number `a` (negative: within 2^53 of 2^64). */
-  #findAt<T>(a: number, inlines: boolean, make: FrameMaker<T>): T[] | DwarfMiss {
+  #findAt(a: number, inlines: boolean): number {
     this.until = a;
     // The common case first: the unit the index names (its last-starting range) answers.
     const index = this.#index;
@@ -188,8 +257,8 @@ export class DwarfInfo {
         }
         if (u) {
           const t = this.#tables(u);
-          const f = this.#frames(t, a, inlines, make);
-          if (f) {
+          const f = this.#frames(t, a, inlines);
+          if (f > 0) {
             if (inlines) this.#recount(t);
             if (unitUntil < this.until) this.until = unitUntil;
             return f;
@@ -200,15 +269,16 @@ export class DwarfInfo {
         asDwarfError(e);
       }
     }
-    let frames: T[] | undefined;
+    let frames = 0;
     const why = this.#lookup(a, (t) => {
-      frames = this.#frames(t, a, inlines, make);
+      frames = this.#frames(t, a, inlines);
       if (inlines) this.#recount(t);
-      return frames !== undefined;
+      return frames > 0;
     });
     // No bound for the slow way (which unit answers may change within its ranges).
     this.until = a;
-    return frames ?? why!;
+    this.missed = frames > 0 ? undefined : why;
+    return frames;
   }
 
   /** The outermost function DWARF places `addr` in, with its range there, or undefined. */
@@ -292,8 +362,11 @@ export class DwarfInfo {
     return t.functions;
   }
 
-  /** The frames of `a` in unit tables `t`, or undefined; sets {@link until} to where they hold. */
-  #frames<T>(t: Tables, a: number, inlines: boolean, make: FrameMaker<T>): T[] | undefined {
+  /**
+   * The frames of `a` in unit tables `t` into {@link frames}: their count, 0
+   * for none; sets {@link until} to where they hold.
+   */
+  #frames(t: Tables, a: number, inlines: boolean): number {
     let fns = t.functions;
     let fn = fns ? fns.find(a) : -1;
     // Not found in a shallow scan: #functionsAt scans deep (searched once when found, the common case).
@@ -303,7 +376,7 @@ export class DwarfInfo {
     }
     const lines = t.lines;
     const row = lines ? lines.find(a) : -1;
-    if (fn < 0 && row < 0) return undefined;
+    if (fn < 0 && row < 0) return 0;
     let until = fns ? fns.until : Infinity;
     if (lines && lines.until < until) until = lines.until;
     let file = "", line = 0, column = 0, disc = 0;
@@ -315,29 +388,31 @@ export class DwarfInfo {
     }
     if (!fns || fn < 0) {
       this.until = until;
-      return [make("", file, line, column, false, disc)];
+      this.#put(0, "", file, line, column, disc);
+      return 1;
     }
     const tree = inlines ? fns.inlines(fn) : undefined;
     const depth = tree ? tree.chain(a, CHAIN) : 0;
     if (tree && tree.until < until) until = tree.until;
     this.until = until;
-    if (depth === 0 || !tree) return [make(fns.name(fn), file, line, column, false, disc)];
+    if (depth === 0 || !tree) {
+      this.#put(0, fns.name(fn), file, line, column, disc);
+      return 1;
+    }
     const chain = CHAIN;
-    // Made at its size (one grown by push keeps room for 17 items, and callers keep answers).
-    const frames: T[] = new Array(depth + 1);
     // The call_file numbering is the split unit's version's (0 is a file from DWARF 5 on).
     const v5 = fns.unit.version >= 5;
     for (let i = depth - 1, k = 0; i >= 0; i--, k++) {
       const e = chain[i];
-      frames[k] = make(tree.name(e), file, line, column, true, disc);
+      this.#put(k, tree.name(e), file, line, column, disc);
       const cf = tree.callFile[e];
       file = lines && cf >= 0 && (cf > 0 || v5) ? lines.path(cf) : "";
       line = tree.callLine[e];
       column = tree.callColumn[e];
       disc = tree.callDisc[e];
     }
-    frames[depth] = make(fns.name(fn), file, line, column, false, disc);
-    return frames;
+    this.#put(depth, fns.name(fn), file, line, column, disc);
+    return depth + 1;
   }
 
   #ensureIndex(): Index {

@@ -25,5 +25,6 @@ export type {
   DwarfSectionName,
   DwarfSections,
   DwoRequest,
+  FrameColumns,
   FrameMaker,
 } from "./types.ts";

@@ -87,6 +87,19 @@ export type FrameMaker<T> = (
 ) => T;
 
 /**
+ * The frames of a {@link DwarfInfo.lookup} as columns (its first `count`
+ * rows, innermost first; every frame but the last inlined), overwritten by
+ * the next lookup.
+ */
+export interface FrameColumns {
+  readonly name: string[];
+  readonly file: string[];
+  readonly line: number[];
+  readonly column: number[];
+  readonly discriminator: number[];
+}
+
+/**
  * Why {@link DwarfInfo.findFrames} has no frame for an address
  * (`message` says it in words):
  * - `"no-dwarf"`: the file has no `.debug_info` (or no unit in it);

@@ -10,7 +10,7 @@ import type { Libc } from "../../ffi/mod.ts";
 import { readDebugLink } from "../elf/debug_link.ts";
 import { readSections } from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
-import { type DwarfFunction, DwarfInfo, type DwoRequest, type FrameMaker } from "../dwarf/mod.ts";
+import { type DwarfFunction, DwarfInfo, type DwoRequest } from "../dwarf/mod.ts";
 import { type CrcMemo, openDebugFile } from "./debug_files.ts";
 import {
   besides,
@@ -130,13 +130,12 @@ export class ModuleLines {
     return d;
   }
 
-  /** The naming of the frames() call under way, read by #make (no closure made per address). */
+  /** The naming of the frames() call under way, read by #naming. */
   #want = true;
   #outerName: string | undefined;
   #outerDemangled: string | undefined;
-  /** The frames of the previous answer, whose equal frames #make hands out again, and the next one's index. */
+  /** The frames of the previous answer, whose equal frames #frame hands out again. */
   #prev: readonly SymbolFrame[] | undefined;
-  #k = 0;
 
   /**
    * Where the previous answer holds: ELF addresses [#lo, #hi) (the
@@ -151,21 +150,23 @@ export class ModuleLines {
   #lastOuter: string | undefined;
 
   /**
-   * Each frame as symbolize() reports it (the reader calls this instead of
-   * making its own): the previous answer's frame at the same place when
-   * equal, else a new one.
+   * Frame `k` of the `n` the reader found, as symbolize() reports it: the
+   * previous answer's frame at the same place when equal, else a new one.
    */
-  readonly #make: FrameMaker<SymbolFrame> = (name, file, line, column, inlined, discriminator) => {
-    const demangled = this.#naming(name, inlined);
-    name = this.#name;
-    const f = file || undefined;
-    const p = this.#prev?.[this.#k++];
+  #frame(k: number, n: number, prev: readonly SymbolFrame[] | undefined): SymbolFrame {
+    const f = this.#dwarf.frames;
+    const inlined = k < n - 1;
+    const demangled = this.#naming(f.name[k], inlined);
+    const name = this.#name;
+    const file = f.file[k] || undefined;
+    const line = f.line[k], column = f.column[k], discriminator = f.discriminator[k];
+    const p = prev?.[k];
     if (
-      p !== undefined && p.line === line && p.column === column && p.name === name && p.file === f &&
+      p !== undefined && p.line === line && p.column === column && p.name === name && p.file === file &&
       p.inlined === inlined && p.discriminator === discriminator && p.demangled === demangled
     ) return p;
-    return { name, demangled, file: f, line, column, discriminator, inlined };
-  };
+    return { name, demangled, file, line, column, discriminator, inlined };
+  }
 
   /** The name #naming chose (its readable form is what it returns). */
   #name = "";
@@ -189,8 +190,7 @@ export class ModuleLines {
     return this.#want ? this.#demangle(name) : name;
   }
 
-  /** The chain() call under way: its builder, and where its answer holds (as #lo, #hi for frames()). */
-  #into: ChainBuilder | undefined;
+  /** Where the last chain() answer holds (as #lo, #hi for frames()), and into which builder it went. */
   #cLo = 0;
   #cHi = 0;
   #cSerial = -1;
@@ -199,31 +199,22 @@ export class ModuleLines {
   #cWant = true;
   #cOuter: string | undefined;
 
-  /** Each frame put into the chain under way (the columnar twin of #make: no object). */
-  readonly #put: FrameMaker<number> = (name, file, line, column, inlined, discriminator) => {
-    const demangled = this.#naming(name, inlined);
-    this.#into!.put(this.#name, demangled, file || undefined, line, column, discriminator, inlined);
-    return 0;
-  };
-
   /**
    * The reader's lookup of `elfAddr` (by number where it is one: no bigint
-   * made), each frame made by `make` under this call's naming.
+   * made) under this call's naming: the number of frames it left in its
+   * frame columns (0: none).
    */
-  #find<T>(
+  #find(
     elfAddr: bigint | number,
     inlines: boolean,
     wantDemangled: boolean,
     outerName: string | undefined,
     outerDemangled: string | undefined,
-    make: FrameMaker<T>,
-  ) {
+  ): number {
     this.#want = wantDemangled;
     this.#outerName = outerName;
     this.#outerDemangled = outerDemangled;
-    return typeof elfAddr === "number"
-      ? this.#dwarf.findFramesAt(elfAddr, inlines, make)
-      : this.#dwarf.findFrames(elfAddr, inlines, make);
+    return this.#dwarf.lookup(elfAddr, inlines);
   }
 
   /**
@@ -246,14 +237,18 @@ export class ModuleLines {
       a >= this.#cLo && a < this.#cHi && into.serial === this.#cSerial && inlines === this.#cInlines &&
       wantDemangled === this.#cWant && outerName === this.#cOuter
     ) return this.#cId;
-    this.#into = into;
     into.begin();
     let id = -1;
     try {
-      const out = this.#find(elfAddr, inlines, wantDemangled, outerName, outerDemangled, this.#put);
-      id = into.end(Array.isArray(out) ? out.length : 0);
+      const n = this.#find(elfAddr, inlines, wantDemangled, outerName, outerDemangled);
+      const f = this.#dwarf.frames;
+      for (let k = 0; k < n; k++) {
+        const inlined = k < n - 1;
+        const demangled = this.#naming(f.name[k], inlined);
+        into.put(this.#name, demangled, f.file[k] || undefined, f.line[k], f.column[k], f.discriminator[k], inlined);
+      }
+      id = into.end(n);
     } finally {
-      this.#into = undefined;
       if (id < 0) into.end(0);
     }
     this.#cLo = a;
@@ -308,10 +303,12 @@ export class ModuleLines {
       a >= this.#lo && a < this.#hi && inlines === this.#lastInlines && wantDemangled === this.#lastWant &&
       outerName === this.#lastOuter
     ) return this.#prev;
-    this.#k = 0;
-    const out = this.#find(elfAddr, inlines, wantDemangled, outerName, outerDemangled, this.#make);
-    if (!Array.isArray(out) || out.length === 0) return undefined;
+    const n = this.#find(elfAddr, inlines, wantDemangled, outerName, outerDemangled);
+    if (n === 0) return undefined;
     const prev = this.#prev;
+    // Made at its size (one grown by push keeps room for 17 items, and callers keep answers).
+    const out: SymbolFrame[] = n === 1 ? [this.#frame(0, 1, prev)] : new Array(n);
+    for (let k = n === 1 ? 1 : 0; k < n; k++) out[k] = this.#frame(k, n, prev);
     const frames = prev !== undefined && prev.length === out.length && sameItems(prev, out) ? prev : out;
     // The reader's bound, where doubles are exact (ELF addresses below 2^53).
     this.#lo = a;
