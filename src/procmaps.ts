@@ -387,7 +387,7 @@ export class ProcMaps implements Disposable {
       libc: this.#libc,
       pid: this.pid,
       proc: this.#proc,
-      locate: (a, o) => locateBatch(this.#sources, a, o),
+      locate: (a, o, temporary) => locateBatch(this.#sources, a, o, temporary),
       symbolizer: (() => {
         let own: Symbolizer | undefined;
         return () => (own ??= new Symbolizer());

@@ -16,10 +16,12 @@ import {
   type Resolved,
   ResolvedTable,
   type ResolvePlan,
+  type ResolveReason,
   Vma,
 } from "../mod.ts";
 import { toBatch } from "../src/resolve/batch.ts";
-import type { Finished } from "../src/resolve/resolve.ts";
+import { type Finished, resolvedAt, type Shifted } from "../src/resolve/resolve.ts";
+import { resolvedObjects } from "../src/resolve/objects.ts";
 import { readRows, type Row } from "./helpers/ground_truth.ts";
 import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 import { BACKENDS, IOCTL_SKIP } from "./helpers/backends.ts";
@@ -214,3 +216,76 @@ test("ResolvedTable: values past 2^53 (and past 2^64, from a lying ELF header) t
   assert.equal(t.reasonAt(1), undefined);
   assert.equal(t.at(2)!.elfAddr, 2n ** 63n + 0x18n);
 });
+
+test("resolve()'s objects straight from a batch equal the table's rows and resolvedAt(), on every route", () => {
+  const vma = new Vma(0x1000n, 0x3000n, PERM.read | PERM.exec, 0x10n, 8, 1, 42n, 4096, "/f", undefined);
+  const high = new Vma(2n ** 52n, 2n ** 52n + 0x2000n, PERM.read | PERM.exec, 0x0n, 8, 1, 43n, 4096, "/g", undefined);
+  const anon = new Vma(0x8000n, 0x9000n, PERM.read | PERM.write, 0n, 0, 0, 0n, 4096, undefined, undefined);
+  const file = (v: Vma, segments: Shifted[] | null, why?: ResolveReason): Finished => ({
+    vma: v,
+    kind: "file",
+    name: v.name!,
+    buildId: "ab",
+    delta: v.offset - v.start,
+    segments,
+    why,
+  });
+  const finished: Finished[] = [
+    // One segment whose shift is 0 (a library's code), and one whose is not; the file's bytes from 0x40.
+    file(vma, [{ offset: 0x40n, end: 0x1800n, shift: 0n }]),
+    file(vma, [{ offset: 0x40n, end: 0x1800n, shift: 0x400000n }]),
+    // No segment check (elfAddr: false), no segment at all, and no ELF headers.
+    file(vma, null, "not-requested"),
+    file(vma, [], undefined),
+    file(vma, null, "no-elf-headers"),
+    // Past 2^52: the bigint route.
+    file(high, [{ offset: 0n, end: 0x2000n, shift: 0x10n }]),
+    // Past 2^52 by its delta (a lying offset): the bigint route too.
+    file(new Vma(0x1000n, 0x3000n, PERM.read, 2n ** 60n, 8, 1, 44n, 4096, "/h", undefined), [{
+      offset: 0n,
+      end: 2n ** 61n,
+      shift: 5n,
+    }]),
+    { vma: anon, kind: "anonymous", name: "", buildId: undefined, delta: undefined, segments: null, why: "anonymous" },
+  ];
+  // Offsets into each VMA: inside the segment, at its edges, before and past it (file offset = 0x10 + offset).
+  const offsets = [0n, 0x30n, 0x100n, 0x17efn, 0x17f0n, 0x1fffn, 0x234n];
+  const entries = [0, 1, 2, 3, 4, 5, 6, 7, -1];
+  for (let round = 0; round < entries.length; round++) {
+    // Distinct address r in the VMA of entry (r + round) (-1: unmapped, at 0x5000), then a repeat of the first.
+    const entryOf = offsets.map((_, r) => entries[(r + round) % entries.length]);
+    const addrs = offsets.map((off, r) => {
+      const e = entryOf[r];
+      return e < 0 ? 0x5000n + off : finished[e].vma.start + (off % (finished[e].vma.end - finished[e].vma.start));
+    });
+    addrs.push(addrs[0]);
+    for (const input of [addrs, BigUint64Array.from(addrs)]) {
+      const batch = toBatch(input);
+      assert.equal(batch.count, offsets.length);
+      batch.entry.set(entryOf);
+      const objects = resolvedObjects(batch, finished);
+      const where = `round ${round}, ${input instanceof BigUint64Array ? "BigUint64Array" : "bigints"}`;
+      assert.equal(objects.length, addrs.length, where);
+      assert.equal(objects[addrs.length - 1], objects[0], `${where}: equal addresses share one object`);
+      const t = new ResolvedTable({
+        batch: toBatchWith(input, batch.entry),
+        entryOf: batch.entry,
+        finished,
+        plan: { strategy: "ioctl", uniqueAddresses: offsets.length } as ResolvePlan,
+      });
+      for (let i = 0; i < addrs.length; i++) {
+        const e = batch.entry[batch.slot[i]];
+        assert.deepEqual(objects[i], t.at(i), `${where}: input ${i} against the table's row`);
+        assert.deepEqual(objects[i], e < 0 ? null : resolvedAt(finished[e], addrs[i]), `${where}: input ${i}`);
+        assert.deepEqual({ ...objects[i] }, { ...t.at(i) }, `${where}: input ${i}, spread`);
+      }
+    }
+  }
+});
+
+/** A fresh batch of `input` with the entries given (a table fills and renumbers its own). */
+function toBatchWith(input: bigint[] | BigUint64Array, entry: Int32Array) {
+  const b = toBatch(input);
+  b.entry.set(entry.subarray(0, b.count));
+  return b;
+}

@@ -41,8 +41,24 @@ export class Batch {
   readonly list: unknown[] | undefined;
   #unique: bigint[] | undefined;
 
-  constructor(n: number, list: unknown[] | undefined) {
-    const c = new Columns(n, 3, 0, 3, 2);
+  /** The ArrayBuffer of every column (see {@link releaseBatch}). */
+  readonly buffer: ArrayBuffer;
+  /**
+   * The result columns hold what an earlier batch left (a kept ArrayBuffer):
+   * {@link clearResults} before filling them. The other columns are written
+   * whole by the de-duplication and the location.
+   */
+  dirty: boolean;
+
+  /**
+   * `temporary`: nothing of the batch outlives the call that makes it
+   * (resolve(), symbolize(): their results hold no view of it), so its
+   * columns may take the ArrayBuffer the last such batch gave back.
+   */
+  constructor(n: number, list: unknown[] | undefined, temporary = false) {
+    const kept = temporary ? takeSpare(Columns.bytes(n, 3, 0, 3, 2)) : undefined;
+    const c = new Columns(n, 3, 0, 3, 2, kept);
+    this.buffer = c.buffer;
     this.addrWords = c.u64();
     this.offsetWords = c.u64();
     this.elfWords = c.u64();
@@ -52,8 +68,22 @@ export class Batch {
     this.entry = new Int32Array(e.buffer, e.byteOffset, n);
     this.kind = c.u8();
     this.reason = c.u8();
+    this.dirty = kept !== undefined;
     this.list = list;
     this.count = 0;
+  }
+
+  /**
+   * Zeroes the result columns' rows of the distinct addresses, where an
+   * earlier batch left values (the fill writes only what differs from 0).
+   * A loop: JavaScriptCore's fill() is far slower.
+   */
+  clearResults(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const { offsetWords, elfWords, kind, reason } = this;
+    for (let i = 0; i < 2 * this.count; i++) offsetWords[i] = elfWords[i] = 0;
+    for (let i = 0; i < this.count; i++) kind[i] = reason[i] = 0;
   }
 
   /** Takes the distinct addresses of `n` (word pairs) into the batch. */
@@ -100,6 +130,29 @@ export class Batch {
   }
 }
 
+/**
+ * The ArrayBuffer of the last temporary batch, given back for the next
+ * one: allocating (and zeroing) a new one cost a profile's batch of 1,800
+ * addresses about as much as finding their VMAs. Taken while in use, so a
+ * batch made meanwhile (none is, today) gets its own.
+ */
+let spare: ArrayBuffer | undefined;
+/** Kept up to this size (4 MB: about 110,000 addresses). */
+const SPARE_MAX = 1 << 22;
+
+function takeSpare(bytes: number): ArrayBuffer | undefined {
+  const b = spare;
+  if (b === undefined || b.byteLength < bytes) return undefined;
+  spare = undefined;
+  return b;
+}
+
+/** Gives a temporary batch's ArrayBuffer back once nothing reads the batch any more. */
+export function releaseBatch(batch: Batch): void {
+  const b = batch.buffer;
+  if (b.byteLength <= SPARE_MAX && (spare === undefined || spare.byteLength < b.byteLength)) spare = b;
+}
+
 /** The largest u64. */
 const MAX_U64 = 0xffffffffffffffffn;
 
@@ -121,10 +174,10 @@ function scratchFor(n: number): BigUint64Array {
  * another); a bigint is stored into a u64 (native code), a number split
  * into its words.
  */
-export function toBatch(addrs: unknown): Batch {
+export function toBatch(addrs: unknown, temporary = false): Batch {
   if (addrs instanceof BigUint64Array) {
     const n = addrs.length;
-    return new Batch(n, undefined).fill(new Uint32Array(addrs.buffer, addrs.byteOffset, 2 * n), n);
+    return new Batch(n, undefined, temporary).fill(new Uint32Array(addrs.buffer, addrs.byteOffset, 2 * n), n);
   }
   if (addrs === null || typeof addrs !== "object" || !(Symbol.iterator in addrs)) {
     throw new TypeError(
@@ -148,5 +201,5 @@ export function toBatch(addrs: unknown): Batch {
       w[2 * i + HI] = (a - l) / TWO_32;
     } else big[i] = toAddress(a, `address [${i}]`);
   }
-  return new Batch(n, list).fill(w, n);
+  return new Batch(n, list, temporary).fill(w, n);
 }

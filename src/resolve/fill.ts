@@ -236,6 +236,7 @@ const kept = new VmaNumbers();
  */
 export function fillRows(batch: Batch, finished: readonly Finished[]): Map<number, [bigint, bigint | undefined]> {
   const wide = new Map<number, [bigint, bigint | undefined]>();
+  batch.clearResults();
   const m = finished.length <= KEEP_VMAS ? kept : new VmaNumbers();
   const { kind: kinds, why: whys, route, words: w } = m.fill(finished);
   const { entry, addrWords, offsetWords, elfWords, kind: kindCol, reason: reasonCol } = batch;

@@ -184,8 +184,10 @@ function locateWith(batch: Batch, first: Seeker, budget: number, then: () => See
   // The last address's range, checked before the page cache: a profile's addresses mostly fall in a few VMAs (a
   // program's text), so the next one is often in the same range. Bounds as word pairs; empty until set.
   let lastSh = 1, lastSl = 0, lastEh = 0, lastEl = 0, lastE = -1, lastEpoch = -1;
+  // The word order as locals: an imported binding is read (and checked) at every use in the loop.
+  const hi = HI, lo = LO;
   for (let i = 0; i < count; i++) {
-    const h = words[2 * i + HI], l = words[2 * i + LO];
+    const h = words[2 * i + hi], l = words[2 * i + lo];
     if (
       (h > lastSh || (h === lastSh && l >= lastSl)) && (h < lastEh || (h === lastEh && l < lastEl)) &&
       lastEpoch === epoch

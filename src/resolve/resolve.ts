@@ -117,10 +117,14 @@ export interface LocatedBatch {
   plan: ResolvePlan;
 }
 
-/** Locates a batch and reads what each VMA it lands in needs (build ID, ELF headers); see ProcMaps.resolve. */
-export function locateBatch(src: ResolveSources, addrs: unknown, opts: unknown): LocatedBatch {
+/**
+ * Locates a batch and reads what each VMA it lands in needs (build ID, ELF
+ * headers); see ProcMaps.resolve. `temporary`: see {@link Batch}'s
+ * constructor (the caller gives the batch back with releaseBatch()).
+ */
+export function locateBatch(src: ResolveSources, addrs: unknown, opts: unknown, temporary = false): LocatedBatch {
   const o = checkResolveOptions(opts);
-  const batch = toBatch(addrs);
+  const batch = toBatch(addrs, temporary);
   const plan = planBatch(planInputs(src), batch, o.strategy);
   // Headers of files without a build ID hold for this call only.
   src.files.newGeneration();

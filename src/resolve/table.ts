@@ -9,7 +9,9 @@ import type { VmaTable } from "../table/vma_table.ts";
 import { TableBuilder } from "../table/builder.ts";
 import { Columns } from "../util/columns.ts";
 import { nativeLittleEndian } from "../util/bytes.ts";
+import { releaseBatch } from "./batch.ts";
 import { fillRows, type Finished } from "./fill.ts";
+import { resolvedObjects } from "./objects.ts";
 import { locateBatch, type LocatedBatch, type ResolveSources, resultOf } from "./resolve.ts";
 import {
   MAPPING_KINDS,
@@ -89,9 +91,6 @@ class RowReader {
     return resultOf(f, typeof v === "bigint" ? v : u64At(this.#addr, r), fileOffset, elfAddr, code);
   }
 }
-
-/** resolve()'s objects: toArray() of a table nothing reads afterwards (set by ResolvedTable). */
-let objectsOf: (t: ResolvedTable) => (Resolved | null)[];
 
 /**
  * The results of a batch as columns, one row per distinct address of the
@@ -293,14 +292,6 @@ export class ResolvedTable {
 
   /** Every input position's result, in input order: what {@link ProcMaps.resolve} returns. */
   toArray(): (Resolved | null)[] {
-    return this.#toArray(false);
-  }
-
-  /**
-   * toArray(); `last`: the table is not used after this (resolve()), so when
-   * every input is distinct the rows' own array is the result.
-   */
-  #toArray(last: boolean): (Resolved | null)[] {
     // Views of every row first, then one per input (arrays filled in order from empty).
     let views = this.#views;
     if (views === undefined) {
@@ -308,16 +299,10 @@ export class ResolvedTable {
       const reader = this.#reader ??= new RowReader(this, this.#finished, this.#wide, this.#list, this.#first);
       for (let r = 0; r < this.length; r++) views.push(reader.at(r));
     } else for (let r = 0; r < this.length; r++) views[r] ??= this.#view(r);
-    // All distinct: input i is row i (rows are in order of first appearance).
-    if (last && this.length === this.index.length) return views as (Resolved | null)[];
     const out: (Resolved | null)[] = [];
     const index = this.index;
     for (let i = 0; i < index.length; i++) out.push(views[index[i]]!);
     return out;
-  }
-
-  static {
-    objectsOf = (t) => t.#toArray(true);
   }
 
   /** JSON form: what `JSON.stringify(resolve())` gives, the rows' objects in input order (null where nothing is mapped). */
@@ -333,5 +318,9 @@ export function resolveTable(src: ResolveSources, addrs: unknown, opts: unknown)
 
 /** Resolves a batch into objects; see ProcMaps.resolve. */
 export function resolveBatch(src: ResolveSources, addrs: unknown, opts: unknown): (Resolved | null)[] {
-  return objectsOf(resolveTable(src, addrs, opts));
+  // The objects hold no view of the batch's columns: its ArrayBuffer serves the next batch.
+  const { batch, finished } = locateBatch(src, addrs, opts, true);
+  const objects = resolvedObjects(batch, finished);
+  releaseBatch(batch);
+  return objects;
 }

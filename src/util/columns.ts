@@ -15,10 +15,25 @@ export class Columns {
   readonly rows: number;
   readonly #buffer: ArrayBuffer;
   #at = 0;
-  /** Room for `rows` rows of that many columns of each width. */
-  constructor(rows: number, u64s: number, f64s: number, u32s: number, u8s: number) {
+  /**
+   * Room for `rows` rows of that many columns of each width: in `buffer`
+   * when it is given and large enough (its bytes as they are: the caller
+   * clears what it needs), else in a new, zeroed ArrayBuffer.
+   */
+  constructor(rows: number, u64s: number, f64s: number, u32s: number, u8s: number, buffer?: ArrayBuffer) {
     this.rows = rows;
-    this.#buffer = new ArrayBuffer(rows * (8 * (u64s + f64s) + 4 * u32s + u8s));
+    const bytes = Columns.bytes(rows, u64s, f64s, u32s, u8s);
+    this.#buffer = buffer !== undefined && buffer.byteLength >= bytes ? buffer : new ArrayBuffer(bytes);
+  }
+
+  /** Bytes of that many rows and columns. */
+  static bytes(rows: number, u64s: number, f64s: number, u32s: number, u8s: number): number {
+    return rows * (8 * (u64s + f64s) + 4 * u32s + u8s);
+  }
+
+  /** The ArrayBuffer the columns are views of. */
+  get buffer(): ArrayBuffer {
+    return this.#buffer;
   }
   /** The next u64 column, as 32-bit word pairs. */
   u64(): Uint32Array {
