@@ -13,6 +13,7 @@ import { load as loadPerfBun } from "./perf_bun.ts";
 import { load as loadPerfNode } from "./perf_node.ts";
 import type { ZlibCalls } from "./zlib.ts";
 import { load as loadZlibDeno } from "./zlib_deno.ts";
+import { load as loadZlibBun } from "./zlib_bun.ts";
 
 export type { Arch, FileId, Libc } from "./libc.ts";
 export type { PerfCalls } from "./perf.ts";
@@ -73,20 +74,22 @@ let zlib: ZlibCalls | null | undefined;
 
 /**
  * zlib's inflate through this runtime's FFI (`libz.so.1`), loaded on first
- * use; undefined where procmap uses `node:zlib` instead: Bun and Node.js
- * (whose `node:zlib` loads fast and inflates faster than the system's
- * libz), or Deno without libz or without the FFI permission for it (Deno's
- * `node:zlib` loads its whole Node layer, 25-50 ms of CPU time).
+ * use: it can stop at a byte count and take its input in pieces (a prefix of
+ * a compressed section read and inflated only as far as needed), and needs no
+ * `node:zlib` (in Deno, loading it loads the whole Node layer, 25-50 ms of CPU
+ * time). Deno and Bun; undefined in Node.js (26.12's `node:ffi` corrupted
+ * memory now and then with a z_stream fed from a reused buffer: procmap uses
+ * `node:zlib` there), where there is no libz, or in Deno without the FFI
+ * permission for it.
  */
 export function getZlib(): ZlibCalls | undefined {
   if (zlib === undefined) {
     zlib = null;
-    if (g.Deno !== undefined) {
-      try {
-        zlib = loadZlibDeno(getLibc().addressOf);
-      } catch {
-        zlib = null;
-      }
+    try {
+      if (g.Deno !== undefined) zlib = loadZlibDeno(getLibc().addressOf);
+      else if (g.Bun !== undefined) zlib = loadZlibBun(getLibc().addressOf);
+    } catch {
+      zlib = null;
     }
   }
   return zlib ?? undefined;

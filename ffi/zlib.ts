@@ -17,6 +17,13 @@ export interface ZlibCalls {
    * `Z_MEM_ERROR` -4, `Z_VERSION_ERROR` -6).
    */
   inflateInto(src: Uint8Array, out: Uint8Array): { written: number; ended: boolean } | number;
+  /**
+   * The same with the input in pieces: `next()` gives the stream's next
+   * bytes (valid until it is called again), undefined at the end of the
+   * input. A reader of a file reuses one small buffer for them, so a prefix
+   * costs no copy of the compressed section and reads only what it inflates.
+   */
+  inflateFrom(next: () => Uint8Array | undefined, out: Uint8Array): { written: number; ended: boolean } | number;
 }
 
 /** `sizeof(z_stream)` on LP64 (x86_64, aarch64): its pointers and longs are 8 bytes. */
@@ -40,33 +47,56 @@ export interface RawInflate {
 
 /** {@link ZlibCalls} over a binding's raw calls: the `z_stream` fields written and read here. */
 export function zlibOver(raw: RawInflate): ZlibCalls {
-  return {
-    inflateInto(src, out) {
-      const strm = new Uint8Array(Z_STREAM_BYTES);
-      const v = new DataView(strm.buffer);
-      let r = raw.init(strm);
-      if (r !== Z_OK) return r < 0 ? r : -2;
-      try {
-        // next_in (0), avail_in (8), next_out (24), avail_out (32); avail_* are 32 bits: sections stay below 2^32.
-        if (src.length > 0xffffffff || out.length > 0xffffffff) return -4;
-        v.setBigUint64(0, src.length ? raw.addressOf(src) : 0n, true);
-        v.setUint32(8, src.length, true);
-        v.setBigUint64(24, out.length ? raw.addressOf(out) : 0n, true);
-        v.setUint32(32, out.length, true);
-        // Z_NO_FLUSH: as much as the input and the output allow; again while it progresses.
-        for (let i = 0; i < 64; i++) {
-          r = raw.inflate(strm);
-          const inLeft = v.getUint32(8, true), outLeft = v.getUint32(32, true);
-          if (r === Z_STREAM_END) return { written: out.length - outLeft, ended: true };
-          if (r === Z_BUF_ERROR || (r === Z_OK && (inLeft === 0 || outLeft === 0))) {
-            return { written: out.length - outLeft, ended: false };
+  const inflateFrom = (next: () => Uint8Array | undefined, out: Uint8Array) => {
+    if (out.length > 0xffffffff) return -4;
+    const strm = new Uint8Array(Z_STREAM_BYTES);
+    const v = new DataView(strm.buffer);
+    let r = raw.init(strm);
+    if (r !== Z_OK) return r < 0 ? r : -2;
+    try {
+      // next_in (0), avail_in (8), next_out (24), avail_out (32); avail_* are 32 bits: sections stay below 2^32.
+      v.setBigUint64(24, out.length ? raw.addressOf(out) : 0n, true);
+      v.setUint32(32, out.length, true);
+      // The piece being inflated, referenced here while zlib reads it.
+      let src: Uint8Array | undefined;
+      let inputEnded = false;
+      for (;;) {
+        if (v.getUint32(8, true) === 0 && !inputEnded) {
+          src = next();
+          // An empty piece ends the input as none does (so that a source giving only those cannot loop).
+          if (src === undefined || src.length === 0) inputEnded = true;
+          else {
+            if (src.length > 0xffffffff) return -4;
+            v.setBigUint64(0, raw.addressOf(src), true);
+            v.setUint32(8, src.length, true);
           }
-          if (r !== Z_OK) return r < 0 ? r : -3;
         }
-        return -3;
-      } finally {
-        raw.end(strm);
+        const inBefore = v.getUint32(8, true), outBefore = v.getUint32(32, true);
+        // Z_NO_FLUSH: as much as the input and the output allow.
+        r = raw.inflate(strm);
+        const inLeft = v.getUint32(8, true), outLeft = v.getUint32(32, true);
+        if (r === Z_STREAM_END) return { written: out.length - outLeft, ended: true };
+        if (r !== Z_OK && r !== Z_BUF_ERROR) return r < 0 ? r : -3;
+        // Output full, or no more input to give: as far as it went. No progress with input left: stop too
+        // (zlib says Z_BUF_ERROR then; a bound on the loop either way).
+        if (outLeft === 0 || (inLeft === 0 && inputEnded)) return { written: out.length - outLeft, ended: false };
+        if (inLeft === inBefore && outLeft === outBefore && inLeft > 0) {
+          return { written: out.length - outLeft, ended: false };
+        }
       }
+    } finally {
+      raw.end(strm);
+    }
+  };
+  return {
+    inflateFrom,
+    inflateInto(src, out) {
+      let given = false;
+      return inflateFrom(() => {
+        if (given) return undefined;
+        given = true;
+        return src;
+      }, out);
     },
   };
 }

@@ -159,6 +159,67 @@ describe("compressed DWARF read as far as a lookup needs", {
     assert.equal(gone.set.problems.get(".debug_info"), "unreadable");
   });
 
+  test("left in the file and read into one buffer: any order answers as the whole; a failing read or a broken stream gives a reason", (t) => {
+    if (!compressed(".debug_info")) return t.skip("this debug file's .debug_info is not compressed");
+    const whole = dwarfSectionsOf(debug!)!;
+    const reference = new DwarfInfo(whole);
+    const sets = readAranges(whole.debug_aranges!, true)
+      .filter((x) => x.ranges.length > 0 && x.ranges[1] - x.ranges[0] > 64)
+      .sort((a, b) => a.unitOffset - b.unitOffset);
+    const info = elf!.byName(".debug_info")!;
+    /** A Reopen over `file` with readInto (as reopener() gives), failing reads of .debug_info past `failAt`. */
+    const over = (file: Uint8Array, failAt = Infinity) => {
+      const seen = { read: 0, readInto: 0 };
+      const reopen: Reopen = () => ({
+        read: (offset, len) => {
+          seen.read += len;
+          return file.subarray(offset, offset + len);
+        },
+        readInto: (buf, offset) => {
+          if (offset >= failAt && offset < info.offset + Number(info.size)) return -5;
+          const b = file.subarray(offset, offset + buf.length);
+          buf.set(b);
+          seen.readInto += b.length;
+          return b.length;
+        },
+        close: () => {},
+      });
+      return { reopen, seen };
+    };
+    // Late, early, middle, then early again and the last: each prefix grows (or the whole is taken) as asked.
+    const at = (f: number) => BigInt(sets[Math.min(sets.length - 1, Math.floor(f * sets.length))].ranges[0] + 16);
+    const order = [0.8, 0.01, 0.5, 0.02, 0.95, 0.3, 0.999].map(at);
+    const { reopen, seen } = over(bytes);
+    const s = spied(bytes, elf!, reopen);
+    const one = new DwarfInfo(s.sections);
+    for (const a of order) assert.deepEqual(one.findFrames(a), reference.findFrames(a), `0x${a.toString(16)}`);
+    assert.ok(s.set.byteSize > 0);
+    // An early unit first: only the start of the stream read (where the inflater takes pieces; else read whole).
+    const early = over(bytes);
+    const e = spied(bytes, elf!, early.reopen);
+    const a0 = at(0);
+    assert.deepEqual(new DwarfInfo(e.sections).findFrames(a0), reference.findFrames(a0));
+    assert.ok(!e.whole.has("debug_info"));
+    if (early.seen.readInto > 0) {
+      assert.ok(early.seen.readInto < Number(info.size) / 2, `${early.seen.readInto} bytes read into the buffer`);
+      assert.ok(seen.readInto > 0 && seen.read === 0, `${JSON.stringify(seen)}`);
+    }
+    // Reads failing half-way through .debug_info's stream: the early unit answers, a late one gives a reason.
+    const failing = over(bytes, info.offset + Number(info.size) / 2);
+    const f = spied(bytes, elf!, failing.reopen);
+    const fi = new DwarfInfo(f.sections);
+    assert.deepEqual(fi.findFrames(a0), reference.findFrames(a0));
+    const late = fi.findFrames(at(0.999));
+    assert.ok("reason" in late, JSON.stringify(late));
+    // A stream broken near its end: the early unit's frames, a reason for the last.
+    const broken = bytes.slice();
+    for (let i = 0; i < 16; i++) broken[info.offset + Number(info.size) - 64 + i] ^= 0x5a;
+    const b = new DwarfInfo(spied(broken, elf!, over(broken).reopen).sections);
+    assert.deepEqual(b.findFrames(a0), reference.findFrames(a0));
+    const last = b.findFrames(at(0.999));
+    assert.ok("reason" in last, JSON.stringify(last));
+  });
+
   test("reopener: the same file only (a file changed since gives nothing)", () => {
     const dir = mkdtempSync(join(tmpdir(), "procmap-reopen-"));
     try {

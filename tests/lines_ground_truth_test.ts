@@ -94,6 +94,17 @@ test("libc with libc6-dbg's debug file", {
   const all = full.symbolizeFile(libc, addrs);
   assert.ok(full.cacheBytes > names.cacheBytes + (4 << 20), `${full.cacheBytes} vs ${names.cacheBytes} without lines`);
   assert.ok(full.cacheBytes <= full.maxCacheBytes);
+  // One address a call, in a scattered order (a late unit first, then early ones, ...): each call may need more of
+  // the compressed sections than the calls before read (a longer prefix, or the whole), and answers as the batch.
+  const step = Math.max(1, Math.floor(addrs.length / 24));
+  const picks = addrs.map((_, i) => i).filter((i) => i % step === 0);
+  picks.sort((x, y) => ((x * 7919) % 101) - ((y * 7919) % 101));
+  const oneByOne = new Symbolizer();
+  for (const i of [addrs.length - 1, ...picks]) {
+    const [r] = oneByOne.symbolizeFile(libc, [addrs[i]]);
+    assert.deepEqual(r.symbol?.frames, all[i].symbol?.frames, `one by one: 0x${addrs[i].toString(16)}`);
+  }
+  assert.ok(oneByOne.cacheBytes <= oneByOne.maxCacheBytes);
   // A small cache (the parsed units get half of it) answers the same, twice, and stays within it.
   const small = new Symbolizer({ maxCacheBytes: 24 << 20 });
   for (let round = 0; round < 2; round++) {

@@ -17,7 +17,8 @@ import { zstdDecompress } from "./zstd.ts";
 
 /** `SHF_COMPRESSED` in an ELF section header's flags. */
 export const SHF_COMPRESSED = 0x800;
-const ELFCOMPRESS_ZLIB = 1;
+/** `ELFCOMPRESS_ZLIB`: an `Elf*_Chdr`'s type for a zlib stream. */
+export const ELFCOMPRESS_ZLIB = 1;
 const ELFCOMPRESS_ZSTD = 2;
 
 /** A section as the ELF file holds it. */
@@ -54,6 +55,12 @@ export interface DecompressMiss {
  */
 export interface Inflater {
   inflateInto(src: Uint8Array, out: Uint8Array): { written: number; ended: boolean } | number;
+  /**
+   * The same with the stream given in pieces by `next` (undefined at its
+   * end), each valid until the next call: the caller can read a section
+   * from its file into one small buffer, as far as the inflate goes.
+   */
+  inflateFrom?(next: () => Uint8Array | undefined, out: Uint8Array): { written: number; ended: boolean } | number;
 }
 
 /** Whether the section is compressed (SHF_COMPRESSED, or a `.zdebug_*` name). */
@@ -163,7 +170,7 @@ export function inflatePrefix(
   if (n === undefined) return undefined;
   if (inflater) {
     // Output as far as asked and a little more (the next lookup may need it): inflate stops there.
-    const out = new Uint8Array(Math.min(size, want + 65536 + Math.ceil(want / 16)));
+    const out = new Uint8Array(prefixOutputBytes(want, size));
     const r = inflater.inflateInto(data.subarray(0, n), out);
     return typeof r === "number" || r.written < want ? undefined : out.subarray(0, r.written);
   }
@@ -184,17 +191,64 @@ export function inflatePrefix(
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
+/**
+ * How many bytes an inflater that stops at a byte count gives for a prefix
+ * of at least `want` bytes of a section of `size`: as far as asked and a
+ * little more (the next lookup may need it), at most the section.
+ */
+export function prefixOutputBytes(want: number, size: number): number {
+  return Math.min(size, want + 65536 + Math.ceil(want / 16));
+}
+
+/**
+ * A zlib-compressed section of `size` bytes (its header's) inflated from
+ * its stream given in pieces (see {@link Inflater.inflateFrom}): with
+ * `want`, its first {@link prefixOutputBytes} bytes (undefined when that is
+ * the whole section, or the stream gave fewer than `want`: the caller then
+ * takes the whole); without, the whole, checked as {@link decompressSection}
+ * checks it (exactly `size` bytes and the stream's end there), or why not.
+ */
+export function inflateSectionFrom(
+  next: () => Uint8Array | undefined,
+  size: number,
+  maxBytes: number,
+  what: string,
+  inflater: Required<Inflater>,
+  want?: number,
+): Uint8Array | DecompressMiss | undefined {
+  if (!Number.isSafeInteger(size) || size < 0) return miss("malformed", `${what}: compressed size ${size}`);
+  if (size > maxBytes) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
+  if (want !== undefined) {
+    const n = prefixOutputBytes(want, size);
+    if (!(want >= 0) || n >= size) return undefined;
+    const out = new Uint8Array(n);
+    const r = inflater.inflateFrom(next, out);
+    return typeof r === "number" || r.written < want ? undefined : out.subarray(0, r.written);
+  }
+  // One byte more than the header says: a stream that inflates past it fills it.
+  const out = new Uint8Array(size + 1);
+  return checked(inflater.inflateFrom(next, out), out, size, what);
+}
+
+function checked(
+  r: { written: number; ended: boolean } | number,
+  out: Uint8Array,
+  size: number,
+  what: string,
+): Uint8Array | DecompressMiss {
+  if (typeof r === "number") return miss("malformed", `${what}: zlib stream: zlib error ${r}`);
+  if (!r.ended || r.written !== size) {
+    const got = r.ended ? `${r.written}` : `${r.written} (unended)`;
+    return miss("malformed", `${what}: ${got} bytes inflated, the header says ${size}`);
+  }
+  return out.subarray(0, size);
+}
+
 function inflate(data: Uint8Array, size: number, what: string, inflater?: Inflater): Uint8Array | DecompressMiss {
   if (inflater) {
     // One byte more than the header says: a stream that inflates past it fills it.
     const out = new Uint8Array(size + 1);
-    const r = inflater.inflateInto(data, out);
-    if (typeof r === "number") return miss("malformed", `${what}: zlib stream: zlib error ${r}`);
-    if (!r.ended || r.written !== size) {
-      const got = r.ended ? `${r.written}` : `${r.written} (unended)`;
-      return miss("malformed", `${what}: ${got} bytes inflated, the header says ${size}`);
-    }
-    return out.subarray(0, size);
+    return checked(inflater.inflateInto(data, out), out, size, what);
   }
   zlib ??= builtinModule<Zlib>("node:zlib");
   if (!zlib) return miss("unsupported-compression", `${what}: no node:zlib in this runtime`);

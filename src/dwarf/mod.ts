@@ -10,8 +10,11 @@ export {
   compressionHeader,
   decompressSection,
   dwarfSectionName,
+  ELFCOMPRESS_ZLIB,
   inflatePrefix,
+  inflateSectionFrom,
   isCompressed,
+  prefixOutputBytes,
   prefixStreamBytes,
   SHF_COMPRESSED,
 } from "./decompress.ts";

@@ -14,7 +14,7 @@
  * through procfs/target_files.ts (O_PATH first, fstat checked, bounded).
  * @module
  */
-import { emptyFileId, type FileId, getZlib, type Libc } from "../../ffi/mod.ts";
+import { emptyFileId, type FileId, getZlib, type Libc, type ZlibCalls } from "../../ffi/mod.ts";
 import { type DebugAltLink, readDebugAltLink, sectionBuildId } from "../elf/debug_link.ts";
 import { fdReader } from "../elf/read_at.ts";
 import { type ElfSections, readExact, readSections } from "../elf/sections.ts";
@@ -25,7 +25,10 @@ import {
   type DwarfSectionName,
   dwarfSectionName,
   type DwarfSections,
+  ELFCOMPRESS_ZLIB,
   inflatePrefix,
+  inflateSectionFrom,
+  prefixOutputBytes,
   prefixStreamBytes,
   SHF_COMPRESSED,
 } from "../dwarf/mod.ts";
@@ -42,8 +45,26 @@ const SHT_NOBITS = 8;
 /** Compressed sections at least this large are left in the file until needed, when it can be opened again. */
 const DEFERRED_MIN_BYTES = 64 << 10;
 
-/** Opens the file a {@link SectionSet} was read from again (undefined: it cannot be, or it is another file now). */
-export type Reopen = () => { read: ReadAt; close(): void } | undefined;
+/**
+ * Opens the file a {@link SectionSet} was read from again (undefined: it
+ * cannot be, or it is another file now). `readInto`, where given, reads
+ * into the caller's buffer (`pread`: the bytes read, 0 at the end of the
+ * file, or a negative errno), so that a section can be inflated from the
+ * file through one small buffer instead of a copy of its compressed bytes.
+ */
+export type Reopen = () => {
+  read: ReadAt;
+  close(): void;
+  readInto?(buf: Uint8Array, offset: number): number;
+} | undefined;
+
+/**
+ * The buffer a deferred section's stream is read into, piece by piece, and
+ * inflated from (one per process, reused: on a first lookup a fresh buffer's
+ * pages cost more than reading into it; inflating is synchronous, so one at a time).
+ */
+let pieceBuffer: Uint8Array | undefined;
+const PIECE_BYTES = 128 << 10;
 
 interface RawSection {
   name: string;
@@ -52,6 +73,8 @@ interface RawSection {
   bytes: Uint8Array | undefined;
   /** The section's size decompressed (its compression header's) when SHF_COMPRESSED; else 0. */
   inflated: number;
+  /** Its compression header's type (`ELFCOMPRESS_ZLIB`, ...) when SHF_COMPRESSED; else 0. */
+  ctype: number;
   offset: number;
   size: number;
 }
@@ -93,12 +116,22 @@ export class SectionSet {
       // Left in the file: only its compression header read now (the size it inflates to).
       const header = defer ? readExact(read, s.offset, elf.is64 ? 24 : 12) : null;
       const bytes = fits && !defer ? readExact(read, s.offset, size) : null;
-      const inflated = header ?? (compressed && bytes) ? inflatedSize(header ?? bytes!, elf.is64, elf.le) : 0;
+      const chdr = header ?? (compressed && bytes) ? compressionHeader(header ?? bytes!, elf.is64, elf.le) : undefined;
+      const inflated = chdr && chdr.size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(chdr.size) : 0;
       if (!bytes && !(defer && header)) {
         this.problems.set(s.name, fits ? "unreadable" : "too-large");
         continue;
       }
-      this.#raw.set(key, { name: s.name, flags: s.flags, bytes: bytes ?? undefined, inflated, offset: s.offset, size });
+      const ctype = chdr?.type ?? 0;
+      this.#raw.set(key, {
+        name: s.name,
+        flags: s.flags,
+        bytes: bytes ?? undefined,
+        inflated,
+        ctype,
+        offset: s.offset,
+        size,
+      });
       total += size;
       if (bytes) this.#bytes += bytes.length;
     }
@@ -113,6 +146,58 @@ export class SectionSet {
     } finally {
       f.close();
     }
+  }
+
+  /**
+   * A section left in the file, zlib-compressed, inflated from the file
+   * through the piece buffer: whole, or with `want` a prefix (see
+   * {@link inflateSectionFrom}); a miss saying why (`"unreadable"` when a
+   * read failed). Undefined when it cannot be done so (the section is held,
+   * or not zlib; no inflater that takes pieces; the file cannot be read into
+   * a buffer) or, with `want`, no prefix came of it.
+   */
+  #inflateFromFile(raw: RawSection, want?: number): Uint8Array | { reason: string } | undefined {
+    const z = streamingInflater();
+    if (!z || !this.#streams(raw)) return undefined;
+    const f = this.#reopen!();
+    if (!f) return want === undefined ? { reason: "unreadable" } : undefined;
+    try {
+      let pos = raw.offset + (this.#is64 ? 24 : 12);
+      const end = raw.offset + raw.size;
+      // Into the piece buffer; through `read` (a buffer per piece) where the file gives no readInto.
+      const readInto = f.readInto;
+      const piece = readInto ? pieceBuffer ??= new Uint8Array(PIECE_BYTES) : undefined;
+      let failed = false;
+      const next = () => {
+        if (pos >= end) return undefined;
+        const len = Math.min(PIECE_BYTES, end - pos);
+        let got: Uint8Array | undefined;
+        if (readInto) {
+          const n = readInto(piece!.subarray(0, len), pos);
+          got = n > 0 ? piece!.subarray(0, n) : undefined;
+        } else {
+          const b = f.read(pos, len);
+          got = b && b.length > 0 ? b.subarray(0, Math.min(b.length, len)) : undefined;
+        }
+        if (!got) {
+          failed = true;
+          return undefined;
+        }
+        pos += got.length;
+        return got;
+      };
+      const r = inflateSectionFrom(next, raw.inflated, MAX_SECTION_BYTES, raw.name, z, want);
+      if (failed && !(r instanceof Uint8Array)) return want === undefined ? { reason: "unreadable" } : undefined;
+      return r;
+    } finally {
+      f.close();
+    }
+  }
+
+  /** Whether a section is inflated from the file in pieces: zlib, left in the file, an inflater for it. */
+  #streams(raw: RawSection): boolean {
+    return !raw.bytes && raw.ctype === ELFCOMPRESS_ZLIB && raw.inflated > 0 && this.#reopen !== undefined &&
+      streamingInflater() !== undefined;
   }
 
   /** Bytes held now. */
@@ -130,8 +215,15 @@ export class SectionSet {
       this.#prefixes.delete(key);
       this.#bytes -= prefix.length;
     }
-    const bytes = raw && (raw.bytes ?? this.#readBack(raw, raw.size));
-    if (raw && !bytes) {
+    const streamed = raw && this.#inflateFromFile(raw);
+    const bytes = streamed === undefined ? raw && (raw.bytes ?? this.#readBack(raw, raw.size)) : undefined;
+    if (raw && streamed !== undefined) {
+      this.#raw.delete(key);
+      if (streamed instanceof Uint8Array) {
+        out = streamed;
+        this.#bytes += out.length;
+      } else this.problems.set(raw.name, streamed.reason);
+    } else if (raw && !bytes) {
       this.#raw.delete(key);
       this.problems.set(raw.name, "unreadable");
     } else if (raw && bytes) {
@@ -171,6 +263,15 @@ export class SectionSet {
     const ask = have ? Math.max(want, 2 * have.length) : want;
     const spent = this.#spent.get(key) ?? 0;
     const hdr = this.#is64 ? 24 : 12;
+    if (raw && this.#streams(raw) && spent + ask <= raw.inflated) {
+      // Read from the file and inflated only as far as asked (the inflater stops at a byte count); else the whole.
+      const p = prefixOutputBytes(ask, raw.inflated) < raw.inflated ? this.#inflateFromFile(raw, ask) : undefined;
+      if (!(p instanceof Uint8Array)) return this.get(key);
+      this.#bytes += p.length - (have?.length ?? 0);
+      this.#prefixes.set(key, p);
+      this.#spent.set(key, spent + p.length);
+      return p;
+    }
     const stream = raw && raw.inflated > 0 && spent + ask <= raw.inflated
       ? prefixStreamBytes(ask, raw.size - hdr, raw.inflated)
       : undefined;
@@ -216,10 +317,10 @@ export class SectionSet {
   }
 }
 
-/** The size an `SHF_COMPRESSED` section's header says it inflates to (0 when past 2^53). */
-function inflatedSize(header: Uint8Array, is64: boolean, le: boolean): number {
-  const n = compressionHeader(header, is64, le)?.size ?? 0n;
-  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : 0;
+/** The runtime's inflater through the FFI when it takes its input in pieces; else undefined. */
+function streamingInflater(): Required<ZlibCalls> | undefined {
+  const z = getZlib();
+  return z?.inflateFrom ? z : undefined;
 }
 
 /** Whether an ELF file carries DWARF units (`.debug_info`, or its `.zdebug_` form). */
@@ -283,7 +384,11 @@ export function reopener(libc: Libc, fd: number, path: string): Reopen | undefin
       libc.close(opened.fd);
       return undefined;
     }
-    return { read: fdReader(libc, opened.fd).read, close: () => libc.close(opened.fd) };
+    return {
+      read: fdReader(libc, opened.fd).read,
+      readInto: (buf, offset) => libc.pread(opened.fd, buf, offset),
+      close: () => libc.close(opened.fd),
+    };
   };
 }
 
