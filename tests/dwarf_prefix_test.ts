@@ -220,6 +220,26 @@ describe("compressed DWARF read as far as a lookup needs", {
     assert.ok("reason" in last, JSON.stringify(last));
   });
 
+  test("a first lookup (.debug_aranges scanned, no index built yet) answers as a reader with its index", () => {
+    const whole = dwarfSectionsOf(debug!)!;
+    const sets = readAranges(whole.debug_aranges!, true).filter((x) => x.ranges.length > 0);
+    // A reader whose index is built (its first two lookups), and a fresh reader per address.
+    const indexed = new DwarfInfo(whole);
+    indexed.findFrames(BigInt(sets[0].ranges[0]));
+    indexed.findFrames(BigInt(sets[1].ranges[0]));
+    const addrs = [0, 1, 2 ** 40];
+    sets.forEach((x, i) => {
+      if (i % 25 !== 0) return;
+      const [b, e] = x.ranges;
+      addrs.push(b, b + 1, Math.floor((b + e) / 2), e - 1, e);
+    });
+    for (const addr of addrs) {
+      const a = BigInt(addr);
+      assert.deepEqual(new DwarfInfo(whole).findFrames(a), indexed.findFrames(a), `0x${addr.toString(16)}`);
+      assert.deepEqual(new DwarfInfo(whole).findFunction(a), indexed.findFunction(a), `0x${addr.toString(16)}`);
+    }
+  });
+
   test("reopener: the same file only (a file changed since gives nothing)", () => {
     const dir = mkdtempSync(join(tmpdir(), "procmap-reopen-"));
     try {

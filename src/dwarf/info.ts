@@ -16,7 +16,7 @@ import { DwarfFile } from "./file.ts";
 import { Functions } from "./functions.ts";
 import { LineTable } from "./lines.ts";
 import { RangeIndex } from "./range_index.ts";
-import { entryRanges, MAX_RANGE_ENTRIES, readAranges } from "./ranges.ts";
+import { arangesHolding, entryRanges, MAX_RANGE_ENTRIES, readAranges } from "./ranges.ts";
 import { DwpIndex, splitUnitOf } from "./split.ts";
 import type {
   DwarfFrame,
@@ -324,6 +324,9 @@ export class DwarfInfo {
       return false;
     };
     try {
+      // The first lookup: the units of the .debug_aranges sets holding the address, found by a scan, visited
+      // in the index's order before any index is built (a lookup of one address mostly ends here).
+      if (!this.#index && this.#scanFirst(a, visit)) return undefined;
       const index = this.#ensureIndex();
       const bySet = (i: number) => {
         const u = this.#setUnit(index, index.ranges.item[i]);
@@ -445,6 +448,26 @@ export class DwarfInfo {
       covered,
       error: this.#indexError,
     };
+  }
+
+  /**
+   * Before the index is built: visits the units of the .debug_aranges sets
+   * holding `a` (as {@link #setUnit} finds them, in the order the index
+   * would), until `visit` returns true; whether one did.
+   */
+  #scanFirst(a: number, visit: (u: Unit) => boolean): boolean {
+    const aranges = this.#main.section("debug_aranges");
+    if (!aranges) return false;
+    const { offsets, hits } = arangesHolding(aranges, this.#main.le, a);
+    for (const [, , set] of hits) {
+      const offset = offsets[set];
+      // The next set's unit: .debug_info read that far at once (as #setUnit).
+      let ahead = Infinity;
+      for (const o of offsets) if (o > offset && o < ahead) ahead = o;
+      const u = this.#main.unitStartingAt(offset, ahead === Infinity ? offset : ahead);
+      if (u && visit(u)) return true;
+    }
+    return false;
   }
 
   /** The unit set `i` of .debug_aranges names, walking .debug_info up to it; undefined when there is none. */

@@ -182,6 +182,38 @@ export interface ArangeSet {
  */
 export function readAranges(sec: Uint8Array, le: boolean): ArangeSet[] {
   const sets: ArangeSet[] = [];
+  let ranges: number[] = [];
+  scanAranges(sec, le, (unitOffset) => {
+    ranges = [];
+    sets.push({ unitOffset, ranges });
+  }, (b, e) => ranges.push(b, e));
+  return sets;
+}
+
+/**
+ * What a first lookup needs of `.debug_aranges` without building an index:
+ * the unit offset of every sound set ({@link readAranges}' sets, in order)
+ * and the ranges holding `a`, as `[begin, end, set]` triples in the order a
+ * RangeIndex over all of them visits them (the last-starting first;
+ * equal ranges, the later first).
+ */
+export function arangesHolding(sec: Uint8Array, le: boolean, a: number): { offsets: number[]; hits: number[][] } {
+  const offsets: number[] = [];
+  const hits: number[][] = [];
+  scanAranges(sec, le, (unitOffset) => offsets.push(unitOffset), (b, e) => {
+    if (b <= a && a < e) hits.push([b, e, offsets.length - 1, hits.length]);
+  });
+  hits.sort((x, y) => y[0] - x[0] || y[1] - x[1] || y[3] - x[3]);
+  return { offsets, hits: hits.map((h) => h.slice(0, 3)) };
+}
+
+/** The sound sets of `.debug_aranges` (see {@link readAranges}): `onSet` per set, then `onRange` per usable range. */
+function scanAranges(
+  sec: Uint8Array,
+  le: boolean,
+  onSet: (unitOffset: number) => void,
+  onRange: (begin: number, end: number) => void,
+): void {
   let pos = 0;
   while (pos + 4 <= sec.length) {
     const c = new Cursor(sec, le, pos);
@@ -207,16 +239,14 @@ export function readAranges(sec: Uint8Array, le: boolean): ArangeSet[] {
     const start = end - len - (offSize === 8 ? 12 : 4);
     const rel = c.pos - start;
     c.pos += (2 * size - (rel % (2 * size))) % (2 * size);
-    const ranges: number[] = [];
+    onSet(unitOffset);
     while (c.pos + 2 * size <= end) {
       const b = c.addr(size);
       const n = size === 8 ? c.u64() : c.addr(size);
       if (b === 0 && n === 0) break;
       if (n === 0 || isTombstone(b, size)) continue;
       const e = addrAdd(b, n, size);
-      if (goodRange(b, e)) ranges.push(b, e);
+      if (goodRange(b, e)) onRange(b, e);
     }
-    sets.push({ unitOffset, ranges });
   }
-  return sets;
 }
