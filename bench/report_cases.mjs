@@ -89,7 +89,11 @@ function startupRows(s, label) {
       ms(s.noLinesSymbolizeCpuMs) +
       (s.unitInflateFloorMs !== undefined
         ? `; the floor, inflating the sections only up to the address's unit, CPU ${ms(s.unitInflateFloorMs)}, ` +
-          `the rest over it ${ms(s.symbolizeCpuMs - s.unitInflateFloorMs)}`
+          `the rest over it ${ms(s.symbolizeCpuMs - s.unitInflateFloorMs)}` +
+          (s.unitInflateFreshFloorMs !== undefined
+            ? ` (the same inflates in a fresh process, touching its memory for the first time, ` +
+              `${ms(s.unitInflateFreshFloorMs)}; over that ${ms(s.symbolizeCpuMs - s.unitInflateFreshFloorMs)})`
+            : "")
         : "") +
       (s.inflateFloorMs !== undefined
         ? `; inflating .debug_info and .debug_line whole, CPU ${ms(s.inflateFloorMs)}`
@@ -147,7 +151,7 @@ export function caseSections(data) {
     out.push(
       `Fresh processes of each runtime, ${
         Object.values(data.startup)[0]?.runs ?? "?"
-      } of each kind, interleaved (bench/startup.mjs: every runtime, form and kind in each round): an empty script, one that imports procmap, one that imports it and symbolizes one address of libc's code with libc6-dbg's debug file, and one that does the same after symbolizing an address of the dynamic loader (another file, with its own debug file: procmap's code has run once, libc's tables are still to be read; the difference is the runtime compiling and warming procmap's code on its first use), and one that symbolizes the same libc address with \`lines: false\` (the symbol tables alone, no DWARF). Beside the target, the floor of the first symbolize with lines: inflating libc6-dbg's zlib-compressed sections only as far as the address's unit needs them (\`.debug_aranges\` whole, \`.debug_info\` to the end of the unit, \`.debug_line\` to the end of its line program, \`.debug_abbrev\` to the start of its table; the unit as llvm-dwarfdump finds it, each prefix the shortest start of the stream that inflates that far; CPU time in run.mjs's Node.js, the least of 5), and the first symbolize's CPU time over it; and what inflating \`.debug_info\` and \`.debug_line\` whole costs. A zlib stream has no random access, so the unit of one address needs the stream inflated from its start up to that unit; procmap inflates (and reads from the file) only that far, found through \`.debug_aranges\`, so an address whose unit lies early in the section pays a fraction of it, one near the end most of it. "Process" is the wall time from spawn to exit, measured outside (medians); the import's cost is the import process's minus the empty one's. Inside the process, the import and the first \`symbolize()\` are timed by the clock and by the main thread's CPU time (\`/proc/thread-self/schedstat\`: what the process ran, not what it waited for a CPU). The package as npm ships it (\`dist/bundle/mod.js\`, what its \`exports\` name: tsc's output bundled) and, for comparison, tsc's output unbundled (\`dist/mod.js\`, what the package shipped before) and, in Deno, the source (\`mod.ts\`) and the package installed in a project's \`node_modules\` and imported by its name (empty script and import only), as a package.json dependency loads it: Deno parses a module it reads outside \`node_modules\` for its module graph first, on another thread, a cost in proportion to the module's size that a package's files in \`node_modules\` do not pay (an \`npm:\` specifier's files from Deno's own cache are not measured here). "Floor": the same runtime, in the same rounds, importing the same way a module of the same code that runs none of it (the chunks the package imports at load, each inside a function that is never called): what loading that much code costs the runtime, below which no top-level laziness can go; only less code at import (or a runtime's code cache) goes lower.`,
+      } of each kind, interleaved (bench/startup.mjs: every runtime, form and kind in each round): an empty script, one that imports procmap, one that imports it and symbolizes one address of libc's code with libc6-dbg's debug file, and one that does the same after symbolizing an address of the dynamic loader (another file, with its own debug file: procmap's code has run once, libc's tables are still to be read; the difference is the runtime compiling and warming procmap's code on its first use), and one that symbolizes the same libc address with \`lines: false\` (the symbol tables alone, no DWARF). Beside the target, the floor of the first symbolize with lines: inflating libc6-dbg's zlib-compressed sections only as far as the address's unit needs them (\`.debug_aranges\` whole, \`.debug_info\` to the end of the unit, \`.debug_line\` to the end of its line program, \`.debug_abbrev\` to the start of its table; the unit as llvm-dwarfdump finds it, each prefix the shortest start of the stream that inflates that far; CPU time in run.mjs's Node.js, the least of 5), and the first symbolize's CPU time over it; the same inflates once in a fresh Node.js process (the least of 5 processes: a fresh process also pays the first touch of every page of the output, which on this kind of virtual machine costs about as much as the inflating), and the first symbolize over that; and what inflating \`.debug_info\` and \`.debug_line\` whole costs. A zlib stream has no random access, so the unit of one address needs the stream inflated from its start up to that unit; procmap inflates (and reads from the file) only that far, found through \`.debug_aranges\`, so an address whose unit lies early in the section pays a fraction of it, one near the end most of it. "Process" is the wall time from spawn to exit, measured outside (medians); the import's cost is the import process's minus the empty one's. Inside the process, the import and the first \`symbolize()\` are timed by the clock and by the main thread's CPU time (\`/proc/thread-self/schedstat\`: what the process ran, not what it waited for a CPU). The package as npm ships it (\`dist/bundle/mod.js\`, what its \`exports\` name: tsc's output bundled) and, for comparison, tsc's output unbundled (\`dist/mod.js\`, what the package shipped before) and, in Deno, the source (\`mod.ts\`) and the package installed in a project's \`node_modules\` and imported by its name (empty script and import only), as a package.json dependency loads it: Deno parses a module it reads outside \`node_modules\` for its module graph first, on another thread, a cost in proportion to the module's size that a package's files in \`node_modules\` do not pay (an \`npm:\` specifier's files from Deno's own cache are not measured here). "Floor": the same runtime, in the same rounds, importing the same way a module of the same code that runs none of it (the chunks the package imports at load, each inside a function that is never called): what loading that much code costs the runtime, below which no top-level laziness can go; only less code at import (or a runtime's code cache) goes lower.`,
       ``,
     );
     const rows = Object.entries(data.startup).map(([label, s]) => [
@@ -162,6 +166,8 @@ export function caseSections(data) {
       `${ms(s.noLinesSymbolizeMs)} / ${ms(s.noLinesSymbolizeCpuMs)}`,
       ms(s.unitInflateFloorMs),
       s.unitInflateFloorMs === undefined ? "–" : ms(s.symbolizeCpuMs - s.unitInflateFloorMs),
+      ms(s.unitInflateFreshFloorMs),
+      s.unitInflateFreshFloorMs === undefined ? "–" : ms(s.symbolizeCpuMs - s.unitInflateFreshFloorMs),
       s.symbol ?? "–",
     ]);
     out.push(
@@ -177,6 +183,8 @@ export function caseSections(data) {
         "the same, \`lines: false\`",
         "symbolize floor: inflating to the unit (CPU)",
         "first symbolize() over the floor (CPU)",
+        "the floor in a fresh process (CPU)",
+        "first symbolize() over that (CPU)",
         "symbol",
       ], rows),
       ``,
