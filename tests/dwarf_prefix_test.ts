@@ -167,11 +167,12 @@ describe("compressed DWARF read as far as a lookup needs", {
       .filter((x) => x.ranges.length > 0 && x.ranges[1] - x.ranges[0] > 64)
       .sort((a, b) => a.unitOffset - b.unitOffset);
     const info = elf!.byName(".debug_info")!;
-    /** A Reopen over `file` with readInto (as reopener() gives), failing reads of .debug_info past `failAt`. */
+    /** A Reopen over `file` with readInto (as reopener() gives), failing reads of .debug_info that reach `failAt`. */
     const over = (file: Uint8Array, failAt = Infinity) => {
       const seen = { read: 0, readInto: 0 };
       const reopen: Reopen = () => ({
         read: (offset, len) => {
+          if (offset + len > failAt && offset < info.offset + Number(info.size)) return null;
           seen.read += len;
           return file.subarray(offset, offset + len);
         },
