@@ -239,6 +239,16 @@ describe("compressed DWARF read as far as a lookup needs", {
       assert.deepEqual(new DwarfInfo(whole).findFrames(a), indexed.findFrames(a), `0x${addr.toString(16)}`);
       assert.deepEqual(new DwarfInfo(whole).findFunction(a), indexed.findFunction(a), `0x${addr.toString(16)}`);
     }
+    // Only the first lookup scans: the second builds the index (its bytes counted), which later lookups keep.
+    const one = new DwarfInfo(whole);
+    const a = BigInt(sets[sets.length >> 1].ranges[0]);
+    one.findFrames(a);
+    const afterFirst = one.byteSize;
+    one.findFrames(a);
+    const afterSecond = one.byteSize;
+    assert.ok(afterSecond - afterFirst >= 24 * sets.length, `${afterFirst} -> ${afterSecond} bytes`);
+    one.findFrames(a);
+    assert.equal(one.byteSize, afterSecond);
   });
 
   test("reopener: the same file only (a file changed since gives nothing)", () => {

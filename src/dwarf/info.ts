@@ -86,6 +86,8 @@ export class DwarfInfo {
   #indexBytes = 0;
   #dwp: DwpIndex | null | undefined;
   #indexError: DwarfError | undefined;
+  /** Whether a lookup has scanned .debug_aranges without the index ({@link #scanFirst}: the first only). */
+  #scanned = false;
   /** The tables asked for last (most lookups fall in the unit of the one before). */
   #last: Tables | undefined;
   #clock = 0;
@@ -326,7 +328,7 @@ export class DwarfInfo {
     try {
       // The first lookup: the units of the .debug_aranges sets holding the address, found by a scan, visited
       // in the index's order before any index is built (a lookup of one address mostly ends here).
-      if (!this.#index && this.#scanFirst(a, visit)) return undefined;
+      if (!this.#index && !this.#scanned && this.#scanFirst(a, visit)) return undefined;
       const index = this.#ensureIndex();
       const bySet = (i: number) => {
         const u = this.#setUnit(index, index.ranges.item[i]);
@@ -456,6 +458,8 @@ export class DwarfInfo {
    * would), until `visit` returns true; whether one did.
    */
   #scanFirst(a: number, visit: (u: Unit) => boolean): boolean {
+    // Once: the next lookup builds the index (a scan per lookup would cost a batch the whole section each time).
+    this.#scanned = true;
     const aranges = this.#main.section("debug_aranges");
     if (!aranges) return false;
     const { offsets, hits } = arangesHolding(aranges, this.#main.le, a);
