@@ -1,16 +1,18 @@
 // Replay target (case 8): a Node.js program exercising many builtins (zlib,
 // crypto, ICU, JSON, regular expressions, Buffer, URL, util.inspect, BigInt,
 // structuredClone, fs) in a loop, so that a profile of it reaches many code
-// paths of node, V8 and its libraries. Prints {"pid"} once ready; runs until
-// its standard input closes.
+// paths of node, V8 and its libraries. Prints {"pid"} once ready; stops working
+// (stays alive, its code mapped) at a line "idle" on its standard input; exits
+// when that closes.
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 
-let open = true;
-process.stdin.on("end", () => (open = false));
-process.stdin.on("data", () => {});
+let idle = false;
+process.stdin.setEncoding("utf8");
+process.stdin.on("end", () => process.exit(0));
+process.stdin.on("data", (s) => s.includes("idle") && (idle = true));
 process.stdout.write(JSON.stringify({ pid: process.pid }) + "\n");
 
 const text = readFileSync("/proc/self/maps", "utf8");
@@ -34,8 +36,8 @@ let round = 0;
 function loop() {
   const end = Date.now() + 50;
   while (Date.now() < end) work(round++);
-  if (open) setImmediate(loop);
-  else process.exit(0);
+  // Idle: nothing scheduled; the open stdin keeps the process alive until it closes.
+  if (!idle) setImmediate(loop);
 }
 loop();
 if (sink < 0) console.log(sink);

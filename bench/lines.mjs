@@ -14,6 +14,8 @@ import { bin, node26, NODE26_FLAGS, root } from "../scripts/runtimes.mjs";
 import { buildGimli } from "./gimli.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
+// What else the machine ran as this run began (1-minute load average), for the header.
+const loadAtStart = os.loadavg()[0];
 const outDir = join(benchDir, "out");
 mkdirSync(outDir, { recursive: true });
 const argv = process.argv.slice(2);
@@ -73,7 +75,10 @@ md += `\`node bench/lines.mjs\` (part of \`npm run bench\`) on ${
 } (${os.cpus().length} cores), `;
 md += `${new Date().toISOString().slice(0, 10)}. Costs are CPU time per address (procmap: the runtime's process; `;
 md += `the tools: user + system time of their process); see bench/lines.bench.ts for what each task does. `;
-md += `Taken on a shared machine while others worked: indicative, compare ratios within one run.\n\n`;
+md += reportOnly
+  ? `Compare ratios within one run.\n\n`
+  : `Load average (1 min) at the run's start: ${loadAtStart.toFixed(2)} on ${os.cpus().length} cores; ` +
+    `compare ratios within one run.\n\n`;
 md += `| file | task | ${parts.map((p) => p.runtime).join(" | ")} |\n| --- | --- |${
   parts.map(() => " ---: |").join("")
 }\n`;

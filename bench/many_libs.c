@@ -2,8 +2,9 @@
  * Replay target (case 8): a C program that loads many shared libraries
  * (dlopen of the common ones this machine has, with everything they pull
  * in) and keeps calling a function of each, so that a profile's addresses
- * spread over many mappings. Prints {"pid", "libs"} once ready; runs until
- * its standard input closes.
+ * spread over many mappings. Prints {"pid", "libs"} once ready; stops working
+ * (stays alive, its libraries mapped) at a line "idle" on its standard input;
+ * exits when that closes.
  */
 #include <dlfcn.h>
 #include <math.h>
@@ -74,6 +75,12 @@ int main(void) {
     if ((round & 15) == 0 && poll(&in, 1, 0) > 0) {
       char c;
       if (read(0, &c, 1) <= 0) return 0;
+      // "idle": recorded; stay alive (mapped) without working until stdin closes.
+      if (c == 'i') {
+        while (read(0, &c, 1) > 0) {
+        }
+        return 0;
+      }
     }
   }
 }
