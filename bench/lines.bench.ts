@@ -12,8 +12,14 @@
  *   default), tables and parsed units already in the Symbolizer; and the
  *   same with `lines: false` (names only, today's cost before lines).
  * - procmap warm, columns: `symbolizeFileTable()`, the same answers as
- *   columns (symbols, offsets, frame chains: no object per address), run
- *   in turn with the warm row above on the same Symbolizer.
+ *   columns (symbols, offsets, frame chains: no object per address), on
+ *   the same Symbolizer.
+ *   Each warm form runs in a phase of its own, its timed rounds after
+ *   untimed ones (WARM_ROUNDS): a runtime's first rounds of a batch this
+ *   size pay its compilers' tiering and the collection of the rounds
+ *   before (Deno, columns alone, in CPU time an address: 1.9, 1.2, 1.0,
+ *   0.7, 1.1, 0.9, 0.8 us, then 0.32-0.55 us), and a form timed right
+ *   after the other pays the other's garbage.
  * - procmap results alone (floor): the warm results copied, object for
  *   object (a frames array that results share, once), in one batch: what
  *   making and collecting them costs in this runtime, with no lookup at all.
@@ -66,6 +72,10 @@ function textRange(file: string): [number, number] {
   }
   throw new Error(`no executable PT_LOAD in ${file}`);
 }
+
+/** Untimed rounds of a warm form before its timed ones, and the timed rounds (their median is the figure). */
+const WARM_ROUNDS = 10;
+const TIMED_ROUNDS = 9;
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -231,17 +241,18 @@ try {
             `as columns ${t.length} rows, ${t.chains.length} frame chains`,
         );
       }
-      const times: number[] = [];
-      const columns: number[] = [];
-      for (let i = 0; i < (quick ? 2 : 5); i++) {
-        const t0 = cpuMs();
-        s.symbolizeFile(file, big, opts);
-        times.push(cpuMs() - t0);
-        if (task !== "procmap warm") continue;
-        const t1 = cpuMs();
-        s.symbolizeFileTable(file, big, opts);
-        columns.push(cpuMs() - t1);
-      }
+      const timed = (run: () => unknown) => {
+        for (let i = 0; i < (quick ? 1 : WARM_ROUNDS); i++) run();
+        const ms: number[] = [];
+        for (let i = 0; i < (quick ? 2 : TIMED_ROUNDS); i++) {
+          const t0 = cpuMs();
+          run();
+          ms.push(cpuMs() - t0);
+        }
+        return ms;
+      };
+      const times = timed(() => s.symbolizeFile(file, big, opts));
+      const columns = task === "procmap warm" ? timed(() => s.symbolizeFileTable(file, big, opts)) : [];
       rows.push({ file: label, task, nsPerAddr: (median(times) * 1e6) / COUNT });
       if (task === "procmap warm") {
         rows.push({
