@@ -9,7 +9,7 @@ import type { Backend } from "../backend.ts";
 import type { MappedFiles } from "../elf/file_cache.ts";
 import { mappedFileOf } from "../elf/mapped_file.ts";
 import { segmentForVma } from "../elf/segments.ts";
-import { HI, LO } from "../util/bytes.ts";
+import { below52, HI, LO } from "../util/bytes.ts";
 import { type Vma, withNameAndBuildId } from "../vma.ts";
 import type { Batch } from "./batch.ts";
 import { mappingKind } from "./kind.ts";
@@ -138,16 +138,24 @@ function sameVma(a: Vma, b: Vma): boolean {
 
 /** Addresses whose high half is below this are below 2^53: exact as doubles. */
 const SAFE_HI = 2 ** 21;
-const SAFE_LOW = -(2n ** 52n);
-const SAFE_HIGH = 2n ** 52n;
 const U64_LIMIT = 1n << 64n;
 
 const KIND_CODE = new Map(MAPPING_KINDS.map((k, i) => [k, i]));
 const REASON_CODE = new Map(RESOLVE_REASONS.map((r, i) => [r, i]));
-const OUTSIDE_LOAD = REASON_CODE.get("outside-load")!;
+/** The reason code of "outside-load". */
+export const OUTSIDE_LOAD: number = REASON_CODE.get("outside-load")!;
 
-function isSafe(v: bigint): boolean {
-  return v > SAFE_LOW && v < SAFE_HIGH;
+/**
+ * Whether a VMA's addresses below 2^53 can be resolved with doubles: it has
+ * a file offset, and its delta and its segment (none, or exactly one) are
+ * below 2^52 in magnitude, so that no sum leaves the exact range.
+ */
+export function fastRoute(f: Finished): boolean {
+  const segs = f.segments;
+  if (f.delta === undefined || !below52(f.delta)) return false;
+  if (segs === null || segs.length === 0) return true;
+  const seg = segs[0];
+  return segs.length === 1 && below52(seg.offset) && below52(seg.end) && below52(seg.shift);
 }
 
 /** Where {@link RowFill}'s words hold each quantity of a VMA (a word pair each). */
@@ -201,8 +209,7 @@ class VmaNumbers {
       const f = finished[e];
       const segs = f.segments;
       const seg = segs?.[0];
-      const fast = f.delta !== undefined && isSafe(f.delta) && (segs === null || segs.length === 0 ||
-        (segs.length === 1 && isSafe(seg!.offset) && isSafe(seg!.end) && isSafe(seg!.shift)));
+      const fast = fastRoute(f);
       this.kind[e] = KIND_CODE.get(f.kind)!;
       this.why[e] = REASON_CODE.get(f.why)!;
       this.route[e] = f.delta === undefined ? NO_OFFSET_ROUTE : !fast ? WIDE : segs ? FAST_SEGMENT : FAST_NO_SEGMENT;

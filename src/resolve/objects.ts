@@ -7,21 +7,14 @@
  * where every quantity is below 2^52, else with bigints.
  * @module
  */
-import { HI, LO, TWO_32, u64 } from "../util/bytes.ts";
+import { HI, LO, toBigint, TWO_32, u64 } from "../util/bytes.ts";
 import type { Batch } from "./batch.ts";
-import type { Finished } from "./fill.ts";
+import { fastRoute, type Finished, OUTSIDE_LOAD } from "./fill.ts";
 import { resolvedAt, resultOf } from "./resolve.ts";
 import { RESOLVE_REASONS, type Resolved } from "./types.ts";
 
-const SAFE_LOW = -(2n ** 52n);
-const SAFE_HIGH = 2n ** 52n;
 /** Addresses whose high word is below this are below 2^52: a file offset within 2^52 of one is an exact double. */
 const FAST_HI = 2 ** 20;
-const OUTSIDE_LOAD = RESOLVE_REASONS.indexOf("outside-load");
-
-function isSafe(v: bigint): boolean {
-  return v > SAFE_LOW && v < SAFE_HIGH;
-}
 
 /** A VMA's numbers for the double route (`fast`), or the reason the bigint route must answer. */
 interface Route {
@@ -41,9 +34,7 @@ interface Route {
 function routeOf(f: Finished): Route {
   const segs = f.segments;
   const seg = segs?.length === 1 ? segs[0] : undefined;
-  const fast = f.delta !== undefined && isSafe(f.delta) &&
-    (segs === null || segs.length === 0 ||
-      (seg !== undefined && isSafe(seg.offset) && isSafe(seg.end) && isSafe(seg.shift)));
+  const fast = fastRoute(f);
   return {
     f,
     fast,
@@ -55,18 +46,6 @@ function routeOf(f: Finished): Route {
     shift: fast && seg ? Number(seg.shift) : 0,
     shiftZero: seg?.shift === 0n,
   };
-}
-
-/** One u64 as two 32-bit words: a bigint made by reading it back allocates nothing else. */
-const oneU64 = new BigUint64Array(1);
-const oneWords = new Uint32Array(oneU64.buffer);
-
-/** The bigint of `v`, a non-negative integer below 2^53. */
-function toBigint(v: number): bigint {
-  const h = Math.floor(v / TWO_32);
-  oneWords[LO] = v - h * TWO_32;
-  oneWords[HI] = h;
-  return oneU64[0];
 }
 
 /**

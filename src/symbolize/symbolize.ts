@@ -36,7 +36,8 @@ import {
 import { readVdsoImage } from "./vdso.ts";
 import type { JitSources } from "./jit.ts";
 import { type Symbolized, SymbolizedResult, type SymbolReason } from "./result.ts";
-import { fastSymbol, type TableCursor, tableCursor, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
+import { fastSymbol, type TableCursor, tableCursor, TWO_32, TWO_52 } from "./table_cursor.ts";
+import { below52, toBigint } from "../util/bytes.ts";
 import type { RawSymbol, SymbolSource, SymbolTable } from "./types.ts";
 
 /** Options for {@link ProcMaps.symbolize}. */
@@ -138,9 +139,6 @@ const MESSAGES: Record<string, string> = {
   vdso: "the vDSO image could not be read from the process (needs ptrace access to /proc/<pid>/mem)",
 };
 
-const SAFE_LOW = -(2n ** 52n);
-const SAFE_HIGH = 2n ** 52n;
-
 /**
  * A VMA whose addresses take the fast route: a file's ELF module, one
  * PT_LOAD segment, every quantity a double below 2^52, so that the symbol is
@@ -154,15 +152,11 @@ export interface Fast extends TableCursor {
   segEnd: number;
 }
 
-function isSafe(v: bigint): boolean {
-  return v > SAFE_LOW && v < SAFE_HIGH;
-}
-
 /** The fast route for a VMA's addresses, or undefined where the general one must answer. */
 function fastFor(f: Finished, s: VmaSource): Fast | undefined {
   const seg = f.segments?.length === 1 ? f.segments[0] : undefined;
   if (!s.module || s.elfAddr || f.delta === undefined || !seg) return undefined;
-  if (!isSafe(f.delta) || !isSafe(seg.offset) || !isSafe(seg.end) || !isSafe(seg.shift)) return undefined;
+  if (!below52(f.delta) || !below52(seg.offset) || !below52(seg.end) || !below52(seg.shift)) return undefined;
   return {
     shiftZero: seg.shift === 0n,
     deltaNum: Number(f.delta),

@@ -7,7 +7,8 @@
  */
 import { ResolvedTable } from "../resolve/table.ts";
 import { type Finished, REASON_TEXT, resolvedAt } from "../resolve/resolve.ts";
-import { fastTable, toBigint, TWO_32, TWO_52 } from "./table_cursor.ts";
+import { fastTable, TWO_32, TWO_52 } from "./table_cursor.ts";
+import { toBigint } from "../util/bytes.ts";
 import type { ModuleSymbols } from "./elf_module.ts";
 import type { ModuleLines } from "./module_lines.ts";
 import { RowInfos } from "./row_infos.ts";
@@ -261,8 +262,8 @@ export function symbolizeTable(src: SymbolizeSources, addrs: unknown, opts: unkn
       const ea = fo + fast.shiftNum;
       if (lines) {
         linedRows.push(r);
-        linedAddrs.push(ea >= 0 && ea < TWO_53 ? ea : -1);
-        if (!(ea >= 0 && ea < TWO_53)) linedWide.set(linedAddrs.length - 1, toBigint(ea));
+        if (ea >= 0 && ea < TWO_53) linedAddrs.push(ea);
+        else linedWide.set(linedAddrs.push(-1) - 1, toBigint(ea));
         linedOf.push(lines);
       }
       const t = fastTable(fast, ea);

@@ -7,7 +7,7 @@
  * @module
  */
 import type { ElfSymbol, ElfSymbolTable } from "../elf/symbols.ts";
-import { nativeLittleEndian } from "../util/bytes.ts";
+import { toBigint } from "../util/bytes.ts";
 import { demangleName, isMangled } from "./demangle.ts";
 import type { ModuleLines } from "./module_lines.ts";
 import { FramedSymbolInfoResult, SymbolInfoResult } from "./result.ts";
@@ -66,19 +66,6 @@ function offsetBigint(ea: number, raw: ElfSymbol, elfAddr: bigint): bigint {
     return smallOffsets[d | 0] ??= BigInt(d | 0);
   }
   return d >= 0 && d < TWO_52 ? toBigint(d) : elfAddr - raw.start;
-}
-
-/** One u64 as two 32-bit words: a bigint made by reading it back allocates nothing else. */
-const oneU64 = new BigUint64Array(1);
-const oneWords = new Uint32Array(oneU64.buffer);
-const LO = nativeLittleEndian ? 0 : 1;
-
-/** The bigint of `v`, a non-negative integer below 2^53. */
-export function toBigint(v: number): bigint {
-  const h = Math.floor(v / TWO_32);
-  oneWords[LO] = v - h * TWO_32;
-  oneWords[1 - LO] = h;
-  return oneU64[0];
 }
 
 /** A module's tables, with where the last lookup ended in each. */

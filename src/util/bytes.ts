@@ -45,6 +45,23 @@ export function u64(hi: number, lo: number): bigint {
   return one[0];
 }
 
+/** The bigint of `v`, a non-negative integer below 2^53, made with no bigint arithmetic. */
+export function toBigint(v: number): bigint {
+  const h = Math.floor(v / TWO_32);
+  return u64(h, v - h * TWO_32);
+}
+
+const BELOW_52_LOW = -(2n ** 52n);
+const BELOW_52_HIGH = 2n ** 52n;
+
+/**
+ * Whether `v` lies strictly between -2^52 and 2^52: exact as a double, and a
+ * sum of it with another such value or with an address below 2^53 stays exact.
+ */
+export function below52(v: bigint): boolean {
+  return v > BELOW_52_LOW && v < BELOW_52_HIGH;
+}
+
 /**
  * In a column of u64 ends stored as word pairs (`ends`, native order) of
  * `count` sorted rows, the first row whose end lies above the address
