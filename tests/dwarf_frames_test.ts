@@ -22,7 +22,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import {
   binutilsFrames,
@@ -41,6 +41,7 @@ import {
 } from "./helpers/dwarf_tools.ts";
 import { agreement, build, cSteps, type Fields, sample, sectionBytes, withoutSymbols } from "./helpers/dwarf_builds.ts";
 import type { DwarfFrame, DwarfMiss } from "../src/dwarf/mod.ts";
+import { installedDebugFile } from "./helpers/elf_notes.ts";
 import { spawnSync } from "node:child_process";
 
 const haveGxx = spawnSync("g++", ["--version"]).status === 0;
@@ -374,9 +375,8 @@ describe("dwz (a shared supplementary file: DW_FORM_GNU_ref_alt, GNU_strp_alt, p
 describe("libc with libc6-dbg's debug file", { skip: noTools }, () => {
   test("sampled addresses of libc.so.6", (t) => {
     const libc = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
-    const id = /Build ID: ([0-9a-f]+)/.exec(spawnSync("readelf", ["-n", libc], { encoding: "utf8" }).stdout)?.[1];
-    const debug = id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
-    if (!debug || !existsSync(debug)) return t.skip("libc6-dbg's debug file for this libc is not installed");
+    const debug = installedDebugFile(libc);
+    if (!debug) return t.skip("libc6-dbg's debug file for this libc is not installed");
     assert.ok(readFileSync(debug).length > 0);
     const addrs = sample(instructionAddresses(libc), 1500);
     const ours = ourFrames(debug, addrs);

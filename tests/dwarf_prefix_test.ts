@@ -11,7 +11,6 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,17 +21,10 @@ import { DwarfInfo, type DwarfSectionName, type DwarfSections } from "../src/dwa
 import { readAranges } from "../src/dwarf/ranges.ts";
 import { type Reopen, reopener, SectionSet } from "../src/symbolize/dwarf_files.ts";
 import { dwarfSectionsOf } from "./helpers/dwarf_tools.ts";
+import { installedDebugFile } from "./helpers/elf_notes.ts";
 
-function libcDebugFile(): string | undefined {
-  if (!existsSync("/lib/x86_64-linux-gnu/libc.so.6")) return undefined;
-  const libc = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
-  const r = spawnSync("readelf", ["-n", libc], { encoding: "utf8" });
-  const id = /Build ID: ([0-9a-f]+)/.exec(r.stdout ?? "")?.[1];
-  const debug = id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
-  return debug && existsSync(debug) ? debug : undefined;
-}
-
-const debug = libcDebugFile();
+const LIBC = "/lib/x86_64-linux-gnu/libc.so.6";
+const debug = existsSync(LIBC) ? installedDebugFile(realpathSync(LIBC)) : undefined;
 
 /** The reader's sections over a SectionSet, noting the longest prefix given and the whole sections read. */
 function spied(bytes: Uint8Array, elf: ElfSections, reopen?: Reopen) {

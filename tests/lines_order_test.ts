@@ -22,20 +22,12 @@ import { sample } from "./helpers/dwarf_builds.ts";
 import { built, compare, has, VARIANTS } from "./helpers/lines_compare.ts";
 import { columnFrames } from "./helpers/frame_columns.ts";
 import { Rng, seed } from "./helpers/rng.ts";
+import { installedDebugFile } from "./helpers/elf_notes.ts";
 
 /** An address's answer as one string: its symbol and frames. */
 function answer(r: FileSymbolized | undefined): string {
   const s = r?.symbol;
   return JSON.stringify([s?.name, s?.offset.toString(), s?.source, s?.frames, r?.symbolReason]);
-}
-
-function shuffled<T>(xs: T[], rng: Rng): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /**
@@ -65,8 +57,8 @@ function sameEveryWay(file: string, addrs: bigint[], truth: Map<bigint, string>,
     });
   };
   // One at a time, in shuffled order: each lookup starts from another's state, often above it.
-  for (const a of shuffled(addrs, rng)) check([a], "one at a time");
-  const mixed = shuffled(addrs, rng);
+  for (const a of rng.shuffle([...addrs])) check([a], "one at a time");
+  const mixed = rng.shuffle([...addrs]);
   for (let i = 0; i < mixed.length; i += 7) check(mixed.slice(i, i + 7), "batches of 7");
   check([...addrs].reverse(), "descending");
   // Repeats, and the whole again after all the above.
@@ -78,9 +70,7 @@ function sameEveryWay(file: string, addrs: bigint[], truth: Map<bigint, string>,
  * bounds): `around` before and after each of `n` of them, spread.
  */
 function atUnitBounds(file: string, all: bigint[], n: number, around: number): bigint[] {
-  const id = /Build ID: ([0-9a-f]+)/.exec(spawnSync("readelf", ["-n", file], { encoding: "utf8" }).stdout)?.[1];
-  const debug = id ? `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug` : file;
-  const dump = spawnSync("readelf", ["--debug-dump=aranges", existsSync(debug) ? debug : file], {
+  const dump = spawnSync("readelf", ["--debug-dump=aranges", installedDebugFile(file) ?? file], {
     encoding: "utf8",
     maxBuffer: 64 << 20,
   }).stdout;

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Symbolizer } from "../mod.ts";
 import { compileC } from "./helpers/child.ts";
+import { installedDebugFile } from "./helpers/elf_notes.ts";
 import { buildSymElf } from "./helpers/elf_symtab.ts";
 import {
   arm64Plt,
@@ -48,11 +49,7 @@ const haveLlvm = has("llvm-symbolizer");
 const haveLlvmObjdump = has("llvm-objdump");
 const libc = realpathSync("/lib/x86_64-linux-gnu/libc.so.6");
 /** libc6-dbg's debug file for this libc, if installed. */
-const libcDebug = (() => {
-  const id = /Build ID: ([0-9a-f]+)/.exec(spawnSync("readelf", ["-n", libc], { encoding: "utf8" }).stdout ?? "")?.[1];
-  const p = id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
-  return p && existsSync(p) ? p : undefined;
-})();
+const libcDebug = installedDebugFile(libc);
 const symbolizer = new Symbolizer();
 
 /** objdump -d's labels in the PLT sections: [address, label, entry size]. */

@@ -20,7 +20,7 @@ import { type ElfSections, readSections, type Section, SHT_DYNSYM, SHT_SYMTAB } 
 import type { ReadAt } from "../src/elf/segments.ts";
 import { type ElfSymbolTable, readSymbolTable } from "../src/elf/symbols.ts";
 import type { RawSymbol, SymbolSource } from "../src/symbol.ts";
-import { readelfBuildId } from "./helpers/elf_notes.ts";
+import { installedDebugFile } from "./helpers/elf_notes.ts";
 
 /** Lookups a table scans before it sorts itself (symbol_table.ts's SCAN_LOOKUPS). */
 const SCANS = 8;
@@ -134,9 +134,8 @@ test("scanned and sorted lookups name libc alike (.dynsym, and libc6-dbg's .symt
   const elf = readSections(read)!;
   const dynsym = elf.sections.find((s) => s.type === SHT_DYNSYM)!;
   compare(read, elf, dynsym, "dynsym", realProbes(read, elf, dynsym, "dynsym", 37), "libc .dynsym");
-  const id = readelfBuildId(libc!);
-  const debug = id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
-  if (!debug || !existsSync(debug)) return;
+  const debug = installedDebugFile(libc!);
+  if (!debug) return;
   const dread = memoryReader(readFileSync(debug));
   const delf = readSections(dread)!;
   const symtab = delf.sections.find((s) => s.type === SHT_SYMTAB)!;
@@ -151,9 +150,8 @@ function realFiles(): string[] {
       const p = `${dir}/${name}`;
       if (!existsSync(p)) continue;
       out.push(realpathSync(p));
-      const id = readelfBuildId(p);
-      const debug = id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
-      if (debug && existsSync(debug)) out.push(debug);
+      const debug = installedDebugFile(p);
+      if (debug) out.push(debug);
     }
   }
   return out;

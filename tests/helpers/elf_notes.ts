@@ -2,7 +2,7 @@
  * An independent reader of GNU build-ID notes for tests: section headers
  * first (as readelf -n does), little-endian 64- and 32-bit ELF.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 
 /** The NT_GNU_BUILD_ID descriptor of an ELF file as hex, or undefined. */
@@ -34,6 +34,13 @@ export function readelfBuildId(path: string): string | undefined {
   const r = spawnSync("readelf", ["-n", path], { encoding: "utf8" });
   if (r.status !== 0) return undefined;
   return /Build ID: ([0-9a-f]+)/.exec(r.stdout)?.[1];
+}
+
+/** The debug file installed for `path` under /usr/lib/debug/.build-id (found by readelf's build ID), or undefined. */
+export function installedDebugFile(path: string): string | undefined {
+  const id = readelfBuildId(path);
+  const p = id && `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
+  return p && existsSync(p) ? p : undefined;
 }
 
 /** True when readelf can be run. */
