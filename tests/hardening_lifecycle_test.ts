@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { ProcMaps, ProcMapsError } from "../mod.ts";
 import { getLibc, setLibcForTesting } from "../ffi/mod.ts";
 import { pid2IsKernelThread } from "./helpers/ground_truth.ts";
-import { compileC, startChild } from "./helpers/child.ts";
+import { asleepIn, compileC, startChild } from "./helpers/child.ts";
 import { BACKENDS } from "./helpers/backends.ts";
 import {
   elfWithBuildId,
@@ -276,9 +276,7 @@ test("text backend: a text cut short (the process gone mid-read) is ESRCH, never
   const child = spawn("sleep", ["600"], { stdio: "ignore" });
   try {
     const pid = child.pid!;
-    for (let i = 0; i < 500 && !readlinkSync(`/proc/${pid}/exe`).endsWith("/sleep"); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await asleepIn(child, "sleep");
     // Ground truth: the kernel's own text, served by a fake pread (whole, without its gate line, or cut
     // at a line), with the liveness read (one byte at offset 0) answered by the kernel or as a dead process.
     const whole = readFileSync(`/proc/${pid}/maps`);

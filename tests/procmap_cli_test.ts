@@ -17,6 +17,7 @@ import process from "node:process";
 import { runtimeCommand } from "./helpers/runtime.ts";
 import { havePerf } from "./helpers/tools.ts";
 import { readRows } from "./helpers/ground_truth.ts";
+import { asleepIn } from "./helpers/child.ts";
 
 const havePmap = existsSync("/usr/bin/pmap");
 const COMMANDS = ["pmap", "symbolize", "buildids", "query", "watch", "profile"];
@@ -29,8 +30,9 @@ function procmap(args: string[], input?: string): { status: number | null; stdou
 
 /** A `sleep` child, stopped so that its memory figures hold still between two tools. */
 let sleeper: ChildProcess;
-before(() => {
+before(async () => {
   sleeper = spawn("sleep", ["600"], { stdio: "ignore" });
+  await asleepIn(sleeper, "sleep"); // its map whole (Deno and Bun spawn asynchronously: it may not have exec'd yet)
 });
 after(() => {
   sleeper.kill("SIGKILL");

@@ -23,7 +23,7 @@ import { toBatch } from "../src/resolve/batch.ts";
 import { type Finished, resolvedAt, type Shifted } from "../src/resolve/resolve.ts";
 import { resolvedObjects } from "../src/resolve/objects.ts";
 import { readRows, type Row } from "./helpers/ground_truth.ts";
-import { type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
+import { asleepIn, type MapperInfo, type Started, startMapper } from "./helpers/child.ts";
 import { BACKENDS, IOCTL_SKIP } from "./helpers/backends.ts";
 import { Rng } from "./helpers/rng.ts";
 
@@ -32,6 +32,7 @@ let sleeper: ReturnType<typeof spawn>;
 before(async () => {
   mapper = await startMapper();
   sleeper = spawn("sleep", ["300"], { stdio: "ignore" });
+  await asleepIn(sleeper, "sleep"); // its map whole (Deno and Bun spawn asynchronously: it may not have exec'd yet)
 });
 after(async () => {
   sleeper.kill();

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { getLibc } from "../ffi/mod.ts";
 import { findVdsoRange, readVdso, readVdsoImage, VDSO_MAX_BYTES, vdsoBuildId } from "../src/symbolize/vdso.ts";
+import { asleepIn } from "./helpers/child.ts";
 import { readRows } from "./helpers/ground_truth.ts";
 import { isRoot, runAsNobody } from "./helpers/runtime.ts";
 
@@ -42,7 +43,7 @@ async function withSleeper(fn: (pid: number) => void | Promise<void>): Promise<v
   const child = spawn("sleep", ["60"], { stdio: "ignore" });
   process.on("exit", () => child.kill("SIGKILL"));
   try {
-    await new Promise((r) => setTimeout(r, 100)); // let it exec
+    await asleepIn(child, "sleep"); // before its exec it is this runtime, whose vDSO the exec replaces
     await fn(child.pid!);
   } finally {
     child.kill("SIGKILL");

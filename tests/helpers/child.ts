@@ -1,7 +1,7 @@
 /** Test children: C programs compiled on demand, started and stopped. */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -78,6 +78,29 @@ export function startChild<T>(bin: string, args: string[]): Promise<Started<T>> 
       });
     });
   });
+}
+
+/**
+ * Resolves once `child` runs `program` (its /proc/<pid>/exe ends with "/program") and sleeps there
+ * (state S: blocked in the program's own wait, its exec and its loader done; the exe link changes
+ * before the exec maps the vDSO and the loader the libraries). A freshly spawned child is this
+ * runtime until then, however long a busy machine takes to get there. Rejects if it exits first.
+ */
+export async function asleepIn(child: ChildProcess, program: string): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${program} exited (${child.exitCode ?? child.signalCode}) before it slept`);
+    }
+    let exe = "", state = "";
+    try {
+      exe = readlinkSync(`/proc/${child.pid}/exe`);
+      state = readFileSync(`/proc/${child.pid}/stat`, "utf8").replace(/^.*\) /s, "")[0];
+    } catch {
+      // Not started yet, or gone (the exit status says so at the next turn).
+    }
+    if (exe.endsWith(`/${program}`) && state === "S") return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 export interface Region {
