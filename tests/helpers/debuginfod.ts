@@ -80,11 +80,19 @@ export async function startDebuginfod(dir: string): Promise<Debuginfod> {
     );
     running.add(child);
     let log = "";
+    /** Called after each piece of the log (and at the exit): waits for a line in it. */
+    const logged = new Set<() => void>();
     child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (s: string) => (log += s));
+    child.stderr!.on("data", (s: string) => {
+      log += s;
+      for (const f of logged) f();
+    });
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     let gone = false;
-    void exited.then(() => (gone = true));
+    void exited.then(() => {
+      gone = true;
+      for (const f of logged) f();
+    });
     const url = `http://127.0.0.1:${port}`;
     const stop = async () => {
       if (!gone) child.kill("SIGTERM");
@@ -108,7 +116,17 @@ export async function startDebuginfod(dir: string): Promise<Debuginfod> {
             await fetch(`${url}/metrics`, { headers: { "user-agent": marker.slice(3, -1) } }).then((r) =>
               r.body?.cancel()
             );
-            for (let i = 0; i < 100 && !log.includes(marker); i++) await new Promise((r) => setTimeout(r, 20));
+            // Waited for, not for a while: a busy machine can take any time to pass the log on.
+            await new Promise<void>((resolve, reject) => {
+              const check = () => {
+                if (log.includes(marker)) resolve();
+                else if (gone) reject(new Error(`debuginfod exited before logging ${marker}: ${log.slice(-2000)}`));
+                else return;
+                logged.delete(check);
+              };
+              logged.add(check);
+              check();
+            });
             return log.split("\n").filter((l) => / GET \S+ \d{3} /.test(l) && l.includes(part)).length;
           },
           stop,
