@@ -95,15 +95,28 @@ describe("profile.ts", { skip: !canProfile && "this Node.js has no node:ffi (che
     const pb = join(tmp, "c.pb.gz");
     const perfData = join(tmp, "perf.data");
     const ours = profile(["-F", "99", "-o", pb, "-p", String(pid)]);
-    const perf = spawn(
-      "perf",
-      ["record", "-q", "-F", "99", "-g", "-e", "cpu-clock", "-p", String(pid), "-o", perfData],
-      { stdio: "ignore" },
-    );
+    const oursSampling = stderrLine(ours.child, /sampling pid/); // listened for from its start
+    // perf record starts with its events disabled (-D -1) and enables them when told to on a FIFO, answering
+    // "ack" on another once they are: the target starts its work only after that, however long perf takes.
+    const ctl = join(tmp, "perf.ctl"), ack = join(tmp, "perf.ack");
+    for (const f of [ctl, ack]) assert.equal(spawnSync("mkfifo", [f]).status, 0, `mkfifo ${f}`);
+    const perfArgs = ["record", "-q", "-D", "-1", "--control", `fifo:${ctl},${ack}`, "-F", "99", "-g"];
+    const perf = spawn("perf", [...perfArgs, "-e", "cpu-clock", "-p", String(pid), "-o", perfData], {
+      stdio: "ignore",
+    });
     // Listened for now: perf exits when the target does, often before procmap has written its profile.
     const perfExited = new Promise((r) => perf.on("exit", r));
-    await stderrLine(ours.child, /sampling pid/);
-    await new Promise((r) => setTimeout(r, 1500)); // perf record attaches without saying so
+    const enable = `exec 5>"$1" 6<"$2"; echo enable >&5; read -r a <&6; echo "$a"`;
+    const enabled = spawn("sh", ["-c", enable, "sh", ctl, ack], { stdio: ["ignore", "pipe", "inherit"] });
+    let answer = "";
+    enabled.stdout!.on("data", (d) => (answer += d));
+    const told = await Promise.race([
+      new Promise((r) => enabled.on("close", () => r(answer.trim()))),
+      perfExited.then((code) => `perf record exited (${code}) before enabling its events`),
+    ]);
+    if (told !== "ack") enabled.kill("SIGKILL"); // left waiting for a FIFO that perf no longer holds
+    assert.equal(told, "ack", "perf record enabled its events");
+    await oursSampling;
     const exited = new Promise((r) => target.on("exit", r));
     target.stdin!.end("go");
     const run = await ours.done;
