@@ -264,9 +264,18 @@ async function startV8(cmd: string, args: string[]): Promise<{ pid: number; chil
   });
   const map = `/proc/${pid}/root/tmp/perf-${pid}.map`;
   cleanups.push(() => rmSync(`/tmp/perf-${pid}.map`, { force: true }));
-  for (let i = 0; i < 200 && !(existsSync(map) && readFileSync(map, "utf8").includes("hotFunctionName")); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // Until V8 has compiled the function into executable memory (its first line names the bytecode, in the
+  // heap: "~hotFunctionName"): looked at until then, a bounded number of times (a busy machine gives the
+  // child little CPU).
+  const compiled = () => {
+    if (!existsSync(map)) return false;
+    const rows = readRows(pid).filter((r) => r.perms[2] === "x" && r.inode === 0n && r.name === "");
+    const text = readFileSync(map, "utf8");
+    return parseMapText(text.slice(0, text.lastIndexOf("\n") + 1)).some(([s, size, nm]) =>
+      nm.includes("hotFunctionName") && rows.some((r) => s + size / 2n >= r.start && s + size / 2n < r.end)
+    );
+  };
+  for (let i = 0; i < 1000 && !compiled(); i++) await new Promise((r) => setTimeout(r, 50));
   return { pid, child, map };
 }
 
