@@ -154,6 +154,22 @@ describe("DWARF from g++ -O3 (templates, lambdas, the standard library inlined d
     const deepest = Math.max(...ours.map((o) => ("reason" in o ? 0 : o.length)));
     assert.ok(deepest >= 5, `inline chains this deep are in the build (deepest ${deepest})`);
   });
+
+  // g++ describes a lambda's out-of-line operator() inside its closure type, inside the entry of the function
+  // around it (an abstract instance when that function is inlined or a template): a function the unit's top-level
+  // scan does not see. -fno-ipa-sra keeps the operator()s themselves (not clones described at the top level).
+  // llvm-symbolizer only: binutils 2.40 takes DWARF 5's file 0 for the rows before the first DW_LNS_set_file
+  // (as at -O0 above), here std::function's header functions.
+  test("lambdas' operator()s inside their closure types (-O2 -fno-ipa-sra)", () => {
+    const dir = build("cpp-lambda", [["g++", "-O2", "-g", "-fno-ipa-sra", "-o", "bin", "$F/dw_lambda.cc"]]);
+    const { ours } = checkAgainstTools("g++ lambdas", join(dir, "bin"), 800, { binutils: false });
+    // Not vacuous: addresses in each of the three operator()s, with their inlined calls.
+    const lambdas = new Set<string>();
+    for (const o of ours) {
+      if (!("reason" in o) && o.length > 1 && /^_ZZ.*clE/.test(o.at(-1)!.name)) lambdas.add(o.at(-1)!.name);
+    }
+    assert.equal(lambdas.size, 3, [...lambdas].join());
+  });
 });
 
 describe("DWARF from clang (DWARF 5 with addrx, rnglistx, strx)", {

@@ -7,7 +7,7 @@
  * one allocates nothing.
  * @module
  */
-import { DW_AT_low_pc, DW_AT_ranges, DW_AT_sibling, DW_FORM_implicit_const } from "./constants.ts";
+import { DW_AT_sibling, DW_FORM_implicit_const } from "./constants.ts";
 import { Cursor, DwarfError, lebEnd, uleb } from "./cursor.ts";
 import { type Encoding, formSize } from "./forms.ts";
 
@@ -37,8 +37,6 @@ export class Abbrev implements AbbrevLocation {
    */
   readonly sibling: number;
   readonly siblingForm: number;
-  /** Whether the entry has DW_AT_low_pc or DW_AT_ranges (code). */
-  readonly hasCode: boolean;
 
   constructor(
     tag: number,
@@ -49,7 +47,6 @@ export class Abbrev implements AbbrevLocation {
     fixed: number,
     sibling: number,
     siblingForm: number,
-    hasCode: boolean,
   ) {
     this.tag = tag;
     this.children = children;
@@ -59,7 +56,6 @@ export class Abbrev implements AbbrevLocation {
     this.fixed = fixed;
     this.sibling = sibling;
     this.siblingForm = siblingForm;
-    this.hasCode = hasCode;
   }
 }
 
@@ -220,7 +216,7 @@ export class AbbrevTable {
       const children = b[p++] !== 0;
       const spec = p;
       const start = this.#used;
-      let fixed = 0, sibling = -1, siblingForm = 0, hasCode = false;
+      let fixed = 0, sibling = -1, siblingForm = 0;
       for (;;) {
         if (p + ROOM > len) {
           b = this.#room(p);
@@ -238,7 +234,7 @@ export class AbbrevTable {
         if (name === DW_AT_sibling && fixed >= 0) {
           sibling = fixed;
           siblingForm = form;
-        } else if (name === DW_AT_low_pc || name === DW_AT_ranges) hasCode = true;
+        }
         if (size < 0) fixed = -1;
         else if (fixed >= 0) fixed += size;
         if (form === DW_FORM_implicit_const) {
@@ -247,7 +243,7 @@ export class AbbrevTable {
           p = c.pos;
         }
       }
-      const a = new Abbrev(tag, children, spec, start, this.#used, fixed, sibling, siblingForm, hasCode);
+      const a = new Abbrev(tag, children, spec, start, this.#used, fixed, sibling, siblingForm);
       this.#count++;
       if (code < DENSE_CODES) {
         // The first definition of a code wins (a duplicate is ignored, as readelf does).

@@ -135,13 +135,14 @@ export class Functions {
   byteSize: number;
 
   /**
-   * Whether the scan jumped over the children of functions (DW_AT_sibling):
-   * a GNU C nested function there is only found by a deep scan, which the
-   * lookup makes when an address of the unit finds no function.
+   * Whether the scan jumped over the children of functions or types
+   * (DW_AT_sibling): a GNU C nested function or a local class's member
+   * function there is only found by a deep scan, which the lookup makes when
+   * an address of the unit finds no function.
    */
   readonly shallow: boolean;
 
-  /** Scans the unit; `deep` also walks the children of functions. */
+  /** Scans the unit; `deep` also walks the children of functions and types. */
   constructor(unit: Unit, deep = false) {
     this.unit = unit;
     unit.root();
@@ -172,13 +173,14 @@ export class Functions {
         if (entryRanges(unit, attrs.low, attrs.high, attrs.size, attrs.rangesKind, attrs.rangesValue, budget, sink)) {
           offsets.push(at);
         }
-        // A function's children (parameters, variables, blocks, inlined calls) hold no function
-        // but a GNU C nested one; a declaration's or abstract instance's children none at all.
-        if (ab.children && ab.sibling >= 0 && (!deep || !ab.hasCode) && jump(c, ab, attrsAt, unit)) {
-          shallow ||= ab.hasCode;
-        }
-      } else if (ab.children && ab.sibling >= 0 && isType(ab.tag) && jump(c, ab, attrsAt, unit)) {
-        // A type's members: no code.
+        // A function's children (parameters, variables, blocks, inlined calls) rarely hold a function:
+        // a GNU C nested one, or a member of a local class (g++ puts a lambda's out-of-line operator()
+        // in its closure type, inside the enclosing function's entry, abstract instance or not). Jumped
+        // over here; the deep scan walks them.
+        if (!deep && ab.children && ab.sibling >= 0 && jump(c, ab, attrsAt, unit)) shallow = true;
+      } else if (!deep && ab.children && ab.sibling >= 0 && isType(ab.tag) && jump(c, ab, attrsAt, unit)) {
+        // A type's members: code only in a local class's (above), found by the deep scan.
+        shallow = true;
       } else if (ab.fixed >= 0) c.pos += ab.fixed;
       else skipAttrs(c, ab, abbrevs.attrs, unit);
     }
