@@ -180,6 +180,54 @@ describe("hand-made DWARF", () => {
     assert.deepEqual(disc(0x1040n), [22, 0]);
   });
 
+  test("columns and call lines past 32 bits, or negative, are unknown (0): as the columnar form keeps them", () => {
+    // A set_column of 2^40 (and of 2^70, past 2^53) would otherwise be a column no compiler writes, and one the
+    // symbolizer's columnar form (32-bit columns) reads as another number.
+    const p = new Asm();
+    p.u8(0, 9, 2).u64(0x1000n); // set_address
+    p.u8(5).uleb(1n << 40n).u8(3).sleb(4).u8(1); // column 2^40, line 5, copy
+    p.u8(2).uleb(0x10).u8(5).uleb(1n << 70n).u8(1); // +0x10, column 2^70, copy
+    p.u8(2).uleb(0x10).u8(5).uleb(0xffffffff).u8(1); // +0x10 (0x1020), column 2^32 - 1: kept
+    p.u8(2).uleb(0xe0).u8(0, 1, 1); // end_sequence at 0x1100
+    // The inlined call's line as data8 (2^33) and its column as sdata (-3).
+    const abbr = ABBREVS.map((a) =>
+      a.code !== 3 ? a : {
+        ...a,
+        attrs: [
+          [AT.abstract_origin, FORM.ref4],
+          [AT.low_pc, FORM.addr],
+          [AT.high_pc, FORM.data4],
+          [
+            AT.call_file,
+            FORM.data1,
+          ],
+          [AT.call_line, FORM.data8],
+          [0x57, 0x0d],
+        ],
+      }
+    ) as unknown as Parameters<typeof abbrevs>[0];
+    const a = new Asm();
+    a.uleb(1).str("u.c").str("/src").u64(0x1000n).u32(0x1000).u32(0);
+    const gOffset = 11 + a.length;
+    a.uleb(4).str("g");
+    a.uleb(2).str("f").u64(0x1000n).u32(0x100);
+    a.uleb(3).u32(gOffset).u64(0x1010n).u32(0x10).u8(1).u64(1n << 33n).sleb(-3);
+    a.u8(0, 0, 0);
+    const info = new DwarfInfo({
+      debug_info: unit(a.done()),
+      debug_abbrev: abbrevs(abbr),
+      debug_line: lineProgram(["u.c"], p.done()),
+    });
+    const at = (addr: bigint) => {
+      const r = info.findFrames(addr);
+      assert.ok(!("reason" in r), JSON.stringify(r));
+      return r.map((f) => [f.name, f.line, f.column]);
+    };
+    assert.deepEqual(at(0x1004n), [["f", 5, 0]]);
+    assert.deepEqual(at(0x1014n), [["g", 5, 0], ["f", 0, 0]]);
+    assert.deepEqual(at(0x1024n), [["f", 5, 0xffffffff]]);
+  });
+
   test("kernel-style addresses (within 2^53 of 2^64) read exactly; those between are a reason", () => {
     const base = 0xffffffff81000000n;
     const info = new DwarfInfo({ ...sections(unit(entries(undefined, undefined, base))), debug_line: lines(base) });

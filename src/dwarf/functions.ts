@@ -110,14 +110,16 @@ class RangeAttrs {
         case C.DW_AT_call_file:
           if (k === K_CONST) this.callFile = v;
           break;
+        // Lines, columns and discriminators are 32-bit (binutils' and LLVM's width): a wider or negative one
+        // (data8, sdata) is no compiler's and would read otherwise in the columnar form: unknown (0).
         case C.DW_AT_call_line:
-          if (k === K_CONST) this.callLine = v;
+          if (k === K_CONST) this.callLine = u32OrZero(v);
           break;
         case C.DW_AT_call_column:
-          if (k === K_CONST) this.callColumn = v;
+          if (k === K_CONST) this.callColumn = u32OrZero(v);
           break;
         case C.DW_AT_GNU_discriminator:
-          if (k === K_CONST && v <= 0xffffffff) this.callDisc = v;
+          if (k === K_CONST) this.callDisc = u32OrZero(v);
           break;
       }
     }
@@ -345,4 +347,9 @@ export class InlineTree {
     }
     return s;
   }
+}
+
+/** `v` when it is a 32-bit unsigned value, else 0 (unknown). */
+function u32OrZero(v: number): number {
+  return v >= 0 && v <= 0xffffffff ? v : 0;
 }

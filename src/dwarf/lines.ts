@@ -190,7 +190,9 @@ export class LineTable {
           file = c.uleb();
           continue;
         case C.DW_LNS_set_column:
+          // 32 bits at most, as discriminators: a wider column is no compiler's, and unknown (0).
           column = c.uleb();
+          if (!(column <= 0xffffffff)) column = 0;
           continue;
         case C.DW_LNS_const_add_pc:
           if (lineRange === 0) throw new DwarfError(`.debug_line at ${offset}: const_add_pc with line_range 0`);
