@@ -140,3 +140,33 @@ test("randomly corrupted copies of a real binary never throw", () => {
     rmSync(p);
   }
 });
+
+test("a relocatable object (gcc -c) or a core-typed file: no-elf, never a guess among sections that all start at 0", () => {
+  // In a .o every function's value and every DWARF line sequence is an offset in its own section: main in
+  // .text.startup and fib in .text are both at 0, so a symbol or a line there would be a guess (addr2line
+  // applies the relocations and needs a section named).
+  const obj = readFileSync(compileC("sym_target", ["-g", "-c"]));
+  assert.equal(new DataView(obj.buffer, obj.byteOffset).getUint16(16, true), 1); // ET_REL
+  for (
+    const [what, bytes] of [["ET_REL", obj], [
+      "ET_CORE",
+      retyped(readFileSync(compileC("sym_target", ["-g"])), 4),
+    ]] as const
+  ) {
+    const r = symbolizer.symbolizeFile(write(bytes), [0n, 0x10n, 0x1139n]);
+    for (const x of r) {
+      assert.equal(x.symbol, undefined, `${what}: ${JSON.stringify(x)}`);
+      assert.equal(x.symbolReason, "no-elf");
+      assert.match(x.symbolMessage!, what === "ET_REL" ? /relocatable object \(ET_REL\)/ : /ELF type 4/);
+    }
+  }
+  // The same program linked is named, with lines.
+  const linked = symbolizer.symbolizeFile(compileC("sym_target", ["-g"]), [0x1139n, 0x1000n]);
+  assert.ok(linked.some((x) => x.symbol?.frames?.length), JSON.stringify(linked));
+});
+
+function retyped(b: Uint8Array, type: number): Uint8Array {
+  const c = Uint8Array.from(b);
+  new DataView(c.buffer).setUint16(16, type, true);
+  return c;
+}

@@ -137,6 +137,19 @@ export function readSections(read: ReadAt): ElfSections | null {
   return { is64, le, type, machine, sections, byName };
 }
 
+/** ELF types whose addresses are ELF addresses: executables (ET_EXEC) and shared objects (ET_DYN). */
+export const ET_REL = 1;
+const ET_EXEC = 2, ET_DYN = 3;
+
+/**
+ * Whether the file's symbol values and DWARF addresses are ELF addresses:
+ * an executable or shared object. In a relocatable object (ET_REL, a `.o`
+ * or kernel module) they are offsets in sections that overlap until linked.
+ */
+export function linkedAddresses(elf: Pick<ElfSections, "type">): boolean {
+  return elf.type === ET_EXEC || elf.type === ET_DYN;
+}
+
 /**
  * A section's bytes, or null when it has none in the file (NOBITS), lies
  * outside the file, or is larger than `max`.

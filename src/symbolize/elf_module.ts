@@ -14,7 +14,16 @@
 import type { Libc } from "../../ffi/mod.ts";
 import { readDebugLink } from "../elf/debug_link.ts";
 import { memoryReader } from "../elf/read_at.ts";
-import { type ElfSections, readSections, sectionBytes, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB } from "../elf/sections.ts";
+import {
+  type ElfSections,
+  ET_REL,
+  linkedAddresses,
+  readSections,
+  sectionBytes,
+  SHT_DYNSYM,
+  SHT_NOBITS,
+  SHT_SYMTAB,
+} from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
 import { ElfSymbolTable, readSymbolTable, type TableProblem } from "../elf/symbols.ts";
 import { readPltTable } from "../elf/plt.ts";
@@ -105,6 +114,15 @@ export function loadModule(
     out.detail = "not an ELF file, or its section headers cannot be read";
     return out;
   }
+  if (!linkedAddresses(elf)) {
+    // A relocatable object's (or a kernel module's) symbol values and DWARF addresses are offsets in sections
+    // that overlap until linked: any answer would be a guess (two functions at 0, every line sequence at 0).
+    out.problem = "no-elf";
+    out.detail = elf.type === ET_REL
+      ? "a relocatable object (ET_REL): its addresses are offsets in unlinked sections, not ELF addresses"
+      : `not an executable or shared object (ELF type ${elf.type})`;
+    return out;
+  }
   let tooBig = false;
   let undecoded = "";
   const add = (t: ElfSymbolTable | TableProblem) => {
@@ -135,7 +153,7 @@ export function loadModule(
     if (transient) out.transient = true;
     if (file) {
       try {
-        const s = firstOfType(file.elf, SHT_SYMTAB);
+        const s = linkedAddresses(file.elf) ? firstOfType(file.elf, SHT_SYMTAB) : undefined;
         if (s) add(readSymbolTable(file.read, file.elf, s, "debug-file"));
         out.detail = `the debug file ${file.path} (found by ${file.via})`;
       } finally {

@@ -8,7 +8,7 @@
  */
 import type { Libc } from "../../ffi/mod.ts";
 import { readDebugLink } from "../elf/debug_link.ts";
-import { readSections } from "../elf/sections.ts";
+import { linkedAddresses, readSections } from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
 import { type DwarfFunction, DwarfInfo, type DwoRequest } from "../dwarf/mod.ts";
 import { type CrcMemo, openDebugFile } from "./debug_files.ts";
@@ -341,7 +341,8 @@ export function loadModuleLines(
   out: { transient: boolean },
 ): ModuleLines | null {
   const elf = readSections(read);
-  if (!elf) return null;
+  // A relocatable object's DWARF addresses are unrelocated offsets (every sequence at 0): no answer is better.
+  if (!elf || !linkedAddresses(elf)) return null;
   const own: Place = { procDir: ctx.procDir, path: ctx.path ?? "" };
   if (hasDwarf(elf)) {
     const s = openSupplementary(libc, read, elf, own, ctx.debugDirs, out, ctx.debuginfodCache);
@@ -361,7 +362,7 @@ export function loadModuleLines(
   if (transient) out.transient = true;
   if (!file) return null;
   try {
-    if (!hasDwarf(file.elf)) return null;
+    if (!hasDwarf(file.elf) || !linkedAddresses(file.elf)) return null;
     // A debug file next to the binary is in the target's root; one in the debug directories, in ours.
     const holder: Place = { procDir: file.inRoot ? ctx.procDir : undefined, path: file.path };
     const s = openSupplementary(libc, file.read, file.elf, holder, ctx.debugDirs, out, ctx.debuginfodCache);

@@ -12,7 +12,8 @@ import type { SymbolFrame, SymbolInfo, SymbolSource } from "./types.ts";
  * - `"no-symbol"`: the module's symbol tables have no symbol covering it;
  * - `"no-symbols"`: the file has no symbol table (stripped) and no debug
  *   file was found in `debugDirs`;
- * - `"no-elf"`: the file is not ELF (its section headers cannot be read);
+ * - `"no-elf"`: the file is not ELF (its section headers cannot be read), or
+ *   not an executable or shared object (a relocatable object, a core dump);
  * - `"no-elf-address"`: the address has no ELF address (page padding between
  *   segments, or the program headers cannot be read): see `reason`;
  * - `"file-unreadable"`: the mapped file could not be opened from here
