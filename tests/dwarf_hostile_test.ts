@@ -228,6 +228,26 @@ describe("hand-made DWARF", () => {
     assert.deepEqual(at(0x1024n), [["f", 5, 0xffffffff]]);
   });
 
+  test("a line program past a compressed .debug_line's prefix whose whole cannot be had: no line, not a TypeError", () => {
+    // As a zlib .debug_line whose stream breaks after its start: a prefix holds the program's header,
+    // the whole section does not decompress (the file's section getter gives nothing).
+    const line = lines();
+    const s: DwarfSections = {
+      debug_info: unit(entries()),
+      debug_abbrev: abbrevs([...ABBREVS]),
+      get debug_line() {
+        return undefined;
+      },
+      prefix: (name) => name === "debug_line" ? line.subarray(0, 16) : undefined,
+    };
+    // The functions are named, with no line (the line table is what is lost).
+    const r = lookups(new DwarfInfo(s), [0x1004n, 0x1014n]);
+    assert.deepEqual(r.map((x) => "reason" in x ? x.reason : x.map((f) => [f.name, f.line])), [
+      [["f", 0]],
+      [["g", 0], ["f", 7]],
+    ]);
+  });
+
   test("kernel-style addresses (within 2^53 of 2^64) read exactly; those between are a reason", () => {
     const base = 0xffffffff81000000n;
     const info = new DwarfInfo({ ...sections(unit(entries(undefined, undefined, base))), debug_line: lines(base) });

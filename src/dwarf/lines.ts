@@ -66,7 +66,11 @@ export class LineTable {
     }
     const end = c.pos + len;
     if (end > sec.length) {
-      sec = unit.file.prefix("debug_line", end)!;
+      // The prefix held the header but not the program: the whole section, which may not decompress (a
+      // stream that breaks past the prefix, or a size that lies).
+      const whole = unit.file.prefix("debug_line", end);
+      if (!whole) throw new DwarfError(`.debug_line at ${offset}: the section cannot be read past ${sec.length} bytes`);
+      sec = whole;
       c = new Cursor(sec, unit.file.le, c.pos);
     }
     if (end > sec.length) throw new DwarfError(`.debug_line at ${offset}: length ${len} runs past the section`);
