@@ -11,6 +11,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcMaps, type SymbolFrame, Symbolizer } from "../mod.ts";
+import { getLibc, setLibcForTesting } from "../ffi/mod.ts";
+import { O_PATH } from "../ffi/constants.ts";
 import { startChild } from "./helpers/child.ts";
 import { readRows } from "./helpers/ground_truth.ts";
 import { loadBias } from "./helpers/tools.ts";
@@ -152,3 +154,41 @@ test("a chrooted target's .dwo is looked for in its root: an absolute link there
     await child.stop();
   }
 });
+
+test(
+  "a dwz file that is a pseudo-file (procfs says size 0; /proc/kmsg gives the kernel log away when read) is never read",
+  {
+    skip: has("gcc") && has("dwz") ? false : "gcc and dwz are needed",
+  },
+  () => {
+    const sub = join(dir, "dwz-proc");
+    mkdirSync(sub);
+    sh("gcc", ["-O2", "-g", "-o", "a", C], sub);
+    copyFileSync(join(sub, "a"), join(sub, "b"));
+    sh("dwz", ["-m", "common.dwz", "-M", "common.dwz", "a", "b"], sub);
+    rmSync(join(sub, "common.dwz"));
+    // What a target could name instead (absolutely, or by a link): procfs says size 0 for whatever it holds.
+    symlinkSync("/proc/self/status", join(sub, "common.dwz"));
+    const real = getLibc();
+    const pathOf = new Map<number, string>();
+    const readOpened: string[] = [];
+    setLibcForTesting({
+      ...real,
+      openAt: (dirfd, p, flags) => {
+        const fd = real.openAt(dirfd, p, flags);
+        const text = typeof p === "string" ? p : new TextDecoder().decode(p);
+        if (fd >= 0 && flags & O_PATH) pathOf.set(fd, text);
+        const via = /^\/proc\/self\/fd\/(\d+)$/.exec(text);
+        if (fd >= 0 && !(flags & O_PATH) && via) readOpened.push(pathOf.get(Number(via[1])) ?? text);
+        return fd;
+      },
+    });
+    try {
+      framesOf(join(sub, "a"));
+    } finally {
+      setLibcForTesting(real);
+    }
+    assert.ok(readOpened.some((p) => p.endsWith("/a")), `the binary is read: ${readOpened}`);
+    assert.ok(!readOpened.some((p) => p.endsWith("common.dwz")), `opened for reading: ${readOpened}`);
+  },
+);

@@ -77,7 +77,7 @@ export function cString(table: Uint8Array, at: number, max = 65536): string | un
 /** Section headers of an ELF file, or null when it is not a readable ELF file. */
 export function readSections(read: ReadAt): ElfSections | null {
   const eh = read(0, 64);
-  if (!eh || eh.length < 52) return null;
+  if (!eh || eh.length < ELF_HEADER_BYTES) return null;
   if (eh[0] !== 0x7f || eh[1] !== 0x45 || eh[2] !== 0x4c || eh[3] !== 0x46) return null;
   if (eh[4] !== 1 && eh[4] !== 2) return null;
   if (eh[5] !== 1 && eh[5] !== 2) return null;
@@ -136,6 +136,9 @@ export function readSections(read: ReadAt): ElfSections | null {
   const byName = (name: string) => sections.find((s) => s.name === name);
   return { is64, le, type, machine, sections, byName };
 }
+
+/** The smallest ELF file: an ELF32 header (an ELF64 one is 64 bytes). */
+export const ELF_HEADER_BYTES = 52;
 
 /** ELF types whose addresses are ELF addresses: executables (ET_EXEC) and shared objects (ET_DYN). */
 export const ET_REL = 1;

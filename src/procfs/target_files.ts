@@ -19,7 +19,7 @@
  * 3. That descriptor is checked with fstat: a regular file, owned by one of
  *    the target's user IDs when asked, modified no earlier than a given
  *    time when asked (a file left by a dead process whose pid was reused),
- *    no larger than a given size when asked.
+ *    no larger (nor smaller) than a given size when asked.
  * 4. Only then is that very file (not the path, which may have changed) opened
  *    for reading, through `/proc/self/fd/<n>`.
  *
@@ -51,6 +51,13 @@ export interface TargetFileRules {
   readonly notBeforeNs?: bigint;
   /** It must be no larger than this many bytes; undefined: any size. */
   readonly maxBytes?: number;
+  /**
+   * It must be at least this many bytes (an ELF file's header); undefined:
+   * any size. Pseudo-files (procfs, debugfs) say 0 whatever they hold, and
+   * some act when read (`/proc/kmsg` gives away the kernel log it holds): a
+   * file that cannot be what is wanted is not opened for reading.
+   */
+  readonly minBytes?: number;
   /** How messages name the file (default: the path). */
   readonly label?: string;
 }
@@ -63,6 +70,7 @@ export type TargetFileProblem =
   | "foreign-owner"
   | "stale"
   | "too-large"
+  | "too-small"
   | "transient";
 
 /** A file that was not opened, and why. */
@@ -76,6 +84,7 @@ export interface TargetFileRefusal {
    * - `"foreign-owner"`: not owned by any of the allowed user IDs;
    * - `"stale"`: modified before the allowed time;
    * - `"too-large"`: larger than allowed;
+   * - `"too-small"`: smaller than allowed (a pseudo-file says size 0);
    * - `"transient"`: a temporary shortage (EMFILE, ENOMEM, ...): try again.
    */
   readonly reason: TargetFileProblem;
@@ -250,6 +259,9 @@ export function openTargetFile(
     }
     if (rules.maxBytes !== undefined && id.size > BigInt(rules.maxBytes)) {
       return refusal("too-large", 0, `${label} is larger than ${rules.maxBytes} bytes (${id.size})`);
+    }
+    if (rules.minBytes !== undefined && id.size < BigInt(rules.minBytes)) {
+      return refusal("too-small", 0, `${label} is smaller than ${rules.minBytes} bytes (${id.size})`);
     }
     // The checked file itself, whatever the path names by now.
     const fd = libc.openAt(AT_FDCWD, `/proc/self/fd/${pathFd}`, OPEN_READ);

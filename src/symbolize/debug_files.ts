@@ -31,7 +31,7 @@
 import type { FileId, Libc } from "../../ffi/mod.ts";
 import { crc32, type DebugLink, sectionBuildId } from "../elf/debug_link.ts";
 import { fdReader, TRANSIENT_ERRNOS } from "../elf/read_at.ts";
-import { type ElfSections, readSections } from "../elf/sections.ts";
+import { ELF_HEADER_BYTES, type ElfSections, readSections } from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
 import { openTargetFile } from "../procfs/target_files.ts";
 
@@ -144,6 +144,7 @@ export function openDebugFile(libc: Libc, q: DebugQuery): { file: DebugFile | un
   ): DebugFile | undefined => {
     const opened = openTargetFile(libc, inRoot ? q.procDir : undefined, path, {
       maxBytes: via === "debuglink" ? MAX_CRC_BYTES : undefined,
+      minBytes: ELF_HEADER_BYTES,
     });
     if ("reason" in opened) {
       if (opened.reason === "transient") transient = true;

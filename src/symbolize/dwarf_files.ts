@@ -17,7 +17,7 @@
 import { emptyFileId, type FileId, getZlib, type Libc, type ZlibCalls } from "../../ffi/mod.ts";
 import { type DebugAltLink, readDebugAltLink, sectionBuildId } from "../elf/debug_link.ts";
 import { fdReader } from "../elf/read_at.ts";
-import { type ElfSections, readExact, readSections } from "../elf/sections.ts";
+import { ELF_HEADER_BYTES, type ElfSections, readExact, readSections } from "../elf/sections.ts";
 import type { ReadAt } from "../elf/segments.ts";
 import {
   compressionHeader,
@@ -346,7 +346,10 @@ export interface OpenedElf {
 /** Opens an ELF file at `place` (bounded, regular files only); undefined, with `transient` set when worth retrying. */
 export function openElfAt(libc: Libc, place: Place, out: { transient: boolean }): OpenedElf | undefined {
   if (place.path === "") return undefined;
-  const opened = openTargetFile(libc, place.procDir, place.path, { maxBytes: MAX_FILE_BYTES });
+  const opened = openTargetFile(libc, place.procDir, place.path, {
+    maxBytes: MAX_FILE_BYTES,
+    minBytes: ELF_HEADER_BYTES,
+  });
   if ("reason" in opened) {
     if (opened.reason === "transient") out.transient = true;
     return undefined;
@@ -378,7 +381,7 @@ export function reopener(libc: Libc, fd: number, path: string): Reopen | undefin
   const first = emptyFileId();
   if (path === "" || libc.fstat(fd, first) < 0) return undefined;
   return () => {
-    const opened = openTargetFile(libc, undefined, path, { maxBytes: MAX_FILE_BYTES });
+    const opened = openTargetFile(libc, undefined, path, { maxBytes: MAX_FILE_BYTES, minBytes: ELF_HEADER_BYTES });
     if ("reason" in opened) return undefined;
     if (!sameFile(first, opened.id)) {
       libc.close(opened.fd);

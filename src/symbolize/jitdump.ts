@@ -149,7 +149,7 @@ export class JitDump implements SymbolTable {
     const f = openTargetFile(libc, undefined, path);
     if ("reason" in f) {
       return {
-        reason: f.reason === "stale" || f.reason === "too-large" ? "no-access" : f.reason,
+        reason: f.reason === "stale" || f.reason === "too-large" || f.reason === "too-small" ? "no-access" : f.reason,
         path,
         message: f.message,
       };
