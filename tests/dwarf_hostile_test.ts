@@ -21,8 +21,10 @@ import {
   type DwarfSectionName,
   type DwarfSections,
   inflatePrefix,
+  type Inflater,
   isCompressed,
 } from "../src/dwarf/mod.ts";
+import { SectionSet } from "../src/symbolize/dwarf_files.ts";
 import { getZlib } from "../ffi/mod.ts";
 import { abbrevs, Asm, AT, FORM, lineProgram, TAG, unit } from "./helpers/dwarf_asm.ts";
 import { build, cSteps } from "./helpers/dwarf_builds.ts";
@@ -469,6 +471,37 @@ describe("real compressed sections with lying headers", { skip: !haveGcc && "gcc
         const got = r instanceof Uint8Array ? `${r.length} bytes decoded` : JSON.stringify(r);
         assert.ok(!(r instanceof Uint8Array) && r.reason === "malformed", `${path} ${what}: ${got}`);
       }
+    }
+  });
+
+  test("a header claiming more than its stream can hold (1 GiB from a few KiB) is refused before any buffer of that size", () => {
+    const dir = build("c-zstd", [
+      ...cSteps("gcc", ["-O2", "-g"]),
+      ["objcopy", "--compress-debug-sections=zstd", "bin", "bin.zstd"],
+    ]);
+    const zlibDir = build("c--O2-g-gz=zlib", cSteps("gcc", ["-O2", "-g", "-gz=zlib"]));
+    for (const path of [join(zlibDir, "bin"), join(dir, "bin.zstd")]) {
+      const bytes = new Uint8Array(readFileSync(path));
+      const elf = readSections(memoryReader(bytes))!;
+      const s = elf.byName(".debug_info")!;
+      const lying = bytes.slice();
+      new DataView(lying.buffer).setBigUint64(s.offset + 8, 1n << 30n, true); // ch_size: 1 GiB
+      // The inflater is never handed an output buffer: the lie costs nothing.
+      const handed: number[] = [];
+      const spy: Inflater = {
+        inflateInto: (_src, out) => (handed.push(out.length), { written: 0, ended: false }),
+      };
+      const raw = { name: ".debug_info", flags: s.flags, is64: true, littleEndian: true };
+      const r = decompressSection({ ...raw, bytes: lying.subarray(s.offset, s.offset + Number(s.size)) }, 2 ** 31, spy);
+      assert.ok(!(r instanceof Uint8Array) && r.reason === "malformed", JSON.stringify(r));
+      assert.match(r.message, /-byte stream cannot decompress to the 1073741824 bytes its header says/);
+      assert.deepEqual(handed, []);
+      // A file's section set refuses it as it reads the section headers.
+      const set = new SectionSet(memoryReader(lying), readSections(memoryReader(lying))!);
+      assert.equal(set.problems.get(".debug_info"), "malformed", path);
+      // The honest header still reads (the bound is no compressor's).
+      const good = decompressSection({ ...raw, bytes: bytes.subarray(s.offset, s.offset + Number(s.size)) }, 2 ** 31);
+      assert.ok(good instanceof Uint8Array || good.reason === "unsupported-compression", JSON.stringify(good));
     }
   });
 });

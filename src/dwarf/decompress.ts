@@ -63,6 +63,18 @@ export interface Inflater {
   inflateFrom?(next: () => Uint8Array | undefined, out: Uint8Array): { written: number; ended: boolean } | number;
 }
 
+/**
+ * The most a stream of `streamBytes` bytes can decompress to: deflate's
+ * limit is 1032 to 1 (258-byte matches at under two bits each); zstd's is
+ * 32768 to 1 (a 4-byte RLE block of 128 KiB), plus a block. A header that
+ * claims more lies, and is refused before any output is allocated: a
+ * buffer the size of a lie (a gigabyte for a 10 KiB stream) would be the
+ * cost of the lie.
+ */
+export function maxDecompressed(type: number, streamBytes: number): number {
+  return type === ELFCOMPRESS_ZSTD ? streamBytes * 32768 + (128 << 10) : streamBytes * 1032 + 1024;
+}
+
 /** Whether the section is compressed (SHF_COMPRESSED, or a `.zdebug_*` name). */
 export function isCompressed(s: Pick<RawSection, "name" | "flags">): boolean {
   return (BigInt(s.flags) & BigInt(SHF_COMPRESSED)) !== 0n || s.name.startsWith(".zdebug");
@@ -102,6 +114,12 @@ export function decompressSection(s: RawSection, maxBytes: number, inflater?: In
     if (!h) return miss("malformed", `${what}: compression header cut short`);
     const { type, size, data } = h;
     if (size > BigInt(maxBytes)) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
+    if ((type === ELFCOMPRESS_ZLIB || type === ELFCOMPRESS_ZSTD) && size > maxDecompressed(type, data.length)) {
+      return miss(
+        "malformed",
+        `${what}: a ${data.length}-byte stream cannot decompress to the ${size} bytes its header says`,
+      );
+    }
     if (type === ELFCOMPRESS_ZLIB) return inflate(data, Number(size), what, inflater);
     if (type === ELFCOMPRESS_ZSTD) return unzstd(data, Number(size), what);
     return miss("unsupported-compression", `${what}: compression type ${type} is not zlib (1) or zstd (2)`);
@@ -113,6 +131,12 @@ export function decompressSection(s: RawSection, maxBytes: number, inflater?: In
     }
     const size = v.getBigUint64(4, false);
     if (size > BigInt(maxBytes)) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
+    if (size > maxDecompressed(ELFCOMPRESS_ZLIB, b.length - 12)) {
+      return miss(
+        "malformed",
+        `${what}: a ${b.length - 12}-byte stream cannot inflate to the ${size} bytes its header says`,
+      );
+    }
     return inflate(b.subarray(12), Number(size), what, inflater);
   }
   return b;

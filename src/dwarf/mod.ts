@@ -14,6 +14,7 @@ export {
   inflatePrefix,
   inflateSectionFrom,
   isCompressed,
+  maxDecompressed,
   prefixOutputBytes,
   prefixStreamBytes,
   SHF_COMPRESSED,

@@ -28,6 +28,7 @@ import {
   ELFCOMPRESS_ZLIB,
   inflatePrefix,
   inflateSectionFrom,
+  maxDecompressed,
   prefixOutputBytes,
   prefixStreamBytes,
   SHF_COMPRESSED,
@@ -123,6 +124,11 @@ export class SectionSet {
         continue;
       }
       const ctype = chdr?.type ?? 0;
+      if (chdr && chdr.size > maxDecompressed(ctype, size - (elf.is64 ? 24 : 12))) {
+        // Its header lies (no stream of its size decompresses to that): refused before any buffer of that size.
+        this.problems.set(s.name, "malformed");
+        continue;
+      }
       this.#raw.set(key, {
         name: s.name,
         flags: s.flags,
