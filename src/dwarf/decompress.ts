@@ -231,6 +231,8 @@ export function prefixOutputBytes(want: number, size: number): number {
  * the whole section, or the stream gave fewer than `want`: the caller then
  * takes the whole); without, the whole, checked as {@link decompressSection}
  * checks it (exactly `size` bytes and the stream's end there), or why not.
+ * With `rewind` (which starts `next` over) and the stream's length, the
+ * output grows with what the stream holds (see `growing`), not with `size`.
  */
 export function inflateSectionFrom(
   next: () => Uint8Array | undefined,
@@ -239,6 +241,8 @@ export function inflateSectionFrom(
   what: string,
   inflater: Required<Inflater>,
   want?: number,
+  rewind?: () => void,
+  streamBytes?: number,
 ): Uint8Array | DecompressMiss | undefined {
   if (!Number.isSafeInteger(size) || size < 0) return miss("malformed", `${what}: compressed size ${size}`);
   if (size > maxBytes) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
@@ -249,10 +253,40 @@ export function inflateSectionFrom(
     const r = inflater.inflateFrom(next, out);
     return typeof r === "number" || r.written < want ? undefined : out.subarray(0, r.written);
   }
-  // One byte more than the header says: a stream that inflates past it fills it.
-  const out = new Uint8Array(size + 1);
-  return checked(inflater.inflateFrom(next, out), out, size, what);
+  if (!rewind) {
+    // One byte more than the header says: a stream that inflates past it fills it.
+    const out = new Uint8Array(size + 1);
+    return checked(inflater.inflateFrom(next, out), out, size, what);
+  }
+  return growing((out) => (rewind(), inflater.inflateFrom(next, out)), size, streamBytes ?? 0, what);
 }
+
+/**
+ * A one-shot inflate `attempt` run into buffers that grow with what the
+ * stream proves it holds, not with what its header claims: first
+ * {@link FIRST_RATIO} times the stream's size (at least 1 MiB; an honest
+ * section's size at once), then four times larger while the stream fills
+ * them, up to one byte past the header's size. A lie of a gigabyte costs
+ * at most four times what the stream inflates to; an honest stream of a
+ * high ratio, a third more inflating.
+ */
+function growing(
+  attempt: (out: Uint8Array) => { written: number; ended: boolean } | number,
+  size: number,
+  streamBytes: number,
+  what: string,
+): Uint8Array | DecompressMiss {
+  let cap = Math.min(size + 1, Math.max(streamBytes * FIRST_RATIO, 1 << 20));
+  for (;;) {
+    const out = new Uint8Array(cap);
+    const r = attempt(out);
+    if (typeof r === "number" || r.ended || r.written < cap || cap === size + 1) return checked(r, out, size, what);
+    cap = Math.min(size + 1, cap * 4);
+  }
+}
+
+/** Debug sections inflate 2 to 8 times (libc's, gcc's and clang's): 16 holds an honest one in one go. */
+const FIRST_RATIO = 16;
 
 function checked(
   r: { written: number; ended: boolean } | number,
@@ -269,11 +303,7 @@ function checked(
 }
 
 function inflate(data: Uint8Array, size: number, what: string, inflater?: Inflater): Uint8Array | DecompressMiss {
-  if (inflater) {
-    // One byte more than the header says: a stream that inflates past it fills it.
-    const out = new Uint8Array(size + 1);
-    return checked(inflater.inflateInto(data, out), out, size, what);
-  }
+  if (inflater) return growing((out) => inflater.inflateInto(data, out), size, data.length, what);
   zlib ??= builtinModule<Zlib>("node:zlib");
   if (!zlib) return miss("unsupported-compression", `${what}: no node:zlib in this runtime`);
   let out: Uint8Array;

@@ -92,12 +92,18 @@ export function zstdDecompress(data: Uint8Array, size: number): Uint8Array | { w
   if (!z) return { why: failure!.message, unsupported: true };
   const bad = checkFrames(data, size);
   if (bad) return { why: bad };
-  const out = new Uint8Array(size);
+  // Grown with what the stream gives, not allocated at the size its header claims (which may lie).
+  let out = new Uint8Array(Math.min(size, Math.max(data.length * 16, 1 << 20)));
   let n = 0;
   const TOO_LONG = new Error("more bytes than the header says");
   try {
     const d = new z.Decompress((chunk) => {
       if (n + chunk.length > size) throw TOO_LONG;
+      if (n + chunk.length > out.length) {
+        const grown = new Uint8Array(Math.min(size, Math.max(out.length * 4, n + chunk.length)));
+        grown.set(out.subarray(0, n));
+        out = grown;
+      }
       out.set(chunk, n);
       n += chunk.length;
     });

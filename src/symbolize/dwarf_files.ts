@@ -168,7 +168,8 @@ export class SectionSet {
     const f = this.#reopen!();
     if (!f) return want === undefined ? { reason: "unreadable" } : undefined;
     try {
-      let pos = raw.offset + (this.#is64 ? 24 : 12);
+      const start = raw.offset + (this.#is64 ? 24 : 12);
+      let pos = start;
       const end = raw.offset + raw.size;
       // Into the piece buffer; through `read` (a buffer per piece) where the file gives no readInto.
       const readInto = f.readInto;
@@ -192,7 +193,10 @@ export class SectionSet {
         pos += got.length;
         return got;
       };
-      const r = inflateSectionFrom(next, raw.inflated, MAX_SECTION_BYTES, raw.name, z, want);
+      const rewind = () => {
+        pos = start;
+      };
+      const r = inflateSectionFrom(next, raw.inflated, MAX_SECTION_BYTES, raw.name, z, want, rewind, end - start);
       if (failed && !(r instanceof Uint8Array)) return want === undefined ? { reason: "unreadable" } : undefined;
       return r;
     } finally {
