@@ -140,8 +140,9 @@ export function readSections(read: ReadAt): ElfSections | null {
 /** The smallest ELF file: an ELF32 header (an ELF64 one is 64 bytes). */
 export const ELF_HEADER_BYTES = 52;
 
-/** ELF types whose addresses are ELF addresses: executables (ET_EXEC) and shared objects (ET_DYN). */
+/** The ELF type of a relocatable object (`.o`, kernel module). */
 export const ET_REL = 1;
+/** Executables and shared objects: the ELF types whose addresses are ELF addresses. */
 const ET_EXEC = 2, ET_DYN = 3;
 
 /**
