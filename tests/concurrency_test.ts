@@ -7,12 +7,12 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readlinkSync } from "node:fs";
 import { ProcMaps, type Vma } from "../mod.ts";
 import { compileC, type MapperInfo, startChild, type Started, startMapper } from "./helpers/child.ts";
 import { expectedQuery, expectedWalk, fields, type Filters, readRows, type Row } from "./helpers/ground_truth.ts";
 import { BACKENDS } from "./helpers/backends.ts";
 import { count, Rng, seed } from "./helpers/rng.ts";
+import { countFds } from "./helpers/fds.ts";
 
 const SEED = seed(3);
 
@@ -64,21 +64,8 @@ async function interleave<T>(its: (Iterator<T> | AsyncIterator<T>)[]): Promise<T
   return out;
 }
 
-/**
- * This process's descriptors on files under /proc (what a handle holds): the runtime's own pipes and
- * sockets come and go when it likes (Bun closes an earlier test's child pipes when a collection finds them).
- */
-function procFds(): number {
-  let n = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith("/proc/")) n++;
-    } catch {
-      // Closed since the listing (the listing's own descriptor among them).
-    }
-  }
-  return n;
-}
+/** This process's descriptors on files under /proc (what a handle holds). */
+const procFds = () => countFds((link) => link.startsWith("/proc/"));
 
 test("256 handles open at once, queried round-robin, each answers for its own process", () => {
   const fds = procFds();

@@ -11,7 +11,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -20,6 +20,7 @@ import { getLibc, setLibcForTesting } from "../ffi/mod.ts";
 import { pid2IsKernelThread } from "./helpers/ground_truth.ts";
 import { asleepIn, compileC, startChild } from "./helpers/child.ts";
 import { BACKENDS } from "./helpers/backends.ts";
+import { countFds } from "./helpers/fds.ts";
 import {
   elfWithBuildId,
   FIXED_ADDR,
@@ -217,15 +218,7 @@ test('a zombie: ESRCH (reason "exited") saying it has exited and awaits its pare
  * descriptors of its own at any time, which made a count of all of them flaky.
  */
 function openFds(): number {
-  let n = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (/^\/proc\/\d+(\/maps)?$/.test(readlinkSync(`/proc/self/fd/${fd}`))) n++;
-    } catch {
-      // closed meanwhile (the directory's own descriptor)
-    }
-  }
-  return n;
+  return countFds((link) => /^\/proc\/\d+(\/maps)?$/.test(link));
 }
 
 test("open() keeps /proc/<pid> and maps open until close(), and leaks nothing when it fails", () => {

@@ -7,7 +7,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { readdirSync, readlinkSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -16,6 +15,7 @@ import { getLibc, type Libc, setLibcForTesting } from "../ffi/mod.ts";
 import { compileC, startChild, type Started } from "./helpers/child.ts";
 import { BACKENDS } from "./helpers/backends.ts";
 import { count } from "./helpers/rng.ts";
+import { countFds } from "./helpers/fds.ts";
 
 const CYCLES = count(10_000, 100_000);
 const EARLY_STOPS = count(1_000, 10_000);
@@ -28,23 +28,8 @@ before(async () => {
 });
 after(() => target.stop());
 
-/**
- * This process's descriptors of files and directories (their links name a path): all that procmap opens
- * (/proc/<pid>, its maps and helper files, ELF files). Pipes, sockets and the runtime's event descriptors
- * are left out: the runtime opens and closes them when it likes (Bun, for one, closes the pipes of an
- * earlier test's child when a collection finds it), which would hide a leak or show one that is not.
- */
-function fdCount(): number {
-  let n = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith("/")) n++;
-    } catch {
-      // Closed since the listing (the listing's own descriptor among them).
-    }
-  }
-  return n;
-}
+/** This process's descriptors of files and directories (their links name a path): all that procmap opens. */
+const fdCount = () => countFds((link) => link.startsWith("/"));
 
 /**
  * A way to force a full garbage collection, where the runtime offers one

@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcMaps, ProcMapsError, type Vma } from "../mod.ts";
@@ -16,6 +16,7 @@ import { readRows, type Row } from "./helpers/ground_truth.ts";
 import { isRoot } from "./helpers/runtime.ts";
 import { BACKENDS } from "./helpers/backends.ts";
 import { count, Rng, seed } from "./helpers/rng.ts";
+import { countFds } from "./helpers/fds.ts";
 
 const SEED = seed(11);
 const churnBin = compileC("churn");
@@ -29,15 +30,7 @@ interface Hold {
 
 /** Descriptors of this process open on /proc/<pid>/ files. */
 function procFds(pid: number): number {
-  let n = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(`/proc/${pid}/`)) n++;
-    } catch {
-      // closed between readdir and readlink (the directory's own descriptor)
-    }
-  }
-  return n;
+  return countFds((link) => link.startsWith(`/proc/${pid}/`));
 }
 
 /** SIGKILLs the child and waits until it has been reaped. */

@@ -6,9 +6,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { BACKENDS } from "./helpers/backends.ts";
+import { countFds } from "./helpers/fds.ts";
 
 const here = new URL(".", import.meta.url);
 // Deno and Bun run the TypeScript; Node runs the compiled copy next to this file.
@@ -17,17 +18,7 @@ const script = ["fixtures/worker_handles.ts", "fixtures/worker_handles.js"]
   .find((u) => existsSync(u))!;
 
 /** Descriptors of this process open on files under /proc (what handles hold: /proc/<pid> and its maps). */
-function fds(): number {
-  let n = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith("/proc/")) n++;
-    } catch {
-      // closed meanwhile (readdir's own descriptor)
-    }
-  }
-  return n;
-}
+const fds = () => countFds((link) => link.startsWith("/proc/"));
 
 for (const backend of BACKENDS) {
   test(`${backend}: handles opened with \`using\` in terminated Workers leak no descriptor`, async () => {
