@@ -13,6 +13,7 @@
  */
 import { builtinModule } from "../util/builtin.ts";
 import type { DwarfSectionName } from "./types.ts";
+import { firstOutputBytes, grownOutputBytes } from "./output_size.ts";
 import { zstdDecompress } from "./zstd.ts";
 
 /** `SHF_COMPRESSED` in an ELF section header's flags. */
@@ -263,12 +264,11 @@ export function inflateSectionFrom(
 
 /**
  * A one-shot inflate `attempt` run into buffers that grow with what the
- * stream proves it holds, not with what its header claims: first
- * {@link FIRST_RATIO} times the stream's size (at least 1 MiB; an honest
- * section's size at once), then four times larger while the stream fills
- * them, up to one byte past the header's size. A lie of a gigabyte costs
- * at most four times what the stream inflates to; an honest stream of a
- * high ratio, a third more inflating.
+ * stream proves it holds, not with what its header claims (output_size.ts:
+ * an honest section's size at once, then four times larger while the
+ * stream fills them), up to one byte past the header's size. A lie of a
+ * gigabyte costs at most four times what the stream inflates to; an honest
+ * stream of a high ratio, a third more inflating.
  */
 function growing(
   attempt: (out: Uint8Array) => { written: number; ended: boolean } | number,
@@ -276,17 +276,14 @@ function growing(
   streamBytes: number,
   what: string,
 ): Uint8Array | DecompressMiss {
-  let cap = Math.min(size + 1, Math.max(streamBytes * FIRST_RATIO, 1 << 20));
+  let cap = firstOutputBytes(streamBytes, size + 1);
   for (;;) {
     const out = new Uint8Array(cap);
     const r = attempt(out);
     if (typeof r === "number" || r.ended || r.written < cap || cap === size + 1) return checked(r, out, size, what);
-    cap = Math.min(size + 1, cap * 4);
+    cap = grownOutputBytes(cap, 0, size + 1);
   }
 }
-
-/** Debug sections inflate 2 to 8 times (libc's, gcc's and clang's): 16 holds an honest one in one go. */
-const FIRST_RATIO = 16;
 
 function checked(
   r: { written: number; ended: boolean } | number,

@@ -8,6 +8,7 @@
  * @module
  */
 import { type PackageFailure, packageFailure, requirePackage } from "../util/packages.ts";
+import { firstOutputBytes, grownOutputBytes } from "./output_size.ts";
 
 interface Fzstd {
   Decompress: new (ondata: (chunk: Uint8Array, final: boolean) => void) => {
@@ -93,14 +94,14 @@ export function zstdDecompress(data: Uint8Array, size: number): Uint8Array | { w
   const bad = checkFrames(data, size);
   if (bad) return { why: bad };
   // Grown with what the stream gives, not allocated at the size its header claims (which may lie).
-  let out = new Uint8Array(Math.min(size, Math.max(data.length * 16, 1 << 20)));
+  let out = new Uint8Array(firstOutputBytes(data.length, size));
   let n = 0;
   const TOO_LONG = new Error("more bytes than the header says");
   try {
     const d = new z.Decompress((chunk) => {
       if (n + chunk.length > size) throw TOO_LONG;
       if (n + chunk.length > out.length) {
-        const grown = new Uint8Array(Math.min(size, Math.max(out.length * 4, n + chunk.length)));
+        const grown = new Uint8Array(grownOutputBytes(out.length, n + chunk.length, size));
         grown.set(out.subarray(0, n));
         out = grown;
       }
