@@ -418,14 +418,20 @@ describe("hand-made DWARF", () => {
   });
 });
 
+/** A gcc -O2 -g build with its DWARF sections compressed by zstd (objcopy), and one with zlib (-gz=zlib). */
+function compressedBuilds(): [zstdBin: string, zlibBin: string] {
+  const dir = build("c-zstd", [
+    ...cSteps("gcc", ["-O2", "-g"]),
+    ["objcopy", "--compress-debug-sections=zstd", "bin", "bin.zstd"],
+  ]);
+  const zlibDir = build("c--O2-g-gz=zlib", cSteps("gcc", ["-O2", "-g", "-gz=zlib"]));
+  return [join(dir, "bin.zstd"), join(zlibDir, "bin")];
+}
+
 describe("real compressed sections with lying headers", { skip: !haveGcc && "gcc is not installed" }, () => {
   test("zstd and zlib .debug_info: a size off by one, a cut stream, a flipped byte", () => {
-    const dir = build("c-zstd", [
-      ...cSteps("gcc", ["-O2", "-g"]),
-      ["objcopy", "--compress-debug-sections=zstd", "bin", "bin.zstd"],
-    ]);
-    const zlibDir = build("c--O2-g-gz=zlib", cSteps("gcc", ["-O2", "-g", "-gz=zlib"]));
-    for (const path of [join(dir, "bin.zstd"), join(zlibDir, "bin")]) {
+    const [zstdBin, zlibBin] = compressedBuilds();
+    for (const path of [zstdBin, zlibBin]) {
       const bytes = new Uint8Array(readFileSync(path));
       const elf = readSections(memoryReader(bytes))!;
       const s = elf.byName(".debug_info")!;
@@ -475,12 +481,8 @@ describe("real compressed sections with lying headers", { skip: !haveGcc && "gcc
   });
 
   test("a compression header that lies costs what the stream holds: past any stream's ratio refused unallocated, within it buffers grow with the output", () => {
-    const dir = build("c-zstd", [
-      ...cSteps("gcc", ["-O2", "-g"]),
-      ["objcopy", "--compress-debug-sections=zstd", "bin", "bin.zstd"],
-    ]);
-    const zlibDir = build("c--O2-g-gz=zlib", cSteps("gcc", ["-O2", "-g", "-gz=zlib"]));
-    for (const path of [join(zlibDir, "bin"), join(dir, "bin.zstd")]) {
+    const [zstdBin, zlibBin] = compressedBuilds();
+    for (const path of [zlibBin, zstdBin]) {
       const bytes = new Uint8Array(readFileSync(path));
       const elf = readSections(memoryReader(bytes))!;
       const s = elf.byName(".debug_info")!;
