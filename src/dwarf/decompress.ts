@@ -114,13 +114,9 @@ export function decompressSection(s: RawSection, maxBytes: number, inflater?: In
     const h = compressionHeader(s.bytes, s.is64, s.littleEndian);
     if (!h) return miss("malformed", `${what}: compression header cut short`);
     const { type, size, data } = h;
-    if (size > BigInt(maxBytes)) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
-    if ((type === ELFCOMPRESS_ZLIB || type === ELFCOMPRESS_ZSTD) && size > maxDecompressed(type, data.length)) {
-      return miss(
-        "malformed",
-        `${what}: a ${data.length}-byte stream cannot decompress to the ${size} bytes its header says`,
-      );
-    }
+    const known = type === ELFCOMPRESS_ZLIB || type === ELFCOMPRESS_ZSTD;
+    const claim = claimMiss(what, type, size, known ? data.length : Infinity, maxBytes);
+    if (claim) return claim;
     if (type === ELFCOMPRESS_ZLIB) return inflate(data, Number(size), what, inflater);
     if (type === ELFCOMPRESS_ZSTD) return unzstd(data, Number(size), what);
     return miss("unsupported-compression", `${what}: compression type ${type} is not zlib (1) or zstd (2)`);
@@ -131,16 +127,33 @@ export function decompressSection(s: RawSection, maxBytes: number, inflater?: In
       return b;
     }
     const size = v.getBigUint64(4, false);
-    if (size > BigInt(maxBytes)) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
-    if (size > maxDecompressed(ELFCOMPRESS_ZLIB, b.length - 12)) {
-      return miss(
-        "malformed",
-        `${what}: a ${b.length - 12}-byte stream cannot inflate to the ${size} bytes its header says`,
-      );
-    }
+    const claim = claimMiss(what, ELFCOMPRESS_ZLIB, size, b.length - 12, maxBytes);
+    if (claim) return claim;
     return inflate(b.subarray(12), Number(size), what, inflater);
   }
   return b;
+}
+
+/**
+ * Why a header's claim of `size` bytes is not taken: more than `maxBytes`,
+ * or more than a stream of `streamBytes` bytes of `type` can decompress to
+ * (Infinity: a type whose limit is not known); undefined when it may hold.
+ */
+function claimMiss(
+  what: string,
+  type: number,
+  size: bigint,
+  streamBytes: number,
+  maxBytes: number,
+): DecompressMiss | undefined {
+  if (size > BigInt(maxBytes)) return miss("too-large", `${what}: ${size} bytes uncompressed, more than ${maxBytes}`);
+  if (streamBytes !== Infinity && size > maxDecompressed(type, streamBytes)) {
+    return miss(
+      "malformed",
+      `${what}: a ${streamBytes}-byte stream cannot decompress to the ${size} bytes its header says`,
+    );
+  }
+  return undefined;
 }
 
 interface Zlib {
